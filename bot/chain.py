@@ -1,0 +1,168 @@
+"""One pipeline shared by every face: condense the follow-up -> retrieve -> answer -> cite.
+
+The CLI, the chat UI, the REST and OpenAI-compatible APIs, the widget and `bot eval` all call `Pipeline.ask` or
+`Pipeline.stream`, so a number measured by `bot eval` is the number a person gets in the browser.
+`AnswerChain` wraps the same pipeline as a LangChain `Runnable` (invoke, batch, stream).
+"""
+from __future__ import annotations
+
+import logging
+import re
+import time
+from collections.abc import Iterator, Mapping, Sequence
+from typing import Any
+
+from langchain_core.runnables import Runnable, RunnableConfig
+
+from bot.answerers import Answerer, ExtractiveAnswerer
+from bot.condense import Condenser, HeuristicCondenser
+from bot.errors import UsageError
+from bot.indexing import open_store
+from bot.prompts import PromptLibrary
+from bot.retrieval import HybridRetriever, Reranker, SearchFilters
+from bot.schema import Answer, AnswerDelta
+from bot.settings import Settings
+from index.build import index_signature
+from index.embedder import Embedder
+
+log = logging.getLogger(__name__)
+
+# A conversation turn: a plain earlier user question, or {"role": "user"|"assistant", "content": str}.
+Turn = str | Mapping[str, str]
+
+_STREAM_PIECE = re.compile(r"\S+\s*")
+
+
+class Pipeline:
+    """Condense -> retrieve -> answer. Collaborators are passed in; `build_pipeline` wires the real ones."""
+
+    def __init__(
+        self,
+        *,
+        retriever: HybridRetriever,
+        answerer: Answerer,
+        condenser: Condenser,
+        prompts: PromptLibrary,
+        max_question_chars: int = 2000,
+    ) -> None:
+        self.retriever = retriever
+        self.answerer = answerer
+        self.condenser = condenser
+        self.prompts = prompts
+        self.max_question_chars = max_question_chars
+
+    def warm_up(self) -> None:
+        self.retriever.warm_up()
+
+    def check_question(self, question: str) -> str:
+        if not isinstance(question, str) or not question.strip():
+            raise UsageError(self.prompts.render("empty_question"))
+        question = question.strip()
+        if len(question) > self.max_question_chars:
+            raise UsageError(self.prompts.render("question_too_long", length=len(question),
+                                                 limit=self.max_question_chars))
+        return question
+
+    def ask(
+        self,
+        question: str,
+        *,
+        history: Sequence[Turn] | None = None,
+        k: int | None = None,
+        filters: Mapping[str, Any] | None = None,
+    ) -> Answer:
+        started = time.perf_counter()
+        question = self.check_question(question)
+        if k is not None and k <= 0:
+            raise UsageError(f"k must be greater than 0. Currently, k is {k}.")
+        search_filters = SearchFilters.from_mapping(filters)
+        standalone = self.condenser.condense(question, list(history or []))
+        vector = self.retriever.embedder.encode_query(standalone)
+        passages = self.retriever.retrieve(standalone, k=k, filters=search_filters, query_vector=vector)
+        retrieved = time.perf_counter()
+        draft = self.answerer.answer(question, passages, query_vector=vector, idf=self.retriever.bm25,
+                                     standalone_question=standalone)
+        done = time.perf_counter()
+        return Answer(
+            question=question,
+            answer=draft.text,
+            abstained=draft.abstained,
+            citations=draft.citations,
+            timings_ms={"retrieve": _ms(retrieved - started), "answer": _ms(done - retrieved),
+                        "total": _ms(done - started)},
+            standalone_question=standalone,
+            passages=passages,
+        )
+
+    def stream(
+        self,
+        question: str,
+        *,
+        history: Sequence[Turn] | None = None,
+        k: int | None = None,
+        filters: Mapping[str, Any] | None = None,
+    ) -> Iterator[AnswerDelta | Answer]:
+        """Answer text in pieces as it is produced, then the full Answer. The extractive answer is produced at
+        once, so its pieces follow each other immediately; a generative answerer streams tokens here."""
+        answer = self.ask(question, history=history, k=k, filters=filters)
+        for match in _STREAM_PIECE.finditer(answer.answer):
+            yield AnswerDelta(match.group(0))
+        yield answer
+
+
+def _ms(seconds: float) -> float:
+    return round(seconds * 1000.0, 2)
+
+
+def build_pipeline(settings: Settings, *, embedder: Embedder | None = None, client: Any = None) -> Pipeline:
+    """The real pipeline for `settings`. Nothing heavy happens here: the model and indexes load on first use."""
+    embedder = embedder or Embedder(model_path=settings.model_path, batch_size=settings.embed_batch_size)
+    store = open_store(settings, client=client)
+    prompts = PromptLibrary(settings.prompts_dir)
+    retriever = HybridRetriever(
+        store=store,
+        embedder=embedder,
+        bm25_dir=settings.bm25_dir,
+        signature=lambda: index_signature(embedder, max_wordpieces=settings.chunk_tokens,
+                                          overlap_sentences=settings.chunk_overlap_sentences),
+        k=settings.k,
+        candidates=max(settings.candidates, settings.k),
+        mmr=settings.mmr,
+        mmr_lambda=settings.mmr_lambda,
+        reranker=Reranker(settings.reranker_path) if settings.reranker_path else None,
+    )
+    answerer = _make_answerer(settings, prompts)
+    return Pipeline(retriever=retriever, answerer=answerer, condenser=HeuristicCondenser(), prompts=prompts,
+                    max_question_chars=settings.max_question_chars)
+
+
+def _make_answerer(settings: Settings, prompts: PromptLibrary) -> Answerer:
+    if settings.answerer == "extractive":
+        from bot.answerers import ExtractiveConfig
+
+        return ExtractiveAnswerer(abstain_message=prompts.render("abstain"),
+                                  config=ExtractiveConfig(max_sentences=settings.max_answer_sentences))
+    raise UsageError(f"Unknown answerer {settings.answerer!r}. Available: extractive.")
+
+
+class AnswerChain(Runnable[Any, Answer]):
+    """The pipeline as an LCEL Runnable. Input: a question string, or {"question", "history", "k", "filters"}."""
+
+    def __init__(self, pipeline: Pipeline) -> None:
+        self.pipeline = pipeline
+
+    @staticmethod
+    def _arguments(value: Any) -> dict[str, Any]:
+        if isinstance(value, str):
+            return {"question": value}
+        if isinstance(value, Mapping) and "question" in value:
+            return {key: value[key] for key in ("question", "history", "k", "filters") if key in value}
+        raise UsageError("AnswerChain takes a question string or a mapping with a 'question' key.")
+
+    def invoke(self, input: Any, config: RunnableConfig | None = None, **kwargs: Any) -> Answer:
+        arguments = self._arguments(input)
+        return self._call_with_config(lambda value: self.pipeline.ask(**arguments), input, config)
+
+    def stream(self, input: Any, config: RunnableConfig | None = None, **kwargs: Any) -> Iterator[Any]:
+        arguments = self._arguments(input)
+        yield from self.pipeline.stream(**arguments)

@@ -1,0 +1,43 @@
+"""Wires the settings to the build-time indexer (index/ knows nothing of bot's settings)."""
+from __future__ import annotations
+
+from typing import Any
+
+from bot.settings import Settings
+from index.build import Indexer
+from index.embedder import Embedder
+from index.store import ChunkStore, make_client
+
+
+def open_store(settings: Settings, *, client: Any = None) -> ChunkStore:
+    client = client if client is not None else make_client(path=settings.chroma_dir, url=settings.chroma_url)
+    return ChunkStore(client, name=settings.collection, where_it_is=settings.chroma_url or str(settings.chroma_dir))
+
+
+def make_indexer(settings: Settings, *, embedder: Embedder | None = None, client: Any = None,
+                 progress: bool = True) -> Indexer:
+    return Indexer(
+        store=open_store(settings, client=client),
+        embedder=embedder or Embedder(model_path=settings.model_path, batch_size=settings.embed_batch_size),
+        bm25_dir=settings.bm25_dir,
+        max_wordpieces=settings.chunk_tokens,
+        overlap_sentences=settings.chunk_overlap_sentences,
+        progress=progress,
+    )
+
+
+def list_articles(settings: Settings, *, client: Any = None) -> list[dict[str, Any]]:
+    """Every indexed article: title, published, source, chunk count (sorted by source, then position)."""
+    store = open_store(settings, client=client)
+    if store.count() == 0:
+        from index.store import IndexMissingError
+
+        raise IndexMissingError(f"No index in {store.where_it_is} yet. Build it with `bot index [FOLDER ...]`.")
+    articles: dict[tuple[str, str, int], dict[str, Any]] = {}
+    for chunk in store.iter_chunks(documents=False):
+        meta = chunk.metadata
+        key = (str(meta.get("corpus", "")), str(meta.get("source", "")), int(meta.get("article", 0)))
+        entry = articles.setdefault(key, {"title": meta.get("title", ""), "published": meta.get("published") or None,
+                                          "source": meta.get("source", ""), "chunks": 0})
+        entry["chunks"] += 1
+    return [articles[key] for key in sorted(articles)]

@@ -1,0 +1,245 @@
+"""Hybrid search: dense (Chroma) and keyword (BM25) candidates fused by reciprocal rank fusion.
+
+Optional: metadata filters (source, published date range), MMR for diversity, a cross-encoder reranker.
+`NewsRetriever` exposes it as a LangChain `BaseRetriever`.
+"""
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from langchain_core.callbacks import CallbackManagerForRetrieverRun
+from langchain_core.documents import Document
+from langchain_core.retrievers import BaseRetriever
+from pydantic import ConfigDict
+
+from bot.errors import UsageError
+from bot.schema import Passage
+from index.bm25 import BM25Index
+from index.build import load_fresh_bm25, rebuild_bm25
+from index.embedder import Embedder
+from index.store import ChunkStore, IndexSignature
+
+log = logging.getLogger(__name__)
+
+# The usual RRF constant: ranks matter, raw scores of the two retrievers need no calibration.
+RRF_K = 60
+
+
+@dataclass(frozen=True)
+class SearchFilters:
+    source: str | None = None
+    published_from: str | None = None
+    published_to: str | None = None
+
+    @classmethod
+    def from_mapping(cls, filters: Mapping[str, Any] | None) -> SearchFilters | None:
+        if not filters:
+            return None
+        unknown = set(filters) - {"source", "published_from", "published_to"}
+        if unknown:
+            raise UsageError(f"Unknown filter {sorted(unknown)[0]!r}. Filters: source, published_from, published_to.")
+        values = {key: (str(value).strip() or None) if value is not None else None for key, value in filters.items()}
+        for key in ("published_from", "published_to"):
+            if values.get(key):
+                try:
+                    date.fromisoformat(values[key])
+                except ValueError:
+                    raise UsageError(f"Filter {key} must be a date like 2024-05-14. Currently, it is "
+                                     f"{values[key]!r}.") from None
+        result = cls(**values)
+        return result if any((result.source, result.published_from, result.published_to)) else None
+
+    def _ts(self, value: str | None) -> int | None:
+        return int(value.replace("-", "")) if value else None
+
+    def matches(self, meta: Mapping[str, Any]) -> bool:
+        if self.source and self.source.lower() not in str(meta.get("source", "")).lower():
+            return False
+        ts = int(meta.get("published_ts") or 0)
+        low, high = self._ts(self.published_from), self._ts(self.published_to)
+        if (low or high) and not ts:
+            return False
+        return not ((low and ts < low) or (high and ts > high))
+
+
+class Reranker:
+    """A sentence-transformers CrossEncoder from a local folder, loaded on first use."""
+
+    def __init__(self, model_path: str) -> None:
+        if not Path(model_path).exists():
+            raise UsageError(f"Reranker model folder {model_path} does not exist. Set reranker_path to a local "
+                             "CrossEncoder folder or unset it.")
+        self.model_path = model_path
+        self._model: Any = None
+
+    def score(self, query: str, texts: Sequence[str]) -> np.ndarray:
+        if self._model is None:
+            from sentence_transformers import CrossEncoder
+
+            self._model = CrossEncoder(self.model_path, device="cpu", local_files_only=True)
+        if not texts:
+            return np.zeros(0, dtype=np.float32)
+        return np.asarray(self._model.predict([(query, t) for t in texts], show_progress_bar=False),
+                          dtype=np.float32).reshape(-1)
+
+
+class HybridRetriever:
+    """Dense + BM25 over one index. Collaborators are passed in; the BM25 sidecar loads on first use."""
+
+    def __init__(
+        self,
+        *,
+        store: ChunkStore,
+        embedder: Embedder,
+        bm25_dir: Path,
+        signature: Callable[[], IndexSignature] | None = None,
+        k: int = 5,
+        candidates: int = 20,
+        mmr: bool = False,
+        mmr_lambda: float = 0.7,
+        reranker: Reranker | None = None,
+    ) -> None:
+        if k <= 0:
+            raise ValueError(f"k must be greater than 0. Currently, k is {k}.")
+        if candidates < k:
+            raise ValueError(f"candidates must be at least k ({k}). Currently, candidates is {candidates}.")
+        self.store = store
+        self.embedder = embedder
+        self.bm25_dir = bm25_dir
+        self.signature = signature
+        self.k = k
+        self.candidates = candidates
+        self.mmr = mmr
+        self.mmr_lambda = mmr_lambda
+        self.reranker = reranker
+        self._bm25: BM25Index | None = None
+        self._lock = threading.Lock()
+
+    def warm_up(self) -> None:
+        """Check the index, load the model and the keyword index, so the first question is not slow."""
+        self.bm25
+        self.embedder.warm_up()
+
+    @property
+    def bm25(self) -> BM25Index:
+        with self._lock:
+            if self._bm25 is None:
+                if self.signature is not None:  # a callable: the model's dimension is known only once loaded
+                    self.store.open_for_reading(self.signature())
+                fresh = load_fresh_bm25(self.store, self.bm25_dir)
+                if fresh is None:
+                    log.info("keyword index is missing or stale; rebuilding it from the store")
+                    fresh = rebuild_bm25(self.store, self.bm25_dir)
+                self._bm25 = fresh
+            return self._bm25
+
+    def clear(self) -> None:
+        """Forget the loaded keyword index (after re-indexing in the same process)."""
+        with self._lock:
+            self._bm25 = None
+
+    def retrieve(
+        self,
+        query: str,
+        *,
+        k: int | None = None,
+        filters: SearchFilters | None = None,
+        query_vector: np.ndarray | None = None,
+    ) -> list[Passage]:
+        k = k or self.k
+        if k <= 0:
+            raise UsageError(f"k must be greater than 0. Currently, k is {k}.")
+        bm25 = self.bm25
+        n = max(self.candidates, k)
+        allowed = bm25.ids_where(filters.matches) if filters else None
+        if allowed is not None and not allowed:
+            return []
+        vector = self.embedder.encode_query(query) if query_vector is None else query_vector
+        dense = self._dense(vector, n=n, allowed=allowed, bm25=bm25)
+        keyword = bm25.search(query, n=n, allowed=allowed)
+        fused: dict[str, float] = {}
+        for ranking in ([chunk_id for chunk_id, _ in dense], [chunk_id for chunk_id, _ in keyword]):
+            for rank, chunk_id in enumerate(ranking):
+                fused[chunk_id] = fused.get(chunk_id, 0.0) + 1.0 / (RRF_K + rank + 1)
+        dense_scores = dict(dense)
+        bm25_scores = dict(keyword)
+        order = sorted(fused, key=lambda chunk_id: -fused[chunk_id])
+        stored = {c.id: c for c in self.store.get(order)}
+        if self.reranker is not None and order:
+            scores = self.reranker.score(query, [stored[i].text for i in order if i in stored])
+            reranked = dict(zip([i for i in order if i in stored], scores.tolist(), strict=True))
+            order = sorted(reranked, key=lambda chunk_id: -reranked[chunk_id])
+        if self.mmr and len(order) > k:
+            order = self._mmr(vector, order, k)
+        passages = []
+        for rank, chunk_id in enumerate(i for i in order if i in stored):
+            if rank >= k:
+                break
+            chunk = stored[chunk_id]
+            passages.append(Passage(chunk_id=chunk_id, text=chunk.text, metadata=chunk.metadata,
+                                    score=fused[chunk_id], rank=rank + 1, dense_score=dense_scores.get(chunk_id),
+                                    bm25_score=bm25_scores.get(chunk_id)))
+        return passages
+
+    def _dense(
+        self, vector: np.ndarray, *, n: int, allowed: set[str] | None, bm25: BM25Index
+    ) -> list[tuple[str, float]]:
+        where = None
+        if allowed is not None:
+            sources = sorted({m.get("source") for i, m in zip(bm25.ids, bm25.meta, strict=True) if i in allowed})
+            where = {"source": {"$in": sources}}
+        total = len(bm25)
+        hits = self.store.query(vector, n=min(n if allowed is None else n * 3, max(total, 1)), where=where)
+        return [(h.id, float(h.similarity or 0.0)) for h in hits if allowed is None or h.id in allowed][:n]
+
+    def _mmr(self, vector: np.ndarray, order: list[str], k: int) -> list[str]:
+        result = self.store.collection.get(ids=order, include=["embeddings"])
+        vectors = dict(zip(result["ids"], np.asarray(result["embeddings"], dtype=np.float32), strict=True))
+        candidates = [i for i in order if i in vectors]
+        relevance = {i: float(vectors[i] @ vector) for i in candidates}
+        chosen: list[str] = []
+        while candidates and len(chosen) < k:
+            def gain(chunk_id: str) -> float:
+                redundancy = max((float(vectors[chunk_id] @ vectors[c]) for c in chosen), default=0.0)
+                return self.mmr_lambda * relevance[chunk_id] - (1 - self.mmr_lambda) * redundancy
+
+            best = max(candidates, key=gain)
+            chosen.append(best)
+            candidates.remove(best)
+        return chosen + [i for i in order if i not in chosen]
+
+
+def passage_to_document(passage: Passage) -> Document:
+    metadata = {key: value for key, value in passage.metadata.items() if key != "sentvecs"}
+    metadata |= {"id": passage.chunk_id, "score": passage.score, "rank": passage.rank,
+                 "dense_score": passage.dense_score, "bm25_score": passage.bm25_score}
+    return Document(page_content=passage.text, metadata=metadata, id=passage.chunk_id)
+
+
+class NewsRetriever(BaseRetriever):
+    """The hybrid retriever as a LangChain retriever: `NewsRetriever(hybrid=...).invoke("question", k=3)`."""
+
+    model_config = ConfigDict(arbitrary_types_allowed=True)
+
+    hybrid: Any
+    k: int = 5
+    filters: dict[str, Any] | None = None
+
+    def _get_relevant_documents(
+        self,
+        query: str,
+        *,
+        run_manager: CallbackManagerForRetrieverRun,
+        k: int | None = None,
+        filters: Mapping[str, Any] | None = None,
+    ) -> list[Document]:
+        passages = self.hybrid.retrieve(query, k=k or self.k,
+                                        filters=SearchFilters.from_mapping(filters or self.filters))
+        return [passage_to_document(p) for p in passages]

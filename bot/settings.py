@@ -1,0 +1,159 @@
+"""The one settings object: defaults, then an optional TOML file, then BOT_* variables, then explicit overrides.
+
+Built once at the edge (the CLI's main() or the web app factory) and passed down; nothing else reads the
+environment.
+"""
+from __future__ import annotations
+
+import dataclasses
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, fields
+from pathlib import Path
+from typing import Any, get_type_hints
+
+from bot.errors import ConfigError
+
+ENV_PREFIX = "BOT_"
+
+
+@dataclass(frozen=True)
+class Settings:
+    # Where the index lives (embedded Chroma, BM25 sidecar, feedback database).
+    data_dir: Path = Path(".bot")
+    # A Chroma server (`chroma run`) instead of the embedded store, e.g. http://127.0.0.1:8000.
+    chroma_url: str | None = None
+    collection: str = "news"
+    # Folders indexed by `bot index` without arguments, and by `make run`.
+    corpus: tuple[Path, ...] = (Path("seeds"),)
+    # A sentence-transformers model folder; None means the packaged all-MiniLM-L6-v2.
+    model_path: str | None = None
+    # Chunks are bounded in the embedding model's word pieces, so it sees every chunk whole.
+    chunk_tokens: int = 200
+    chunk_overlap_sentences: int = 1
+    embed_batch_size: int = 64
+    # Retrieval.
+    k: int = 5
+    candidates: int = 20
+    mmr: bool = False
+    mmr_lambda: float = 0.7
+    reranker_path: str | None = None
+    # Answering.
+    answerer: str = "extractive"
+    max_answer_sentences: int = 3
+    max_question_chars: int = 2000
+    prompts_dir: Path | None = None
+    # Web.
+    host: str = "127.0.0.1"
+    port: int = 7860
+    allowed_origins: tuple[str, ...] = ()
+    api_keys: tuple[str, ...] = ()
+    rate_limit_per_minute: int = 120
+
+    def __post_init__(self) -> None:
+        positive = ("chunk_tokens", "embed_batch_size", "k", "candidates", "max_answer_sentences",
+                    "max_question_chars", "rate_limit_per_minute")
+        for name in positive:
+            value = getattr(self, name)
+            if value <= 0:
+                raise ConfigError(f"{name} must be greater than 0. Currently, {name} is {value}.")
+        if self.chunk_overlap_sentences < 0:
+            raise ConfigError(
+                f"chunk_overlap_sentences must be 0 or more. Currently, it is {self.chunk_overlap_sentences}."
+            )
+        if not 0.0 <= self.mmr_lambda <= 1.0:
+            raise ConfigError(f"mmr_lambda must be between 0 and 1. Currently, mmr_lambda is {self.mmr_lambda}.")
+        if len(self.collection) < 3:
+            raise ConfigError(
+                f"collection must have at least 3 characters (a Chroma rule). Currently, it is {self.collection!r}."
+            )
+        if not 1 <= self.port <= 65535:
+            raise ConfigError(f"port must be between 1 and 65535. Currently, port is {self.port}.")
+
+    @property
+    def chroma_dir(self) -> Path:
+        return self.data_dir / "chroma"
+
+    @property
+    def bm25_dir(self) -> Path:
+        return self.data_dir / "bm25" / self.collection
+
+    @property
+    def feedback_db(self) -> Path:
+        return self.data_dir / "feedback.sqlite3"
+
+    def replace(self, **changes: Any) -> Settings:
+        return dataclasses.replace(self, **{k: v for k, v in changes.items() if v is not None})
+
+    @classmethod
+    def load(
+        cls,
+        *,
+        config_file: Path | None = None,
+        env: Mapping[str, str] | None = None,
+        **overrides: Any,
+    ) -> Settings:
+        """Defaults < config file (`bot.toml`, or BOT_CONFIG) < BOT_* variables < overrides (None = unset)."""
+        env = dict(env or {})
+        values: dict[str, Any] = {}
+        if config_file is None and env.get("BOT_CONFIG"):
+            config_file = Path(env["BOT_CONFIG"])
+        if config_file is None and Path("bot.toml").is_file():
+            config_file = Path("bot.toml")
+        if config_file is not None:
+            values.update(_read_config_file(config_file))
+        known = {f.name for f in fields(cls)}
+        for key, raw in env.items():
+            if key.startswith(ENV_PREFIX) and key != "BOT_CONFIG":
+                name = key[len(ENV_PREFIX):].lower()
+                if name in known:
+                    values[name] = raw
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        unknown = sorted(set(values) - known)
+        if unknown:
+            raise ConfigError(f"Unknown setting {unknown[0]!r}. Known settings: {', '.join(sorted(known))}.")
+        hints = get_type_hints(cls)
+        return cls(**{name: _coerce(name, value, hints[name]) for name, value in values.items()})
+
+
+def _read_config_file(path: Path) -> dict[str, Any]:
+    try:
+        with path.open("rb") as handle:
+            data = tomllib.load(handle)
+    except FileNotFoundError:
+        raise ConfigError(f"Config file {path} does not exist. Create it or unset BOT_CONFIG.") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"Config file {path} is not valid TOML: {exc}.") from None
+    # Accept either top-level keys or a [bot] table.
+    return dict(data.get("bot", data))
+
+
+def _coerce(name: str, value: Any, hint: Any) -> Any:
+    text = str(hint)
+    try:
+        if isinstance(value, str):
+            if "tuple" in text:
+                items = [item.strip() for item in value.split(",") if item.strip()]
+                return tuple(Path(i) for i in items) if "Path" in text else tuple(items)
+            if "None" in text and value.strip() == "":
+                return None
+            if "bool" in text:
+                lowered = value.strip().lower()
+                if lowered not in ("1", "0", "true", "false", "yes", "no", "on", "off"):
+                    raise ValueError(value)
+                return lowered in ("1", "true", "yes", "on")
+            if "int" in text:
+                return int(value)
+            if "float" in text:
+                return float(value)
+            if "Path" in text:
+                return Path(value)
+            return value
+        if "tuple" in text and isinstance(value, (list, tuple)):
+            return tuple(Path(v) for v in value) if "Path" in text else tuple(str(v) for v in value)
+        if "Path" in text and value is not None:
+            return Path(value)
+        return value
+    except ValueError:
+        raise ConfigError(f"Setting {name} has an invalid value {value!r} (expected {text}).") from None
+

