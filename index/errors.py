@@ -1,0 +1,14 @@
+"""The index's own exceptions (index/ never imports bot); each message is one line naming the file and the fix."""
+from __future__ import annotations
+
+
+class IndexingError(Exception):
+    """Base class: an expected failure while reading or indexing the corpus."""
+
+
+class LoadError(IndexingError):
+    """A file that cannot be read; the message starts with the file path."""
+
+
+class CorpusError(IndexingError):
+    """A missing corpus folder, or a folder with no supported files."""

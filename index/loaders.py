@@ -1,0 +1,328 @@
+"""Find the corpus files and read each one into plain text (txt, Markdown, HTML, PDF)."""
+from __future__ import annotations
+
+import hashlib
+import io
+import logging
+import os
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from index.errors import CorpusError, LoadError
+
+logger = logging.getLogger(__name__)
+
+SUPPORTED_SUFFIXES: tuple[str, ...] = (".txt", ".md", ".markdown", ".html", ".htm", ".pdf")
+_KINDS = {".txt": "text", ".md": "markdown", ".markdown": "markdown", ".html": "html", ".htm": "html",
+          ".pdf": "pdf"}
+
+
+@dataclass(frozen=True)
+class SourceFile:
+    path: Path  # absolute
+    root: Path  # absolute corpus root it was found under (the file itself when it was given directly)
+    source: str  # POSIX path relative to root (for a single file given directly: its name)
+
+
+@dataclass(frozen=True)
+class LoadedDocument:
+    file: SourceFile
+    text: str
+    kind: str  # "text" | "markdown" | "html" | "pdf"
+    title: str | None
+    page_starts: tuple[int, ...]
+    warnings: tuple[str, ...]
+    sha256: str
+    # ISO date from HTML metadata (<meta property="article:published_time">, <time datetime>), else None.
+    published: str | None = None
+
+
+# --------------------------------------------------------------------------------------------- discovery
+
+def _is_supported(path: Path) -> bool:
+    return path.suffix.lower() in SUPPORTED_SUFFIXES
+
+
+def discover_files(roots: Sequence[Path]) -> list[SourceFile]:
+    """Every supported, non-hidden file under the roots (folders walked recursively, sorted; a root may be a file)."""
+    if not roots:
+        raise CorpusError("No corpus folder was given. Pass a folder: bot index PATH")
+    found: list[SourceFile] = []
+    seen: set[Path] = set()
+    for given in roots:
+        root = Path(given).expanduser().resolve()
+        if not root.exists():
+            raise CorpusError(f"Corpus folder {given} does not exist. Pass an existing folder: bot index PATH")
+        if root.is_file():
+            candidates = [(root, root.name)] if _is_supported(root) else []
+            # A file given directly is its own root, so re-indexing it never touches its neighbours.
+            files = [SourceFile(path=p, root=root, source=s) for p, s in candidates]
+        else:
+            files = [SourceFile(path=p, root=root, source=p.relative_to(root).as_posix()) for p in _walk(root)]
+        for file in files:
+            if file.path not in seen:
+                seen.add(file.path)
+                found.append(file)
+    if not found:
+        names = ", ".join(str(r) for r in roots)
+        raise CorpusError(
+            f"No supported files in {names}. Add files ending in {' '.join(SUPPORTED_SUFFIXES)} or pass another folder."
+        )
+    return found
+
+
+def _walk(root: Path) -> list[Path]:
+    paths: list[Path] = []
+    for folder, dirnames, filenames in os.walk(root, onerror=_walk_error):
+        # Hidden folders (.git, .bot, ...) are pruned in place so os.walk never enters them.
+        dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
+        for name in sorted(filenames):
+            path = Path(folder) / name
+            if name.startswith("."):
+                continue
+            if not _is_supported(path):
+                logger.debug("Skipping %s: unsupported suffix", path)
+                continue
+            paths.append(path)
+    return paths
+
+
+def _walk_error(exc: OSError) -> None:
+    logger.warning("Cannot list %s (%s); skipping it.", exc.filename, exc.strerror)
+
+
+# --------------------------------------------------------------------------------------------- loading
+
+def load_file(file: SourceFile) -> LoadedDocument:
+    """Read one file into text; raises LoadError (message starts with the path) when it has no usable text."""
+    path = file.path
+    kind = _KINDS.get(path.suffix.lower())
+    if kind is None:
+        raise LoadError(f"{path} has an unsupported suffix. Use one of: {' '.join(SUPPORTED_SUFFIXES)}.")
+    try:
+        data = path.read_bytes()
+    except IsADirectoryError:
+        raise LoadError(f"{path} is a folder, not a file. Pass the folder itself as the corpus.") from None
+    except PermissionError:
+        raise LoadError(f"{path} cannot be read (permission denied). Make it readable: chmod a+r {path}") from None
+    except OSError as exc:
+        raise LoadError(f"{path} cannot be read ({exc.strerror or exc}). Check the file and try again.") from None
+    sha = hashlib.sha256(data).hexdigest()
+    if kind == "pdf":
+        text, page_starts = _pdf_text(path, data)
+        return LoadedDocument(file=file, text=text, kind=kind, title=None, page_starts=page_starts,
+                              warnings=(), sha256=sha)
+    raw, warnings = _decode(path, data, html=kind == "html")
+    title: str | None = None
+    published: str | None = None
+    if kind == "html":
+        text, title, published = _html_text(raw)
+        if not text.strip():
+            raise LoadError(f"{path} has no visible text. Remove it from the corpus or add text to it.")
+    else:
+        text = _normalize_newlines(raw)
+        if not text.strip():
+            raise LoadError(f"{path} is empty. Add text to it or remove it from the corpus.")
+        if kind == "markdown":
+            text, title = _markdown_text(text)
+    return LoadedDocument(file=file, text=text.strip(), kind=kind, title=title, page_starts=(),
+                          warnings=tuple(warnings), sha256=sha, published=published)
+
+
+def _normalize_newlines(text: str) -> str:
+    return text.replace("\r\n", "\n").replace("\r", "\n")
+
+
+_BOMS = ((b"\xef\xbb\xbf", "utf-8"), (b"\xff\xfe", "utf-16-le"), (b"\xfe\xff", "utf-16-be"))
+_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([A-Za-z0-9_.:-]+)""", re.IGNORECASE)
+
+
+def _decode(path: Path, data: bytes, *, html: bool) -> tuple[str, list[str]]:
+    """UTF-8 (or a BOM's encoding); otherwise the HTML's declared charset; otherwise Windows-1252 with a warning."""
+    for bom, encoding in _BOMS:
+        if data.startswith(bom):
+            try:
+                return data[len(bom):].decode(encoding), []
+            except UnicodeDecodeError:
+                break
+    if not data.strip():
+        raise LoadError(f"{path} is empty. Add text to it or remove it from the corpus.")
+    if b"\x00" in data:
+        raise LoadError(
+            f"{path} looks binary (it contains NUL bytes), not text. Remove it from the corpus or save it as plain text."
+        )
+    try:
+        return data.decode("utf-8"), []
+    except UnicodeDecodeError:
+        pass
+    if html and (match := _CHARSET.search(data[:4096])):
+        try:
+            return data.decode(match.group(1).decode("ascii")), []
+        except (LookupError, UnicodeDecodeError):
+            pass
+    try:
+        text = data.decode("cp1252")
+        label = "Windows-1252"
+    except UnicodeDecodeError:
+        # Five bytes are undefined in Windows-1252; Latin-1 maps every byte, so no text is lost.
+        text = data.decode("latin-1")
+        label = "Latin-1"
+    warning = f"{path} is not UTF-8; read as {label}. Re-save it as UTF-8 to be sure."
+    logger.debug(warning)  # returned to the caller, which reports it once
+    return text, [warning]
+
+
+# --- Markdown
+
+_FRONT_MATTER = re.compile(r"\A---[ \t]*\n(.*?)\n(?:---|\.\.\.)[ \t]*(?:\n|\Z)", re.DOTALL)
+_FRONT_TITLE = re.compile(r"^title\s*:\s*(.+?)\s*$", re.MULTILINE | re.IGNORECASE)
+_MD_IMAGE = re.compile(r"!\[([^\]\n]*)\]\([^)\n]*\)")
+_MD_LINK = re.compile(r"\[([^\]\n]+)\]\([^)\n]*\)")
+_MD_REF_DEF = re.compile(r"^[ ]{0,3}\[[^\]\n]+\]:\s*\S+.*$", re.MULTILINE)
+_MD_STRONG = re.compile(r"(\*\*|__)(?=\S)(.+?)(?<=\S)\1")
+_MD_FENCE = re.compile(r"^[ ]{0,3}(```|~~~).*$", re.MULTILINE)
+_MD_COMMENT = re.compile(r"<!--.*?-->", re.DOTALL)
+_MD_H1 = re.compile(r"^#[ \t]+(.+?)[ \t#]*$", re.MULTILINE)
+
+
+def _markdown_text(text: str) -> tuple[str, str | None]:
+    """Drop the markup that would be noise in a quote (links, bold, fences, comments); keep headings."""
+    title = None
+    if match := _FRONT_MATTER.match(text):
+        if found := _FRONT_TITLE.search(match.group(1)):
+            title = found.group(1).strip().strip("\"'") or None
+        text = text[match.end():]
+    text = _MD_COMMENT.sub("", text)
+    text = _MD_IMAGE.sub(r"\1", text)
+    text = _MD_LINK.sub(r"\1", text)
+    text = _MD_REF_DEF.sub("", text)
+    text = _MD_STRONG.sub(r"\2", text)
+    text = _MD_FENCE.sub("", text)
+    if title is None and (heading := _MD_H1.search(text)):
+        title = heading.group(1).strip() or None
+    return text, title
+
+
+# --- HTML
+
+_DROP_TAGS = frozenset({"script", "style", "nav", "header", "footer", "noscript", "template", "head", "title", "svg",
+                        "iframe", "object", "canvas"})
+_BLOCK_TAGS = frozenset({
+    "address", "article", "aside", "blockquote", "body", "caption", "dd", "details", "dialog", "div", "dl", "dt",
+    "fieldset", "figcaption", "figure", "form", "h1", "h2", "h3", "h4", "h5", "h6", "hr", "html", "li", "main",
+    "ol", "p", "pre", "section", "summary", "table", "tbody", "td", "tfoot", "th", "thead", "tr", "ul",
+})
+_PARAGRAPH = "\x00P\x00"  # a marker no real text contains (NUL was rejected above)
+_DATE_META = ("article:published_time", "og:published_time", "datepublished", "pubdate", "publishdate",
+              "publish-date", "date", "dc.date", "dc.date.issued", "sailthru.date", "parsely-pub-date")
+
+
+def _html_text(markup: str) -> tuple[str, str | None, str | None]:
+    """Visible text with block elements as paragraphs, the title (<title> or first <h1>), and a meta date."""
+    from bs4 import BeautifulSoup
+    from bs4.element import Comment, Declaration, Doctype, NavigableString, ProcessingInstruction, Tag
+
+    soup = BeautifulSoup(markup, "html.parser")
+    title = _clean_inline(soup.title.get_text(" ")) if soup.title else ""
+    h1_tag = soup.find("h1")
+    h1 = _clean_inline(h1_tag.get_text(" ")) if h1_tag else ""
+    # "Headline | Site" in <title> while <h1> holds just the headline: the <h1> is the cleaner title.
+    chosen = h1 if (h1 and (not title or h1 in title)) else (title or h1)
+    published = _html_published(soup)
+
+    pieces: list[str] = []
+    # Iterative walk (deeply nested pages would overflow a recursive one); ("end", tag) closes a block.
+    stack: list[object] = [soup]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, tuple):
+            pieces.append(_PARAGRAPH)
+            continue
+        if isinstance(node, (Comment, Declaration, Doctype, ProcessingInstruction)):
+            continue
+        if isinstance(node, NavigableString):
+            in_pre = any(parent.name == "pre" for parent in node.parents)
+            pieces.append(str(node) if in_pre else re.sub(r"\s+", " ", str(node)))
+            continue
+        if not isinstance(node, Tag):
+            continue
+        name = (node.name or "").lower()
+        if name in _DROP_TAGS or node.get("hidden") is not None:
+            continue
+        if name == "br":
+            pieces.append("\n")
+            continue
+        if name in _BLOCK_TAGS:
+            pieces.append(_PARAGRAPH)
+            stack.append(("end", name))
+        stack.extend(reversed(list(node.children)))
+    text = "".join(pieces)
+    paragraphs = []
+    for block in text.split(_PARAGRAPH):
+        lines = [re.sub(r"[ \t\f\v\u00a0]+", " ", line).strip() for line in block.split("\n")]
+        joined = "\n".join(line for line in lines if line)
+        if joined:
+            paragraphs.append(joined)
+    return "\n\n".join(paragraphs), chosen or None, published
+
+
+def _clean_inline(text: str) -> str:
+    return re.sub(r"\s+", " ", text).strip()
+
+
+def _html_published(soup: object) -> str | None:
+    from index.articles import parse_published  # local: articles imports this module's dataclasses
+
+    for meta in soup.find_all("meta"):  # type: ignore[attr-defined]
+        key = (meta.get("property") or meta.get("name") or meta.get("itemprop") or "").lower()
+        if key in _DATE_META and (found := parse_published(meta.get("content") or "")):
+            return found
+    for tag in soup.find_all("time"):  # type: ignore[attr-defined]
+        if found := parse_published(tag.get("datetime") or tag.get_text(" ")):
+            return found
+    return None
+
+
+# --- PDF
+
+def _pdf_text(path: Path, data: bytes) -> tuple[str, tuple[int, ...]]:
+    """pypdf text per page, pages joined by blank lines; page_starts[i] is where page i+1 begins."""
+    import pypdf
+
+    try:
+        reader = pypdf.PdfReader(io.BytesIO(data))
+        if reader.is_encrypted and not reader.decrypt(""):
+            raise LoadError(f"{path} is password-protected. Save an unprotected copy and index that.")
+        pages = list(reader.pages)
+    except LoadError:
+        raise
+    except Exception as exc:  # pypdf raises many types for damaged files
+        raise LoadError(
+            f"{path} is not a readable PDF ({type(exc).__name__}: {_one_line(exc)}). Re-export it or convert it to .txt."
+        ) from None
+    parts: list[str] = []
+    starts: list[int] = []
+    offset = 0
+    for number, page in enumerate(pages, start=1):
+        try:
+            page_text = page.extract_text() or ""
+        except Exception as exc:  # one bad page must not lose the rest of the document
+            logger.warning("%s: page %d has no readable text (%s)", path, number, _one_line(exc))
+            page_text = ""
+        page_text = _normalize_newlines(page_text).strip()
+        starts.append(offset)
+        if page_text:
+            parts.append(page_text)
+            offset += len(page_text) + 2  # the "\n\n" that joins it to the next page
+    text = "\n\n".join(parts)
+    if not text.strip():
+        raise LoadError(
+            f"{path} has no extractable text (is it a scanned PDF?). Run OCR on it or convert it to .txt."
+        )
+    return text, tuple(min(s, len(text)) for s in starts)
+
+
+def _one_line(exc: BaseException) -> str:
+    return " ".join(str(exc).split())[:200] or type(exc).__name__

@@ -1,0 +1,189 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from index.articles import Article, parse_published, shorten_title, split_articles, split_news_file
+from index.loaders import SourceFile, discover_files, load_file
+from tests.index.pdfmaker import make_pdf
+
+SEEDS = Path(__file__).resolve().parents[2] / "seeds"
+
+SEED_TITLES = [
+    "Why does Nantong frequently mention the Yangtze River Estuary Industrial Innovation Collaborative Zone? "
+    "Wu Xinming, Secretary of the Nantong Municipal Party Committee, said this",
+    'Zhejiang has "bad flavor", but who says there is no good Baijiu in Zhejiang? '
+    "Fragrant and strong sauce flavored ingredients",
+    "Taizhou Huangyan Green Shanghai",
+    "The largest metaverse professional exhibition in the country is held in Kunshan",
+    "Think of Jiaxing as soon as the Dragon Boat Festival arrives? Folk custom",
+    "What is the rhythm of the Yangtze River Delta? Open",
+    "Promote the two strategies as a whole to better serve the overall situation of the country",
+]
+
+
+@pytest.fixture(scope="module")
+def seed_articles() -> list[tuple[str, Article]]:
+    return [(f.source, a) for f in discover_files([SEEDS]) for a in split_articles(load_file(f))]
+
+
+def test_seeds_split_into_seven_articles_with_real_titles(seed_articles: list[tuple[str, Article]]) -> None:
+    assert [a.title for _, a in seed_articles] == SEED_TITLES
+    assert [source for source, _ in seed_articles] == ["000_f5096a39126c624c.txt"] * 6 + ["003_ea7677fb405ea616.txt"]
+    assert [a.position for _, a in seed_articles] == [0, 1, 2, 3, 4, 5, 0]
+
+
+def test_seed_dates_bylines_and_tags(seed_articles: list[tuple[str, Article]]) -> None:
+    articles = [a for _, a in seed_articles]
+    assert [a.published for a in articles] == ["2024-05-14", None, None, None, None, None, "2024-01-30"]
+    assert dict(articles[6].byline) == {
+        "outlet": "Mondo Military", "agency": "Xinhua", "editor": "Sun Yan", "reviewer": "Zhang Xiang",
+    }
+    assert all(dict(a.byline) == {} for a in articles[:6])
+    assert articles[0].tags == ()
+    assert articles[1].tags == ("glutinous rice. Ningxi", "Fragrant")
+    assert articles[2].tags == ("Taizhou", "Taizhou Huangyan Green")
+    assert articles[4].tags == ("Zongzi", "Jiaxing")
+
+
+def test_seed_bodies_hold_no_headline_dateline_or_byline_lines(seed_articles: list[tuple[str, Article]]) -> None:
+    articles = [a for _, a in seed_articles]
+    for article in articles:
+        assert article.body == article.body.strip()
+        assert " | " not in article.body
+        for junk in ("Release time", "Updated on", "Related Pages", "Editor: Sun Yan", "Review: Zhang Xiang",
+                     "Xinhua**"):
+            assert junk not in article.body
+        assert not article.body.startswith(article.title)
+    assert articles[0].body.startswith("On November 30 last year")
+    assert articles[0].body.endswith("forming a demonstration drive.")
+    assert articles[1].body.startswith("Strolling around Song Street")
+    # This body legitimately opens with the headline's question; the two headline lines are gone.
+    assert articles[4].body.startswith("Think of Jiaxing as soon as the Dragon Boat Festival arrives? People")
+    assert articles[6].body.startswith("Cadres and masses")
+    assert articles[6].body.endswith("money and technology. ”")
+
+
+def test_every_seed_line_is_kept_somewhere(seed_articles: list[tuple[str, Article]]) -> None:
+    bodies = "\n".join(a.body for _, a in seed_articles)
+    for path in sorted(SEEDS.glob("*.txt")):
+        for line in path.read_text(encoding="utf-8").splitlines():
+            if len(line) > 300:  # every paragraph, not the headline/meta lines
+                assert line.strip() in bodies
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Release time:May 14, 2024 06:53 AM", "2024-05-14"),
+        ("Mondo Military Updated on 2024-01-30", "2024-01-30"),
+        ("Published 3 June 2023", "2023-06-03"),
+        ("Posted on Jan. 5, 2024 at 9:00", "2024-01-05"),
+        ("2024/2/9 10:00", "2024-02-09"),
+        ("2024年5月14日", "2024-05-14"),
+        ("Updated: 2024-05-14T06:53:00+08:00", "2024-05-14"),
+        ("25/12/2023", "2023-12-25"),
+        ("03/04/2023", None),  # day and month are ambiguous
+        ("2024-02-30", None),
+        ("No date here", None),
+        ("", None),
+    ],
+)
+def test_parse_published(text: str, expected: str | None) -> None:
+    assert parse_published(text) == expected
+
+
+def test_repeated_headlines_start_articles() -> None:
+    text = (
+        "Harbour reopens after storm | Ports | Weather\n"
+        "Harbour reopens after storm | Ports | Weather\n\n"
+        "The harbour reopened today.\n\n"
+        "Is the bridge \"safe\"? Engineers say yes\n"
+        "Is the bridge \"safe\"? Engineers say yes\n\n"
+        "Engineers inspected the bridge.\n"
+    )
+    articles = split_news_file(text)
+    assert [a.title for a in articles] == ["Harbour reopens after storm", 'Is the bridge "safe"? Engineers say yes']
+    assert articles[0].tags == ("Ports", "Weather")
+    assert [a.body for a in articles] == ["The harbour reopened today.", "Engineers inspected the bridge."]
+    assert [a.published for a in articles] == [None, None]
+
+
+def test_short_line_followed_by_a_dateline_starts_an_article() -> None:
+    text = (
+        "First story headline\n\nPublished: 2023-11-02\n\nBy Jane Doe\n\nBody of the first story.\n\n"
+        "Second story headline\n\nDaily Planet Posted on March 3, 2024 10:15\n\nBody of the second story.\n"
+        "Edited by: Perry White.\n\nRelated Articles\nAnother headline\nYet another headline\n"
+    )
+    first, second = split_news_file(text)
+    assert (first.title, first.published, dict(first.byline)) == (
+        "First story headline", "2023-11-02", {"author": "Jane Doe"})
+    assert first.body == "Body of the first story."
+    assert (second.title, second.published) == ("Second story headline", "2024-03-03")
+    assert dict(second.byline) == {"outlet": "Daily Planet", "editor": "Perry White"}
+    assert second.body == "Body of the second story."
+
+
+def test_a_headline_mentioning_a_date_is_not_a_dateline() -> None:
+    text = "Markets rally on May 14, 2024\n\nRelease time: May 15, 2024\n\nStocks rose.\n"
+    (article,) = split_news_file(text)
+    assert (article.title, article.published, article.body) == ("Markets rally on May 14, 2024", "2024-05-15",
+                                                                "Stocks rose.")
+
+
+def test_markdown_headings_start_articles(tmp_path: Path) -> None:
+    path = tmp_path / "digest.md"
+    path.write_text(
+        "# First item\n\n*Published 2024-04-01*\n\nAlpha text.\n\n## Detail\n\nMore alpha.\n\n"
+        "# Second item\n\nBeta text.\n",
+        encoding="utf-8",
+    )
+    articles = split_articles(load_file(SourceFile(path, tmp_path, path.name)))
+    assert [(a.title, a.published, a.position) for a in articles] == [
+        ("First item", "2024-04-01", 0), ("Second item", None, 1)]
+    assert articles[0].body == "Alpha text.\n\n## Detail\n\nMore alpha."
+    assert articles[1].body == "Beta text."
+
+
+def test_unstructured_file_is_one_article_titled_by_its_first_line() -> None:
+    first_line = ("This long opening sentence runs on and on about the harbour, the boats, the weather and the "
+                  "people who came to watch the ships sail past on a bright morning.")
+    (article,) = split_news_file(first_line + " More text follows.\nAnother line.\n")
+    assert article.title == shorten_title(first_line)
+    assert article.title.endswith("…") and len(article.title) <= 121
+    assert first_line.startswith(article.title[:-1])
+    assert article.body.startswith(first_line)
+
+
+def test_short_standalone_first_line_is_the_title() -> None:
+    (article,) = split_news_file("A quiet week in the port\n\nNothing happened. Boats slept.\n")
+    assert (article.title, article.body) == ("A quiet week in the port", "Nothing happened. Boats slept.")
+
+
+def test_text_without_letters_is_titled_by_the_file_name(tmp_path: Path) -> None:
+    path = tmp_path / "figures_2024.txt"
+    path.write_text("12 345 678\n910 111\n", encoding="utf-8")
+    (article,) = split_articles(load_file(SourceFile(path, tmp_path, path.name)))
+    assert article.title == "figures_2024"
+
+
+def test_html_is_one_article_without_its_title_line(tmp_path: Path) -> None:
+    path = tmp_path / "page.html"
+    path.write_text(
+        "<title>Harbour opens - Site</title><h1>Harbour opens</h1><p>By Ann Lee</p>"
+        "<p>The harbour opened. Ships came.</p><p>Editor: Bo Chen</p>",
+        encoding="utf-8",
+    )
+    (article,) = split_articles(load_file(SourceFile(path, tmp_path, path.name)))
+    assert article.title == "Harbour opens"
+    assert article.body == "The harbour opened. Ships came."
+    assert dict(article.byline) == {"author": "Ann Lee", "editor": "Bo Chen"}
+
+
+def test_pdf_is_one_article_with_page_starts(tmp_path: Path) -> None:
+    path = make_pdf(tmp_path / "r.pdf", [["Port Annual Report", "Ships came."], ["Page two text."]])
+    (article,) = split_articles(load_file(SourceFile(path, tmp_path, path.name)))
+    assert article.title == "Port Annual Report"
+    assert article.body == "Port Annual Report\nShips came.\n\nPage two text."
+    assert article.page_starts == (0, article.body.index("Page two"))

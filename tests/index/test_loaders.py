@@ -1,0 +1,224 @@
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import pytest
+
+from index.errors import CorpusError, IndexingError, LoadError
+from index.loaders import SUPPORTED_SUFFIXES, LoadedDocument, SourceFile, discover_files, load_file
+from tests.index.pdfmaker import make_pdf
+
+
+def _write(path: Path, content: str | bytes) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if isinstance(content, bytes):
+        path.write_bytes(content)
+    else:
+        path.write_text(content, encoding="utf-8")
+    return path
+
+
+def _load(path: Path) -> LoadedDocument:
+    return load_file(SourceFile(path=path, root=path.parent, source=path.name))
+
+
+def _one_line(exc: BaseException) -> str:
+    message = str(exc)
+    assert "\n" not in message
+    return message
+
+
+# --------------------------------------------------------------------------------------------- discovery
+
+def test_discover_walks_sorted_and_skips_hidden_and_unsupported(tmp_path: Path) -> None:
+    _write(tmp_path / "b.txt", "b")
+    _write(tmp_path / "a.md", "a")
+    _write(tmp_path / "sub" / "c.html", "<p>c</p>")
+    _write(tmp_path / "sub" / "d.PDF", b"%PDF")
+    _write(tmp_path / ".hidden.txt", "secret")
+    _write(tmp_path / ".git" / "e.txt", "git internals")
+    _write(tmp_path / "sub" / ".cache" / "f.txt", "cache")
+    _write(tmp_path / "notes.docx", b"PK")
+    _write(tmp_path / "image.png", b"\x89PNG")
+
+    files = discover_files([tmp_path])
+
+    assert [f.source for f in files] == ["a.md", "b.txt", "sub/c.html", "sub/d.PDF"]
+    root = tmp_path.resolve()
+    assert all(f.root == root and f.path == root / f.source and f.path.is_absolute() for f in files)
+
+
+def test_discover_accepts_a_single_file_and_drops_duplicates(tmp_path: Path) -> None:
+    single = _write(tmp_path / "one.txt", "one")
+    files = discover_files([single, tmp_path])
+    assert [(f.source, f.path) for f in files] == [("one.txt", single.resolve())]
+    assert files[0].source == "one.txt"
+
+
+def test_discover_missing_folder_names_it_and_the_fix(tmp_path: Path) -> None:
+    missing = tmp_path / "nowhere"
+    with pytest.raises(CorpusError) as caught:
+        discover_files([missing])
+    assert _one_line(caught.value) == (
+        f"Corpus folder {missing} does not exist. Pass an existing folder: bot index PATH"
+    )
+
+
+@pytest.mark.parametrize("extra", [None, "notes.docx", ".hidden.txt"])
+def test_discover_folder_without_supported_files(tmp_path: Path, extra: str | None) -> None:
+    if extra:
+        _write(tmp_path / extra, "x")
+    with pytest.raises(CorpusError) as caught:
+        discover_files([tmp_path])
+    message = _one_line(caught.value)
+    assert str(tmp_path) in message
+    assert all(suffix in message for suffix in SUPPORTED_SUFFIXES)
+    assert isinstance(caught.value, IndexingError)
+
+
+# --------------------------------------------------------------------------------------------- each kind
+
+def test_load_text_normalizes_newlines_and_hashes_bytes(tmp_path: Path) -> None:
+    raw = "Title\r\n\r\nFirst line.\r\nSecond line.\r\n".encode()
+    doc = _load(_write(tmp_path / "a.txt", raw))
+    assert doc.kind == "text"
+    assert doc.text == "Title\n\nFirst line.\nSecond line."
+    assert doc.title is None and doc.page_starts == () and doc.warnings == ()
+    assert doc.sha256 == hashlib.sha256(raw).hexdigest()
+
+
+def test_load_utf8_bom_is_dropped(tmp_path: Path) -> None:
+    doc = _load(_write(tmp_path / "a.txt", b"\xef\xbb\xbfCaf\xc3\xa9 news"))
+    assert doc.text == "Café news" and doc.warnings == ()
+
+
+def test_load_markdown_takes_title_and_drops_link_markup(tmp_path: Path) -> None:
+    text = "# River Report\n\nRead the [full story](https://example.com/x) and **act now**.\n"
+    doc = _load(_write(tmp_path / "r.md", text))
+    assert doc.kind == "markdown"
+    assert doc.title == "River Report"
+    assert "Read the full story and act now." in doc.text
+    assert "https://" not in doc.text
+
+
+def test_load_markdown_front_matter_title(tmp_path: Path) -> None:
+    doc = _load(_write(tmp_path / "r.markdown", "---\ntitle: \"Port news\"\ndate: 2024-02-03\n---\nShips came in.\n"))
+    assert doc.title == "Port news"
+    assert doc.text == "Ships came in."
+
+
+def test_load_html_visible_text_in_paragraphs(tmp_path: Path) -> None:
+    html = """<!doctype html><html><head><title>Harbour opens | Daily Site</title>
+    <meta property="article:published_time" content="2024-03-05T08:00:00Z">
+    <style>p { color: red }</style><script>var hidden = 1;</script></head>
+    <body><nav>Home | News</nav><header>Site banner</header>
+    <h1>Harbour opens</h1><p>The new harbour opened on Monday.
+    It has <b>three</b> berths.</p><div>Ships arrived<br>at dawn.</div>
+    <noscript>Enable JS</noscript><template><p>Template text</p></template>
+    <footer>Copyright</footer><!-- a comment --></body></html>"""
+    doc = _load(_write(tmp_path / "page.html", html))
+    assert doc.kind == "html"
+    assert doc.title == "Harbour opens"
+    assert doc.published == "2024-03-05"
+    assert doc.text == "Harbour opens\n\nThe new harbour opened on Monday. It has three berths.\n\nShips arrived\nat dawn."
+    for hidden in ("var hidden", "color", "Home", "Site banner", "Enable JS", "Template text", "Copyright", "comment"):
+        assert hidden not in doc.text
+
+
+def test_load_html_title_falls_back_to_h1(tmp_path: Path) -> None:
+    doc = _load(_write(tmp_path / "page.htm", "<body><h1>Only a heading</h1><p>Text.</p></body>"))
+    assert doc.title == "Only a heading"
+
+
+def test_load_html_declared_charset(tmp_path: Path) -> None:
+    raw = '<html><head><meta charset="iso-8859-1"></head><body><p>Caf\xe9 opens.</p></body></html>'.encode("latin-1")
+    doc = _load(_write(tmp_path / "page.html", raw))
+    assert doc.text == "Café opens." and doc.warnings == ()
+
+
+def test_load_pdf_pages_and_page_starts(tmp_path: Path) -> None:
+    path = make_pdf(tmp_path / "report.pdf", [["Annual Report", "Sales rose."], [], ["Page three text."]])
+    doc = _load(path)
+    assert doc.kind == "pdf"
+    assert doc.title is None
+    assert doc.text == "Annual Report\nSales rose.\n\nPage three text."
+    assert len(doc.page_starts) == 3
+    assert doc.page_starts[0] == 0
+    assert doc.text[doc.page_starts[2]:] == "Page three text."
+    assert doc.page_starts[1] == doc.page_starts[2]  # the empty page 2 holds no text
+
+
+# --------------------------------------------------------------------------------------------- failures
+
+def test_non_utf8_text_is_kept_with_a_warning(tmp_path: Path) -> None:
+    path = _write(tmp_path / "old.txt", "Caf\xe9 \u201cquoted\u201d".encode("cp1252"))
+    doc = _load(path)
+    assert doc.text == "Café “quoted”"
+    assert doc.warnings == (f"{path} is not UTF-8; read as Windows-1252. Re-save it as UTF-8 to be sure.",)
+
+
+def test_bytes_undefined_in_cp1252_fall_back_to_latin1(tmp_path: Path) -> None:
+    path = _write(tmp_path / "odd.txt", b"A\x81B \xe9")
+    doc = _load(path)
+    assert doc.text == "A\x81B é"
+    assert "read as Latin-1" in doc.warnings[0]
+
+
+def test_binary_file(tmp_path: Path) -> None:
+    path = _write(tmp_path / "data.txt", b"\x00\x01\x02binary\x00")
+    with pytest.raises(LoadError) as caught:
+        _load(path)
+    message = _one_line(caught.value)
+    assert message.startswith(str(path)) and "binary" in message
+
+
+@pytest.mark.parametrize("content", [b"", b"  \n\t\r\n  "])
+def test_empty_or_whitespace_file(tmp_path: Path, content: bytes) -> None:
+    path = _write(tmp_path / "empty.md", content)
+    with pytest.raises(LoadError) as caught:
+        _load(path)
+    assert _one_line(caught.value) == f"{path} is empty. Add text to it or remove it from the corpus."
+
+
+def test_html_without_visible_text(tmp_path: Path) -> None:
+    path = _write(tmp_path / "blank.html", "<html><script>x()</script><nav>menu</nav></html>")
+    with pytest.raises(LoadError, match="no visible text"):
+        _load(path)
+
+
+def test_directory_named_like_a_file(tmp_path: Path) -> None:
+    path = tmp_path / "folder.txt"
+    path.mkdir()
+    with pytest.raises(LoadError) as caught:
+        _load(path)
+    assert _one_line(caught.value).startswith(f"{path} is a folder")
+
+
+def test_unreadable_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = _write(tmp_path / "locked.txt", "secret")
+
+    def deny(self: Path) -> bytes:
+        raise PermissionError(13, "Permission denied", str(self))
+
+    # Tests may run as root, where chmod 000 does not stop reads.
+    monkeypatch.setattr(Path, "read_bytes", deny)
+    with pytest.raises(LoadError) as caught:
+        _load(path)
+    message = _one_line(caught.value)
+    assert message.startswith(str(path)) and "permission denied" in message
+
+
+def test_broken_pdf(tmp_path: Path) -> None:
+    path = _write(tmp_path / "broken.pdf", b"this is not a pdf at all")
+    with pytest.raises(LoadError) as caught:
+        _load(path)
+    message = _one_line(caught.value)
+    assert message.startswith(f"{path} is not a readable PDF")
+
+
+def test_pdf_without_text(tmp_path: Path) -> None:
+    path = make_pdf(tmp_path / "scan.pdf", [[], []])
+    with pytest.raises(LoadError) as caught:
+        _load(path)
+    assert _one_line(caught.value).startswith(f"{path} has no extractable text")
