@@ -1,0 +1,800 @@
+"""`bot eval`: run a scripted question set through the pipeline and score the answers.
+
+A question set is YAML (a list of cases, or `{"cases": [...]}`) or JSONL (one case per line, also RAGAS-style rows
+with `user_input` / `reference` / `reference_contexts`). Each case is judged on its own (`Verdicts`), and the
+metrics are computed from the same per-case rows that `write_results` stores, so `compare_results` can recompute
+them from two results files without the question set.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import math
+import re
+import statistics
+import string
+import sys
+from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+from bot.errors import ConfigError, IndexMismatchError, IndexMissingError, StoreUnavailableError, UsageError
+from bot.schema import Answer
+
+log = logging.getLogger(__name__)
+
+# A conversation turn, as `Pipeline.ask` takes it: an earlier user question or {"role", "content"}.
+Turn = str | Mapping[str, str]
+# Facts that must all appear in the answer; an item that is a tuple is a set of alternatives (any one suffices).
+Expected = tuple[str | tuple[str, ...], ...]
+
+CASE_KEYS = ("id", "question", "history", "expected", "sources", "answerable", "reference", "split", "kind")
+ROLES = ("user", "assistant")
+# RAGAS multi-turn samples name the speakers this way.
+RAGAS_ROLES = {"human": "user", "user": "user", "ai": "assistant", "assistant": "assistant"}
+# Failures of the whole set-up, not of one case: stopping beats recording the same error for every case.
+RUN_STOPPERS = (IndexMissingError, IndexMismatchError, StoreUnavailableError, ConfigError)
+# Threshold comparisons forgive float noise (17/20 vs 0.85).
+EPSILON = 1e-9
+
+
+class AskingPipeline(Protocol):
+    def ask(self, question: str, *, history: Sequence[Turn] | None = None, k: int | None = None) -> Answer: ...
+
+
+@dataclass(frozen=True)
+class EvalCase:
+    id: str
+    question: str
+    history: tuple[Turn, ...] = ()
+    expected: Expected = ()
+    sources: tuple[str, ...] = ()
+    answerable: bool = True
+    reference: str | None = None
+    split: str | None = None
+    # A free label for breakdowns (e.g. "date", "follow-up", "off-topic"); not used in scoring.
+    kind: str | None = None
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Matching rules
+
+
+_QUOTES = str.maketrans({"\u2018": "'", "\u2019": "'", "\u201c": '"', "\u201d": '"', "\uff0c": ","})
+
+
+def normalise_for_match(text: str) -> str:
+    """Case-insensitive, commas dropped (so 90000 matches 90,000), runs of spaces collapsed, curly quotes straight."""
+    return " ".join(text.translate(_QUOTES).replace(",", "").lower().split())
+
+
+def contains_fact(text: str, item: str | Sequence[str]) -> bool:
+    """Whether `text` contains the fact `item` (a string, or alternatives of which any one suffices)."""
+    haystack = normalise_for_match(text)
+    alternatives = (item,) if isinstance(item, str) else tuple(item)
+    return any(normalise_for_match(alternative) in haystack for alternative in alternatives)
+
+
+def missing_facts(text: str, expected: Expected) -> tuple[str, ...]:
+    """The expected items not found in `text`, alternatives shown joined by ' | '."""
+    return tuple(_show_item(item) for item in expected if not contains_fact(text, item))
+
+
+def matches_source(title: str, source: str, wanted: Iterable[str]) -> bool:
+    """Whether any wanted substring occurs in the title or the source (case-insensitive)."""
+    title_n, source_n = normalise_for_match(title), normalise_for_match(source)
+    return any(normalise_for_match(w) in title_n or normalise_for_match(w) in source_n for w in wanted)
+
+
+def _show_item(item: str | Sequence[str]) -> str:
+    return item if isinstance(item, str) else " | ".join(item)
+
+
+_ARTICLES = re.compile(r"\b(a|an|the)\b")
+_PUNCTUATION = set(string.punctuation)
+
+
+def _squad_normalise(text: str) -> list[str]:
+    text = "".join(ch for ch in text.translate(_QUOTES).lower() if ch not in _PUNCTUATION)
+    return _ARTICLES.sub(" ", text).split()
+
+
+def token_f1(prediction: str, reference: str) -> float:
+    """SQuAD-style token F1 (lower case, punctuation and articles removed, bag of tokens)."""
+    predicted, gold = _squad_normalise(prediction), _squad_normalise(reference)
+    if not predicted or not gold:
+        return float(predicted == gold)
+    same = sum((Counter(predicted) & Counter(gold)).values())
+    if same == 0:
+        return 0.0
+    precision, recall = same / len(predicted), same / len(gold)
+    return 2 * precision * recall / (precision + recall)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Judging one case
+
+
+@dataclass(frozen=True)
+class Verdicts:
+    """How one case went. `None` means the check does not apply to the case."""
+
+    passed: bool
+    answerable: bool
+    abstained: bool
+    # Answerable case with `expected`: not abstained and every expected item in the answer.
+    correct: bool | None
+    missing: tuple[str, ...]
+    # Answerable case with `sources`: 1-based rank of the first retrieved passage from a gold source, None if none.
+    retrieval_judged: bool
+    gold_rank: int | None
+    gold_cited: bool | None
+    cited: int
+    # Answerable case with `expected`: how many cited passages contain every expected item.
+    cited_with_facts: int | None
+    f1: float | None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "passed": self.passed,
+            "answerable": self.answerable,
+            "abstained": self.abstained,
+            "correct": self.correct,
+            "missing": list(self.missing),
+            "retrieval_judged": self.retrieval_judged,
+            "gold_rank": self.gold_rank,
+            "gold_cited": self.gold_cited,
+            "cited": self.cited,
+            "cited_with_facts": self.cited_with_facts,
+            "f1": self.f1,
+        }
+
+
+def judge(case: EvalCase, answer: Answer | None) -> Verdicts:
+    """Score one answer (None: the pipeline raised, which counts as a wrong, non-abstaining answer)."""
+    abstained = bool(answer is not None and answer.abstained)
+    text = answer.answer if answer is not None else ""
+    citations = list(answer.citations) if answer is not None else []
+    judged = case.answerable
+
+    correct: bool | None = None
+    missing: tuple[str, ...] = ()
+    cited_with_facts: int | None = None
+    if judged and case.expected:
+        missing = missing_facts(text, case.expected) if not abstained else tuple(map(_show_item, case.expected))
+        correct = answer is not None and not abstained and not missing
+        cited_with_facts = sum(
+            1 for c in citations if all(contains_fact(c.text, item) for item in case.expected)
+        )
+
+    retrieval_judged = judged and bool(case.sources)
+    gold_rank: int | None = None
+    gold_cited: bool | None = None
+    if retrieval_judged:
+        passages = sorted(answer.passages, key=lambda p: p.rank) if answer is not None else []
+        gold_rank = next(
+            (i for i, p in enumerate(passages, 1) if matches_source(p.title, p.source, case.sources)), None
+        )
+        gold_cited = any(matches_source(c.title, c.source, case.sources) for c in citations)
+
+    f1: float | None = None
+    if case.reference is not None:
+        f1 = token_f1("" if abstained else text, case.reference)
+
+    if answer is None:
+        passed = False
+    elif not case.answerable:
+        passed = abstained
+    else:
+        passed = not abstained and correct is not False and gold_cited is not False
+    return Verdicts(
+        passed=passed,
+        answerable=case.answerable,
+        abstained=abstained,
+        correct=correct,
+        missing=missing,
+        retrieval_judged=retrieval_judged,
+        gold_rank=gold_rank,
+        gold_cited=gold_cited,
+        cited=len(citations),
+        cited_with_facts=cited_with_facts,
+        f1=f1,
+    )
+
+
+@dataclass(frozen=True)
+class CaseResult:
+    case: EvalCase
+    answer: Answer | None
+    error: str | None = None
+    verdicts: Verdicts = field(init=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "verdicts", judge(self.case, self.answer))
+
+    def to_dict(self) -> dict[str, Any]:
+        """One line of the results file: the answer's public JSON shape plus id, verdicts and any error."""
+        if self.answer is not None:
+            body = self.answer.to_dict()
+        else:
+            body = {"question": self.case.question, "answer": "", "abstained": False, "citations": [],
+                    "timings_ms": {}}
+        row: dict[str, Any] = {"id": self.case.id, **body, "verdicts": self.verdicts.to_dict()}
+        if self.error is not None:
+            row["error"] = self.error
+        return row
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Loading question sets
+
+
+def load_cases(path: Path, *, split: str | None = None) -> list[EvalCase]:
+    """Read a question set (YAML or JSONL, see the module doc); malformed input raises UsageError saying where."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise UsageError(f"Question set {path} does not exist. Check the path.") from None
+    except IsADirectoryError:
+        raise UsageError(f"Question set {path} is a folder. Give a .yaml or .jsonl file.") from None
+    except UnicodeDecodeError as exc:
+        raise UsageError(f"Question set {path} is not UTF-8 text ({exc.reason} at byte {exc.start}).") from None
+    except OSError as exc:
+        raise UsageError(f"Cannot read question set {path}: {exc.strerror}.") from None
+
+    entries = _read_jsonl(path, text) if _is_jsonl(path, text) else _read_yaml(path, text)
+    cases = [_parse_case(obj, where=where, number=n) for n, (where, obj) in enumerate(entries, 1)]
+    if not cases:
+        raise UsageError(f"Question set {path} has no cases. Add at least one case with a question.")
+
+    first_seen: dict[str, str] = {}
+    for (where, _), case in zip(entries, cases):
+        if case.id in first_seen:
+            raise UsageError(
+                f"{where}: duplicate id {case.id!r} (already used at {first_seen[case.id]}). Give each case its own id."
+            )
+        first_seen[case.id] = where
+
+    if split is not None:
+        chosen = [case for case in cases if case.split == split]
+        if not chosen:
+            known = sorted({case.split for case in cases if case.split is not None})
+            hint = f"Splits in the file: {', '.join(known)}." if known else "No case in the file has a split."
+            raise UsageError(f"No case in {path} has split {split!r}. {hint}")
+        cases = chosen
+    return cases
+
+
+def _is_jsonl(path: Path, text: str) -> bool:
+    suffix = path.suffix.lower()
+    if suffix in (".jsonl", ".ndjson"):
+        return True
+    if suffix in (".yaml", ".yml"):
+        return False
+    # Otherwise sniff: JSONL starts with a line that is a JSON object by itself.
+    first = next((line for line in text.splitlines() if line.strip()), "")
+    try:
+        return isinstance(json.loads(first), dict)
+    except ValueError:
+        return False
+
+
+def _read_jsonl(path: Path, text: str) -> list[tuple[str, Any]]:
+    entries: list[tuple[str, Any]] = []
+    for number, line in enumerate(text.splitlines(), 1):
+        if not line.strip():
+            continue
+        where = f"{path}, line {number}"
+        try:
+            obj = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise UsageError(f"{where}: not valid JSON ({exc.msg} at column {exc.colno}).") from None
+        entries.append((where, obj))
+    return entries
+
+
+def _read_yaml(path: Path, text: str) -> list[tuple[str, Any]]:
+    import yaml  # only `bot eval` needs it
+
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        at = f", line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
+        raise UsageError(f"{path}{at}: not valid YAML ({problem}).") from None
+    if isinstance(data, Mapping):
+        if "cases" not in data:
+            raise UsageError(f"{path}: a YAML question set is a list of cases or a mapping with a `cases:` list.")
+        data = data["cases"]
+    if data is None:
+        data = []
+    if not isinstance(data, list):
+        raise UsageError(f"{path}: the cases must be a YAML list, not {_type_name(data)}.")
+    entries = []
+    for n, obj in enumerate(data, 1):
+        case_id = obj.get("id") if isinstance(obj, Mapping) else None
+        where = f"{path}, case {n}" + (f" (id {case_id!r})" if case_id is not None else "")
+        entries.append((where, obj))
+    return entries
+
+
+def _type_name(value: Any) -> str:
+    names = {dict: "a mapping", list: "a list", str: "a string", int: "a number", float: "a number",
+             bool: "true/false", type(None): "empty"}
+    return names.get(type(value), type(value).__name__)
+
+
+def _parse_case(obj: Any, *, where: str, number: int) -> EvalCase:
+    if not isinstance(obj, Mapping):
+        raise UsageError(f"{where}: a case must be a mapping with at least a `question`, not {_type_name(obj)}.")
+    if "question" not in obj and "user_input" in obj:
+        return _parse_ragas(obj, where=where, number=number)
+    unknown = [key for key in obj if key not in CASE_KEYS]
+    if unknown:
+        raise UsageError(f"{where}: unknown key {unknown[0]!r}. Known keys: {', '.join(CASE_KEYS)}.")
+
+    case_id = _parse_id(obj.get("id"), where=where, number=number)
+    question = obj.get("question")
+    if question is None:
+        raise UsageError(f"{where}: missing `question`. Every case needs the question to ask.")
+    if not isinstance(question, str) or not question.strip():
+        raise UsageError(f"{where}: `question` must be non-empty text, not {_type_name(question)}.")
+
+    answerable = obj.get("answerable", True)
+    if not isinstance(answerable, bool):
+        raise UsageError(f"{where}: `answerable` must be true or false, not {answerable!r}.")
+    expected = _parse_expected(obj.get("expected"), where=where)
+    sources = _parse_strings(obj.get("sources"), key="sources", where=where)
+    if not answerable and (expected or sources):
+        key = "expected" if expected else "sources"
+        raise UsageError(f"{where}: a case with `answerable: false` cannot have `{key}`. Remove one of them.")
+    return EvalCase(
+        id=case_id,
+        question=question,
+        history=_parse_history(obj.get("history"), where=where),
+        expected=expected,
+        sources=sources,
+        answerable=answerable,
+        reference=_parse_optional_text(obj.get("reference"), key="reference", where=where),
+        split=_parse_optional_text(obj.get("split"), key="split", where=where),
+        kind=_parse_optional_text(obj.get("kind"), key="kind", where=where),
+    )
+
+
+def _parse_ragas(obj: Mapping[str, Any], *, where: str, number: int) -> EvalCase:
+    """A RAGAS evaluation row: the reference is kept for token F1; there are no facts or gold sources."""
+    user_input = obj["user_input"]
+    history: tuple[Turn, ...] = ()
+    if isinstance(user_input, list):
+        # A multi-turn sample: the last human message is the question, the rest is the conversation.
+        turns = _parse_ragas_turns(user_input, where=where)
+        if not turns or turns[-1]["role"] != "user":
+            raise UsageError(f"{where}: a multi-turn `user_input` must end with a human message.")
+        history, question = tuple(turns[:-1]), turns[-1]["content"]
+    elif isinstance(user_input, str) and user_input.strip():
+        question = user_input
+    else:
+        raise UsageError(f"{where}: `user_input` must be non-empty text, not {_type_name(user_input)}.")
+    contexts = obj.get("reference_contexts")
+    if contexts is not None and not (isinstance(contexts, list) and all(isinstance(c, str) for c in contexts)):
+        raise UsageError(f"{where}: `reference_contexts` must be a list of texts.")
+    return EvalCase(
+        id=_parse_id(obj.get("id"), where=where, number=number),
+        question=question,
+        history=history,
+        reference=_parse_optional_text(obj.get("reference"), key="reference", where=where),
+        split=_parse_optional_text(obj.get("split"), key="split", where=where),
+    )
+
+
+def _parse_ragas_turns(items: list[Any], *, where: str) -> list[dict[str, str]]:
+    turns = []
+    for n, item in enumerate(items, 1):
+        speaker = item.get("type", item.get("role")) if isinstance(item, Mapping) else None
+        content = item.get("content") if isinstance(item, Mapping) else None
+        if speaker not in RAGAS_ROLES or not isinstance(content, str):
+            raise UsageError(
+                f"{where}: `user_input` message {n} must be {{type: human|ai, content: text}}, not {item!r}."
+            )
+        turns.append({"role": RAGAS_ROLES[speaker], "content": content})
+    return turns
+
+
+def _parse_id(value: Any, *, where: str, number: int) -> str:
+    if value is None:
+        return f"case-{number}"
+    if isinstance(value, bool) or not isinstance(value, (str, int)) or not str(value).strip():
+        raise UsageError(f"{where}: `id` must be non-empty text, not {value!r}.")
+    return str(value).strip()
+
+
+def _parse_optional_text(value: Any, *, key: str, where: str) -> str | None:
+    if value is None or isinstance(value, str):
+        return value
+    raise UsageError(f"{where}: `{key}` must be text, not {_type_name(value)}.")
+
+
+def _fact_text(value: Any) -> str | None:
+    """Numbers are accepted as facts (YAML reads `90000` as an int); true/false are not."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, (int, float)):
+        return str(value)
+    if isinstance(value, str) and value.strip():
+        return value
+    return None
+
+
+def _parse_expected(value: Any, *, where: str) -> Expected:
+    if value is None:
+        return ()
+    items = [value] if not isinstance(value, list) else value
+    parsed: list[str | tuple[str, ...]] = []
+    for n, item in enumerate(items, 1):
+        if isinstance(item, list):
+            alternatives = [_fact_text(a) for a in item]
+            if not alternatives or any(a is None for a in alternatives):
+                raise UsageError(
+                    f"{where}: `expected` item {n} must be a non-empty list of texts (alternatives), not {item!r}."
+                )
+            parsed.append(tuple(a for a in alternatives if a is not None))
+            continue
+        text = _fact_text(item)
+        if text is None:
+            raise UsageError(
+                f"{where}: `expected` item {n} must be non-empty text or a list of alternatives, not {item!r}."
+            )
+        parsed.append(text)
+    return tuple(parsed)
+
+
+def _parse_strings(value: Any, *, key: str, where: str) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    items = [value] if isinstance(value, str) else value
+    if not isinstance(items, list) or not all(isinstance(i, str) and i.strip() for i in items):
+        raise UsageError(f"{where}: `{key}` must be a list of non-empty texts, not {value!r}.")
+    return tuple(items)
+
+
+def _parse_history(value: Any, *, where: str) -> tuple[Turn, ...]:
+    if value is None:
+        return ()
+    if not isinstance(value, list):
+        raise UsageError(f"{where}: `history` must be a list of earlier questions, not {_type_name(value)}.")
+    turns: list[Turn] = []
+    for n, item in enumerate(value, 1):
+        if isinstance(item, str) and item.strip():
+            turns.append(item)
+        elif (
+            isinstance(item, Mapping)
+            and set(item) == {"role", "content"}
+            and item["role"] in ROLES
+            and isinstance(item["content"], str)
+        ):
+            turns.append({"role": item["role"], "content": item["content"]})
+        else:
+            raise UsageError(
+                f"{where}: `history` item {n} must be a question or {{role: user|assistant, content: text}}, "
+                f"not {item!r}."
+            )
+    return tuple(turns)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Running
+
+
+def run_cases(
+    pipeline: AskingPipeline,
+    cases: Sequence[EvalCase],
+    *,
+    k: int | None = None,
+    progress: bool = True,
+) -> list[CaseResult]:
+    """Ask every case; a case that raises is recorded as an error (a wrong answer) and the run goes on."""
+    from tqdm import tqdm  # only `bot eval` needs it
+
+    results: list[CaseResult] = []
+    for case in tqdm(cases, desc="bot eval", unit="case", file=sys.stderr, disable=not progress):
+        try:
+            answer = pipeline.ask(case.question, history=list(case.history) or None, k=k)
+        except RUN_STOPPERS:
+            raise
+        except Exception as exc:  # noqa: BLE001 - one broken case must not cost the whole run
+            log.warning("Case %s raised %s: %s", case.id, type(exc).__name__, exc)
+            results.append(CaseResult(case, None, error=f"{type(exc).__name__}: {exc}"))
+            continue
+        results.append(CaseResult(case, answer))
+    return results
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Metrics
+
+
+# (key, label, key of the count it is computed over)
+METRICS: tuple[tuple[str, str, str | None], ...] = (
+    ("accuracy", "answer accuracy", "accuracy_cases"),
+    ("hit_at_k", "retrieval hit@k", "retrieval_cases"),
+    ("mrr", "retrieval MRR", "retrieval_cases"),
+    ("gold_cited", "gold cited", "gold_cited_cases"),
+    ("citation_precision", "citation precision", "cited_passages"),
+    ("abstention_precision", "abstention precision", "abstained"),
+    ("abstention_recall", "abstention recall", "unanswerable"),
+    ("false_abstention_rate", "false-abstention rate", "answerable"),
+    ("token_f1", "token F1", "f1_cases"),
+    ("latency_p50_ms", "latency p50 (ms)", "timed_cases"),
+    ("latency_p95_ms", "latency p95 (ms)", "timed_cases"),
+    ("answer_words_median", "answer length median (words)", "answered"),
+    ("cases", "cases", None),
+    ("errors", "errors", None),
+)
+
+
+def compute_metrics(results: Sequence[CaseResult]) -> dict[str, float | int]:
+    """Set-level metrics. A metric whose count is 0 (e.g. abstention recall with no unanswerable case) is absent."""
+    return _metrics_from_rows([result.to_dict() for result in results])
+
+
+def _metrics_from_rows(rows: Sequence[Mapping[str, Any]]) -> dict[str, float | int]:
+    verdicts = [row["verdicts"] for row in rows]
+    ok_rows = [row for row in rows if "error" not in row]
+    answerable = [v for v in verdicts if v["answerable"]]
+    unanswerable = [v for v in verdicts if not v["answerable"]]
+    abstained = [v for v in verdicts if v["abstained"]]
+    metrics: dict[str, float | int] = {
+        "cases": len(rows),
+        "errors": len(rows) - len(ok_rows),
+        "passed": sum(1 for v in verdicts if v["passed"]),
+        "answerable": len(answerable),
+        "unanswerable": len(unanswerable),
+        "abstained": len(abstained),
+    }
+
+    def share(key: str, values: Sequence[float | bool], count_key: str) -> None:
+        if values:
+            metrics[key] = sum(values) / len(values)
+            metrics[count_key] = len(values)
+
+    share("accuracy", [v["correct"] for v in verdicts if v["correct"] is not None], "accuracy_cases")
+    ranks = [v["gold_rank"] for v in verdicts if v["retrieval_judged"]]
+    share("hit_at_k", [rank is not None for rank in ranks], "retrieval_cases")
+    share("mrr", [1 / rank if rank else 0.0 for rank in ranks], "retrieval_cases")
+    share("gold_cited", [v["gold_cited"] for v in verdicts if v["gold_cited"] is not None], "gold_cited_cases")
+    fact_cases = [v for v in verdicts if v["cited_with_facts"] is not None]
+    cited = sum(v["cited"] for v in fact_cases)
+    if cited:
+        metrics["citation_precision"] = sum(v["cited_with_facts"] for v in fact_cases) / cited
+        metrics["cited_passages"] = cited
+    if abstained:
+        metrics["abstention_precision"] = sum(1 for v in abstained if not v["answerable"]) / len(abstained)
+    if unanswerable:
+        metrics["abstention_recall"] = sum(1 for v in unanswerable if v["abstained"]) / len(unanswerable)
+    if answerable:
+        metrics["false_abstention_rate"] = sum(1 for v in answerable if v["abstained"]) / len(answerable)
+    share("token_f1", [v["f1"] for v in verdicts if v["f1"] is not None], "f1_cases")
+
+    latencies = [
+        float(row["timings_ms"]["total"]) for row in ok_rows if row.get("timings_ms", {}).get("total") is not None
+    ]
+    if latencies:
+        metrics["latency_p50_ms"] = _percentile(latencies, 0.50)
+        metrics["latency_p95_ms"] = _percentile(latencies, 0.95)
+        metrics["timed_cases"] = len(latencies)
+    # Length of real answers only: the abstention message is a fixed template.
+    words = [len(str(row["answer"]).split()) for row in ok_rows if not row["abstained"]]
+    if words:
+        metrics["answer_words_median"] = statistics.median(words)
+        metrics["answered"] = len(words)
+    return metrics
+
+
+def _percentile(values: Sequence[float], q: float) -> float:
+    """Linear interpolation between closest ranks (numpy's default)."""
+    ordered = sorted(values)
+    position = (len(ordered) - 1) * q
+    low, high = math.floor(position), math.ceil(position)
+    return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
+
+
+def check_thresholds(
+    metrics: Mapping[str, float | int],
+    *,
+    min_accuracy: float | None,
+    min_abstention: float | None,
+) -> list[str]:
+    """One line per missed threshold; an empty list means every given threshold is met."""
+    checks = (
+        ("accuracy", "answer accuracy", "--min-accuracy", min_accuracy, "no answerable case has `expected` facts"),
+        ("abstention_recall", "abstention recall", "--min-abstention", min_abstention,
+         "no case has `answerable: false`"),
+    )
+    problems = []
+    for key, label, option, threshold, why_absent in checks:
+        if threshold is None:
+            continue
+        if not 0.0 <= threshold <= 1.0:
+            raise UsageError(f"{option} must be between 0 and 1. Currently, it is {threshold}.")
+        value = metrics.get(key)
+        if value is None:
+            problems.append(f"{label} cannot be checked against {option} {threshold:.3f}: {why_absent}.")
+        elif value < threshold - EPSILON:
+            problems.append(f"{label} {value:.3f} is below {option} {threshold:.3f}.")
+    return problems
+
+
+def _format_value(key: str, value: float | int | None) -> str:
+    if value is None:
+        return "n/a"
+    if key.endswith("_ms"):
+        return f"{value:.0f}"
+    if isinstance(value, int) or key == "answer_words_median":
+        return f"{value:g}"
+    return f"{value:.3f}"
+
+
+def format_metrics(metrics: Mapping[str, float | int]) -> str:
+    """A short aligned table for the terminal."""
+    lines = []
+    for key, label, count_key in METRICS:
+        value = metrics.get(key)
+        over = f"  (over {metrics.get(count_key, 0)})" if count_key and value is not None else ""
+        lines.append(f"{label:<30}{_format_value(key, value):>8}{over}")
+    return "\n".join(lines)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Files
+
+
+def write_results(results: Sequence[CaseResult], path: Path) -> None:
+    """One JSON object per case: the answer's public shape plus id, verdicts and (if it raised) error."""
+    lines = [json.dumps(result.to_dict(), ensure_ascii=False) for result in results]
+    _write_text(Path(path), "\n".join(lines) + ("\n" if lines else ""))
+
+
+def write_report(metrics: Mapping[str, float | int], results: Sequence[CaseResult], path: Path) -> None:
+    """A Markdown report: the metrics, a breakdown by split and kind, then every failed case with its evidence."""
+    failed = [result for result in results if not result.verdicts.passed]
+    out = ["# Evaluation report", ""]
+    errors = sum(1 for result in results if result.error is not None)
+    out.append(f"{len(results)} cases: {len(results) - len(failed)} passed, {len(failed)} failed "
+               f"(of which {errors} raised an error).")
+    out += ["", "## Metrics", "", "| metric | value | over |", "|---|---:|---:|"]
+    for key, label, count_key in METRICS:
+        over = metrics.get(count_key, "") if count_key and key in metrics else ""
+        out.append(f"| {label} | {_format_value(key, metrics.get(key))} | {over} |")
+    for attribute in ("split", "kind"):
+        groups: dict[str, list[CaseResult]] = {}
+        for result in results:
+            value = getattr(result.case, attribute)
+            if value is not None:
+                groups.setdefault(value, []).append(result)
+        if groups:
+            out += ["", f"## By {attribute}", "", f"| {attribute} | cases | passed |", "|---|---:|---:|"]
+            for name in sorted(groups):
+                passed = sum(1 for r in groups[name] if r.verdicts.passed)
+                out.append(f"| {name} | {len(groups[name])} | {passed} |")
+    out += ["", f"## Failed cases ({len(failed)})", ""]
+    if not failed:
+        out.append("No failed cases.")
+    for result in failed:
+        out += _report_case(result)
+    _write_text(Path(path), "\n".join(out).rstrip() + "\n")
+
+
+def _report_case(result: CaseResult) -> list[str]:
+    case, answer, v = result.case, result.answer, result.verdicts
+    labels = ", ".join(x for x in (case.split, case.kind) if x)
+    out = [f"### {case.id}" + (f" ({labels})" if labels else ""), ""]
+    out.append(f"- **Question:** {case.question}")
+    if case.history:
+        turns = [t if isinstance(t, str) else f"{t['role']}: {t['content']}" for t in case.history]
+        out.append(f"- **History:** {' / '.join(turns)}")
+    if answer is not None and answer.standalone_question and answer.standalone_question != case.question:
+        out.append(f"- **Standalone question:** {answer.standalone_question}")
+    out.append(f"- **Why it failed:** {'; '.join(failure_reasons(result.to_dict()))}")
+    if case.expected:
+        out.append(f"- **Expected:** {'; '.join(_show_item(i) for i in case.expected)}")
+    if case.sources:
+        where = f"rank {v.gold_rank}" if v.gold_rank else "not retrieved"
+        out.append(f"- **Gold source:** {'; '.join(case.sources)} ({where})")
+    if case.reference is not None:
+        out.append(f"- **Reference:** {case.reference}")
+    if answer is not None:
+        out.append("- **Answer (abstained):**" if answer.abstained else "- **Answer:**")
+        out += ["", *[f"  > {line}" for line in (answer.answer or "(empty)").splitlines()], ""]
+        if answer.citations:
+            out.append("- **Citations:**")
+            for c in answer.citations:
+                quote = " ".join(c.quote.split())
+                out.append(f"  - [{c.n}] {c.title} — \"{quote}\"")
+    out.append("")
+    return out
+
+
+def failure_reasons(row: Mapping[str, Any]) -> list[str]:
+    """Why a results row did not pass, in words."""
+    v = row["verdicts"]
+    if "error" in row:
+        return [f"error: {row['error']}"]
+    if not v["answerable"]:
+        return [] if v["abstained"] else ["answered a question the articles do not answer"]
+    if v["abstained"]:
+        return ["abstained on an answerable question"]
+    reasons = []
+    if v["missing"]:
+        reasons.append(f"missing {', '.join(repr(m) for m in v['missing'])}")
+    if v["gold_cited"] is False:
+        reasons.append("gold article not cited" + ("" if v["gold_rank"] else " (nor retrieved)"))
+    return reasons
+
+
+def _write_text(path: Path, text: str) -> None:
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise UsageError(f"Cannot write {path}: {exc.strerror}. Choose a writable path.") from None
+
+
+def _read_results(path: Path) -> list[dict[str, Any]]:
+    path = Path(path)
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except FileNotFoundError:
+        raise UsageError(f"Results file {path} does not exist. Write one with `bot eval FILE --output ...`.") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise UsageError(f"Cannot read results file {path}: {exc}.") from None
+    rows = []
+    for number, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise UsageError(f"{path}, line {number}: not valid JSON ({exc.msg}).") from None
+        if not isinstance(row, dict) or "id" not in row or not isinstance(row.get("verdicts"), dict):
+            raise UsageError(
+                f"{path}, line {number}: not a `bot eval` results row (needs `id` and `verdicts`). "
+                "Compare files written by `bot eval --output`."
+            )
+        rows.append(row)
+    return rows
+
+
+def compare_results(old: Path, new: Path) -> str:
+    """Text saying which cases got worse or better between two results files, with metrics side by side."""
+    old_rows, new_rows = _read_results(old), _read_results(new)
+    old_by_id = {row["id"]: row for row in old_rows}
+    new_by_id = {row["id"]: row for row in new_rows}
+    both = [case_id for case_id in old_by_id if case_id in new_by_id]
+    worse = [i for i in both if old_by_id[i]["verdicts"]["passed"] and not new_by_id[i]["verdicts"]["passed"]]
+    better = [i for i in both if not old_by_id[i]["verdicts"]["passed"] and new_by_id[i]["verdicts"]["passed"]]
+    still_passing = sum(1 for i in both if old_by_id[i]["verdicts"]["passed"] and new_by_id[i]["verdicts"]["passed"])
+    still_failing = len(both) - len(worse) - len(better) - still_passing
+    only_old = [i for i in old_by_id if i not in new_by_id]
+    only_new = [i for i in new_by_id if i not in old_by_id]
+
+    old_metrics, new_metrics = _metrics_from_rows(old_rows), _metrics_from_rows(new_rows)
+    out = [f"{'metric':<30}{'old':>8}{'new':>8}"]
+    for key, label, _ in METRICS:
+        if key in old_metrics or key in new_metrics:
+            out.append(f"{label:<30}{_format_value(key, old_metrics.get(key)):>8}"
+                       f"{_format_value(key, new_metrics.get(key)):>8}")
+    out += ["", f"Got worse ({len(worse)}):"]
+    out += [f"  {i}: {new_by_id[i]['question']} -- {'; '.join(failure_reasons(new_by_id[i]))}" for i in worse]
+    out += ["", f"Got better ({len(better)}):"]
+    out += [f"  {i}: {new_by_id[i]['question']}" for i in better]
+    if only_old:
+        out += ["", f"Only in {old} ({len(only_old)}): {', '.join(only_old)}"]
+    if only_new:
+        out += ["", f"Only in {new} ({len(only_new)}): {', '.join(only_new)}"]
+    out += ["", f"{len(both)} cases in both: {len(worse)} worse, {len(better)} better, "
+                f"{still_passing} still passing, {still_failing} still failing."]
+    return "\n".join(out)

@@ -1,0 +1,370 @@
+"""`bot eval` with a fake pipeline whose answers are fixed, so every metric is simple arithmetic."""
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bot.errors import IndexMissingError, UsageError
+from bot.evaluate import (
+    CaseResult,
+    EvalCase,
+    check_thresholds,
+    compare_results,
+    compute_metrics,
+    contains_fact,
+    format_metrics,
+    load_cases,
+    matches_source,
+    missing_facts,
+    run_cases,
+    token_f1,
+    write_report,
+    write_results,
+)
+from bot.schema import Answer, Citation, Passage
+
+# ------------------------------------------------------------------------------------------------ fakes
+
+
+def passage(title: str, rank: int, text: str = "text") -> Passage:
+    return Passage(chunk_id=f"{title}-{rank}", text=text, metadata={"title": title, "source": f"seeds/{title}.txt"},
+                   score=1.0 / rank, rank=rank)
+
+
+def citation(n: int, title: str, text: str, quote: str | None = None) -> Citation:
+    return Citation(n=n, title=title, published=None, source=f"seeds/{title}.txt", chunk_id=f"{title}-c{n}",
+                    text=text, quote=quote or text, score=0.5)
+
+
+def answer(
+    text: str,
+    *,
+    abstained: bool = False,
+    citations: Sequence[Citation] = (),
+    passages: Sequence[Passage] = (),
+    total: float = 100.0,
+    question: str = "q",
+) -> Answer:
+    return Answer(question=question, answer=text, abstained=abstained, citations=list(citations),
+                  timings_ms={"retrieve": 1.0, "answer": 1.0, "total": total}, standalone_question=question,
+                  passages=list(passages))
+
+
+class FakePipeline:
+    """Answers each question from a fixed table; an exception in the table is raised instead."""
+
+    def __init__(self, table: Mapping[str, Answer | Exception]) -> None:
+        self.table = table
+        self.calls: list[dict[str, Any]] = []
+
+    def ask(self, question: str, *, history: Sequence[Any] | None = None, k: int | None = None) -> Answer:
+        self.calls.append({"question": question, "history": history, "k": k})
+        reply = self.table[question]
+        if isinstance(reply, Exception):
+            raise reply
+        return reply
+
+
+# Seven cases whose metrics are worked out by hand in test_metrics_arithmetic.
+CASES = [
+    EvalCase(id="c1", question="q1", expected=("90000",), sources=("Bridge",)),
+    EvalCase(id="c2", question="q2", expected=("2008", ("Sutong", "Su-Tong")), sources=("Bridge",)),
+    EvalCase(id="c3", question="q3", expected=("Wu Xinming",), sources=("Interview",)),
+    EvalCase(id="c4", question="q4", answerable=False),
+    EvalCase(id="c5", question="q5", answerable=False),
+    EvalCase(id="c6", question="q6", expected=("x",), sources=("Bridge",)),
+    EvalCase(id="c7", question="q7", reference="the bridge opened in 2008"),
+]
+TABLE: dict[str, Answer | Exception] = {
+    "q1": answer("Traffic exceeded 90,000 vehicles.", total=100,
+                 citations=[citation(1, "Bridge news", "Daily traffic exceeded 90,000 vehicles.")],
+                 passages=[passage("Bridge news", 1), passage("Other", 2)]),
+    "q2": answer("It opened in 2008.", total=200,
+                 citations=[citation(1, "Bridge news", "The Sutong Bridge opened in 2008."),
+                            citation(2, "Other", "Unrelated.")],
+                 passages=[passage("Other", 1), passage("Bridge news", 2)]),
+    "q3": answer("The articles do not say.", abstained=True, total=300, passages=[passage("Other", 1)]),
+    "q4": answer("The articles do not say.", abstained=True, total=400),
+    "q5": answer("The bridge cost a lot.", total=500, citations=[citation(1, "Bridge news", "The bridge.")]),
+    "q6": RuntimeError("model exploded"),
+    "q7": answer("The bridge opened in 2008 in Nantong.", total=600),
+}
+# A real pipeline echoes the question it was asked.
+TABLE = {q: replace(a, question=q) if isinstance(a, Answer) else a for q, a in TABLE.items()}
+
+
+@pytest.fixture()
+def results() -> list[CaseResult]:
+    return run_cases(FakePipeline(TABLE), CASES, progress=False)
+
+
+# ------------------------------------------------------------------------------------------------ matching
+
+
+def test_facts_ignore_case_commas_and_spaces() -> None:
+    assert contains_fact("Traffic exceeded 90,000 vehicles", "90000")
+    assert contains_fact("traffic exceeded 90000 vehicles", "90,000")
+    assert contains_fact("opened on June  30,\n2008.", "june 30, 2008")
+    assert contains_fact("Nantong’s transport", "Nantong's")
+    assert not contains_fact("opened in 2009", "2008")
+
+
+def test_alternatives_any_one_suffices_and_every_item_is_needed() -> None:
+    assert contains_fact("the Su-Tong crossing", ("Sutong", "Su-Tong"))
+    assert missing_facts("It opened in 2008.", ("2008", ("Sutong", "Su-Tong"))) == ("Sutong | Su-Tong",)
+    assert missing_facts("Su-Tong opened in 2008.", ("2008", ("Sutong", "Su-Tong"))) == ()
+
+
+def test_sources_match_title_or_source_case_insensitively() -> None:
+    assert matches_source("The Sutong Bridge story", "seeds/a.txt", ["sutong bridge"])
+    assert matches_source("Other", "seeds/003_ea76.txt", ["003_"])
+    assert not matches_source("Other", "seeds/a.txt", ["Sutong"])
+
+
+def test_token_f1_is_squad_style() -> None:
+    assert token_f1("The bridge opened in 2008 in Nantong.", "the bridge opened in 2008") == pytest.approx(0.8)
+    assert token_f1("A Bridge!", "bridge") == 1.0
+    assert token_f1("nothing shared", "bridge") == 0.0
+    assert token_f1("", "") == 1.0
+
+
+# ------------------------------------------------------------------------------------------------ running
+
+
+def test_run_passes_history_and_k_and_records_a_raising_case(results: list[CaseResult]) -> None:
+    pipeline = FakePipeline(TABLE)
+    cases = [EvalCase(id="a", question="q6"), EvalCase(id="b", question="q1", history=("earlier?",))]
+    got = run_cases(pipeline, cases, k=3, progress=False)
+    assert [r.case.id for r in got] == ["a", "b"]
+    assert got[0].answer is None and got[0].error == "RuntimeError: model exploded"
+    assert got[1].answer is TABLE["q1"] and got[1].error is None
+    assert pipeline.calls == [{"question": "q6", "history": None, "k": 3},
+                              {"question": "q1", "history": ["earlier?"], "k": 3}]
+
+
+def test_a_missing_index_stops_the_run() -> None:
+    pipeline = FakePipeline({"q": IndexMissingError("No index. Run `bot index` first.")})
+    with pytest.raises(IndexMissingError):
+        run_cases(pipeline, [EvalCase(id="a", question="q")], progress=False)
+
+
+def test_progress_bar_goes_to_stderr(capsys: pytest.CaptureFixture[str]) -> None:
+    run_cases(FakePipeline(TABLE), CASES[:1], progress=True)
+    captured = capsys.readouterr()
+    assert captured.out == "" and "1/1" in captured.err
+
+
+def test_verdicts_per_case(results: list[CaseResult]) -> None:
+    v = {r.case.id: r.verdicts for r in results}
+    assert (v["c1"].passed, v["c1"].correct, v["c1"].gold_rank, v["c1"].gold_cited) == (True, True, 1, True)
+    assert (v["c2"].passed, v["c2"].correct, v["c2"].missing, v["c2"].gold_rank) == (False, False,
+                                                                                     ("Sutong | Su-Tong",), 2)
+    assert (v["c2"].cited, v["c2"].cited_with_facts) == (2, 1)
+    assert (v["c3"].passed, v["c3"].abstained, v["c3"].gold_rank, v["c3"].gold_cited) == (False, True, None, False)
+    assert v["c4"].passed and not v["c5"].passed
+    assert (v["c6"].passed, v["c6"].correct, v["c6"].gold_cited) == (False, False, False)
+    assert v["c7"].passed and v["c7"].correct is None and v["c7"].f1 == pytest.approx(0.8)
+
+
+# ------------------------------------------------------------------------------------------------ metrics
+
+
+def test_metrics_arithmetic(results: list[CaseResult]) -> None:
+    m = compute_metrics(results)
+    assert (m["cases"], m["errors"], m["passed"], m["answerable"], m["unanswerable"], m["abstained"]) == (
+        7, 1, 3, 5, 2, 2)
+    assert m["accuracy"] == 1 / 4 and m["accuracy_cases"] == 4          # c1 right; c2, c3, c6 wrong
+    assert m["hit_at_k"] == 2 / 4 and m["retrieval_cases"] == 4         # c1 rank 1, c2 rank 2, c3 and c6 none
+    assert m["mrr"] == (1 + 1 / 2 + 0 + 0) / 4
+    assert m["gold_cited"] == 2 / 4
+    assert m["citation_precision"] == 2 / 3 and m["cited_passages"] == 3  # c1 1/1, c2 1/2; c5 is unanswerable
+    assert m["abstention_precision"] == 1 / 2                          # abstained on c3 (wrong) and c4 (right)
+    assert m["abstention_recall"] == 1 / 2                             # c4 abstained, c5 answered
+    assert m["false_abstention_rate"] == 1 / 5                         # c3 of five answerable
+    assert m["token_f1"] == pytest.approx(0.8) and m["f1_cases"] == 1
+    assert m["latency_p50_ms"] == 350.0                                # 100..600 without the error case
+    assert m["latency_p95_ms"] == pytest.approx(575.0)                 # 500 + 0.75 * 100
+    assert m["answer_words_median"] == 4.5                             # 4, 4, 5, 7 (abstentions left out)
+
+
+def test_metrics_without_their_cases_are_absent() -> None:
+    only = run_cases(FakePipeline(TABLE), [CASES[0]], progress=False)
+    m = compute_metrics(only)
+    for key in ("abstention_precision", "abstention_recall", "token_f1"):
+        assert key not in m
+    assert "n/a" in format_metrics(m)
+
+
+def test_format_metrics_names_every_metric(results: list[CaseResult]) -> None:
+    text = format_metrics(compute_metrics(results))
+    assert "answer accuracy" in text and "0.250" in text and "(over 4)" in text
+    assert "latency p95 (ms)" in text and "575" in text
+
+
+def test_thresholds() -> None:
+    metrics = {"accuracy": 0.85, "abstention_recall": 0.5}
+    assert check_thresholds(metrics, min_accuracy=0.85, min_abstention=None) == []
+    problems = check_thresholds(metrics, min_accuracy=0.9, min_abstention=0.8)
+    assert problems == ["answer accuracy 0.850 is below --min-accuracy 0.900.",
+                        "abstention recall 0.500 is below --min-abstention 0.800."]
+    missing = check_thresholds({}, min_accuracy=None, min_abstention=0.5)
+    assert len(missing) == 1 and "answerable: false" in missing[0]
+    with pytest.raises(UsageError, match="--min-accuracy must be between 0 and 1"):
+        check_thresholds(metrics, min_accuracy=85, min_abstention=None)
+
+
+# ------------------------------------------------------------------------------------------------ files
+
+
+def test_results_file_rows(results: list[CaseResult], tmp_path: Path) -> None:
+    path = tmp_path / "out" / "results.jsonl"
+    write_results(results, path)
+    rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+    assert [row["id"] for row in rows] == [c.id for c in CASES]
+    first = rows[0]
+    assert set(TABLE["q1"].to_dict()) <= set(first) and first["verdicts"]["passed"] is True
+    assert first["citations"][0]["title"] == "Bridge news" and "error" not in first
+    error_row = rows[5]
+    assert error_row["error"] == "RuntimeError: model exploded" and error_row["question"] == "q6"
+    assert error_row["verdicts"]["passed"] is False
+
+
+def test_report_lists_metrics_and_every_failed_case(results: list[CaseResult], tmp_path: Path) -> None:
+    path = tmp_path / "report.md"
+    write_report(compute_metrics(results), results, path)
+    text = path.read_text(encoding="utf-8")
+    assert "| answer accuracy | 0.250 | 4 |" in text
+    failed = text.split("## Failed cases (4)")[1]
+    for case_id in ("c2", "c3", "c5", "c6"):
+        assert f"### {case_id}" in failed
+    for case_id in ("c1", "c4", "c7"):
+        assert f"### {case_id}" not in failed
+    assert "It opened in 2008." in failed and "missing 'Sutong | Su-Tong'" in failed
+    assert '[1] Bridge news — "The Sutong Bridge opened in 2008."' in failed
+    assert "abstained on an answerable question" in failed
+    assert "answered a question the articles do not answer" in failed
+    assert "RuntimeError: model exploded" in failed
+
+
+def test_compare_names_cases_that_got_worse_and_better(results: list[CaseResult], tmp_path: Path) -> None:
+    old, new = tmp_path / "old.jsonl", tmp_path / "new.jsonl"
+    write_results(results, old)
+    table = dict(TABLE)
+    table["q1"] = answer("No idea.", abstained=True, question="q1")  # c1: passed -> failed
+    table["q5"] = answer("The articles do not say.", abstained=True, question="q5")  # c5: failed -> passed
+    write_results(run_cases(FakePipeline(table), CASES[:6], progress=False), new)
+    text = compare_results(old, new)
+    assert "Got worse (1):\n  c1: q1 -- abstained on an answerable question" in text
+    assert "Got better (1):\n  c5: q5" in text
+    assert f"Only in {old} (1): c7" in text
+    assert "6 cases in both: 1 worse, 1 better, 1 still passing, 3 still failing." in text
+    assert "answer accuracy" in text
+
+
+def test_compare_rejects_files_that_are_not_results(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"id": "a", "verdicts": {}}\n{"question": "q"}\n', encoding="utf-8")
+    with pytest.raises(UsageError, match=r"bad.jsonl, line 2: not a `bot eval` results row"):
+        compare_results(bad, bad)
+    with pytest.raises(UsageError, match="does not exist"):
+        compare_results(tmp_path / "nope.jsonl", bad)
+
+
+# ------------------------------------------------------------------------------------------------ loading
+
+
+def write(tmp_path: Path, name: str, text: str) -> Path:
+    path = tmp_path / name
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_load_yaml_list_with_every_field(tmp_path: Path) -> None:
+    path = write(tmp_path, "set.yaml", """
+- id: open
+  question: When did it open?
+  history: ["What is the Sutong Bridge?", {role: assistant, content: A bridge.}]
+  expected: [90000, [Sutong, Su-Tong]]
+  sources: Nantong
+  reference: It opened in 2008.
+  split: tune
+  kind: date
+- question: Who won the World Cup?
+  answerable: false
+""")
+    first, second = load_cases(path)
+    assert first == EvalCase(id="open", question="When did it open?",
+                             history=("What is the Sutong Bridge?", {"role": "assistant", "content": "A bridge."}),
+                             expected=("90000", ("Sutong", "Su-Tong")), sources=("Nantong",),
+                             reference="It opened in 2008.", split="tune", kind="date")
+    assert second == EvalCase(id="case-2", question="Who won the World Cup?", answerable=False)
+
+
+def test_load_yaml_mapping_and_split_filter(tmp_path: Path) -> None:
+    path = write(tmp_path, "set.yml", "cases:\n  - {question: a, split: tune}\n  - {question: b, split: heldout}\n")
+    assert [c.question for c in load_cases(path, split="heldout")] == ["b"]
+    with pytest.raises(UsageError, match="No case in .* has split 'test'. Splits in the file: heldout, tune."):
+        load_cases(path, split="test")
+
+
+def test_load_jsonl_and_ragas_rows(tmp_path: Path) -> None:
+    path = write(tmp_path, "set.jsonl", "\n".join([
+        json.dumps({"id": "x", "question": "q1", "expected": ["2008"]}),
+        "",
+        json.dumps({"user_input": "q2", "reference": "It opened in 2008.", "reference_contexts": ["ctx"],
+                    "response": "ignored"}),
+        json.dumps({"user_input": [{"type": "human", "content": "first?"}, {"type": "ai", "content": "yes"},
+                                   {"type": "human", "content": "and then?"}]}),
+    ]))
+    one, two, three = load_cases(path)
+    assert one == EvalCase(id="x", question="q1", expected=("2008",))
+    assert two == EvalCase(id="case-2", question="q2", reference="It opened in 2008.")
+    assert three.question == "and then?" and three.history == (
+        {"role": "user", "content": "first?"}, {"role": "assistant", "content": "yes"})
+    assert three.answerable and three.expected == ()
+
+
+def test_jsonl_is_sniffed_without_the_suffix(tmp_path: Path) -> None:
+    path = write(tmp_path, "set.txt", '{"question": "q1"}\n{"question": "q2"}\n')
+    assert [c.id for c in load_cases(path)] == ["case-1", "case-2"]
+
+
+@pytest.mark.parametrize(
+    ("name", "text", "message"),
+    [
+        ("s.yaml", "- question: a\n- id: two\n  expected: [x]\n",
+         r"s.yaml, case 2 \(id 'two'\): missing `question`"),
+        ("s.yaml", "- question: a\n  expected: {x: 1}\n", r"s.yaml, case 1: `expected` item 1 must be"),
+        ("s.yaml", "- question: a\n  expected: [true]\n", r"case 1: `expected` item 1 must be"),
+        ("s.yaml", "- {id: a, question: q}\n- {id: a, question: r}\n",
+         r"case 2 \(id 'a'\): duplicate id 'a' \(already used at .*case 1"),
+        ("s.yaml", "- question: a\n  expected: [x\n- question: b\n", r"s.yaml, line \d+, column \d+: not valid YAML"),
+        ("s.yaml", "- question: a\n  expect: [x]\n", r"case 1: unknown key 'expect'"),
+        ("s.yaml", "- question: a\n  answerable: 'no'\n", r"`answerable` must be true or false"),
+        ("s.yaml", "- question: a\n  history: [{role: bot, content: x}]\n", r"`history` item 1 must be"),
+        ("s.yaml", "- question: a\n  answerable: false\n  expected: [x]\n",
+         r"`answerable: false` cannot have `expected`"),
+        ("s.yaml", "- question: 42\n", r"`question` must be non-empty text, not a number"),
+        ("s.yaml", "- just a string\n", r"case 1: a case must be a mapping"),
+        ("s.yaml", "title: no cases key\n", r"a list of cases or a mapping with a `cases:` list"),
+        ("s.yaml", "", r"has no cases"),
+        ("s.jsonl", '{"question": "a"}\n\n{"question": "b",}\n', r"s.jsonl, line 3: not valid JSON"),
+        ("s.jsonl", '{"question": "a"}\n{"id": "b"}\n', r"s.jsonl, line 2 \(id 'b'\)|s.jsonl, line 2: missing"),
+        ("s.jsonl", '{"question": "a", "sources": [1]}\n', r"line 1: `sources` must be a list of non-empty texts"),
+        ("s.jsonl", '{"user_input": ""}\n', r"line 1: `user_input` must be non-empty text"),
+        ("s.jsonl", '["question"]\n', r"line 1: a case must be a mapping"),
+    ],
+)
+def test_malformed_sets_say_where_and_what(tmp_path: Path, name: str, text: str, message: str) -> None:
+    with pytest.raises(UsageError, match=message):
+        load_cases(write(tmp_path, name, text))
+
+
+def test_missing_file(tmp_path: Path) -> None:
+    with pytest.raises(UsageError, match="does not exist"):
+        load_cases(tmp_path / "none.yaml")

@@ -1,0 +1,36 @@
+"""The held-out half of the development set through the REAL pipeline (MiniLM, Chroma, BM25) over seeds/.
+
+Floors sit slightly under the targets (accuracy 0.90, gold cited 0.95, abstention recall 0.90, false
+abstention 0.05), so a small wobble does not fail the build but a real regression does.
+"""
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bot.evaluate import compute_metrics, failure_reasons, format_metrics, load_cases, run_cases, write_report
+
+DEV_SET = Path(__file__).resolve().parent / "dev.yaml"
+log = logging.getLogger(__name__)
+
+
+@pytest.mark.integration
+@pytest.mark.slow
+def test_heldout_half_meets_the_floors(seeds_pipeline: Any, tmp_path: Path) -> None:
+    cases = load_cases(DEV_SET, split="heldout")
+    results = run_cases(seeds_pipeline, cases, progress=False)
+    metrics = compute_metrics(results)
+    report = tmp_path / "report.md"
+    write_report(metrics, results, report)
+    failed = [f"  {r.case.id}: {'; '.join(failure_reasons(r.to_dict()))}" for r in results if not r.verdicts.passed]
+    summary = "\n".join(["", format_metrics(metrics), f"failed ({len(failed)}, details in {report}):", *failed])
+    log.info("%s", summary)
+
+    assert metrics["errors"] == 0, summary
+    assert metrics["accuracy"] >= 0.85, summary
+    assert metrics["gold_cited"] >= 0.90, summary
+    assert metrics["abstention_recall"] >= 0.85, summary
+    assert metrics["false_abstention_rate"] <= 0.10, summary
