@@ -17,6 +17,11 @@ Turn = str | Mapping[str, str]
 _ANAPHORA = re.compile(r"\b(?:it|its|it's|they|them|their|theirs|there|this|that|these|those|he|him|his|she|her|"
                        r"the same|the former|the latter|then)\b", re.IGNORECASE)
 _QUESTION_WORDS = frozenset(("what", "which", "who", "whom", "whose", "when", "where", "why", "how", "many", "much"))
+_WORD = re.compile(r"[A-Za-z][\w'’-]*")
+# Verbs and words of asking that carry no topic.
+_GENERIC = frozenset("""did does do is are was were will would can could be been being has have had get got make made
+tell say said happen happened there their they it its this that these those the a an of in on at to for from with
+by about""".split())
 _PROPER_PHRASE = re.compile(r"\b[A-Z][\w'’-]*(?:\s+(?:of\s+the\s+|of\s+|the\s+)?[A-Z][\w'’-]*)*")
 
 
@@ -49,10 +54,15 @@ class HeuristicCondenser:
         earlier = user_turns(history)[-self.max_turns:]
         if not earlier or not self.needs_context(question):
             return question
+        own = set(analyze(question))
         subject: list[str] = []
         for turn in reversed(earlier):
             phrases = [p for p in (m.group(0) for m in _PROPER_PHRASE.finditer(turn)) if _is_subject(p, turn)]
-            subject.extend(phrases or [" ".join(t for t in analyze(turn, keep_stopwords=False))])
+            named = {t for p in phrases for t in analyze(p)}
+            # The topic words too: "How many more will be built?" after a question about river-crossing passages.
+            topic = [w for w in _WORD.findall(turn) if (terms := analyze(w)) and terms[0] not in named
+                     and terms[0] not in own and w.lower() not in _QUESTION_WORDS and w.lower() not in _GENERIC]
+            subject.extend(phrases + ([" ".join(topic)] if topic else []))
             if phrases:
                 break
         extra = "; ".join(dict.fromkeys(s for s in subject if s))

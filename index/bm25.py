@@ -11,6 +11,7 @@ import logging
 import re
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -28,8 +29,18 @@ which while who whom why will with would you your yours yourself yourselves s t 
 _WORD = re.compile(r"\d+(?:[.,]\d+)*%?|[^\W\d_]+(?:['’][^\W\d_]+)*", re.UNICODE)
 
 
+# Forms the suffix rules below cannot join to their base word.
+_IRREGULAR = {"daily": "day", "yearly": "year", "annual": "year", "annually": "year", "monthly": "month",
+              "weekly": "week", "economic": "economy", "economies": "economy", "people": "person",
+              "companies": "company", "enterprises": "company", "enterprise": "company", "firms": "company",
+              "firm": "company", "cities": "city", "built": "build", "held": "hold", "began": "begin",
+              "begun": "begin", "left": "leave", "went": "go", "gone": "go", "grew": "grow", "grown": "grow"}
+
+
 def stem(word: str) -> str:
     """A light English stemmer: plurals and a few verb endings, enough to match 'vehicles' with 'vehicle'."""
+    if word in _IRREGULAR:
+        return _IRREGULAR[word]
     if len(word) <= 3 or word[0].isdigit():
         return word
     for suffix, replacement in (("ies", "y"), ("sses", "ss"), ("ing", ""), ("ed", ""), ("es", "e"), ("s", "")):
@@ -53,6 +64,14 @@ def analyze(text: str, *, keep_stopwords: bool = False) -> list[str]:
             continue
         terms.append(stem(token))
     return terms
+
+
+def _import_bm25s() -> Any:
+    import bm25s
+
+    # bm25s sets its logger to DEBUG on import, which prints "Building index from tokens" on every `bot index`.
+    logging.getLogger("bm25s").setLevel(logging.WARNING)
+    return bm25s
 
 
 def ids_digest(ids: Iterable[str]) -> str:
@@ -80,7 +99,7 @@ class BM25Index:
 
     @classmethod
     def build(cls, ids: Sequence[str], texts: Sequence[str], meta: Sequence[dict] | None = None) -> BM25Index:
-        import bm25s
+        bm25s = _import_bm25s()
 
         model = bm25s.BM25()
         corpus = [analyze(t) or ["∅"] for t in texts]
@@ -106,7 +125,7 @@ class BM25Index:
     @classmethod
     def load(cls, directory: Path) -> BM25Index | None:
         """The saved index, or None when there is none (or it cannot be read)."""
-        import bm25s
+        bm25s = _import_bm25s()
 
         meta = directory / "chunk_ids.json"
         if not meta.is_file():

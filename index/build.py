@@ -11,6 +11,7 @@ import base64
 import hashlib
 import json
 import logging
+import re
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
@@ -20,7 +21,7 @@ from typing import Any
 import numpy as np
 
 from index.articles import Article, split_articles
-from index.bm25 import BM25Index, ids_digest
+from index.bm25 import BM25Index, analyze, ids_digest
 from index.chunking import CHUNKER_VERSION, Chunk, Chunker
 from index.embedder import Embedder
 from index.errors import IndexingError
@@ -99,6 +100,15 @@ def unpack_vectors(packed: str, dimension: int) -> np.ndarray:
     return raw.reshape(-1, dimension).astype(np.float32)
 
 
+_CAPITALISED = re.compile(r"\b[A-Z][\w'’-]{2,}")
+
+
+def article_names(article: Article) -> str:
+    """The article's capitalised words as analysed terms: a chunk is about its article's subject even when only
+    another chunk names it."""
+    return " ".join(sorted({t for w in _CAPITALISED.findall(f"{article.title} {article.body}") for t in analyze(w)}))
+
+
 def _published_ts(published: str | None) -> int:
     return int(published.replace("-", "")) if published else 0
 
@@ -167,10 +177,13 @@ class Indexer:
             key = (str(file.root), file.source)
             seen.add(key)
             try:
-                item = self._plan_file(file, existing.get(key), summary)
+                item = self._plan_file(file, existing.get(key), summary, report=report)
             except IndexingError as exc:
                 summary.files_skipped += 1
                 report(str(exc))
+                if key in existing:  # it was indexed before: its old text must not keep answering questions
+                    self.store.delete(existing[key]["ids"])
+                    summary.chunks_removed += len(existing[key]["ids"])
                 continue
             summary.files += 1
             if item is not None:
@@ -199,7 +212,14 @@ class Indexer:
             entry["articles"].add(meta.get("article"))
         return files
 
-    def _plan_file(self, file: SourceFile, existing: dict[str, Any] | None, summary: IndexSummary) -> _FileWork | None:
+    def _plan_file(
+        self,
+        file: SourceFile,
+        existing: dict[str, Any] | None,
+        summary: IndexSummary,
+        *,
+        report: Callable[[str], None],
+    ) -> _FileWork | None:
         try:
             sha = hashlib.sha256(file.path.read_bytes()).hexdigest()
         except OSError as exc:
@@ -210,8 +230,7 @@ class Indexer:
             return None
         document = load_file(file)
         for message in document.warnings:
-            summary.warnings.append(message)
-            log.warning("%s", message)
+            report(message)
         articles = split_articles(document)
         summary.articles += len(articles)
         prepared = self._prepare(file, document.sha256, articles)
@@ -235,6 +254,7 @@ class Indexer:
                 pieces.append((article, chunk))
         occurrences: dict[str, int] = {}
         prepared = []
+        names = {article.position: article_names(article) for article in articles}
         for article, chunk in pieces:
             occurrence = occurrences.get(chunk.text, 0)
             occurrences[chunk.text] = occurrence + 1
@@ -256,6 +276,7 @@ class Indexer:
                 "file_sha": sha,
                 "file_chunks": len(pieces),
                 "sentences": json.dumps([list(span) for span in chunk.sentences]),
+                "names": names[article.position],
             }
             metadata.update({k: v for k, v in article.byline.items() if v})
             prepared.append(PreparedChunk(chunk_id(corpus, file.source, chunk.text, occurrence), chunk.text,
