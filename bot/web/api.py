@@ -1,0 +1,220 @@
+"""The REST API under /api: ask, ask/stream (server-sent events), health, feedback."""
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import AsyncIterator, Iterator
+from datetime import date
+from importlib import metadata
+from typing import TYPE_CHECKING, Any, Literal
+
+from fastapi import APIRouter, HTTPException
+from fastapi.responses import JSONResponse, StreamingResponse
+from pydantic import BaseModel, Field
+from starlette.concurrency import run_in_threadpool
+
+from bot import errors
+from bot.errors import BotError, UsageError
+from bot.feedback import FeedbackStore
+from bot.prompts import PromptLibrary
+from bot.schema import Answer, AnswerDelta
+from bot.settings import Settings
+from index import store as index_store
+from index.errors import IndexingError
+
+if TYPE_CHECKING:  # the web layer only calls ask/stream; importing the chain here would load its stack
+    from bot.chain import Pipeline
+
+logger = logging.getLogger(__name__)
+
+INTERNAL_ERROR = "Internal error; see the server log."
+# A request body larger than this is refused with 413 before it is parsed.
+MAX_BODY_BYTES = 1_000_000
+_SSE_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
+
+
+class Turn(BaseModel):
+    role: Literal["user", "assistant"]
+    content: str
+
+
+class Filters(BaseModel):
+    source: str | None = Field(None, description="Substring or exact path of the source file.")
+    published_from: date | None = Field(None, description="ISO date; only articles published on or after it.")
+    published_to: date | None = Field(None, description="ISO date; only articles published on or before it.")
+
+
+class AskRequest(BaseModel):
+    question: str = Field(..., description="The question (1 to max_question_chars characters).")
+    history: list[str | Turn] = Field(
+        default_factory=list, max_length=100,
+        description="Earlier user questions, or {role, content} turns, oldest first.",
+    )
+    k: int | None = Field(None, ge=1, le=50, description="How many passages to retrieve (default: setting k).")
+    filters: Filters | None = None
+
+
+class FeedbackRequest(BaseModel):
+    rating: Literal["up", "down"]
+    question: str = Field(..., min_length=1)
+    answer: dict[str, Any] = Field(..., description="The answer object as returned by /api/ask.")
+    history: list[str | Turn] = Field(default_factory=list, max_length=100)
+    comment: str = Field("", max_length=4000)
+
+
+def check_question(question: str, *, settings: Settings, prompts: PromptLibrary) -> str:
+    """The stripped question, or 422 with the same message the pipeline and the CLI give."""
+    text = question.strip()
+    if not text:
+        raise HTTPException(422, prompts.render("empty_question"))
+    if len(text) > settings.max_question_chars:
+        raise HTTPException(422, prompts.render("question_too_long", length=len(text),
+                                                limit=settings.max_question_chars))
+    return text
+
+
+def plain_history(history: list[str | Turn]) -> list[str | dict[str, str]]:
+    return [t if isinstance(t, str) else {"role": t.role, "content": t.content} for t in history]
+
+
+def plain_filters(filters: Filters | None) -> dict[str, Any] | None:
+    if filters is None:
+        return None
+    values = {k: (v.isoformat() if isinstance(v, date) else v) for k, v in filters.model_dump().items()}
+    return {k: v for k, v in values.items() if v not in (None, "")} or None
+
+
+# Expected failures whose message is meant for the user (the index raises its own classes; bot never wraps them).
+EXPECTED_ERRORS = (BotError, IndexingError)
+# "Not ready" rather than "broken": no index yet, an index built differently, or the Chroma server is down.
+_UNAVAILABLE = (
+    errors.IndexMissingError, errors.IndexMismatchError, errors.StoreUnavailableError,
+    index_store.IndexMissingError, index_store.IndexMismatchError, index_store.StoreUnavailableError,
+)
+
+
+def error_status(exc: BaseException) -> int:
+    """The HTTP status for an exception raised by the pipeline."""
+    if isinstance(exc, UsageError):
+        return 400
+    if isinstance(exc, _UNAVAILABLE):
+        return 503
+    return 500
+
+
+def error_message(exc: BaseException) -> str:
+    """The one-line message a client may see: an expected error's text, never internals of other exceptions."""
+    if isinstance(exc, EXPECTED_ERRORS):
+        return " ".join(str(exc).split()) or type(exc).__name__
+    return INTERNAL_ERROR
+
+
+def sse(event: str, data: Any) -> str:
+    return f"event: {event}\ndata: {json.dumps(data, ensure_ascii=False)}\n\n"
+
+
+_END = object()
+
+
+def _next_item(iterator: Iterator[Any]) -> Any:
+    # StopIteration cannot cross the thread boundary, so the end is signalled with a sentinel.
+    return next(iterator, _END)
+
+
+async def stream_in_threadpool(iterator: Iterator[Any]) -> AsyncIterator[Any]:
+    """Pull the first item now (so early failures become a plain HTTP error), then the rest lazily, each in
+    the threadpool so the event loop stays free."""
+    first = await run_in_threadpool(_next_item, iterator)
+
+    async def items() -> AsyncIterator[Any]:
+        item = first
+        while item is not _END:
+            yield item
+            item = await run_in_threadpool(_next_item, iterator)
+
+    return items()
+
+
+class IncompleteStreamError(RuntimeError):
+    """The pipeline's stream ended without its final Answer (a bug, reported to the client as internal)."""
+
+
+def create_router(
+    *, pipeline: Pipeline, feedback: FeedbackStore, settings: Settings, prompts: PromptLibrary
+) -> APIRouter:
+    router = APIRouter(tags=["api"], max_body_size=MAX_BODY_BYTES)
+
+    @router.post("/ask", summary="Answer a question with cited passages")
+    async def ask(body: AskRequest) -> dict[str, Any]:
+        question = check_question(body.question, settings=settings, prompts=prompts)
+        answer = await run_in_threadpool(
+            pipeline.ask, question, history=plain_history(body.history), k=body.k,
+            filters=plain_filters(body.filters),
+        )
+        return answer.to_dict()
+
+    @router.post(
+        "/ask/stream",
+        summary="Answer a question as server-sent events",
+        response_class=StreamingResponse,
+        responses={200: {"content": {"text/event-stream": {}},
+                         "description": "event: delta {text} (repeated), then event: answer <answer> "
+                                        "or event: error {message, status}"}},
+    )
+    async def ask_stream(body: AskRequest) -> StreamingResponse:
+        question = check_question(body.question, settings=settings, prompts=prompts)
+        iterator = await run_in_threadpool(
+            lambda: iter(pipeline.stream(question, history=plain_history(body.history), k=body.k,
+                                         filters=plain_filters(body.filters)))
+        )
+        items = await stream_in_threadpool(iterator)
+        return StreamingResponse(_answer_events(items), media_type="text/event-stream", headers=_SSE_HEADERS)
+
+    @router.get("/health", summary="Index size, model and version")
+    async def health() -> JSONResponse:
+        try:
+            info = await run_in_threadpool(_pipeline_info, pipeline)
+        except EXPECTED_ERRORS as exc:
+            return JSONResponse({"status": "unavailable", "detail": error_message(exc)}, status_code=503)
+        return JSONResponse({"status": "ok", **info, "version": app_version()})
+
+    @router.post("/feedback", summary="Rate an answer (thumbs up/down)")
+    async def add_feedback(body: FeedbackRequest) -> dict[str, int]:
+        feedback_id = await run_in_threadpool(
+            feedback.add, rating=body.rating, question=body.question, answer=body.answer,
+            history=plain_history(body.history), comment=body.comment,
+        )
+        return {"id": feedback_id}
+
+    return router
+
+
+async def _answer_events(items: AsyncIterator[Any]) -> AsyncIterator[str]:
+    try:
+        async for item in items:
+            if isinstance(item, AnswerDelta):
+                yield sse("delta", {"text": item.text})
+            elif isinstance(item, Answer):
+                yield sse("answer", item.to_dict())
+                return
+        raise IncompleteStreamError("The pipeline's stream ended without an Answer.")
+    except Exception as exc:  # the response has started: report in-band, keep the traceback in the log
+        if isinstance(exc, EXPECTED_ERRORS):
+            logger.warning("Streaming failed: %s", exc)
+        else:
+            logger.exception("Streaming failed")
+        yield sse("error", {"message": error_message(exc), "status": error_status(exc)})
+
+
+def _pipeline_info(pipeline: Pipeline) -> dict[str, Any]:
+    """chunks / articles / model from the pipeline's `stats()` when it has one."""
+    stats = getattr(pipeline, "stats", None)
+    info = dict(stats()) if callable(stats) else {}
+    return {"chunks": info.get("chunks"), "articles": info.get("articles"), "model": info.get("model")}
+
+
+def app_version() -> str:
+    try:
+        return metadata.version("newsbot")
+    except metadata.PackageNotFoundError:
+        return "unknown"

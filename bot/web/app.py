@@ -1,0 +1,193 @@
+"""One FastAPI app for every web face: REST API (/api), OpenAI-compatible API (/v1), widget, Gradio chat (/).
+
+All faces share one pipeline object and one feedback store, both passed in (or built once here).
+"""
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import logging
+import socket
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+from fastapi import FastAPI, Request, Security
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from fastapi.security import APIKeyHeader
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from bot.errors import UsageError
+from bot.feedback import FeedbackStore
+from bot.prompts import PromptLibrary
+from bot.settings import Settings
+from bot.web import api, openai_compat
+from bot.web.security import AccessControl, TokenBucket, send_json_error, error_body
+
+if TYPE_CHECKING:
+    from bot.chain import Pipeline
+
+logger = logging.getLogger(__name__)
+
+
+def create_app(
+    settings: Settings,
+    *,
+    pipeline: Pipeline | None = None,
+    feedback: FeedbackStore | None = None,
+    chat: bool = True,
+) -> FastAPI:
+    """The app. `pipeline` None -> `bot.chain.build_pipeline(settings)` (which loads its model on first use).
+
+    `chat=False` leaves out the Gradio chat (the API alone starts faster, e.g. for tests and benchmarks).
+    """
+    if pipeline is None:
+        from bot.chain import build_pipeline  # the real pipeline only when none is given
+
+        pipeline = build_pipeline(settings)
+    if feedback is None:
+        feedback = FeedbackStore(settings.feedback_db)
+    limiter = TokenBucket(rate_per_minute=settings.rate_limit_per_minute)
+    prompts = PromptLibrary(settings.prompts_dir)
+
+    app = FastAPI(
+        title="newsbot",
+        summary="Answers questions about news articles, quoting its evidence.",
+        version=api.app_version(),
+        docs_url="/docs",
+        redoc_url=None,
+    )
+    app.state.settings = settings
+    app.state.pipeline = pipeline
+    app.state.feedback = feedback
+    app.state.limiter = limiter
+
+    # Declared for the OpenAPI docs only (their "Authorize" button); AccessControl does the checking.
+    key_docs = [Security(APIKeyHeader(name="X-API-Key", auto_error=False))] if settings.api_keys else []
+    app.include_router(api.create_router(pipeline=pipeline, feedback=feedback, settings=settings, prompts=prompts),
+                       prefix="/api", dependencies=key_docs)
+    app.include_router(openai_compat.create_router(pipeline=pipeline, settings=settings, prompts=prompts),
+                       prefix="/v1", dependencies=key_docs)
+    _add_exception_handlers(app)
+    # Added first = innermost: failures inside the app become a JSON 500 that still gets CORS headers.
+    app.add_middleware(CatchAll)
+    app.add_middleware(AccessControl, settings=settings, limiter=limiter, max_body_bytes=api.MAX_BODY_BYTES)
+
+    # The front-end modules are built in parallel; the app starts without them.
+    if importlib.util.find_spec("bot.web.widget") is not None:
+        widget = importlib.import_module("bot.web.widget")
+        app.include_router(widget.create_router(settings))
+    if chat and importlib.util.find_spec("bot.web.chat_ui") is not None:
+        import gradio as gr
+
+        chat_ui = importlib.import_module("bot.web.chat_ui")
+        blocks = chat_ui.build_chat(pipeline, feedback=feedback, settings=settings)
+        # Last, at "/": routes registered before it (/api, /v1, /docs, widget) take precedence.
+        gr.mount_gradio_app(app, blocks, path="/")
+    return app
+
+
+def serve(settings: Settings, *, host: str | None = None, port: int | None = None) -> None:
+    """Run the app under uvicorn until interrupted."""
+    import uvicorn
+
+    host = host or settings.host
+    port = port or settings.port
+    sock = bind_socket(host, port)
+    app = create_app(settings)
+    print(f"Chat ready at http://{_url_host(host)}:{port}/  (widget demo: /widget/demo, API docs: /docs)",
+          flush=True)
+    config = uvicorn.Config(app, host=host, port=port, log_level="info", timeout_graceful_shutdown=5)
+    uvicorn.Server(config).run(sockets=[sock])
+
+
+def bind_socket(host: str, port: int) -> socket.socket:
+    """A listening socket, bound before the slow start-up so a busy port fails at once with a clear message."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError as exc:
+        sock.close()
+        raise UsageError(
+            f"Cannot listen on {host}:{port} ({exc.strerror}). Stop whatever uses the port, "
+            f"or pick another with --port (or BOT_PORT)."
+        ) from None
+    sock.listen(2048)
+    sock.setblocking(False)
+    return sock
+
+
+def _url_host(host: str) -> str:
+    return f"[{host}]" if ":" in host else host
+
+
+class CatchAll:
+    """Any unexpected exception: traceback to the server log, `{"detail": "Internal error; ..."}` to the client."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def tracking_send(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, receive, tracking_send)
+        except Exception:
+            logger.exception("Unhandled error in %s %s", scope.get("method"), scope.get("path"))
+            if not started:
+                await send_json_error(send, 500, api.INTERNAL_ERROR, path=scope.get("path", ""))
+
+
+def _add_exception_handlers(app: FastAPI) -> None:
+    async def validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
+        status, message = validation_message(exc.errors())
+        return JSONResponse(error_body(status, message, path=request.url.path), status_code=status)
+
+    async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        message = exc.detail if isinstance(exc.detail, str) else str(exc.detail)
+        return JSONResponse(error_body(exc.status_code, message, path=request.url.path),
+                            status_code=exc.status_code, headers=exc.headers)
+
+    async def bot_error(request: Request, exc: Exception) -> JSONResponse:
+        status = api.error_status(exc)
+        logger.warning("%s on %s: %s", type(exc).__name__, request.url.path, exc)
+        return JSONResponse(error_body(status, api.error_message(exc), path=request.url.path), status_code=status)
+
+    app.add_exception_handler(RequestValidationError, validation_error)  # type: ignore[arg-type]
+    app.add_exception_handler(StarletteHTTPException, http_error)  # type: ignore[arg-type]
+    for expected in api.EXPECTED_ERRORS:
+        app.add_exception_handler(expected, bot_error)
+
+
+def validation_message(errors: Sequence[Any]) -> tuple[int, str]:
+    """(status, one line) for pydantic/FastAPI request errors: 400 when the body is not JSON, else 422."""
+    example = 'Send a JSON object such as {"question": "..."} with Content-Type: application/json.'
+    for error in errors:
+        loc = tuple(error.get("loc", ()))
+        if error.get("type") == "json_invalid":
+            reason = (error.get("ctx") or {}).get("error", "JSON decode error")
+            position = f" at character {loc[1]}" if len(loc) > 1 else ""
+            return 400, f"The request body is not valid JSON ({reason}{position}). {example}"
+        if loc == ("body",):
+            if error.get("type") == "missing":
+                return 400, f"The request body is empty. {example}"
+            return 400, f"The request body must be a JSON object. {example}"
+    parts = []
+    for error in errors[:3]:
+        loc = [str(p) for p in error.get("loc", ()) if p != "body"]
+        where = ".".join(loc) or "body"
+        parts.append(f"{where}: {error.get('msg', 'invalid value')}")
+    more = f" (and {len(errors) - 3} more)" if len(errors) > 3 else ""
+    return 422, "Invalid request: " + "; ".join(parts) + more + "."

@@ -1,0 +1,181 @@
+"""An OpenAI-compatible chat API under /v1, so OpenAI clients and tools can use the bot as a "model".
+
+The last user message is the question; earlier user/assistant messages are the history; system messages are
+ignored. Citations travel twice: as numbered footnotes appended to the text, and as a `citations` field.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import time
+import uuid
+from collections.abc import AsyncIterator, Sequence
+from typing import TYPE_CHECKING, Any
+
+from fastapi import APIRouter, HTTPException
+from fastapi.responses import StreamingResponse
+from pydantic import BaseModel, Field
+from starlette.concurrency import run_in_threadpool
+
+from bot.prompts import PromptLibrary
+from bot.schema import Answer, AnswerDelta, Citation
+from bot.settings import Settings
+from bot.web.api import (
+    EXPECTED_ERRORS,
+    MAX_BODY_BYTES,
+    Filters,
+    IncompleteStreamError,
+    check_question,
+    error_message,
+    plain_filters,
+    stream_in_threadpool,
+)
+
+if TYPE_CHECKING:
+    from bot.chain import Pipeline
+
+logger = logging.getLogger(__name__)
+
+FOOTNOTES_START = "\n\n[1] "
+
+
+class ChatMessage(BaseModel):
+    role: str
+    content: str | list[dict[str, Any]] | None = None
+
+
+class ChatRequest(BaseModel):
+    model: str | None = Field(None, description="Ignored: there is one model; any name is accepted.")
+    messages: list[ChatMessage] = Field(..., min_length=1, max_length=200)
+    stream: bool = False
+    # Extensions beyond OpenAI's schema (send with the client's extra_body).
+    k: int | None = Field(None, ge=1, le=50)
+    filters: Filters | None = None
+
+
+def model_id(settings: Settings) -> str:
+    return f"newsbot-{settings.answerer}"
+
+
+def message_text(message: ChatMessage) -> str:
+    """The text of a message whose content is a string or a list of parts (only text parts count)."""
+    if message.content is None:
+        return ""
+    if isinstance(message.content, str):
+        return message.content
+    return "".join(str(p.get("text", "")) for p in message.content if p.get("type") == "text")
+
+
+def split_messages(messages: Sequence[ChatMessage]) -> tuple[str, list[dict[str, str]]]:
+    """(question, history): the last user message and the user/assistant turns before it."""
+    last_user = max((i for i, m in enumerate(messages) if m.role == "user"), default=None)
+    if last_user is None:
+        raise HTTPException(400, "messages has no message with role 'user'; the last user message is the question.")
+    history: list[dict[str, str]] = []
+    for message in messages[:last_user]:
+        if message.role not in ("user", "assistant"):
+            continue
+        text = message_text(message)
+        if message.role == "assistant":
+            # Our own earlier answers come back with footnotes; the conversation needs only the answer.
+            text = text.split(FOOTNOTES_START, 1)[0]
+        if text.strip():
+            history.append({"role": message.role, "content": text})
+    return message_text(messages[last_user]), history
+
+
+def footnote(citation: Citation | dict[str, Any]) -> str:
+    c = citation.to_dict() if isinstance(citation, Citation) else citation
+    date = f" ({c['published']})" if c.get("published") else ""
+    quote = " ".join(str(c.get("quote") or "").split())
+    return f"[{c['n']}] {c['title']}{date} — {c['source']}: \"{quote}\""
+
+
+def footnotes(answer: Answer) -> str:
+    """The text appended to the answer: a blank line, then one footnote per citation ("" when none)."""
+    if not answer.citations:
+        return ""
+    return "\n\n" + "\n".join(footnote(c) for c in answer.citations)
+
+
+def create_router(*, pipeline: Pipeline, settings: Settings, prompts: PromptLibrary) -> APIRouter:
+    router = APIRouter(tags=["openai"], max_body_size=MAX_BODY_BYTES)
+    name = model_id(settings)
+    created = int(time.time())
+    model_card = {"id": name, "object": "model", "created": created, "owned_by": "newsbot"}
+
+    @router.get("/models", summary="The one model this server offers")
+    async def list_models() -> dict[str, Any]:
+        return {"object": "list", "data": [model_card]}
+
+    @router.get("/models/{model}", summary="One model")
+    async def get_model(model: str) -> dict[str, Any]:
+        if model != name:
+            raise HTTPException(404, f"Model {model!r} does not exist; this server offers {name!r}.")
+        return model_card
+
+    @router.post("/chat/completions", summary="OpenAI-compatible chat completion (streaming or not)",
+                 response_model=None)
+    async def chat_completions(body: ChatRequest) -> dict[str, Any] | StreamingResponse:
+        question, history = split_messages(body.messages)
+        question = check_question(question, settings=settings, prompts=prompts)
+        completion_id = f"chatcmpl-{uuid.uuid4().hex}"
+        now = int(time.time())
+        filters = plain_filters(body.filters)
+        if not body.stream:
+            answer = await run_in_threadpool(pipeline.ask, question, history=history, k=body.k, filters=filters)
+            return {
+                "id": completion_id,
+                "object": "chat.completion",
+                "created": now,
+                "model": name,
+                "choices": [{
+                    "index": 0,
+                    "message": {"role": "assistant", "content": answer.answer + footnotes(answer)},
+                    "finish_reason": "stop",
+                }],
+                "citations": [c.to_dict() for c in answer.citations],
+                "abstained": answer.abstained,
+            }
+        iterator = await run_in_threadpool(
+            lambda: iter(pipeline.stream(question, history=history, k=body.k, filters=filters))
+        )
+        items = await stream_in_threadpool(iterator)
+        chunk = _ChunkMaker(completion_id=completion_id, created=now, model=name)
+        return StreamingResponse(_chunks(items, chunk), media_type="text/event-stream",
+                                 headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
+
+    return router
+
+
+class _ChunkMaker:
+    def __init__(self, *, completion_id: str, created: int, model: str) -> None:
+        self.base = {"id": completion_id, "object": "chat.completion.chunk", "created": created, "model": model}
+
+    def __call__(self, delta: dict[str, Any], finish_reason: str | None = None, **extra: Any) -> str:
+        data = {**self.base, "choices": [{"index": 0, "delta": delta, "finish_reason": finish_reason}], **extra}
+        return f"data: {json.dumps(data, ensure_ascii=False)}\n\n"
+
+
+async def _chunks(items: AsyncIterator[Any], chunk: _ChunkMaker) -> AsyncIterator[str]:
+    yield chunk({"role": "assistant", "content": ""})
+    try:
+        async for item in items:
+            if isinstance(item, AnswerDelta) and item.text:
+                yield chunk({"content": item.text})
+            elif isinstance(item, Answer):
+                notes = footnotes(item)
+                if notes:
+                    yield chunk({"content": notes})
+                yield chunk({}, "stop", citations=[c.to_dict() for c in item.citations], abstained=item.abstained)
+                break
+        else:
+            raise IncompleteStreamError("The pipeline's stream ended without an Answer.")
+    except Exception as exc:  # the response has started: OpenAI's in-band error shape, traceback in the log
+        if isinstance(exc, EXPECTED_ERRORS):
+            logger.warning("Streaming failed: %s", exc)
+        else:
+            logger.exception("Streaming failed")
+        error = {"message": error_message(exc), "type": "server_error", "code": None, "param": None}
+        yield f"data: {json.dumps({'error': error}, ensure_ascii=False)}\n\n"
+    yield "data: [DONE]\n\n"

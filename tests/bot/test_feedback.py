@@ -1,0 +1,104 @@
+"""The SQLite feedback store and its export as a `bot eval` question set."""
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+import pytest
+import yaml
+
+from bot.errors import UsageError
+from bot.evaluate import load_cases
+from bot.feedback import FeedbackStore
+
+
+def answer(text: str, *, abstained: bool = False, titles: tuple[str, ...] = ()) -> dict:
+    citations = [{"n": i + 1, "title": t, "quote": "q", "source": "s.txt"} for i, t in enumerate(titles)]
+    return {"question": "q", "answer": text, "abstained": abstained, "citations": citations, "timings_ms": {}}
+
+
+def test_nothing_is_created_until_first_use(tmp_path: Path) -> None:
+    store = FeedbackStore(tmp_path / "data" / "feedback.sqlite3")
+    assert not (tmp_path / "data").exists()
+    assert store.count() == 0
+    assert store.path.is_file()
+
+
+def test_add_and_read_back(tmp_path: Path) -> None:
+    store = FeedbackStore(tmp_path / "fb.sqlite3")
+    first = store.add(rating="up", question=" When? ", answer=answer("In 2008 [1].", titles=("Bridge",)),
+                      history=["Earlier?", {"role": "assistant", "content": "Yes."}], comment="nice")
+    second = store.add(rating="down", question="Why?", answer=answer("The articles do not say.", abstained=True))
+    assert (first, second) == (1, 2)
+    rows = store.rows()
+    assert [(r["rating"], r["question"], r["abstained"]) for r in rows] == [("up", "When?", False),
+                                                                          ("down", "Why?", True)]
+    assert rows[0]["history"] == ["Earlier?", {"role": "assistant", "content": "Yes."}]
+    assert rows[0]["citations"][0]["title"] == "Bridge"
+    assert rows[0]["created_at"].endswith("+00:00")
+
+
+@pytest.mark.parametrize(("rating", "question", "phrase"), [("meh", "q", "'meh'"), ("up", "  ", "empty")])
+def test_bad_input_names_the_problem(tmp_path: Path, rating: str, question: str, phrase: str) -> None:
+    with pytest.raises(UsageError, match=phrase):
+        FeedbackStore(tmp_path / "fb.sqlite3").add(rating=rating, question=question, answer=answer("a"))
+
+
+def test_export_question_set(tmp_path: Path) -> None:
+    store = FeedbackStore(tmp_path / "fb.sqlite3")
+    store.add(rating="up", question="When did it open?", answer=answer("In 2008 [1][2].", titles=("A", "B", "A")),
+              history=["Which bridge?"])
+    store.add(rating="down", question="Who built it?", answer=answer("The articles do not say.", abstained=True),
+              comment="It is in the second article.\nSecond line.")
+    out = tmp_path / "out" / "feedback.yaml"
+    assert store.export_question_set(out) == 2
+    text = out.read_text(encoding="utf-8")
+    assert "# rated down - fill in expected" in text
+    assert "#   The articles do not say." in text  # the rated-down answer, for whoever fills in the case
+    assert "#   It is in the second article." in text
+    cases = yaml.safe_load(text)["cases"]
+    assert cases == [
+        {"id": "feedback-1", "question": "When did it open?", "history": ["Which bridge?"], "answerable": True,
+         "reference": "In 2008 [1][2].", "sources": ["A", "B"]},
+        {"id": "feedback-2", "question": "Who built it?", "history": [], "answerable": False},
+    ]
+    # `bot eval` reads it as it is.
+    loaded = load_cases(out)
+    assert [(c.id, c.answerable, c.sources, c.reference) for c in loaded] == [
+        ("feedback-1", True, ("A", "B"), "In 2008 [1][2]."), ("feedback-2", False, (), None)]
+    assert loaded[0].history == ("Which bridge?",)
+
+
+def test_thumbs_up_on_an_abstention_has_no_gold_sources(tmp_path: Path) -> None:
+    store = FeedbackStore(tmp_path / "fb.sqlite3")
+    store.add(rating="up", question="Who won the 1930 World Cup?", answer=answer("Not covered.", abstained=True))
+    out = tmp_path / "fb.yaml"
+    store.export_question_set(out)
+    assert [(c.answerable, c.sources) for c in load_cases(out)] == [(False, ())]
+
+
+def test_export_of_an_empty_store(tmp_path: Path) -> None:
+    out = tmp_path / "empty.yaml"
+    assert FeedbackStore(tmp_path / "fb.sqlite3").export_question_set(out) == 0
+    assert yaml.safe_load(out.read_text()) == {"cases": []}
+
+
+def test_safe_from_several_threads(tmp_path: Path) -> None:
+    store = FeedbackStore(tmp_path / "fb.sqlite3")
+    errors: list[BaseException] = []
+
+    def rate(n: int) -> None:
+        try:
+            for i in range(10):
+                store.add(rating="up" if i % 2 else "down", question=f"q{n}-{i}", answer=answer("a"))
+        except BaseException as exc:  # collected so the main thread fails the test
+            errors.append(exc)
+
+    threads = [threading.Thread(target=rate, args=(n,)) for n in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    assert store.count() == 80
+    assert sorted(r["id"] for r in store.rows()) == list(range(1, 81))

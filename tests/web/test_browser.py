@@ -1,0 +1,341 @@
+"""Real headless Chromium against the real app (create_app) over the real pipeline and a real index.
+
+The index holds `seeds/` plus one extra article whose title and body contain `<script>` and
+`<img onerror>`: it must show up as literal text, and no script may run. Screenshots go to
+tests/web/artifacts/ (git-ignored) for a person to look at.
+"""
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.web.conftest import LiveServer
+
+pytestmark = [pytest.mark.integration, pytest.mark.browser, pytest.mark.slow]
+
+ROOT = Path(__file__).resolve().parents[2]
+ARTIFACTS = Path(__file__).parent / "artifacts"
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--no-first-run", "--disable-sync", "--disable-quic"]
+SUTONG = "When did the Sutong Bridge open to traffic?"
+CANTEEN = "When does the canteen reopen?"
+INJECTION_ARTICLE = """Canteen maintenance notice <img src=x onerror="window.__xss=1">
+
+Release time:March 4, 2024 09:00 AM
+
+The staff canteen will be closed for maintenance on Friday. <script>window.__xss = 2</script> The canteen reopens on Monday, March 11, 2024, with a new menu. <img src=x onerror="window.__xss=3"> Please bring your badge.
+"""
+API_KEY = "widget-test-key"
+WIDGET = "#newsbot-widget"  # the widget's Shadow DOM host; Playwright's CSS locators pierce open shadow roots
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+    """The real app on 127.0.0.1 over an index of seeds/ plus the HTML-injection article."""
+    if not Path(CHROMIUM).exists():
+        pytest.skip(f"No Chromium at {CHROMIUM}")
+    from bot.chain import build_pipeline
+    from bot.feedback import FeedbackStore
+    from bot.indexing import make_indexer
+    from bot.settings import Settings
+    from bot.web.app import create_app
+    from index.embedder import Embedder
+
+    base = tmp_path_factory.mktemp("browser")
+    extra = base / "intranet"
+    extra.mkdir()
+    (extra / "canteen_notice.txt").write_text(INJECTION_ARTICLE, encoding="utf-8")
+    settings = Settings(data_dir=base / "data")
+    embedder = Embedder(model_path=settings.model_path, batch_size=settings.embed_batch_size)  # loaded once
+    make_indexer(settings, embedder=embedder, progress=False).run([ROOT / "seeds", extra])
+    pipeline = build_pipeline(settings, embedder=embedder)
+    pipeline.ask(SUTONG)  # warm up: the first question loads the indexes
+    feedback = FeedbackStore(base / "feedback.sqlite3")
+    server = LiveServer(create_app(settings, pipeline=pipeline, feedback=feedback)).start(timeout=60)
+    # The same pipeline behind API keys (no Gradio chat: the widget needs only the API).
+    keyed = LiveServer(create_app(settings.replace(api_keys=(API_KEY,)), pipeline=pipeline, feedback=feedback,
+                                  chat=False)).start(timeout=60)
+    try:
+        yield {"url": server.url, "keyed_url": keyed.url, "feedback": feedback}
+    finally:
+        keyed.stop()
+        server.stop()
+
+
+@pytest.fixture(scope="module")
+def app_url(served: dict[str, Any]) -> str:
+    return str(served["url"])
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            yield chromium
+        finally:
+            chromium.close()
+
+
+@pytest.fixture
+def page(browser: Any) -> Iterator[Any]:
+    """A fresh page (own sessionStorage) that records dialogs and page errors."""
+    context = browser.new_context(viewport={"width": 1280, "height": 860})
+    page = context.new_page()
+    page.dialogs = []  # type: ignore[attr-defined]
+    page.errors = []  # type: ignore[attr-defined]
+    page.on("dialog", lambda dialog: (page.dialogs.append(dialog.message), dialog.dismiss()))
+    page.on("pageerror", lambda error: page.errors.append(str(error)))
+    page.set_default_timeout(30_000)
+    try:
+        yield page
+    finally:
+        context.close()
+
+
+def _shot(page: Any, name: str, **options: Any) -> None:
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), **options)
+
+
+def _widget_ask(page: Any, question: str) -> Any:
+    """Type a question into the open widget, press Enter, and return the finished answer bubble."""
+    before = page.locator(f"{WIDGET} .msg.bot").count()
+    box = page.locator(f"{WIDGET} textarea")
+    box.fill(question)
+    box.press("Enter")
+    bubble = page.locator(f"{WIDGET} .msg.bot, {WIDGET} .msg.error").nth(before)
+    page.wait_for_function(
+        """([n]) => { const root = document.querySelector('#newsbot-widget').shadowRoot;
+                      const log = root.querySelector('.log');
+                      return root.querySelectorAll('.msg.bot, .msg.error').length > n
+                             && !log.hasAttribute('aria-busy'); }""",
+        arg=[before],
+    )
+    return bubble
+
+
+# --- the widget ------------------------------------------------------------------------------------------------
+
+
+def test_widget_on_the_demo_page_answers_with_a_highlighted_citation(page: Any, app_url: str) -> None:
+    page.goto(f"{app_url}/widget/demo")
+    launcher = page.locator(f"{WIDGET} button.launcher")
+    launcher.wait_for()
+    _shot(page, "widget_demo_closed")
+
+    # The host page's `* { font: 20px serif; color: red }` reaches the page, not the widget.
+    assert "serif" in page.evaluate("getComputedStyle(document.querySelector('main p')).fontFamily")
+    launcher.click()
+    panel = page.locator(f"{WIDGET} [role=dialog]")
+    assert panel.is_visible()
+    title_style = page.locator(f"{WIDGET} .title").evaluate(
+        "e => [getComputedStyle(e).fontFamily, getComputedStyle(e).fontSize]")
+    assert "serif" not in title_style[0].replace("sans-serif", "") and title_style[1] == "16px"
+    greeting_color = page.locator(f"{WIDGET} .greeting").evaluate("e => getComputedStyle(e).color")
+    assert greeting_color != "rgb(255, 0, 0)"
+    assert page.evaluate("document.activeElement.id") == "newsbot-widget"  # focus moved into the widget
+    assert page.locator(f"{WIDGET} textarea").evaluate("e => e.getRootNode().activeElement === e")
+
+    bubble = _widget_ask(page, SUTONG)
+    assert "June 30, 2008" in bubble.locator(".text").inner_text()
+    cite = bubble.locator("button.cite").first
+    assert cite.get_attribute("aria-label") == "Show source 1"
+    source = bubble.locator("details").first
+    assert "Nantong" in source.locator(".src-title").inner_text()
+    assert "May 14, 2024" in source.locator(".src-meta").inner_text()
+    _shot(page, "widget_answer")
+    cite.click()
+    assert source.evaluate("e => e.open")
+    mark = source.locator(".passage mark")
+    assert "June 30, 2008" in mark.inner_text()
+    assert mark.evaluate("e => getComputedStyle(e).backgroundColor") != "rgb(0, 0, 0)"  # host `mark` CSS kept out
+    _shot(page, "widget_citation_open")
+
+    # Escape closes the panel and gives focus back to the launcher.
+    page.keyboard.press("Escape")
+    assert not panel.is_visible()
+    assert launcher.evaluate("e => e.getRootNode().activeElement === e")
+    assert launcher.get_attribute("aria-expanded") == "false"
+    assert page.dialogs == [] and page.errors == []
+
+
+def test_widget_keeps_the_conversation_and_sends_it_as_history(page: Any, app_url: str) -> None:
+    page.goto(f"{app_url}/widget/demo")
+    page.locator(f"{WIDGET} button.launcher").click()
+    _widget_ask(page, SUTONG)
+    bodies: list[dict[str, Any]] = []
+    page.on("request", lambda request: bodies.append(json.loads(request.post_data or "{}"))
+            if request.url.endswith("/api/ask/stream") else None)
+    _widget_ask(page, "How busy is it now?")
+    assert bodies and bodies[0]["question"] == "How busy is it now?"
+    assert bodies[0]["history"][0] == {"role": "user", "content": SUTONG}
+    assert "June 30, 2008" in bodies[0]["history"][1]["content"]
+
+    page.reload()
+    page.locator(f"{WIDGET} [role=dialog]").wait_for()  # it was open: it stays open for the session
+    assert page.locator(f"{WIDGET} .msg.user").all_text_contents() == [f"You: {SUTONG}", "You: How busy is it now?"]
+    assert page.locator(f"{WIDGET} button.cite").count() >= 1
+
+
+def test_widget_keyboard_only(page: Any, app_url: str) -> None:
+    page.goto(f"{app_url}/widget/demo")
+    page.locator(f"{WIDGET} button.launcher").wait_for()
+    page.locator(f"{WIDGET} button.launcher").focus()
+    page.keyboard.press("Enter")
+    assert page.locator(f"{WIDGET} [role=dialog]").is_visible()
+    page.keyboard.type(SUTONG)
+    page.keyboard.press("Enter")
+    page.locator(f"{WIDGET} button.cite").first.wait_for()
+    page.locator(f"{WIDGET} button.cite").first.focus()
+    page.keyboard.press("Enter")
+    assert page.locator(f"{WIDGET} details[open] .passage mark").first.is_visible()
+    page.keyboard.press("Escape")
+    assert not page.locator(f"{WIDGET} [role=dialog]").is_visible()
+
+
+def test_widget_abstention_is_set_apart_and_can_be_rated(page: Any, served: dict[str, Any]) -> None:
+    page.goto(f"{served['url']}/widget/demo")
+    page.locator(f"{WIDGET} button.launcher").click()
+    question = "Who won the 1990 football world cup?"
+    bubble = _widget_ask(page, question)
+    assert "abstain" in (bubble.get_attribute("class") or "")
+    assert (bubble.locator(".badge").text_content() or "").lower() == "not in the articles"
+    assert bubble.locator("details").count() == 0 and bubble.locator("button.cite").count() == 0
+    before = served["feedback"].count()
+    bubble.get_by_role("button", name="Not a helpful answer").click()
+    bubble.get_by_text("Thanks for the feedback").wait_for()
+    assert served["feedback"].count() == before + 1
+    row = served["feedback"].rows()[-1]
+    assert row["rating"] == "down" and row["question"] == question and row["abstained"]
+    _shot(page, "widget_abstention")
+
+
+def test_widget_sends_its_api_key_and_shows_refusals_as_one_line(page: Any, served: dict[str, Any]) -> None:
+    keyed = served["keyed_url"]
+    page.goto(f"{keyed}/embed")
+    bubble = _widget_ask(page, SUTONG)
+    assert "error" in (bubble.get_attribute("class") or "")
+    refusal = bubble.inner_text()
+    assert "key" in refusal.lower() and "\n" not in refusal.strip() and "Traceback" not in refusal
+    page.goto(f"{keyed}/embed?api_key={API_KEY}")
+    page.evaluate("sessionStorage.clear()")
+    page.reload()
+    bubble = _widget_ask(page, SUTONG)
+    assert "June 30, 2008" in bubble.inner_text()
+
+
+def test_widget_shows_html_in_articles_as_text(page: Any, app_url: str) -> None:
+    page.goto(f"{app_url}/widget/demo")
+    page.locator(f"{WIDGET} button.launcher").click()
+    bubble = _widget_ask(page, CANTEEN)
+    assert "<script>window.__xss = 2</script>" in bubble.locator(".text").inner_text()
+    source = bubble.locator("details").first
+    assert '<img src=x onerror="window.__xss=1">' in source.locator(".src-title").inner_text()
+    bubble.locator("button.cite").first.click()
+    assert '<img src=x onerror="window.__xss=3">' in source.locator(".passage").inner_text()
+    shadow_tags = page.evaluate(
+        "[...document.querySelector('#newsbot-widget').shadowRoot.querySelectorAll('img, script')].length")
+    assert shadow_tags == 0
+    page.wait_for_timeout(300)  # give an onerror handler every chance to fire
+    assert page.evaluate("window.__xss") is None
+    assert page.dialogs == [] and page.errors == []
+    _shot(page, "widget_injection")
+
+
+def test_embed_page_is_the_chat_always_open(page: Any, app_url: str) -> None:
+    page.set_viewport_size({"width": 420, "height": 640})
+    page.goto(f"{app_url}/embed?title=Team%20news&primary_color=%23b45309")
+    panel = page.locator(f"{WIDGET} [role=dialog]")
+    panel.wait_for()
+    assert page.locator(f"{WIDGET} button.launcher").count() == 0
+    assert page.locator(f"{WIDGET} .title").inner_text() == "Team news"
+    bubble = _widget_ask(page, SUTONG)
+    assert "June 30, 2008" in bubble.inner_text()
+    _shot(page, "embed")
+
+
+# --- the Gradio chat -------------------------------------------------------------------------------------------
+
+
+def _chat_wait_answer(page: Any, count: int) -> Any:
+    """Wait until the chat shows `count` final answers (or errors); return the last one."""
+    page.wait_for_function(
+        """([n]) => document.querySelectorAll('#nb-chat .nb-answer, #nb-chat .nb-abstain, #nb-chat .nb-error')
+                    .length >= n && !document.querySelector('#nb-chat .nb-streaming')""",
+        arg=[count],
+    )
+    return page.locator("#nb-chat .nb-answer, #nb-chat .nb-abstain, #nb-chat .nb-error").nth(count - 1)
+
+
+def test_gradio_chat_answers_with_a_highlighted_citation(page: Any, app_url: str) -> None:
+    page.goto(f"{app_url}/")
+    page.locator("#nb-chat").wait_for()
+    page.get_by_text(SUTONG).first.wait_for()  # the example questions on the empty screen
+    _shot(page, "chat_empty")
+    page.get_by_text(SUTONG).first.click()
+    answer = _chat_wait_answer(page, 1)
+    assert "June 30, 2008" in answer.inner_text()
+    _shot(page, "chat_answer")
+
+    answer.locator("a.nb-cite").first.click()
+    source = page.locator("#nb-sources-panel details.nb-src").first
+    assert source.evaluate("e => e.open")
+    assert "May 14, 2024" in source.locator(".nb-src-meta").inner_text()
+    assert "June 30, 2008" in source.locator("mark").inner_text()
+    assert page.url.endswith("/")  # the link opened the panel in place, not a new page
+
+    # A follow-up carries the conversation; then the abstention looks different.
+    box = page.locator("#nb-question textarea")
+    box.fill("Who won the 1990 football world cup?")
+    box.press("Enter")
+    abstained = _chat_wait_answer(page, 2)
+    assert "nb-abstain" in (abstained.get_attribute("class") or "")
+    assert "Not in the articles" in (abstained.text_content() or "")
+    assert "No passage answers this question" in page.locator("#nb-sources-panel").inner_text()
+    _shot(page, "chat_abstention")
+    assert page.dialogs == [] and page.errors == []
+
+
+def test_gradio_chat_thumbs_are_stored(page: Any, served: dict[str, Any]) -> None:
+    before = served["feedback"].count()
+    page.goto(f"{served['url']}/")
+    box = page.locator("#nb-question textarea")
+    box.wait_for()
+    for count, question in enumerate((SUTONG, CANTEEN), start=1):
+        box.fill(question)
+        box.press("Enter")
+        _chat_wait_answer(page, count)
+    page.get_by_role("button", name="Dislike").last.click()  # on the second answer
+    for _ in range(50):
+        if served["feedback"].count() > before:
+            break
+        page.wait_for_timeout(100)
+    row = served["feedback"].rows()[-1]
+    assert row["rating"] == "down" and row["question"] == CANTEEN
+    assert row["history"][0] == {"role": "user", "content": SUTONG}
+
+
+def test_gradio_chat_shows_html_in_articles_as_text(page: Any, app_url: str) -> None:
+    page.goto(f"{app_url}/")
+    box = page.locator("#nb-question textarea")
+    box.wait_for()
+    box.fill(CANTEEN)
+    box.press("Enter")
+    answer = _chat_wait_answer(page, 1)
+    assert "<script>window.__xss = 2</script>" in answer.inner_text()
+    panel = page.locator("#nb-sources-panel")
+    assert '<img src=x onerror="window.__xss=1">' in panel.locator(".nb-src-title").first.inner_text()
+    assert '<img src=x onerror="window.__xss=3">' in panel.locator(".nb-src-passage").first.inner_text()
+    assert page.locator("#nb-chat img[src=x], #nb-sources-panel img, #nb-chat script, #nb-sources-panel script").count() == 0
+    page.wait_for_timeout(300)
+    assert page.evaluate("window.__xss") is None
+    assert page.dialogs == [] and page.errors == []
+    _shot(page, "chat_injection")

@@ -1,0 +1,150 @@
+"""The Gradio chat: the respond logic as plain Python, then the real Gradio server through gradio_client."""
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import pytest
+
+from bot.settings import Settings
+from bot.web import render
+from bot.web.chat_ui import GENERIC_ERROR, ChatResponder, history_of
+from tests.web.fake_pipeline import SUTONG_QUOTE, FakePipeline
+
+SUTONG = "When did the Sutong Bridge open to traffic?"
+
+
+class FakeFeedback:
+    def __init__(self) -> None:
+        self.rows: list[dict[str, Any]] = []
+
+    def add(self, *, rating: str, question: str, answer: dict, history: Sequence = (), comment: str = "") -> int:
+        self.rows.append({"rating": rating, "question": question, "answer": answer, "history": list(history)})
+        return len(self.rows)
+
+
+def _ask(responder: ChatResponder, question: str, turns: list[dict[str, Any]]) -> list[tuple]:
+    return list(responder.respond(question, turns))
+
+
+def test_streams_question_first_then_growing_text_then_the_cited_answer() -> None:
+    views = _ask(ChatResponder(FakePipeline()), SUTONG, [])
+    first_messages, first_turns, first_sources, box = views[0]
+    assert [m["role"] for m in first_messages] == ["user", "assistant"]
+    assert "Sutong Bridge open to traffic" in first_messages[0]["content"]
+    assert "Searching the articles" in first_messages[1]["content"]
+    assert first_turns == [] and box == ""
+    streamed = [view[0][-1]["content"] for view in views[1:-1]]
+    assert len(streamed) == len(SUTONG_QUOTE.split()) + 1  # one update per streamed piece
+    assert all("nb-streaming" in s for s in streamed)
+    assert "June" in streamed[3] and "2008" not in streamed[2]
+    messages, turns, sources, _ = views[-1]
+    assert len(messages) == 2 and len(turns) == 1
+    assert 'class="nb-cite" href="#nb-src-0-1"' in messages[1]["content"]
+    assert "<mark>" in sources and "June 30, 2008" in sources
+    assert turns[0]["answer"]["citations"][0]["quote"] == SUTONG_QUOTE
+
+
+def test_follow_up_passes_the_conversation_as_history() -> None:
+    pipeline = FakePipeline()
+    responder = ChatResponder(pipeline)
+    turns = _ask(responder, SUTONG, [])[-1][1]
+    turns = _ask(responder, "And how busy is it now?", turns)[-1][1]
+    assert pipeline.calls[0]["history"] == []
+    assert pipeline.calls[1]["history"] == [
+        {"role": "user", "content": SUTONG},
+        {"role": "assistant", "content": f"{SUTONG_QUOTE} [1]"},
+    ]
+    assert len(turns) == 2 and turns[1]["history"] == pipeline.calls[1]["history"]
+
+
+def test_abstention_looks_different_and_cites_nothing() -> None:
+    messages, turns, sources, _ = _ask(ChatResponder(FakePipeline()), "Who won the 1990 world cup?", [])[-1]
+    assert "nb-abstain" in messages[-1]["content"] and render.ABSTAIN_LABEL in messages[-1]["content"]
+    assert "nb-cite" not in messages[-1]["content"]
+    assert "<mark>" not in sources and "No passage answers this question" in sources
+    assert turns[0]["answer"]["abstained"] is True
+
+
+def test_document_html_is_escaped_in_chat_and_sources() -> None:
+    messages, _, sources, _ = _ask(ChatResponder(FakePipeline()), "<img src=x onerror=alert(1)> canteen?", [])[-1]
+    everything = "".join(m["content"] for m in messages) + sources
+    assert "<script" not in everything and "<img" not in everything
+    assert "&lt;script&gt;" in messages[-1]["content"]
+    assert "&lt;img src&#61;x onerror&#61;alert&#40;1&#41;&gt;" in messages[0]["content"]
+    assert "&lt;img src&#61;x onerror&#61;&quot;window.&#95;&#95;xss&#61;1&quot;&gt;" in sources
+
+
+def test_usage_error_becomes_its_one_line_message() -> None:
+    views = _ask(ChatResponder(FakePipeline()), "   ", [])
+    messages, turns, _, _ = views[-1]
+    assert "nb-error" in messages[-1]["content"]
+    assert "The question is empty. Type a question about the news articles." in messages[-1]["content"]
+    assert turns[-1]["error"] and turns[-1]["answer"] is None
+    assert history_of(turns) == []  # failed turns are not sent back as conversation
+
+
+def test_unexpected_error_shows_a_generic_line_not_the_details(caplog: pytest.LogCaptureFixture) -> None:
+    messages, _, _, _ = _ask(ChatResponder(FakePipeline()), "boom", [])[-1]
+    assert render.esc(GENERIC_ERROR) in messages[-1]["content"]
+    assert "secret" not in messages[-1]["content"] and "Traceback" not in messages[-1]["content"]
+    assert "secret internal detail" in caplog.text  # ...but the server log has it
+
+
+def test_thumbs_are_stored_with_question_answer_and_history() -> None:
+    feedback = FakeFeedback()
+    responder = ChatResponder(FakePipeline(), feedback=feedback)
+    turns = _ask(responder, SUTONG, [])[-1][1]
+    turns = _ask(responder, "And the canteen?", turns)[-1][1]
+    assert responder.rate(turns, 3, False) == 1  # message 3 = the second answer
+    assert responder.rate(turns, 1, True) == 2
+    assert responder.rate(turns, 1, "Other") is None  # not a thumb
+    assert responder.rate(turns, 9, True) is None  # no such message
+    down, up = feedback.rows
+    assert down["rating"] == "down" and down["question"] == "And the canteen?"
+    assert down["history"] == [{"role": "user", "content": SUTONG},
+                               {"role": "assistant", "content": f"{SUTONG_QUOTE} [1]"}]
+    assert up == {"rating": "up", "question": SUTONG, "answer": turns[0]["answer"], "history": []}
+    assert up["answer"]["citations"][0]["n"] == 1  # Answer.to_dict() shape
+
+
+def test_rating_without_a_store_does_nothing() -> None:
+    responder = ChatResponder(FakePipeline())
+    turns = _ask(responder, SUTONG, [])[-1][1]
+    assert responder.rate(turns, 1, True) is None
+
+
+def test_history_keeps_the_recent_turns_and_skips_errors() -> None:
+    answered = [{"question": f"q{i}", "answer": {"answer": f"a{i}"}} for i in range(8)]
+    turns = [*answered[:4], {"question": "bad", "answer": None, "error": "x"}, *answered[4:]]
+    history = history_of(turns)
+    assert len(history) == 12
+    assert history[0] == {"role": "user", "content": "q2"} and history[-1] == {"role": "assistant", "content": "a7"}
+
+
+@pytest.mark.integration
+def test_real_gradio_server_answers_through_gradio_client(
+    live_server: Callable[[Any], str], tmp_path: Any
+) -> None:
+    from gradio_client import Client
+
+    from bot.web.app import create_app
+
+    feedback = FakeFeedback()
+    app = create_app(Settings(data_dir=tmp_path / "data"), pipeline=FakePipeline(), feedback=feedback)  # type: ignore[arg-type]
+    url = live_server(app)
+    client = Client(url + "/", verbose=False, download_files=False)
+    try:
+        messages, sources, box = client.predict(SUTONG, api_name="/ask")
+        assert box == ""
+        assert [m["role"] for m in messages] == ["user", "assistant"]
+        answer = messages[1]["content"][0]["text"]
+        assert "June 30, 2008" in answer and 'href="#nb-src-0-1"' in answer
+        assert "<mark>On June 30, 2008" in sources
+        # The client's session keeps the conversation; the document's HTML arrives only as escaped text.
+        messages, sources, _ = client.predict("What about the canteen?", api_name="/ask")
+        assert len(messages) == 4
+        assert "&lt;script&gt;" in messages[3]["content"][0]["text"] and "<script" not in sources
+    finally:
+        client.close()
+

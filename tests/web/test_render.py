@@ -1,0 +1,110 @@
+"""bot.web.render: every piece of document or model text comes out as inert, literal text."""
+from __future__ import annotations
+
+import html
+import re
+
+import pytest
+
+from bot.web import render
+from tests.web.fake_pipeline import (
+    INJECTION_PASSAGE,
+    INJECTION_TITLE,
+    SUTONG_QUOTE,
+    abstain_answer,
+    injection_answer,
+    sutong_answer,
+)
+
+NASTY = [
+    "<script>alert(1)</script>",
+    '<img src=x onerror="alert(1)">',
+    "\"'><svg onload=alert(1)>",
+    "[click](javascript:alert(1)) **bold** `code` # heading",
+    "&lt;already escaped&gt; &amp; more",
+]
+
+
+def _tags(markup: str) -> set[str]:
+    return {m.lower() for m in re.findall(r"<\s*([a-zA-Z][\w-]*)", markup)}
+
+
+@pytest.mark.parametrize("text", NASTY)
+def test_esc_leaves_no_markup_and_round_trips(text: str) -> None:
+    escaped = render.esc(text)
+    assert "<" not in escaped and ">" not in escaped and '"' not in escaped
+    assert not re.search(r"[*`\[\]()#_]", re.sub(r"&#?\w+;", "", escaped))  # nothing Markdown acts on
+    assert html.unescape(escaped) == text
+
+
+def test_text_keeps_paragraphs_without_blank_lines() -> None:
+    out = render.answer_html({"answer": "First line.\nSecond.\n\nNew paragraph.", "abstained": False,
+                              "citations": []}, turn=0)
+    assert "First line.<br>Second.<br><br>New paragraph." in out
+    assert "\n" not in out  # a blank line would end the HTML block and hand the rest to Markdown
+
+
+def test_answer_links_each_known_marker_to_its_passage() -> None:
+    answer = sutong_answer("q").to_dict()
+    answer["answer"] = "Opened in 2008 [1]. See also [2] and [1, 1]."
+    out = render.answer_html(answer, turn=3)
+    assert out.count('href="#nb-src-3-1"') == 3
+    assert "&#91;2&#93;" in out  # [2] is not a citation of this answer: left as text
+    assert "1 source" in out
+
+
+def test_abstention_is_marked_and_has_no_links() -> None:
+    out = render.answer_html(abstain_answer("q").to_dict(), turn=0)
+    assert "nb-abstain" in out and render.ABSTAIN_LABEL in out
+    assert "nb-cite" not in out
+
+
+def test_passage_highlights_the_quote_by_offsets() -> None:
+    citation = sutong_answer("q").citations[0].to_dict()
+    out = render.passage_html(citation)
+    assert f"<mark>{render.esc(SUTONG_QUOTE)}</mark>" in out
+
+
+def test_passage_falls_back_to_finding_the_quote() -> None:
+    citation = {"text": "Alpha. Beta gamma. Delta.", "quote": "Beta gamma.", "quote_start": -1, "quote_end": -1}
+    assert render.passage_html(citation) == "Alpha. <mark>Beta gamma.</mark> Delta."
+    citation["quote"] = "not there"
+    assert "<mark>" not in render.passage_html(citation)
+
+
+def test_injection_article_stays_text_everywhere() -> None:
+    answer = injection_answer("What about the canteen?").to_dict()
+    turns = [{"question": "<b>q</b>", "answer": answer}]
+    for markup in (render.answer_html(answer, turn=0), render.sources_html(turns),
+                   render.question_html("<img src=x onerror=alert(1)>")):
+        assert _tags(markup) <= {"div", "span", "sup", "a", "br", "mark", "details", "summary", "h3", "p"}
+        assert "onerror=" not in markup.replace("onerror&#61;", "")
+    sources = render.sources_html(turns)
+    assert render.esc(INJECTION_TITLE) in sources
+    assert html.unescape(render.esc(INJECTION_PASSAGE)) == INJECTION_PASSAGE
+    assert "&lt;script&gt;window.&#95;&#95;xss &#61; 2&lt;/script&gt;" in sources
+
+
+def test_sources_panel_shows_latest_answer_and_keeps_earlier_ones_reachable() -> None:
+    turns = [
+        {"question": "first", "answer": sutong_answer("first").to_dict()},
+        {"question": "second", "answer": abstain_answer("second").to_dict()},
+    ]
+    out = render.sources_html(turns)
+    latest = out.index("second")
+    earlier = out.index("Earlier answers")
+    assert latest < earlier
+    assert 'id="nb-src-0-1"' in out  # the first answer's [1] link still has a target
+    assert "No passage answers this question" in out
+
+
+def test_empty_sources_panel_explains_itself() -> None:
+    assert "Ask a question" in render.sources_html([])
+
+
+@pytest.mark.parametrize(("value", "expected"), [
+    ("2024-05-14", "May 14, 2024"), ("2024-01-30T08:00:00Z", "January 30, 2024"), ("spring 2024", "spring 2024"),
+    (None, ""),
+])
+def test_format_date(value: str | None, expected: str) -> None:
+    assert render.format_date(value) == expected
