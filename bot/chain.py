@@ -54,6 +54,12 @@ class Pipeline:
     def warm_up(self) -> None:
         self.retriever.warm_up()
 
+    def stats(self) -> dict[str, Any]:
+        """Index size and model, for health checks (raises the store's IndexMissingError when there is none)."""
+        bm25 = self.retriever.bm25
+        articles = {(m.get("corpus"), m.get("source"), m.get("article")) for m in bm25.meta}
+        return {"chunks": len(bm25), "articles": len(articles), "model": self.retriever.embedder.name}
+
     def check_question(self, question: str) -> str:
         if not isinstance(question, str) or not question.strip():
             raise UsageError(self.prompts.render("empty_question"))

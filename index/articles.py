@@ -240,6 +240,10 @@ def _clean_title(text: str) -> tuple[str, tuple[str, ...]]:
     text = re.sub(r"\s+", " ", text).strip()
     parts = [part.strip() for part in text.split(" | ")]
     if len(parts) > 1 and re.search(r"[^\W\d_]", parts[0]):
+        # The feed glues the first tag onto a headline that ends in "?": "Arrives? Folk custom | Zongzi".
+        glued = re.match(r"^(?P<title>.+\?)\s+(?P<tag>[^?]+)$", parts[0])
+        if glued:
+            parts[0:1] = [glued.group("title"), glued.group("tag")]
         tags: list[str] = []
         for tag in parts[1:]:
             if tag and tag not in tags:

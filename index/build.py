@@ -368,7 +368,7 @@ def rebuild_bm25(store: ChunkStore, directory: Path) -> BM25Index:
     index = BM25Index.build(
         [c.id for c in chunks],
         [_bm25_text(c.text, c.metadata) for c in chunks],
-        [{key: c.metadata.get(key) for key in ("source", "title", "published_ts", "corpus")} for c in chunks],
+        [{key: c.metadata.get(key) for key in ("source", "title", "published_ts", "corpus", "article")} for c in chunks],
     )
     index.save(directory)
     return index

@@ -4,8 +4,6 @@ All faces share one pipeline object and one feedback store, both passed in (or b
 """
 from __future__ import annotations
 
-import importlib
-import importlib.util
 import logging
 import socket
 from collections.abc import Sequence
@@ -22,7 +20,7 @@ from bot.errors import UsageError
 from bot.feedback import FeedbackStore
 from bot.prompts import PromptLibrary
 from bot.settings import Settings
-from bot.web import api, openai_compat
+from bot.web import api, openai_compat, widget
 from bot.web.security import AccessControl, TokenBucket, send_json_error, error_body
 
 if TYPE_CHECKING:
@@ -74,17 +72,16 @@ def create_app(
     app.add_middleware(CatchAll)
     app.add_middleware(AccessControl, settings=settings, limiter=limiter, max_body_bytes=api.MAX_BODY_BYTES)
 
-    # The front-end modules are built in parallel; the app starts without them.
-    if importlib.util.find_spec("bot.web.widget") is not None:
-        widget = importlib.import_module("bot.web.widget")
-        app.include_router(widget.create_router(settings))
-    if chat and importlib.util.find_spec("bot.web.chat_ui") is not None:
+    app.include_router(widget.create_router(settings))
+    if chat:
         import gradio as gr
 
-        chat_ui = importlib.import_module("bot.web.chat_ui")
+        from bot.web import chat_ui
+
         blocks = chat_ui.build_chat(pipeline, feedback=feedback, settings=settings)
-        # Last, at "/": routes registered before it (/api, /v1, /docs, widget) take precedence.
-        gr.mount_gradio_app(app, blocks, path="/")
+        # Last, at "/": routes registered before it (/api, /v1, /docs, widget) take precedence. No Gradio footer
+        # links, and no per-browser run history of other people's questions.
+        gr.mount_gradio_app(app, blocks, path="/", footer_links=[], run_history=False)
     return app
 
 
@@ -96,10 +93,22 @@ def serve(settings: Settings, *, host: str | None = None, port: int | None = Non
     port = port or settings.port
     sock = bind_socket(host, port)
     app = create_app(settings)
+    _warm_up(app.state.pipeline)
     print(f"Chat ready at http://{_url_host(host)}:{port}/  (widget demo: /widget/demo, API docs: /docs)",
           flush=True)
     config = uvicorn.Config(app, host=host, port=port, log_level="info", timeout_graceful_shutdown=5)
     uvicorn.Server(config).run(sockets=[sock])
+
+
+def _warm_up(pipeline: Pipeline) -> None:
+    """Load the model and indexes before the first question; without an index the server still starts."""
+    from index.errors import IndexingError
+
+    try:
+        pipeline.warm_up()
+    except IndexingError as exc:
+        logger.warning("%s", exc)
+        print(f"Warning: {exc}", flush=True)
 
 
 def bind_socket(host: str, port: int) -> socket.socket:

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 import gradio as gr
 
 from bot.errors import BotError
+from index.errors import IndexingError
 from bot.schema import Answer, AnswerDelta
 from bot.settings import Settings
 from bot.web import render
@@ -72,7 +73,7 @@ class ChatResponder:
                         _searching_html(), ""
                 elif isinstance(item, Answer):
                     turn["answer"] = item.to_dict()
-        except BotError as exc:  # UsageError, IndexMissingError...: their message is meant for the user
+        except (BotError, IndexingError) as exc:  # UsageError, IndexMissingError...: meant for the user
             turn["error"] = _one_line(str(exc))
         except Exception:  # anything else is our bug: log it, show a generic line, never a traceback
             logger.exception("The chat failed to answer %r", question)
