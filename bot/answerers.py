@@ -11,6 +11,8 @@ from __future__ import annotations
 import json
 import math
 import re
+import threading
+from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
@@ -217,10 +219,16 @@ _ANAPHORIC_START = re.compile(r"^\W*(?:it|its|this|these|those|that|they|their|s
 class ExtractiveAnswerer:
     """Quotes the best-supported sentences of the passages, each followed by its [n]."""
 
-    def __init__(self, *, abstain_message: str, config: ExtractiveConfig | None = None, dimension: int = 384) -> None:
+    def __init__(self, *, abstain_message: str, config: ExtractiveConfig | None = None, dimension: int = 384,
+                 cache_size: int = 4096) -> None:
         self.abstain_message = abstain_message
         self.config = config or ExtractiveConfig()
         self.dimension = dimension
+        self._analysed = _PassageCache(cache_size)
+
+    def clear(self) -> None:
+        """Forget the cached analysis of passages (after re-indexing in the same process)."""
+        self._analysed.clear()
 
     def answer(
         self,
@@ -293,11 +301,7 @@ class ExtractiveAnswerer:
         names = _key_terms(standalone_question or question, terms)
         candidates: list[Candidate] = []
         for passage in passages:
-            spans = _sentence_spans(passage)
-            vectors = self._sentence_vectors(passage, len(spans))
-            title_terms = set(analyze(passage.title))
-            passage_terms = set(analyze(passage.text)) | title_terms | set(str(passage.metadata.get("names", "")).split())
-            sentence_terms = [set(analyze(passage.text[a:b])) for a, b in spans]
+            spans, vectors, title_terms, passage_terms, sentence_terms = self._analyse(passage)
             for j, (start, end) in enumerate(spans):
                 sentence = passage.text[start:end]
                 if not _ENDS_SENTENCE.search(sentence):
@@ -327,6 +331,19 @@ class ExtractiveAnswerer:
         candidates.sort(key=lambda c: -c.score)
         return candidates
 
+    def _analyse(self, passage: Passage) -> _Analysed:
+        """A passage's sentences, their vectors and terms: the same for every question, so cached by chunk id."""
+        cached = self._analysed.get(passage.chunk_id)
+        if cached is None:
+            spans = _sentence_spans(passage)
+            title_terms = frozenset(analyze(passage.title))
+            names = str(passage.metadata.get("names", "")).split()
+            cached = (spans, self._sentence_vectors(passage, len(spans)), title_terms,
+                      frozenset(analyze(passage.text)) | title_terms | frozenset(names),
+                      [frozenset(analyze(passage.text[a:b])) for a, b in spans])
+            self._analysed.put(passage.chunk_id, cached)
+        return cached
+
     def _sentence_vectors(self, passage: Passage, count: int) -> np.ndarray | None:
         packed = passage.metadata.get("sentvecs")
         if not packed:
@@ -344,6 +361,35 @@ class ExtractiveAnswerer:
                             chunk_id=passage.chunk_id, text=passage.text, quote=quote,
                             score=round(max(c.score for c in chosen), 4), quote_start=start, quote_end=end)
         return Draft(f"{' '.join(quote.split())} [1]", False, [citation], evidence)
+
+
+_Analysed = tuple[list[tuple[int, int]], "np.ndarray | None", frozenset[str], frozenset[str], list[frozenset[str]]]
+
+
+class _PassageCache:
+    """A small LRU keyed by chunk id (a chunk's text never changes under its id)."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self._items: OrderedDict[str, _Analysed] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: str) -> _Analysed | None:
+        with self._lock:
+            item = self._items.get(key)
+            if item is not None:
+                self._items.move_to_end(key)
+            return item
+
+    def put(self, key: str, item: _Analysed) -> None:
+        with self._lock:
+            self._items[key] = item
+            while len(self._items) > self.size:
+                self._items.popitem(last=False)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._items.clear()
 
 
 def _content_terms(question: str) -> list[str]:

@@ -24,7 +24,7 @@ from bot.schema import Passage
 from index.bm25 import BM25Index
 from index.build import load_fresh_bm25, rebuild_bm25
 from index.embedder import Embedder
-from index.store import ChunkStore, IndexSignature
+from index.store import ChunkStore, IndexSignature, StoredChunk
 
 log = logging.getLogger(__name__)
 
@@ -162,7 +162,8 @@ class HybridRetriever:
         if allowed is not None and not allowed:
             return []
         vector = self.embedder.encode_query(query) if query_vector is None else query_vector
-        dense = self._dense(vector, n=n, allowed=allowed, bm25=bm25)
+        hits = self._dense(vector, n=n, allowed=allowed, bm25=bm25)
+        dense = [(h.id, float(h.similarity or 0.0)) for h in hits]
         keyword = bm25.search(query, n=n, allowed=allowed)
         fused: dict[str, float] = {}
         for ranking in ([chunk_id for chunk_id, _ in dense], [chunk_id for chunk_id, _ in keyword]):
@@ -171,7 +172,10 @@ class HybridRetriever:
         dense_scores = dict(dense)
         bm25_scores = dict(keyword)
         order = sorted(fused, key=lambda chunk_id: -fused[chunk_id])
-        stored = {c.id: c for c in self.store.get(order)}
+        # Dense hits came with their text; fetch only what the keyword side alone found and may be shown.
+        stored = {h.id: h for h in hits}
+        wanted = order if (self.reranker is not None or self.mmr) else order[:k]
+        stored.update({c.id: c for c in self.store.get([i for i in wanted if i not in stored])})
         if self.reranker is not None and order:
             scores = self.reranker.score(query, [stored[i].text for i in order if i in stored])
             reranked = dict(zip([i for i in order if i in stored], scores.tolist(), strict=True))
@@ -190,14 +194,14 @@ class HybridRetriever:
 
     def _dense(
         self, vector: np.ndarray, *, n: int, allowed: set[str] | None, bm25: BM25Index
-    ) -> list[tuple[str, float]]:
+    ) -> list[StoredChunk]:
         where = None
         if allowed is not None:
             sources = sorted({m.get("source") for i, m in zip(bm25.ids, bm25.meta, strict=True) if i in allowed})
             where = {"source": {"$in": sources}}
         total = len(bm25)
         hits = self.store.query(vector, n=min(n if allowed is None else n * 3, max(total, 1)), where=where)
-        return [(h.id, float(h.similarity or 0.0)) for h in hits if allowed is None or h.id in allowed][:n]
+        return [h for h in hits if allowed is None or h.id in allowed][:n]
 
     def _mmr(self, vector: np.ndarray, order: list[str], k: int) -> list[str]:
         result = self.store.collection.get(ids=order, include=["embeddings"])
