@@ -67,6 +67,13 @@ class Pipeline:
         if len(question) > self.max_question_chars:
             raise UsageError(self.prompts.render("question_too_long", length=len(question),
                                                  limit=self.max_question_chars))
+        embedder = self.retriever.embedder
+        # Cheap test first: a question of few characters cannot exceed the model's word pieces.
+        if len(question) > embedder.max_wordpieces:
+            pieces = embedder.count_wordpieces(question)
+            if pieces > embedder.max_wordpieces:
+                raise UsageError(self.prompts.render("question_too_long_for_model", pieces=pieces,
+                                                     limit=embedder.max_wordpieces))
         return question
 
     def ask(

@@ -71,7 +71,7 @@ class Embedder:
         return int(self.model.max_seq_length) - 2
 
     def count_wordpieces(self, text: str) -> int:
-        return len(self.model.tokenizer.encode(text, add_special_tokens=False))
+        return len(self.model.tokenizer.encode(text, add_special_tokens=False, verbose=False))
 
     def encode(self, texts: Sequence[str]) -> np.ndarray:
         if not texts:
