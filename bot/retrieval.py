@@ -124,7 +124,7 @@ class HybridRetriever:
 
     def warm_up(self) -> None:
         """Check the index, load the model and the keyword index, so the first question is not slow."""
-        self.bm25
+        log.info("keyword index ready: %d chunks", len(self.bm25))
         self.embedder.warm_up()
 
     @property
