@@ -23,13 +23,8 @@ class ConfigError(BotError):
     exit_code = 2
 
 
-class IndexMissingError(BotError):
-    """There is no index yet, or it is empty."""
+# The index's own errors, raised below the bot layer; re-exported so callers need one place to import from.
+from index.store import IndexMismatchError, IndexMissingError, StoreUnavailableError  # noqa: E402
 
-
-class IndexMismatchError(BotError):
-    """The index was built with another embedding model or chunker than the one configured."""
-
-
-class StoreUnavailableError(BotError):
-    """The Chroma server (BOT_CHROMA_URL) cannot be reached."""
+__all__ = ["BotError", "ConfigError", "IndexMismatchError", "IndexMissingError", "StoreUnavailableError",
+           "UsageError"]

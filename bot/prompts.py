@@ -30,7 +30,7 @@ class Prompt:
     template: jinja2.Template
     description: str = ""
 
-    def render(self, **values: Any) -> str:
+    def render(self, /, **values: Any) -> str:
         missing = self.variables - values.keys()
         if missing:
             raise ConfigError(f"Prompt {self.name!r} needs {', '.join(sorted(missing))}; it was not given.")
@@ -84,7 +84,7 @@ class PromptLibrary:
             raise ConfigError(f"Prompt {name!r} is missing from {self.directory}. Add {name}{PROMPT_SUFFIX}.")
         return prompts[name]
 
-    def render(self, name: str, **values: Any) -> str:
+    def render(self, name: str, /, **values: Any) -> str:
         return self.get(name).render(**values)
 
     def names(self) -> list[str]:

@@ -153,7 +153,7 @@ class HybridRetriever:
         filters: SearchFilters | None = None,
         query_vector: np.ndarray | None = None,
     ) -> list[Passage]:
-        k = k or self.k
+        k = self.k if k is None else k
         if k <= 0:
             raise UsageError(f"k must be greater than 0. Currently, k is {k}.")
         bm25 = self.bm25
@@ -244,6 +244,6 @@ class NewsRetriever(BaseRetriever):
         k: int | None = None,
         filters: Mapping[str, Any] | None = None,
     ) -> list[Document]:
-        passages = self.hybrid.retrieve(query, k=k or self.k,
+        passages = self.hybrid.retrieve(query, k=self.k if k is None else k,
                                         filters=SearchFilters.from_mapping(filters or self.filters))
         return [passage_to_document(p) for p in passages]

@@ -151,9 +151,24 @@ def _coerce(name: str, value: Any, hint: Any) -> Any:
             return value
         if "tuple" in text and isinstance(value, (list, tuple)):
             return tuple(Path(v) for v in value) if "Path" in text else tuple(str(v) for v in value)
-        if "Path" in text and value is not None:
+        if value is None and "None" in text:
+            return None
+        # TOML values come typed: check them as strictly as the strings above (to Python a bool is an int).
+        if "bool" in text:
+            expected: tuple[type, ...] = (bool,)
+        elif "int" in text:
+            expected = (int,)
+        elif "float" in text:
+            expected = (int, float)
+        elif "Path" in text:
+            expected = (str, Path)
+        else:
+            expected = (str,)
+        if not isinstance(value, expected) or (isinstance(value, bool) and bool not in expected):
+            raise ValueError(value)
+        if "Path" in text:
             return Path(value)
-        return value
+        return float(value) if "float" in text else value
     except ValueError:
         raise ConfigError(f"Setting {name} has an invalid value {value!r} (expected {text}).") from None
 

@@ -47,6 +47,8 @@ def stem(word: str) -> str:
         if word.endswith(suffix) and len(word) - len(suffix) >= 3:
             if suffix == "s" and word.endswith(("ss", "us", "is")):
                 return word
+            if suffix == "es" and word[:-2].endswith(("ss", "x", "z", "ch", "sh")):
+                return word[:-2]  # "approaches" -> "approach", not "approache"
             return word[: len(word) - len(suffix)] + replacement
     return word
 

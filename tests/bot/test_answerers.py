@@ -1,0 +1,287 @@
+"""The extractive answerer on hand-made passages. No model: a passage's `dense` stands for every sentence's
+similarity (unless sentence vectors are given), and every term's idf is 1, so each question term weighs 1."""
+from __future__ import annotations
+
+import statistics
+
+import numpy as np
+import pytest
+
+from bot.answerers import AnswerKind, ExtractiveAnswerer, ExtractiveConfig, answer_kind, counted_noun
+from bot.prompts import PromptLibrary
+from index.build import pack_vectors
+from tests.bot.conftest import FakeIdf, make_passage, sentence_spans
+
+ABSTAIN = PromptLibrary().render("abstain")
+BRIDGE = ("Nantong sits on the Yangtze River. The Sutong Bridge opened to traffic on June 30, 2008. It carries more "
+          "than 90,000 vehicles every day. Four more crossings will start in 2022.")
+OPENED = "The Sutong Bridge opened to traffic on June 30, 2008."
+CARRIES = "It carries more than 90,000 vehicles every day."
+
+
+@pytest.fixture
+def answerer() -> ExtractiveAnswerer:
+    return ExtractiveAnswerer(abstain_message=ABSTAIN)
+
+
+def ask(answerer: ExtractiveAnswerer, question: str, *passages, **options):
+    return answerer.answer(question, passages, query_vector=options.pop("query_vector", None),
+                           idf=options.pop("idf", FakeIdf()), **options)
+
+
+# --- answer kinds ---------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("question", "kind"), [
+    ("When did the Sutong Bridge open to traffic?", "date"),
+    ("In which year was the plan approved?", "date"),
+    ("What date is the meeting?", "date"),
+    ("How many vehicles use it every day?", "number"),
+    ("What was the GDP of Nantong?", "number"),
+    ("How much did the bridge cost?", "money"),
+    ("What was the investment in the zone?", "money"),
+    ("What percentage of trade goes to Shanghai?", "percent"),
+    ("How long is the bridge?", "length"),
+    ("How long did the construction take?", "duration"),
+    ("How old is Wu Xinming?", "age"),
+    ("Who is the secretary of the Nantong party committee?", "person"),
+    ("Which official spoke at the meeting?", "person"),
+    ("Where is Ningxi?", "place"),
+    ("Which city will host the expo?", "named"),
+    ("Why does Nantong mention the collaborative zone?", "any"),
+    ("Tell me about the Sutong Bridge.", "any"),
+])
+def test_answer_kind(question: str, kind: str) -> None:
+    assert answer_kind(question) == AnswerKind(kind)
+
+
+@pytest.mark.parametrize(("kind", "sentence", "question", "found"), [
+    ("date", OPENED, "When did it open?", True),
+    ("date", "The bridge opened recently.", "When did it open?", False),
+    ("date", "It opened last year.", "When did it open?", True),
+    # A date the question already states is no answer to it.
+    ("date", "The bridge opened in 2008.", "When in 2008 did the bridge open?", False),
+    ("number", CARRIES, "How many vehicles?", True),
+    ("number", "It opened in 2008.", "How many vehicles?", False),  # a year is not a count
+    ("number", "Four more crossings will start.", "How many crossings?", True),
+    ("number", "It carries 90,000 vehicles.", "Does it carry 90,000 vehicles?", False),
+    ("money", "It cost 12 billion yuan.", "How much did it cost?", True),
+    ("money", "It cost a lot.", "How much did it cost?", False),
+    ("percent", "Trade grew 7.5% last year.", "What percentage?", True),
+    ("percent", "Trade grew fast.", "What percentage?", False),
+    ("length", "The main span is 1,088 meters long.", "How long is the bridge?", True),
+    ("duration", "Construction took six years.", "How long did construction take?", True),
+    ("duration", "Construction was hard.", "How long did construction take?", False),
+    ("age", "He is 52 years old.", "How old is he?", True),
+    ("person", "Wu Xinming spoke at the meeting.", "Who spoke?", True),
+    ("person", "The Sutong Bridge opened.", "Who opened it?", False),  # "Bridge" is not part of a person's name
+    ("person", "Wu Xinming spoke.", "Who is Wu Xinming?", False),
+    ("place", "Ningxi is located in Huangyan District.", "Where is Ningxi?", True),
+    ("place", "Ningxi is a town.", "Where is Ningxi?", False),
+    ("named", "The expo moves to Suzhou next year.", "Which city hosts the expo?", True),
+    ("any", "Anything at all.", "Why?", True),
+])
+def test_answer_kind_found_in(kind: str, sentence: str, question: str, found: bool) -> None:
+    assert AnswerKind(kind).found_in(sentence, question) is found
+
+
+@pytest.mark.parametrize(("question", "noun"), [
+    ("How many vehicles use it every day?", "vehicle"),
+    ("How many new vehicles use it?", "vehicle"),
+    ("How many river-crossing passages are there?", "passage"),
+    ("How many people live there?", "person"),
+    ("how many crossings will be built?", "crossing"),
+    ("When did it open?", None),
+])
+def test_counted_noun(question: str, noun: str | None) -> None:
+    assert counted_noun(question) == noun
+
+
+# --- answering ------------------------------------------------------------------------------------------------
+
+
+def test_a_supported_answer_quotes_its_sentence_and_cites_it(answerer: ExtractiveAnswerer) -> None:
+    passage = make_passage(BRIDGE)
+    draft = ask(answerer, "When did the Sutong Bridge open to traffic?", passage)
+    assert not draft.abstained
+    assert draft.text == f"{OPENED} [1]"
+    [citation] = draft.citations
+    assert (citation.n, citation.title, citation.published, citation.source, citation.chunk_id) == (
+        1, "Sutong Bridge opens", "2008-07-01", "bridges.txt", "p1")
+    assert citation.text == BRIDGE
+    assert citation.quote == OPENED
+    assert citation.text[citation.quote_start:citation.quote_end] == citation.quote
+    # Score = dense 0.8 + coverage 1.0 + kind 0.35 + rank 0.15 / 1.
+    assert citation.score == pytest.approx(2.3)
+    assert draft.evidence["coverage"] == 1.0 and draft.evidence["kind_ok"] == 1.0
+
+
+def test_the_best_sentence_of_any_passage_is_cited_as_1(answerer: ExtractiveAnswerer) -> None:
+    other = make_passage("The weather in Nantong was mild in spring.", chunk_id="p1", title="Weather", rank=1)
+    bridge = make_passage(BRIDGE, chunk_id="p2", title="", source="b2.txt", rank=2)
+    draft = ask(answerer, "When did the Sutong Bridge open to traffic?", other, bridge)
+    assert draft.text == f"{OPENED} [1]"
+    [citation] = draft.citations
+    assert (citation.n, citation.chunk_id, citation.source) == (1, "p2", "b2.txt")
+    assert citation.text[citation.quote_start:citation.quote_end] == OPENED
+
+
+def test_a_sentence_starting_with_it_brings_its_antecedent(answerer: ExtractiveAnswerer) -> None:
+    draft = ask(answerer, "How many vehicles use the Sutong Bridge every day?", make_passage(BRIDGE))
+    assert draft.text == f"{OPENED} {CARRIES} [1]"
+    [citation] = draft.citations
+    assert citation.quote == f"{OPENED} {CARRIES}"
+    assert citation.text[citation.quote_start:citation.quote_end] == citation.quote
+    assert citation.quote_start == BRIDGE.index(OPENED)
+
+
+def test_the_next_sentence_joins_when_it_scores_as_well(answerer: ExtractiveAnswerer) -> None:
+    text = ("Nantong has big plans. First, the city will build a second passage across the river. Second, the city "
+            "will build a rail tunnel across the river. The weather was fine.")
+    passage = make_passage(text, title="")
+    draft = ask(answerer, "What will the city build across the river?", passage)
+    assert draft.text == ("First, the city will build a second passage across the river. Second, the city will build "
+                          "a rail tunnel across the river. [1]")
+    one = ExtractiveAnswerer(abstain_message=ABSTAIN, config=ExtractiveConfig(max_sentences=1))
+    assert ask(one, "What will the city build across the river?", passage).text == (
+        "First, the city will build a second passage across the river. [1]")
+
+
+def test_a_cut_off_sentence_is_never_quoted(answerer: ExtractiveAnswerer) -> None:
+    # The seeds' articles end mid-sentence; the last span has no end and holds every question word.
+    text = "Nantong sits on the Yangtze River. The Sutong Bridge opened to traffic on June 30, 2008 and will reach"
+    candidates = answerer.rank_sentences("When did the Sutong Bridge open to traffic?", [make_passage(text)],
+                                         query_vector=None, idf=FakeIdf())
+    assert [c.text for c in candidates] == ["Nantong sits on the Yangtze River."]
+    assert ask(answerer, "When did the Sutong Bridge open to traffic?", make_passage(text)).abstained
+
+
+def test_a_span_running_past_a_sentence_end_is_cut_back_to_it(answerer: ExtractiveAnswerer) -> None:
+    text = f"{OPENED} Four more crossings will start in"
+    passage = make_passage(text, spans=[[0, len(text)]])  # the chunker kept both in one span
+    draft = ask(answerer, "When did the Sutong Bridge open to traffic?", passage)
+    assert draft.citations[0].quote == OPENED
+    assert (draft.citations[0].quote_start, draft.citations[0].quote_end) == (0, len(OPENED))
+
+
+def test_too_short_sentences_are_skipped(answerer: ExtractiveAnswerer) -> None:
+    passage = make_passage("Yes it did. The Sutong Bridge opened in 2008.")
+    texts = [c.text for c in answerer.rank_sentences("When did it open?", [passage], query_vector=None,
+                                                     idf=FakeIdf())]
+    assert texts == ["The Sutong Bridge opened in 2008."]
+
+
+@pytest.mark.parametrize("question", [
+    "What is the recipe for chocolate cake?",  # no word of it in the passage
+    "Who designed the Sutong Bridge?",  # on topic, but no person's name to give
+    "When did the Hangzhou Metro open?",  # a date is there, but about another name
+    "How many trains cross the Sutong Bridge every day?",  # a number is there, but of vehicles
+])
+def test_abstains_without_evidence(answerer: ExtractiveAnswerer, question: str) -> None:
+    draft = ask(answerer, question, make_passage(BRIDGE, dense=0.5))
+    assert draft.abstained
+    assert draft.text == ABSTAIN
+    assert draft.citations == []
+
+
+def test_abstains_without_passages(answerer: ExtractiveAnswerer) -> None:
+    draft = ask(answerer, "When did the Sutong Bridge open to traffic?")
+    assert (draft.text, draft.abstained, draft.citations, draft.evidence) == (ABSTAIN, True, [], {"candidates": 0})
+
+
+def test_abstains_when_the_supported_sentence_scores_far_below_the_best(answerer: ExtractiveAnswerer) -> None:
+    question = "When did the Sutong Bridge open to traffic?"
+    # Best: dense 0.9 + coverage 1.0 + kind 0 (no date) + rank 0.15 = 2.05.
+    best = make_passage("The Sutong Bridge opened to traffic with a big ceremony.", title="", dense=0.9)
+    # Supported: dense 0.5 + coverage 0.75 + kind 0.35 + rank 0.15 / 2 = 1.675, 0.375 below it (gap allowed 0.15).
+    supported = make_passage("The Sutong Bridge saw traffic jams in 2010.", chunk_id="p2", title="", dense=0.5,
+                             rank=2)
+    assert ask(answerer, question, best, supported).abstained
+    lenient = ExtractiveAnswerer(abstain_message=ABSTAIN, config=ExtractiveConfig(max_score_gap=0.5))
+    draft = ask(lenient, question, best, supported)
+    assert draft.text == "The Sutong Bridge saw traffic jams in 2010. [1]"
+    assert draft.citations[0].chunk_id == "p2"
+
+
+def test_low_dense_similarity_abstains(answerer: ExtractiveAnswerer) -> None:
+    # Same words, but dense 0.2 < min_dense 0.3.
+    assert ask(answerer, "When did the Sutong Bridge open to traffic?", make_passage(BRIDGE, dense=0.2)).abstained
+
+
+def test_the_follow_ups_subject_counts_from_the_standalone_question(answerer: ExtractiveAnswerer) -> None:
+    passage = make_passage(BRIDGE, title="")
+    alone = ask(answerer, "How many vehicles use it every day?", passage)
+    resolved = ask(answerer, "How many vehicles use it every day?", passage,
+                   standalone_question="How many vehicles use it every day? (Sutong Bridge; open traffic)")
+    assert not resolved.abstained
+    assert "90,000 vehicles" in resolved.text and resolved.text.endswith("[1]")
+    assert resolved.evidence["coverage"] >= alone.evidence["coverage"]
+
+
+def test_rare_terms_weigh_more(answerer: ExtractiveAnswerer) -> None:
+    # Two sentences each cover one of two terms; the rarer term (idf 4 -> weight 2 vs 1) wins.
+    passage = make_passage("The Sutong crossing is busy today. The bridge is long and busy today.", title="")
+    ranked = answerer.rank_sentences("Sutong bridge?", [passage], query_vector=None,
+                                     idf=FakeIdf({"sutong": 4.0, "bridge": 1.0}))
+    assert ranked[0].text == "The Sutong crossing is busy today."
+    assert ranked[0].coverage == pytest.approx(2 / 3) and ranked[1].coverage == pytest.approx(1.0)
+
+
+def test_sentence_vectors_give_each_sentence_its_own_similarity() -> None:
+    answerer = ExtractiveAnswerer(abstain_message=ABSTAIN, dimension=4)
+    text = "The Sutong Bridge opened to traffic in 2008. The Sutong Bridge closed to traffic in 2009."
+    vectors = np.array([[0, 1, 0, 0], [1, 0, 0, 0]], dtype=np.float32)
+    passage = make_passage(text, title="", dense=0.0, sentvecs=pack_vectors(vectors))
+    query = np.array([1, 0, 0, 0], dtype=np.float32)
+    ranked = answerer.rank_sentences("When did the Sutong Bridge open to traffic?", [passage], query_vector=query,
+                                     idf=FakeIdf())
+    assert {c.text: c.dense for c in ranked} == {"The Sutong Bridge opened to traffic in 2008.": 0.0,
+                                                 "The Sutong Bridge closed to traffic in 2009.": 1.0}
+    # Vectors that do not match the sentences are ignored: the passage's dense score is used instead.
+    stale = make_passage(text, chunk_id="stale", title="", dense=0.7, sentvecs=pack_vectors(vectors[:1]))
+    assert {c.dense for c in answerer.rank_sentences("When?", [stale], query_vector=query, idf=FakeIdf())} == {0.7}
+
+
+def test_passage_analysis_is_cached_by_chunk_id_until_clear(answerer: ExtractiveAnswerer) -> None:
+    question = "When did the Sutong Bridge open to traffic?"
+
+    def sentences(a: ExtractiveAnswerer, passage) -> list[str]:
+        return [c.text for c in a.rank_sentences(question, [passage], query_vector=None, idf=FakeIdf())]
+
+    ask(answerer, question, make_passage(BRIDGE, chunk_id="same"))
+    # A chunk's text never changes under its id, so the analysis of the first passage is reused for the second ...
+    replaced = make_passage("Cakes need flour and sugar. Bake them for an hour in the oven.", chunk_id="same")
+    fresh = sentences(ExtractiveAnswerer(abstain_message=ABSTAIN), replaced)
+    assert sentences(answerer, replaced) != fresh
+    # ... until clear() (after re-indexing in the same process).
+    answerer.clear()
+    assert sentences(answerer, replaced) == fresh
+
+
+def test_spans_fall_back_to_punctuation_when_metadata_has_none(answerer: ExtractiveAnswerer) -> None:
+    passage = make_passage(BRIDGE)
+    bare = type(passage)(chunk_id="p1", text=BRIDGE, metadata={"title": "T"}, score=1.0, rank=1, dense_score=0.8)
+    draft = ask(answerer, "When did the Sutong Bridge open to traffic?", bare)
+    assert draft.text.startswith("The Sutong Bridge opened to traffic on June 30, 2008.")
+    citation = draft.citations[0]
+    assert citation.text[citation.quote_start:citation.quote_end] == citation.quote
+
+
+def test_median_answer_is_short(answerer: ExtractiveAnswerer) -> None:
+    long_passage = make_passage(" ".join([BRIDGE] + [f"Filler sentence number {i} says nothing much." for i in
+                                                     range(30)]))
+    questions = ["When did the Sutong Bridge open to traffic?", "How many vehicles use the Sutong Bridge every day?",
+                 "How many more crossings will start in 2022?", "Where does Nantong sit?"]
+    words = []
+    for question in questions:
+        draft = ask(answerer, question, long_passage)
+        if not draft.abstained:
+            words.append(len(draft.text.split()))
+            assert draft.text.count(".") <= 3
+    assert len(words) >= 3
+    assert statistics.median(words) <= 25, words
+    assert max(words) <= ExtractiveConfig().max_answer_words
+
+
+def test_spans_helper_matches_the_chunkers_format() -> None:
+    assert [BRIDGE[a:b] for a, b in sentence_spans(BRIDGE)][1:3] == [OPENED, CARRIES]

@@ -1,0 +1,354 @@
+"""The pipeline (condense -> retrieve -> answer) and its LCEL face, `AnswerChain`.
+
+Unit tests wire the real answerer, condenser and prompts around a fake retriever that returns one hand-made passage;
+integration tests use `build_pipeline` over the real seeds index.
+"""
+from __future__ import annotations
+
+import asyncio
+import statistics
+from collections.abc import Iterator
+from typing import Any
+
+import numpy as np
+import pytest
+
+from bot.answerers import ExtractiveAnswerer
+from bot.chain import AnswerChain, Pipeline
+from bot.condense import HeuristicCondenser
+from bot.errors import UsageError
+from bot.prompts import PromptLibrary
+from bot.retrieval import SearchFilters
+from bot.schema import Answer, AnswerDelta, Passage
+from tests.bot.conftest import OFF_TOPIC_QUESTION, SUTONG_FOLLOW_UP, SUTONG_QUESTION, FakeIdf, make_passage
+
+PROMPTS = PromptLibrary()
+ABSTAIN = PROMPTS.render("abstain")
+EMPTY = "Please type a question (it was empty)."
+BRIDGE = ("The Sutong Bridge opened to traffic on June 30, 2008. In recent years, the daily traffic volume has "
+          "exceeded 90,000 vehicles.")
+MULTI = "000_f5096a39126c624c.txt"
+SINGLE = "003_ea7677fb405ea616.txt"
+
+
+class FakeEmbedder:
+    """Reads 12 word pieces; a word is one piece."""
+
+    max_wordpieces = 12
+
+    def __init__(self) -> None:
+        self.encoded: list[str] = []
+
+    def count_wordpieces(self, text: str) -> int:
+        return len(text.split())
+
+    def encode_query(self, text: str) -> np.ndarray:
+        self.encoded.append(text)
+        return np.ones(4, dtype=np.float32) / 2
+
+
+class FakeRetriever:
+    """One passage about the Sutong Bridge for any query; remembers its calls."""
+
+    def __init__(self) -> None:
+        self.embedder = FakeEmbedder()
+        self.bm25 = FakeIdf()
+        self.calls: list[dict[str, Any]] = []
+
+    def retrieve(self, query: str, *, k: int | None = None, filters: SearchFilters | None = None,
+                 query_vector: np.ndarray | None = None) -> list[Passage]:
+        self.calls.append({"query": query, "k": k, "filters": filters, "query_vector": query_vector})
+        return [make_passage(BRIDGE, title="")]
+
+    def warm_up(self) -> None:
+        pass
+
+
+@pytest.fixture
+def retriever() -> FakeRetriever:
+    return FakeRetriever()
+
+
+@pytest.fixture
+def pipeline(retriever: FakeRetriever) -> Pipeline:
+    return Pipeline(retriever=retriever, answerer=ExtractiveAnswerer(abstain_message=ABSTAIN),  # type: ignore[arg-type]
+                    condenser=HeuristicCondenser(), prompts=PROMPTS, max_question_chars=80)
+
+
+def split_stream(items: Iterator[AnswerDelta | Answer]) -> tuple[list[AnswerDelta], Answer]:
+    items = list(items)
+    assert items and isinstance(items[-1], Answer)
+    assert all(isinstance(item, AnswerDelta) for item in items[:-1])
+    return items[:-1], items[-1]  # type: ignore[return-value]
+
+
+# --- unit: the pipeline with a fake retriever ----------------------------------------------------------------
+
+
+def test_ask_answers_with_a_citation_and_timings(pipeline: Pipeline, retriever: FakeRetriever) -> None:
+    answer = pipeline.ask(f"  {SUTONG_QUESTION}  ")
+    assert answer.question == SUTONG_QUESTION
+    assert answer.answer == "The Sutong Bridge opened to traffic on June 30, 2008. [1]"
+    assert not answer.abstained and len(answer.citations) == 1
+    assert set(answer.timings_ms) == {"retrieve", "answer", "total"}
+    assert answer.timings_ms["total"] >= answer.timings_ms["retrieve"] >= 0
+    assert answer.standalone_question == SUTONG_QUESTION and len(answer.passages) == 1
+    # One encoding of the question, shared by retrieval and the answerer.
+    assert retriever.embedder.encoded == [SUTONG_QUESTION]
+    [call] = retriever.calls
+    assert (call["query"], call["k"], call["filters"]) == (SUTONG_QUESTION, None, None)
+    assert call["query_vector"] is not None
+
+
+def test_to_dict_is_the_public_shape(pipeline: Pipeline) -> None:
+    data = pipeline.ask(SUTONG_QUESTION).to_dict()
+    assert set(data) == {"question", "answer", "abstained", "citations", "timings_ms"}
+    assert set(data["citations"][0]) == {"n", "title", "published", "source", "chunk_id", "text", "quote", "score",
+                                         "quote_start", "quote_end"}
+
+
+def test_a_follow_up_is_retrieved_as_its_standalone_question(pipeline: Pipeline, retriever: FakeRetriever) -> None:
+    answer = pipeline.ask(SUTONG_FOLLOW_UP, history=[{"role": "user", "content": SUTONG_QUESTION},
+                                                     {"role": "assistant", "content": "June 30, 2008 [1]"}])
+    assert answer.question == SUTONG_FOLLOW_UP
+    assert "Sutong Bridge" in answer.standalone_question
+    assert retriever.calls[0]["query"] == answer.standalone_question
+    assert retriever.embedder.encoded == [answer.standalone_question]
+    assert "90,000 vehicles" in answer.answer
+
+
+def test_k_and_filters_reach_the_retriever(pipeline: Pipeline, retriever: FakeRetriever) -> None:
+    pipeline.ask(SUTONG_QUESTION, k=3, filters={"source": "000", "published_to": "2024-12-31"})
+    assert retriever.calls[0]["k"] == 3
+    assert retriever.calls[0]["filters"] == SearchFilters(source="000", published_to="2024-12-31")
+
+
+@pytest.mark.parametrize("question", ["", "   ", "\n\t"])
+def test_empty_questions(pipeline: Pipeline, retriever: FakeRetriever, question: str) -> None:
+    with pytest.raises(UsageError) as caught:
+        pipeline.ask(question)
+    assert str(caught.value) == EMPTY
+    assert retriever.calls == []
+
+
+def test_too_long_question(pipeline: Pipeline, retriever: FakeRetriever) -> None:
+    with pytest.raises(UsageError) as caught:
+        pipeline.ask("x" * 81)
+    assert str(caught.value) == "Your question is 81 characters long; the limit is 80. Please shorten it."
+    assert pipeline.ask("x" * 75 + "?     ").question == "x" * 75 + "?"  # measured after trimming
+    assert len(retriever.calls) == 1
+
+
+def test_a_question_longer_than_the_model_reads(pipeline: Pipeline, retriever: FakeRetriever) -> None:
+    # 14 words = 14 pieces > 12: the model would silently read only the first 12.
+    with pytest.raises(UsageError) as caught:
+        pipeline.ask("When did the new Sutong Bridge over the wide Yangtze River open to traffic?")
+    assert str(caught.value) == ("Your question is too long for the search model to read whole (14 word pieces; it "
+                                 "reads 12). Please shorten it.")
+    assert retriever.calls == []
+    # Exactly 12 pieces is read whole.
+    pipeline.ask("So, when exactly did the Sutong Bridge first open to public traffic?")
+    assert len(retriever.calls) == 1
+
+
+@pytest.mark.parametrize("k", [0, -1])
+def test_k_below_1(pipeline: Pipeline, retriever: FakeRetriever, k: int) -> None:
+    with pytest.raises(UsageError, match=rf"k must be greater than 0. Currently, k is {k}"):
+        pipeline.ask(SUTONG_QUESTION, k=k)
+    assert retriever.calls == []
+
+
+def test_bad_filters_fail_before_retrieval(pipeline: Pipeline, retriever: FakeRetriever) -> None:
+    with pytest.raises(UsageError, match="published_from"):
+        pipeline.ask(SUTONG_QUESTION, filters={"published_from": "May 2024"})
+    with pytest.raises(UsageError, match="'colour'"):
+        pipeline.ask(SUTONG_QUESTION, filters={"colour": "red"})
+    assert retriever.calls == []
+
+
+def test_abstains_with_the_prompts_message(pipeline: Pipeline) -> None:
+    answer = pipeline.ask(OFF_TOPIC_QUESTION)
+    assert answer.abstained and answer.answer == ABSTAIN and answer.citations == []
+
+
+@pytest.mark.parametrize("question", [SUTONG_QUESTION, OFF_TOPIC_QUESTION])
+def test_stream_pieces_add_up_to_the_answer(pipeline: Pipeline, question: str) -> None:
+    deltas, answer = split_stream(pipeline.stream(question))
+    assert len(deltas) > 3
+    assert "".join(d.text for d in deltas) == answer.answer
+    again = pipeline.ask(question)
+    assert (answer.answer, answer.abstained, answer.citations) == (again.answer, again.abstained, again.citations)
+
+
+def test_stream_raises_usage_errors_before_any_piece(pipeline: Pipeline) -> None:
+    with pytest.raises(UsageError):
+        next(pipeline.stream(" "))
+
+
+def test_answer_chain_with_a_fake_retriever(pipeline: Pipeline, retriever: FakeRetriever) -> None:
+    chain = AnswerChain(pipeline)
+    assert chain.invoke(SUTONG_QUESTION).answer.startswith("The Sutong Bridge opened")
+    follow = chain.invoke({"question": SUTONG_FOLLOW_UP, "history": [SUTONG_QUESTION], "k": 2,
+                           "filters": {"source": "000"}, "ignored": True})
+    assert "90,000" in follow.answer
+    assert (retriever.calls[-1]["k"], retriever.calls[-1]["filters"]) == (2, SearchFilters(source="000"))
+    with pytest.raises(UsageError, match="question"):
+        chain.invoke({"q": SUTONG_QUESTION})
+    with pytest.raises(UsageError, match="question"):
+        chain.invoke(42)
+
+
+def test_answer_chain_async_and_batch_errors(pipeline: Pipeline) -> None:
+    chain = AnswerChain(pipeline)
+    answer = asyncio.run(chain.ainvoke(SUTONG_QUESTION))
+    assert answer.answer.startswith("The Sutong Bridge opened")
+    good, bad = chain.batch([SUTONG_QUESTION, "  "], return_exceptions=True)
+    assert isinstance(good, Answer) and isinstance(bad, UsageError) and str(bad) == EMPTY
+
+
+# --- integration: the real pipeline over seeds/ ----------------------------------------------------------------
+
+pipeline_marks = pytest.mark.integration
+
+
+@pipeline_marks
+def test_sutong_question_cites_the_opening_date(seeds_pipeline: Pipeline) -> None:
+    answer = seeds_pipeline.ask(SUTONG_QUESTION)
+    assert not answer.abstained
+    assert "June 30, 2008" in answer.answer and answer.answer.endswith("[1]")
+    [citation] = answer.citations
+    assert citation.n == 1 and citation.source == MULTI and citation.published == "2024-05-14"
+    assert "June 30, 2008" in citation.quote
+    assert citation.text[citation.quote_start:citation.quote_end] == citation.quote
+    assert citation.chunk_id == answer.passages[0].chunk_id
+    assert all(value > 0 for value in answer.timings_ms.values())
+
+
+@pipeline_marks
+@pytest.mark.parametrize("history", [[SUTONG_QUESTION],
+                                     [{"role": "user", "content": SUTONG_QUESTION},
+                                      {"role": "assistant", "content": "On June 30, 2008 [1]"}]])
+def test_follow_up_answers_with_the_daily_traffic(seeds_pipeline: Pipeline, history: list) -> None:
+    answer = seeds_pipeline.ask(SUTONG_FOLLOW_UP, history=history)
+    assert not answer.abstained
+    assert "90,000" in answer.answer
+    assert "Sutong" in answer.standalone_question
+    citation = answer.citations[0]
+    assert "90,000" in citation.quote and citation.text[citation.quote_start:citation.quote_end] == citation.quote
+
+
+@pipeline_marks
+@pytest.mark.parametrize("question", [OFF_TOPIC_QUESTION, "Who won the 2018 football world cup?",
+                                      "What is the capital of France?"])
+def test_off_topic_questions_abstain(seeds_pipeline: Pipeline, question: str) -> None:
+    answer = seeds_pipeline.ask(question)
+    assert answer.abstained and answer.answer == ABSTAIN and answer.citations == []
+    assert answer.passages  # it did look
+
+
+@pipeline_marks
+def test_stream_over_the_index(seeds_pipeline: Pipeline) -> None:
+    deltas, answer = split_stream(seeds_pipeline.stream(SUTONG_QUESTION))
+    assert "".join(d.text for d in deltas) == answer.answer
+    assert "June 30, 2008" in answer.answer and len(deltas) > 5
+
+
+@pipeline_marks
+def test_answer_chain_invoke_batch_stream(seeds_pipeline: Pipeline) -> None:
+    chain = AnswerChain(seeds_pipeline)
+    single = chain.invoke(SUTONG_QUESTION)
+    assert isinstance(single, Answer) and "June 30, 2008" in single.answer
+    first, second = chain.batch([SUTONG_QUESTION, {"question": SUTONG_FOLLOW_UP, "history": [SUTONG_QUESTION]}])
+    assert first.answer == single.answer
+    assert "90,000" in second.answer
+    deltas, final = split_stream(chain.stream({"question": SUTONG_QUESTION, "k": 3}))
+    assert "".join(d.text for d in deltas) == final.answer == single.answer
+    assert len(final.passages) == 3
+
+
+@pipeline_marks
+@pytest.mark.parametrize(("question", "message"), [
+    ("", EMPTY),
+    ("   \n ", EMPTY),
+    ("x" * 2001, "Your question is 2001 characters long; the limit is 2000. Please shorten it."),
+])
+def test_bad_questions_raise_the_prompts_messages(seeds_pipeline: Pipeline, question: str, message: str) -> None:
+    with pytest.raises(UsageError) as caught:
+        seeds_pipeline.ask(question)
+    assert str(caught.value) == message
+
+
+@pipeline_marks
+def test_a_question_within_2000_chars_but_beyond_the_models_word_pieces(seeds_pipeline: Pipeline) -> None:
+    question = ((SUTONG_QUESTION + " ") * 50)[:2000]
+    with pytest.raises(UsageError, match=r"too long for the search model to read whole \(\d+ word pieces; it reads "
+                                         r"254\)"):
+        seeds_pipeline.ask(question)
+    # 254 word pieces or fewer is read whole and answered.
+    assert "June 30, 2008" in seeds_pipeline.ask((SUTONG_QUESTION + " ") * 2 + "Thanks!").answer
+
+
+@pipeline_marks
+def test_k_zero_is_a_usage_error(seeds_pipeline: Pipeline) -> None:
+    with pytest.raises(UsageError, match="k must be greater than 0"):
+        seeds_pipeline.ask(SUTONG_QUESTION, k=0)
+
+
+@pipeline_marks
+def test_filters_through_ask(seeds_pipeline: Pipeline) -> None:
+    answer = seeds_pipeline.ask(SUTONG_QUESTION, k=4, filters={"source": "003"})
+    assert len(answer.passages) == 4 and {p.source for p in answer.passages} == {SINGLE}
+    assert all(c.source == SINGLE for c in answer.citations)
+    nothing = seeds_pipeline.ask(SUTONG_QUESTION, filters={"published_from": "2030-01-01"})
+    assert nothing.abstained and nothing.passages == [] and nothing.citations == []
+    with pytest.raises(UsageError, match="published_to"):
+        seeds_pipeline.ask(SUTONG_QUESTION, filters={"published_to": "2024-02-30"})
+
+
+ANSWERABLE = [
+    "When did the Sutong Bridge open to traffic?",
+    "How many vehicles cross the Sutong Bridge on holidays?",
+    "Since when has Jiaxing held the South Lake Folk Culture Festival?",
+    "Who is the Secretary of the Nantong Municipal Party Committee?",
+    "Who is the chief engineer of Suzhou Canny?",
+    "How large is Shibei High-tech City?",
+    "What is the famous local wine of Ningxi called?",
+    "When did Kunshan release its metaverse industry action plan?",
+]
+
+
+@pipeline_marks
+def test_answers_are_short_quotes(seeds_pipeline: Pipeline) -> None:
+    answers = [seeds_pipeline.ask(q) for q in ANSWERABLE]
+    answered = [a for a in answers if not a.abstained]
+    assert len(answered) >= 6, [a.question for a in answers if a.abstained]
+    words = [len(a.answer.split()) for a in answered]
+    assert statistics.median(words) <= 40, words
+    for answer in answered:
+        [citation] = answer.citations
+        assert citation.text[citation.quote_start:citation.quote_end] == citation.quote
+        assert " ".join(citation.quote.split()) + " [1]" == answer.answer
+
+
+@pytest.mark.integration
+def test_unknown_answerer_is_a_usage_error(tmp_path: Any) -> None:
+    from bot.chain import build_pipeline
+    from bot.settings import Settings
+
+    with pytest.raises(UsageError, match="'oracle'"):
+        build_pipeline(Settings(data_dir=tmp_path / "data", answerer="oracle"))
+
+
+@pytest.mark.integration
+def test_a_missing_index_is_reported_on_first_question(tmp_path: Any, shared_embedder: Any) -> None:
+    from bot.chain import build_pipeline
+    from bot.errors import BotError
+    from bot.settings import Settings
+    from index.errors import IndexingError
+
+    pipeline = build_pipeline(Settings(data_dir=tmp_path / "empty"), embedder=shared_embedder)
+    # (The store's IndexMissingError, an IndexingError; the faces turn both families into one line.)
+    with pytest.raises((BotError, IndexingError)) as caught:
+        pipeline.ask(SUTONG_QUESTION)
+    assert type(caught.value).__name__ == "IndexMissingError"
+    assert "bot index" in str(caught.value)

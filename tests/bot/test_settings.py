@@ -1,0 +1,153 @@
+"""Settings: defaults < TOML file < BOT_* variables < overrides; every invalid value is a ConfigError naming it."""
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+import pytest
+
+from bot.errors import ConfigError
+from bot.settings import Settings
+
+
+@pytest.fixture(autouse=True)
+def no_bot_toml_here(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Settings.load() reads ./bot.toml when present: run in an empty folder so the checkout's files never leak in.
+    work = tmp_path / "cwd"
+    work.mkdir()
+    monkeypatch.chdir(work)
+
+
+def write_toml(tmp_path: Path, text: str, name: str = "settings.toml") -> Path:
+    path = tmp_path / name
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_defaults() -> None:
+    settings = Settings.load(env={})
+    assert settings == Settings()
+    assert (settings.k, settings.candidates, settings.mmr, settings.answerer) == (5, 20, False, "extractive")
+    assert (settings.host, settings.port, settings.max_question_chars) == ("127.0.0.1", 7860, 2000)
+    assert settings.corpus == (Path("seeds"),)
+    assert settings.chroma_url is None and settings.reranker_path is None and settings.api_keys == ()
+    assert settings.chroma_dir == Path(".bot/chroma")
+    assert settings.bm25_dir == Path(".bot/bm25/news")
+    assert settings.feedback_db == Path(".bot/feedback.sqlite3")
+
+
+def test_frozen() -> None:
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        Settings().k = 3  # type: ignore[misc]
+
+
+def test_toml_file_top_level_and_bot_table(tmp_path: Path) -> None:
+    top = Settings.load(config_file=write_toml(tmp_path, 'k = 3\nmmr = true\ncorpus = ["a", "b"]\n'), env={})
+    assert (top.k, top.mmr, top.corpus) == (3, True, (Path("a"), Path("b")))
+    table = Settings.load(config_file=write_toml(tmp_path, '[bot]\nk = 4\ndata_dir = "d"\n', "t.toml"), env={})
+    assert (table.k, table.data_dir) == (4, Path("d"))
+
+
+def test_bot_toml_in_the_working_folder_and_bot_config(tmp_path: Path) -> None:
+    write_toml(Path.cwd(), "k = 6\n", "bot.toml")
+    assert Settings.load(env={}).k == 6
+    other = write_toml(tmp_path, "k = 7\n", "other.toml")
+    assert Settings.load(env={"BOT_CONFIG": str(other)}).k == 7
+
+
+def test_env_variables_coerce_lists_bools_ints_floats_and_empty(tmp_path: Path) -> None:
+    env = {
+        "BOT_CORPUS": "seeds, more/news ,",
+        "BOT_API_KEYS": "k1,k2",
+        "BOT_ALLOWED_ORIGINS": "http://a.example",
+        "BOT_MMR": "yes",
+        "BOT_K": "8",
+        "BOT_PORT": "8000",
+        "BOT_MMR_LAMBDA": "0.5",
+        "BOT_CHROMA_URL": "",
+        "BOT_DATA_DIR": "/tmp/x",
+        "BOT_UNRELATED": "ignored",  # not a setting: BOT_* variables the product does not know are left alone
+        "HOME": "/root",
+    }
+    settings = Settings.load(env=env)
+    assert settings.corpus == (Path("seeds"), Path("more/news"))
+    assert settings.api_keys == ("k1", "k2")
+    assert settings.allowed_origins == ("http://a.example",)
+    assert settings.mmr is True
+    assert (settings.k, settings.port, settings.mmr_lambda) == (8, 8000, 0.5)
+    assert settings.chroma_url is None
+    assert settings.data_dir == Path("/tmp/x")
+
+
+@pytest.mark.parametrize(("raw", "expected"), [("1", True), ("true", True), ("On", True), ("YES", True),
+                                               ("0", False), ("false", False), ("off", False), ("no", False)])
+def test_env_bools(raw: str, expected: bool) -> None:
+    assert Settings.load(env={"BOT_MMR": raw}).mmr is expected
+
+
+def test_precedence_file_then_env_then_overrides(tmp_path: Path) -> None:
+    path = write_toml(tmp_path, "k = 3\ncandidates = 30\nport = 9000\n")
+    settings = Settings.load(config_file=path, env={"BOT_K": "4", "BOT_PORT": "9001"}, k=6, port=None)
+    assert (settings.k, settings.candidates, settings.port) == (6, 30, 9001)
+
+
+def test_replace_ignores_none() -> None:
+    settings = Settings().replace(k=9, reranker_path=None)
+    assert settings.k == 9 and settings.reranker_path is None
+
+
+@pytest.mark.parametrize(
+    ("env", "names"),
+    [
+        ({"BOT_K": "five"}, ("k", "five")),
+        ({"BOT_PORT": "80.5"}, ("port", "80.5")),
+        ({"BOT_MMR": "maybe"}, ("mmr", "maybe")),
+        ({"BOT_MMR_LAMBDA": "high"}, ("mmr_lambda", "high")),
+        ({"BOT_K": "0"}, ("k", "0")),
+        ({"BOT_CANDIDATES": "-3"}, ("candidates", "-3")),
+        ({"BOT_CHUNK_TOKENS": "0"}, ("chunk_tokens",)),
+        ({"BOT_EMBED_BATCH_SIZE": "0"}, ("embed_batch_size",)),
+        ({"BOT_MAX_ANSWER_SENTENCES": "0"}, ("max_answer_sentences",)),
+        ({"BOT_MAX_QUESTION_CHARS": "0"}, ("max_question_chars",)),
+        ({"BOT_RATE_LIMIT_PER_MINUTE": "0"}, ("rate_limit_per_minute",)),
+        ({"BOT_CHUNK_OVERLAP_SENTENCES": "-1"}, ("chunk_overlap_sentences", "-1")),
+        ({"BOT_MMR_LAMBDA": "1.5"}, ("mmr_lambda", "1.5")),
+        ({"BOT_COLLECTION": "ab"}, ("collection", "'ab'")),
+        ({"BOT_PORT": "70000"}, ("port", "70000")),
+        ({"BOT_PORT": "0"}, ("port", "0")),
+    ],
+)
+def test_invalid_env_values_are_config_errors_naming_them(env: dict[str, str], names: tuple[str, ...]) -> None:
+    with pytest.raises(ConfigError) as caught:
+        Settings.load(env=env)
+    for name in names:
+        assert name in str(caught.value)
+
+
+def test_invalid_values_in_the_file_and_in_overrides(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="mmr_lambda"):
+        Settings.load(config_file=write_toml(tmp_path, "mmr_lambda = -0.1\n"), env={})
+    with pytest.raises(ConfigError, match=r"\bk\b.*-2"):
+        Settings.load(env={}, k=-2)
+
+
+def test_unknown_setting_is_named(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="'colour'"):
+        Settings.load(config_file=write_toml(tmp_path, 'colour = "blue"\n'), env={})
+    with pytest.raises(ConfigError, match="'kk'"):
+        Settings.load(env={}, kk=3)
+
+
+def test_missing_and_malformed_config_files(tmp_path: Path) -> None:
+    missing = tmp_path / "nope.toml"
+    with pytest.raises(ConfigError, match="nope.toml"):
+        Settings.load(env={"BOT_CONFIG": str(missing)})
+    with pytest.raises(ConfigError, match="not valid TOML"):
+        Settings.load(config_file=write_toml(tmp_path, "k = = 3\n"), env={})
+
+
+@pytest.mark.parametrize(("toml", "name"), [("collection = 123", "collection"), ("k = 2.5", "k"),
+                                            ("k = [1]", "k"), ("data_dir = 5", "data_dir")])
+def test_wrongly_typed_toml_values_are_config_errors(tmp_path: Path, toml: str, name: str) -> None:
+    with pytest.raises(ConfigError, match=rf"\b{name}\b"):
+        Settings.load(config_file=write_toml(tmp_path, toml + "\n"), env={})
