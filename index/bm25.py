@@ -76,8 +76,13 @@ def _import_bm25s() -> Any:
     return bm25s
 
 
+# Bump when analyze()/stem() change: a keyword index built with another analyser is stale.
+ANALYZER_VERSION = "2"
+
+
 def ids_digest(ids: Iterable[str]) -> str:
-    return hashlib.sha256("\n".join(sorted(ids)).encode()).hexdigest()
+    """Names the chunk ids and the analyser a keyword index was built from."""
+    return hashlib.sha256("\n".join([f"analyzer {ANALYZER_VERSION}", *sorted(ids)]).encode()).hexdigest()
 
 
 class BM25Index:
