@@ -93,22 +93,25 @@ def serve(settings: Settings, *, host: str | None = None, port: int | None = Non
     port = port or settings.port
     sock = bind_socket(host, port)
     app = create_app(settings)
-    _warm_up(app.state.pipeline)
+    problem = _warm_up(app.state.pipeline)
     print(f"Chat ready at http://{_url_host(host)}:{port}/  (widget demo: /widget/demo, API docs: /docs)",
           flush=True)
+    if problem:
+        print(f"Warning: {problem}", flush=True)
     config = uvicorn.Config(app, host=host, port=port, log_level="info", timeout_graceful_shutdown=5)
     uvicorn.Server(config).run(sockets=[sock])
 
 
-def _warm_up(pipeline: Pipeline) -> None:
-    """Load the model and indexes before the first question; without an index the server still starts."""
+def _warm_up(pipeline: Pipeline) -> str | None:
+    """Load the model and indexes before the first question. Without an index the server still starts (and says
+    how to build one): returns that message."""
     from index.errors import IndexingError
 
     try:
         pipeline.warm_up()
     except IndexingError as exc:
-        logger.warning("%s", exc)
-        print(f"Warning: {exc}", flush=True)
+        return str(exc)
+    return None
 
 
 def bind_socket(host: str, port: int) -> socket.socket:
