@@ -191,7 +191,9 @@ class Indexer:
 
         self._remove_deleted_files(roots, files, existing, seen, summary)
         changed = self._write(work, summary)
-        if changed or summary.chunks_removed or summary.rebuilt or not self._bm25_fresh():
+        # `work` also holds changed files whose chunk texts all survived (a new date or headline): the sidecar keeps
+        # titles and dates for filters, and its id digest cannot see them change.
+        if changed or work or summary.chunks_removed or summary.rebuilt or not self._bm25_fresh():
             self.sync_bm25()
         summary.chunks_total = self.store.count()
         summary.seconds = time.perf_counter() - started
@@ -335,7 +337,8 @@ class Indexer:
         if self.progress:
             from tqdm import tqdm
 
-            bar = tqdm(total=len(pending), unit="chunk", desc="Embedding", leave=False)
+            # disable=None: no bar when stderr is not a terminal, so logs and pipes get only the real messages.
+            bar = tqdm(total=len(pending), unit="chunk", desc="Embedding", leave=False, disable=None)
         try:
             for start in range(0, len(pending), WRITE_BATCH):
                 batch = list(pending[start:start + WRITE_BATCH])

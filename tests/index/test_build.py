@@ -1,0 +1,310 @@
+"""The incremental indexer keeps the store in sync with the corpus, on embedded Chroma and on a `chroma run` server.
+
+Real parts: the packaged MiniLM (shared for the session, wrapped to count the texts it encodes), real Chroma, a
+private copy of seeds/ per test (000_... holds 6 articles, 003_... holds 1).
+"""
+from __future__ import annotations
+
+import hashlib
+import shutil
+from collections import Counter, defaultdict
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+import index.build
+from bot.chain import build_pipeline
+from bot.indexing import list_articles, make_indexer, open_store
+from bot.settings import Settings
+from index.bm25 import BM25Index
+from index.build import IndexSummary, load_fresh_bm25
+from index.embedder import Embedder
+from index.store import ChunkStore, IndexMismatchError
+from tests.index.conftest import CountingEmbedder
+
+pytestmark = pytest.mark.integration
+
+MULTI = "000_f5096a39126c624c.txt"  # six articles
+SINGLE = "003_ea7677fb405ea616.txt"  # one article, 19 chunks
+QUESTION = "When did the Sutong Bridge open to traffic?"
+# The `counting` fixture: makes a CountingEmbedder over the session's model.
+Counting = Callable[..., CountingEmbedder]
+CONTRACT_KEYS = {"source", "corpus", "title", "published", "published_ts", "article", "article_id", "chunk", "start",
+                 "end", "n_tokens", "n_wordpieces", "page", "tags", "file_sha", "file_chunks", "sentences"}
+
+
+def _index(settings: Settings, embedder: Embedder, corpus: Path, **options: object) -> IndexSummary:
+    warnings: list[str] = []
+    summary = make_indexer(settings, embedder=embedder, progress=False).run([corpus], on_warning=warnings.append,
+                                                                             **options)
+    assert warnings == summary.warnings
+    return summary
+
+
+def _by_file(store: ChunkStore) -> dict[str, dict[str, str]]:
+    """source -> {chunk id: text}."""
+    files: dict[str, dict[str, str]] = defaultdict(dict)
+    for chunk in store.iter_chunks():
+        files[chunk.metadata["source"]][chunk.id] = chunk.text
+    return dict(files)
+
+
+def _assert_in_sync(settings: Settings, corpus: Path) -> list[str]:
+    """No duplicates; every file's chunks carry the file's current hash and a file_chunks equal to their number;
+    the BM25 sidecar holds exactly the store's ids. Returns the store's ids."""
+    store = open_store(settings)
+    chunks = list(store.iter_chunks(documents=False))
+    ids = [c.id for c in chunks]
+    assert len(ids) == len(set(ids)) == store.count()
+    per_file: dict[str, list[dict]] = defaultdict(list)
+    for chunk in chunks:
+        per_file[chunk.metadata["source"]].append(chunk.metadata)
+    for source, metas in per_file.items():
+        sha = hashlib.sha256((corpus / source).read_bytes()).hexdigest()
+        assert {m["file_sha"] for m in metas} == {sha}, source
+        assert {m["file_chunks"] for m in metas} == {len(metas)}, source
+        positions = [(m["article"], m["chunk"]) for m in metas]
+        assert len(positions) == len(set(positions)), f"{source}: two chunks at one position"
+    assert sum(metas[0]["file_chunks"] for metas in per_file.values()) == len(ids)
+    bm25 = load_fresh_bm25(store, settings.bm25_dir)
+    assert bm25 is not None, "the BM25 sidecar does not match the store"
+    assert sorted(bm25.ids) == sorted(ids)
+    return ids
+
+
+def test_seeds_index_to_seven_articles_and_a_second_run_embeds_nothing(
+    settings: Settings, corpus: Path, counting: Counting
+) -> None:
+    first = counting()
+    summary = _index(settings, first, corpus)
+    assert (summary.files, summary.articles, summary.files_skipped, summary.warnings) == (2, 7, 0, [])
+    assert summary.chunks_added == summary.chunks_total == len(first.encoded) > 0
+    ids = _assert_in_sync(settings, corpus)
+
+    articles = list_articles(settings)
+    assert len(articles) == 7
+    assert sorted(Counter(a["source"] for a in articles).items()) == [(MULTI, 6), (SINGLE, 1)]
+    assert sum(a["chunks"] for a in articles) == len(ids)
+    assert {a["published"] for a in articles if a["source"] == SINGLE} == {"2024-01-30"}
+    assert articles[0]["published"] == "2024-05-14"
+    for chunk in open_store(settings).iter_chunks(documents=False):
+        assert CONTRACT_KEYS <= set(chunk.metadata), CONTRACT_KEYS - set(chunk.metadata)
+        assert all(value is not None for value in chunk.metadata.values())
+
+    second = counting()
+    again = _index(settings, second, corpus)
+    assert second.encoded == [] and second.calls == 0
+    assert (again.chunks_embedded, again.chunks_removed, again.files_unchanged, again.articles) == (0, 0, 2, 7)
+    assert sorted(_assert_in_sync(settings, corpus)) == sorted(ids)
+
+
+def test_editing_one_article_reembeds_only_its_changed_chunk(
+    settings: Settings, corpus: Path, counting: Counting
+) -> None:
+    _index(settings, counting(), corpus)
+    before = _by_file(open_store(settings))
+    path = corpus / MULTI
+    text = path.read_text(encoding="utf-8")
+    assert text.count("Equipment Exhibition, opened,") == 1
+    path.write_text(text.replace("Equipment Exhibition, opened,", "Equipment Exhibition, began,"),
+                    encoding="utf-8")
+
+    edited = counting()
+    summary = _index(settings, edited, corpus)
+    after = _by_file(open_store(settings))
+    # The one-chunk Kunshan article changed (same length, so it stays one chunk); the other five articles of the
+    # file and the other file did not.
+    assert len(edited.encoded) == 1 and "Exhibition, began," in edited.encoded[0]
+    assert (summary.chunks_added, summary.chunks_updated, summary.chunks_removed) == (0, 1, 1)
+    assert after[SINGLE] == before[SINGLE]
+    assert set(after[MULTI]) - set(before[MULTI]) == {next(i for i, t in after[MULTI].items() if "began," in t)}
+    assert len(set(before[MULTI]) - set(after[MULTI])) == 1
+    _assert_in_sync(settings, corpus)
+    # Kept chunks had only their metadata moved: their stored sentence vectors survived the update.
+    kept = open_store(settings).get(sorted(set(after[MULTI]) & set(before[MULTI])))
+    assert kept and all(c.metadata.get("sentvecs") for c in kept)
+
+
+def test_an_edit_then_a_revert_leaves_no_duplicates(settings: Settings, corpus: Path, counting: Counting) -> None:
+    _index(settings, counting(), corpus)
+    original_ids = sorted(_assert_in_sync(settings, corpus))
+    path = corpus / MULTI
+    original = path.read_bytes()
+    path.write_text(original.decode("utf-8").replace("the Sutong Bridge, the first", "the Sutong Yangtze River "
+                                                     "Bridge, the first"), encoding="utf-8")
+    edited = counting()
+    _index(settings, edited, corpus)
+    assert 1 <= len(edited.encoded) <= 3 and any("Sutong Yangtze River Bridge" in t for t in edited.encoded)
+    assert sorted(_assert_in_sync(settings, corpus)) != original_ids
+
+    path.write_bytes(original)
+    reverted = counting()
+    summary = _index(settings, reverted, corpus)
+    assert len(reverted.encoded) == len(edited.encoded)  # exactly the chunks the edit had replaced
+    assert summary.chunks_total == len(original_ids)
+    assert sorted(_assert_in_sync(settings, corpus)) == original_ids
+
+
+def test_deleting_a_file_removes_its_chunks(settings: Settings, corpus: Path, counting: Counting) -> None:
+    _index(settings, counting(), corpus)
+    single_ids = set(_by_file(open_store(settings))[SINGLE])
+    (corpus / SINGLE).unlink()
+
+    again = counting()
+    summary = _index(settings, again, corpus)
+    assert again.encoded == []
+    assert (summary.files, summary.files_removed, summary.chunks_removed) == (1, 1, len(single_ids))
+    ids = _assert_in_sync(settings, corpus)
+    assert not single_ids & set(ids)
+    assert {a["source"] for a in list_articles(settings)} == {MULTI}
+
+
+def test_bad_files_are_reported_and_skipped_while_the_rest_is_indexed(
+    settings: Settings, corpus: Path, counting: Counting
+) -> None:
+    (corpus / "photo.txt").write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(range(256)))
+    (corpus / "blank.txt").write_text("  \n\n ", encoding="utf-8")
+    latin = "Caf\u00e9 opens in Nantong\n\nThe caf\u00e9 on the river front opened on Monday, its owner said.\n"
+    (corpus / "latin.txt").write_bytes(latin.encode("cp1252"))
+
+    summary = _index(settings, counting(), corpus)
+    assert summary.files_skipped == 2 and summary.files == 3
+    assert [w for w in summary.warnings if "photo.txt" in w] and [w for w in summary.warnings if "blank.txt" in w]
+    assert [w for w in summary.warnings if "latin.txt" in w and "UTF-8" in w]
+    assert all("\n" not in w for w in summary.warnings)
+    articles = list_articles(settings)
+    assert len(articles) == 8
+    assert [a["title"] for a in articles if a["source"] == "latin.txt"] == ["Caf\u00e9 opens in Nantong"]
+    assert not {"photo.txt", "blank.txt"} & {a["source"] for a in articles}
+    stored = [c.text for c in open_store(settings).iter_chunks(where={"source": "latin.txt"})]
+    assert stored and "caf\u00e9" in stored[0]  # decoded as Windows-1252, not mojibake
+    _assert_in_sync(settings, corpus)
+
+
+def test_a_file_that_turns_bad_loses_its_old_chunks(settings: Settings, corpus: Path, counting: Counting) -> None:
+    _index(settings, counting(), corpus)
+    single_ids = set(_by_file(open_store(settings))[SINGLE])
+    (corpus / SINGLE).write_bytes(b"\x00\x01binary now")
+
+    summary = _index(settings, counting(), corpus)
+    assert summary.files_skipped == 1 and [w for w in summary.warnings if SINGLE in w]
+    assert summary.chunks_removed == len(single_ids)
+    assert {a["source"] for a in list_articles(settings)} == {MULTI}
+    _assert_in_sync(settings, corpus)
+
+
+def test_an_interrupted_first_run_is_completed_by_the_next(
+    settings: Settings, corpus: Path, counting: Counting, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(index.build, "WRITE_BATCH", 8)
+    interrupted = counting(interrupt_on_call=2)
+    with pytest.raises(KeyboardInterrupt):
+        _index(settings, interrupted, corpus)
+    store = open_store(settings)
+    assert len(interrupted.encoded) == 8 and store.count() == 8
+    assert load_fresh_bm25(store, settings.bm25_dir) is None  # the run never got to the sidecar
+
+    finishing = counting()
+    summary = _index(settings, finishing, corpus)
+    assert not set(finishing.encoded) & set(interrupted.encoded)  # nothing embedded twice
+    assert summary.chunks_total == 8 + len(finishing.encoded) == summary.chunks_embedded + 8
+    _assert_in_sync(settings, corpus)
+    assert len(list_articles(settings)) == 7
+
+
+def test_an_interrupted_update_is_completed_by_the_next_run(
+    settings: Settings, corpus: Path, counting: Counting, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _index(settings, counting(), corpus)
+    path = corpus / SINGLE
+    path.write_text(path.read_text(encoding="utf-8").replace(" the ", " THE "), encoding="utf-8")
+    monkeypatch.setattr(index.build, "WRITE_BATCH", 8)
+    interrupted = counting(interrupt_on_call=2)
+    with pytest.raises(KeyboardInterrupt):
+        _index(settings, interrupted, corpus)
+    store = open_store(settings)
+    # The old chunks of the file are gone, 8 new ones are in: the saved sidecar no longer matches the store.
+    assert load_fresh_bm25(store, settings.bm25_dir) is None
+    assert len(interrupted.encoded) == 8
+
+    finishing = counting()
+    summary = _index(settings, finishing, corpus)
+    assert not set(finishing.encoded) & set(interrupted.encoded)
+    assert finishing.encoded and all(" THE " in t for t in finishing.encoded)
+    assert summary.files_unchanged == 1  # the untouched file was not even parsed
+    _assert_in_sync(settings, corpus)
+    assert sum(" THE " in t for t in _by_file(store)[SINGLE].values()) == 8 + len(finishing.encoded)
+
+
+def test_querying_an_index_built_with_another_model_says_to_reindex(
+    settings: Settings, corpus: Path, counting: Counting, embedder: Embedder
+) -> None:
+    _index(settings, counting(name="other-model"), corpus)
+    with pytest.raises(IndexMismatchError) as caught:
+        build_pipeline(settings, embedder=embedder).ask(QUESTION)
+    message = str(caught.value)
+    assert "other-model" in message and "all-MiniLM-L6-v2" in message and "Re-index" in message
+    assert "\n" not in message
+
+    summary = _index(settings, counting(), corpus)
+    assert summary.rebuilt and summary.chunks_added == summary.chunks_total
+    assert any("rebuilding" in w for w in summary.warnings)
+    answer = build_pipeline(settings, embedder=embedder).ask(QUESTION)
+    assert "June 30, 2008" in answer.citations[0].quote
+
+
+def test_a_missing_or_stale_keyword_sidecar_is_rebuilt(
+    settings: Settings, corpus: Path, counting: Counting, embedder: Embedder
+) -> None:
+    _index(settings, counting(), corpus)
+    ids = _assert_in_sync(settings, corpus)
+    store = open_store(settings)
+
+    # Gone: the next `bot index` rebuilds it without embedding anything.
+    shutil.rmtree(settings.bm25_dir)
+    again = counting()
+    _index(settings, again, corpus)
+    assert again.encoded == []
+    _assert_in_sync(settings, corpus)
+
+    # Stale (built from other ids): the indexer rebuilds it ...
+    BM25Index.build(ids[:3], ["a", "b", "c"]).save(settings.bm25_dir)
+    assert load_fresh_bm25(store, settings.bm25_dir) is None
+    _index(settings, counting(), corpus)
+    _assert_in_sync(settings, corpus)
+
+    # ... and so does the retriever when it meets a stale one at query time.
+    BM25Index.build(ids[:3], ["a", "b", "c"]).save(settings.bm25_dir)
+    pipeline = build_pipeline(settings, embedder=embedder)
+    assert sorted(pipeline.retriever.bm25.ids) == sorted(ids)
+    assert load_fresh_bm25(store, settings.bm25_dir) is not None
+    assert "June 30, 2008" in pipeline.ask(QUESTION).citations[0].quote
+
+
+def test_a_date_or_headline_edit_moves_metadata_everywhere_without_embedding(
+    settings: Settings, corpus: Path, counting: Counting, embedder: Embedder
+) -> None:
+    """Chunk texts (and so ids) stay the same, but the store's metadata and the keyword sidecar's copy of it
+    (used by date and source filters) must both follow the file."""
+    _index(settings, counting(), corpus)
+    path = corpus / SINGLE
+    text = path.read_text(encoding="utf-8")
+    assert text.count("Updated on 2024-01-30") == 1
+    path.write_text(text.replace("Updated on 2024-01-30", "Updated on 2024-02-01")
+                    .replace("Promote the two strategies as a whole", "Promote both strategies as a whole"),
+                    encoding="utf-8")
+
+    again = counting()
+    summary = _index(settings, again, corpus)
+    assert again.encoded == [] and summary.chunks_embedded == 0
+    _assert_in_sync(settings, corpus)
+    [article] = [a for a in list_articles(settings) if a["source"] == SINGLE]
+    assert article["published"] == "2024-02-01" and article["title"].startswith("Promote both strategies")
+    bm25 = load_fresh_bm25(open_store(settings), settings.bm25_dir)
+    moved = [m for m in bm25.meta if m["source"] == SINGLE]
+    assert moved and {m["published_ts"] for m in moved} == {20240201}
+    assert {m["title"] for m in moved} == {article["title"]}
+    answer = build_pipeline(settings, embedder=embedder).ask(
+        "What do the two strategies serve?", filters={"published_from": "2024-02-01", "published_to": "2024-02-01"})
+    assert answer.passages and {p.metadata["source"] for p in answer.passages} == {SINGLE}
