@@ -61,20 +61,24 @@ class Pipeline:
         return {"chunks": len(bm25), "articles": len(articles), "model": self.retriever.embedder.name}
 
     def check_question(self, question: str) -> str:
+        """The question, stripped; a UsageError (message from prompts/) when it is empty or too long."""
         if not isinstance(question, str) or not question.strip():
             raise UsageError(self.prompts.render("empty_question"))
         question = question.strip()
         if len(question) > self.max_question_chars:
             raise UsageError(self.prompts.render("question_too_long", length=len(question),
                                                  limit=self.max_question_chars))
-        embedder = self.retriever.embedder
-        # Cheap test first: a question of few characters cannot exceed the model's word pieces.
-        if len(question) > embedder.max_wordpieces:
-            pieces = embedder.count_wordpieces(question)
-            if pieces > embedder.max_wordpieces:
-                raise UsageError(self.prompts.render("question_too_long_for_model", pieces=pieces,
-                                                     limit=embedder.max_wordpieces))
         return question
+
+    def _check_fits_model(self, question: str) -> None:
+        embedder = self.retriever.embedder
+        # A word piece holds at least one character: a question no longer than the limit cannot be cut off.
+        if len(question) <= embedder.max_wordpieces:
+            return
+        pieces = embedder.count_wordpieces(question)
+        if pieces > embedder.max_wordpieces:
+            raise UsageError(self.prompts.render("question_too_long_for_model", pieces=pieces,
+                                                 limit=embedder.max_wordpieces))
 
     def ask(
         self,
@@ -85,15 +89,18 @@ class Pipeline:
         filters: Mapping[str, Any] | None = None,
     ) -> Answer:
         started = time.perf_counter()
+        # Cheap checks first, then the index, then the model (which takes seconds to load the first time).
         question = self.check_question(question)
         if k is not None and k <= 0:
             raise UsageError(f"k must be greater than 0. Currently, k is {k}.")
         search_filters = SearchFilters.from_mapping(filters)
+        idf = self.retriever.bm25
+        self._check_fits_model(question)
         standalone = self.condenser.condense(question, list(history or []))
         vector = self.retriever.embedder.encode_query(standalone)
         passages = self.retriever.retrieve(standalone, k=k, filters=search_filters, query_vector=vector)
         retrieved = time.perf_counter()
-        draft = self.answerer.answer(question, passages, query_vector=vector, idf=self.retriever.bm25,
+        draft = self.answerer.answer(question, passages, query_vector=vector, idf=idf,
                                      standalone_question=standalone)
         done = time.perf_counter()
         return Answer(

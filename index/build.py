@@ -33,7 +33,7 @@ log = logging.getLogger(__name__)
 
 # Chunks are embedded and written in batches this big: large enough to keep the model busy, small enough that an
 # interrupted run loses little.
-WRITE_BATCH = 512
+WRITE_BATCH = 1024
 
 
 @dataclass
@@ -145,7 +145,8 @@ class Indexer:
         if self._chunker is None:
             limit = min(self.max_wordpieces, self.embedder.max_wordpieces)
             self._chunker = Chunker(count_wordpieces=self.embedder.count_wordpieces, count_tokens=self._tokens.count,
-                                    max_wordpieces=limit, overlap_sentences=self.overlap_sentences)
+                                    max_wordpieces=limit, overlap_sentences=self.overlap_sentences,
+                                    count_wordpieces_many=self.embedder.count_wordpieces_many)
         return self._chunker
 
     def run(

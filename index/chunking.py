@@ -171,6 +171,7 @@ class Chunker:
         count_tokens: Callable[[str], int],
         max_wordpieces: int = 200,
         overlap_sentences: int = 1,
+        count_wordpieces_many: Callable[[Sequence[str]], list[int]] | None = None,
     ) -> None:
         if not callable(count_wordpieces) or not callable(count_tokens):
             raise ValueError("count_wordpieces and count_tokens must be functions that take a text and return an int.")
@@ -183,6 +184,8 @@ class Chunker:
                 f"overlap_sentences must be a whole number, 0 or more. Currently, it is {overlap_sentences!r}."
             )
         self.count_wordpieces = count_wordpieces
+        # Counting an article's sentences in one batched call is several times faster than one call each.
+        self.count_wordpieces_many = count_wordpieces_many or (lambda texts: [count_wordpieces(t) for t in texts])
         self.count_tokens = count_tokens
         self.max_wordpieces = max_wordpieces
         self.overlap_sentences = overlap_sentences
@@ -230,8 +233,9 @@ class Chunker:
     def _units(self, body: str) -> list[tuple[Span, int]]:
         """Sentences with their counts; a sentence over the limit is split at clauses, then words, then characters."""
         units: list[tuple[Span, int]] = []
-        for start, end in split_sentences(body):
-            count = self._count(body, start, end)
+        sentences = split_sentences(body)
+        counts = self.count_wordpieces_many([body[start:end] for start, end in sentences])
+        for (start, end), count in zip(sentences, counts, strict=True):
             if count <= self.max_wordpieces:
                 units.append(((start, end), count))
             else:

@@ -6,6 +6,7 @@ span ("late chunking"), so the answerer can score sentences at query time withou
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -34,6 +35,8 @@ class Embedder:
         self.batch_size = batch_size
         self.device = device
         self._model: Any = None
+        # The tokenizer keeps per-call state (padding, truncation): one caller at a time, across server threads.
+        self._lock = threading.RLock()
 
     @property
     def name(self) -> str:
@@ -44,6 +47,12 @@ class Embedder:
 
     @property
     def model(self) -> Any:
+        if self._model is not None:
+            return self._model
+        with self._lock:
+            return self._load()
+
+    def _load(self) -> Any:
         if self._model is None:
             from sentence_transformers import SentenceTransformer
 
@@ -71,13 +80,23 @@ class Embedder:
         return int(self.model.max_seq_length) - 2
 
     def count_wordpieces(self, text: str) -> int:
-        return len(self.model.tokenizer.encode(text, add_special_tokens=False, verbose=False))
+        with self._lock:
+            return len(self.model.tokenizer.encode(text, add_special_tokens=False, verbose=False))
+
+    def count_wordpieces_many(self, texts: Sequence[str]) -> list[int]:
+        if not texts:
+            return []
+        with self._lock:
+            encoded = self.model.tokenizer(list(texts), add_special_tokens=False, verbose=False)
+        return [len(ids) for ids in encoded["input_ids"]]
 
     def encode(self, texts: Sequence[str]) -> np.ndarray:
         if not texts:
             return np.zeros((0, self.dimension), dtype=np.float32)
-        vectors = self.model.encode(list(texts), batch_size=self.batch_size, normalize_embeddings=True,
-                                    convert_to_numpy=True, show_progress_bar=False)
+        model = self.model
+        with self._lock:
+            vectors = model.encode(list(texts), batch_size=self.batch_size, normalize_embeddings=True,
+                                   convert_to_numpy=True, show_progress_bar=False)
         return np.asarray(vectors, dtype=np.float32)
 
     def encode_query(self, text: str) -> np.ndarray:
@@ -92,10 +111,12 @@ class Embedder:
             raise ValueError("encode_chunks needs one list of sentence spans per text.")
         if not texts:
             return np.zeros((0, self.dimension), dtype=np.float32), []
-        outputs = self.model.encode(list(texts), batch_size=self.batch_size, output_value=None,
-                                    convert_to_numpy=False, show_progress_bar=False)
-        encoded = self.model.tokenizer(list(texts), return_offsets_mapping=True, add_special_tokens=True,
-                                       truncation=True, max_length=int(self.model.max_seq_length))
+        model = self.model
+        with self._lock:
+            outputs = model.encode(list(texts), batch_size=self.batch_size, output_value=None,
+                                   convert_to_numpy=False, show_progress_bar=False)
+            encoded = model.tokenizer(list(texts), return_offsets_mapping=True, add_special_tokens=True,
+                                      truncation=True, max_length=int(model.max_seq_length))
         chunk_vectors = np.zeros((len(texts), self.dimension), dtype=np.float32)
         sentence_vectors: list[np.ndarray] = []
         for i, output in enumerate(outputs):
