@@ -106,26 +106,36 @@ class Embedder:
         self, texts: Sequence[str], sentence_spans: Sequence[Sequence[tuple[int, int]]]
     ) -> tuple[np.ndarray, list[np.ndarray]]:
         """One forward pass: a unit vector per chunk, and per chunk a (sentences x dim) array of unit vectors
-        mean-pooled from the chunk's token embeddings over each sentence's characters."""
+        mean-pooled from the chunk's token embeddings over each sentence's characters.
+
+        Runs the model directly (texts sorted by length, tokenized once with their character offsets): as fast as
+        a plain encode, where sentence-transformers' all-outputs mode costs a fifth more."""
+        import torch
+
         if len(texts) != len(sentence_spans):
             raise ValueError("encode_chunks needs one list of sentence spans per text.")
         if not texts:
             return np.zeros((0, self.dimension), dtype=np.float32), []
         model = self.model
-        with self._lock:
-            outputs = model.encode(list(texts), batch_size=self.batch_size, output_value=None,
-                                   convert_to_numpy=False, show_progress_bar=False)
-            encoded = model.tokenizer(list(texts), return_offsets_mapping=True, add_special_tokens=True,
-                                      truncation=True, max_length=int(model.max_seq_length))
         chunk_vectors = np.zeros((len(texts), self.dimension), dtype=np.float32)
-        sentence_vectors: list[np.ndarray] = []
-        for i, output in enumerate(outputs):
-            chunk_vectors[i] = _unit(output["sentence_embedding"].float().cpu().numpy())
-            offsets = np.asarray(encoded["offset_mapping"][i], dtype=np.int64)
-            # Token embeddings come padded to the batch's longest text; padding sits at the end.
-            tokens = output["token_embeddings"].float().cpu().numpy()[: len(offsets)]
-            offsets = offsets[: len(tokens)]
-            sentence_vectors.append(_pool_spans(tokens, offsets, sentence_spans[i], chunk_vectors[i]))
+        sentence_vectors: list[np.ndarray] = [np.zeros((0, self.dimension), dtype=np.float32)] * len(texts)
+        order = sorted(range(len(texts)), key=lambda i: -len(texts[i]))
+        with self._lock, torch.inference_mode():
+            for first in range(0, len(order), self.batch_size):
+                rows = order[first:first + self.batch_size]
+                encoded = model.tokenizer([texts[i] for i in rows], padding=True, truncation=True,
+                                          max_length=int(model.max_seq_length), return_tensors="pt",
+                                          return_offsets_mapping=True)
+                offsets = encoded.pop("offset_mapping").numpy()
+                features = {key: value.to(model.device) for key, value in encoded.items()}
+                output = model(features)
+                sentences = output["sentence_embedding"].float().cpu().numpy()
+                tokens = output["token_embeddings"].float().cpu().numpy()
+                mask = encoded["attention_mask"].numpy().astype(bool)
+                for r, i in enumerate(rows):
+                    chunk_vectors[i] = _unit(sentences[r])
+                    sentence_vectors[i] = _pool_spans(tokens[r][mask[r]], offsets[r][mask[r]], sentence_spans[i],
+                                                      chunk_vectors[i])
         return chunk_vectors, sentence_vectors
 
 
@@ -137,10 +147,16 @@ def _unit(vector: np.ndarray) -> np.ndarray:
 def _pool_spans(
     tokens: np.ndarray, offsets: np.ndarray, spans: Sequence[tuple[int, int]], fallback: np.ndarray
 ) -> np.ndarray:
-    # Special tokens have (0, 0) offsets; a token belongs to the sentence its first character falls in.
+    """Mean of the token vectors whose first character falls in each span (special tokens have (0, 0) offsets),
+    as one (sentences x tokens) @ (tokens x dim) product; a span with no token (cut off) gets `fallback`."""
+    if not len(spans):
+        return np.zeros((0, tokens.shape[1]), dtype=np.float32)
     real = offsets[:, 1] > offsets[:, 0]
-    result = np.zeros((len(spans), tokens.shape[1]), dtype=np.float32)
-    for j, (start, end) in enumerate(spans):
-        mask = real & (offsets[:, 0] >= start) & (offsets[:, 0] < end)
-        result[j] = _unit(tokens[mask].mean(axis=0)) if mask.any() else fallback
+    bounds = np.asarray(spans, dtype=np.int64)
+    membership = (real[None, :] & (offsets[None, :, 0] >= bounds[:, :1]) & (offsets[None, :, 0] < bounds[:, 1:]))
+    counts = membership.sum(axis=1, keepdims=True)
+    pooled = (membership.astype(np.float32) @ tokens) / np.maximum(counts, 1)
+    norms = np.linalg.norm(pooled, axis=1, keepdims=True)
+    result = np.where(norms > 0, pooled / np.where(norms > 0, norms, 1), 0).astype(np.float32)
+    result[counts[:, 0] == 0] = fallback
     return result
