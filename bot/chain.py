@@ -15,7 +15,7 @@ from typing import Any
 from langchain_core.runnables import Runnable, RunnableConfig
 
 from bot.answerers import Answerer, ExtractiveAnswerer
-from bot.condense import Condenser, HeuristicCondenser
+from bot.condense import Condenser, HeuristicCondenser, Turn
 from bot.errors import UsageError
 from bot.indexing import open_store
 from bot.prompts import PromptLibrary
@@ -27,8 +27,6 @@ from index.embedder import Embedder
 
 log = logging.getLogger(__name__)
 
-# A conversation turn: a plain earlier user question, or {"role": "user"|"assistant", "content": str}.
-Turn = str | Mapping[str, str]
 
 _STREAM_PIECE = re.compile(r"\S+\s*")
 
@@ -61,14 +59,7 @@ class Pipeline:
         return {"chunks": len(bm25), "articles": len(articles), "model": self.retriever.embedder.name}
 
     def check_question(self, question: str) -> str:
-        """The question, stripped; a UsageError (message from prompts/) when it is empty or too long."""
-        if not isinstance(question, str) or not question.strip():
-            raise UsageError(self.prompts.render("empty_question"))
-        question = question.strip()
-        if len(question) > self.max_question_chars:
-            raise UsageError(self.prompts.render("question_too_long", length=len(question),
-                                                 limit=self.max_question_chars))
-        return question
+        return check_question(question, prompts=self.prompts, max_chars=self.max_question_chars)
 
     def _check_fits_model(self, question: str) -> None:
         embedder = self.retriever.embedder
@@ -128,6 +119,17 @@ class Pipeline:
         for match in _STREAM_PIECE.finditer(answer.answer):
             yield AnswerDelta(match.group(0))
         yield answer
+
+
+def check_question(question: str, *, prompts: PromptLibrary, max_chars: int) -> str:
+    """The question, stripped; a UsageError (message from prompts/) when it is empty or too long. Shared by the
+    pipeline and the web API (which answers 422 before it starts streaming)."""
+    if not isinstance(question, str) or not question.strip():
+        raise UsageError(prompts.render("empty_question"))
+    question = question.strip()
+    if len(question) > max_chars:
+        raise UsageError(prompts.render("question_too_long", length=len(question), limit=max_chars))
+    return question
 
 
 def _ms(seconds: float) -> float:

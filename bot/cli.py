@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from bot import __version__
-from bot.errors import BotError
+from bot.errors import BotError, UsageError
 from bot.schema import Answer
 from bot.settings import Settings
 
@@ -92,6 +92,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("Interrupted. The index stays usable; run the command again to finish.", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # `bot sources | head`: the reader left; nothing is wrong
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
     except Exception as exc:  # the one place errors become user text
         return _report(exc)
 
@@ -200,7 +203,7 @@ def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
         print(evaluate.compare_results(*args.compare))
         return 0
     if args.file is None:
-        raise _usage("bot eval needs a question-set FILE (or --compare OLD NEW).")
+        raise UsageError("bot eval needs a question-set FILE (or --compare OLD NEW).")
     from bot.chain import build_pipeline
 
     cases = evaluate.load_cases(args.file, split=args.split)
@@ -229,12 +232,6 @@ def cmd_feedback(args: argparse.Namespace, settings: Settings) -> int:
 
 COMMANDS: dict[str, Any] = {"index": cmd_index, "sources": cmd_sources, "ask": cmd_ask, "chat": cmd_chat,
                             "serve": cmd_serve, "eval": cmd_eval, "feedback": cmd_feedback}
-
-
-def _usage(message: str) -> BotError:
-    from bot.errors import UsageError
-
-    return UsageError(message)
 
 
 def format_answer(answer: Answer) -> str:

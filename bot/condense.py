@@ -12,6 +12,7 @@ from typing import Protocol
 
 from index.bm25 import analyze
 
+# A conversation turn: a plain earlier user question, or {"role": "user"|"assistant", "content": str}.
 Turn = str | Mapping[str, str]
 
 _ANAPHORA = re.compile(r"\b(?:it|its|it's|they|them|their|theirs|there|this|that|these|those|he|him|his|she|her|"

@@ -13,7 +13,7 @@ import json
 import logging
 import re
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -194,7 +194,9 @@ class Indexer:
         changed = self._write(work, summary)
         # `work` also holds changed files whose chunk texts all survived (a new date or headline): the sidecar keeps
         # titles and dates for filters, and its id digest cannot see them change.
-        if changed or work or summary.chunks_removed or summary.rebuilt or not self._bm25_fresh():
+        # With nothing written or removed, the store holds exactly the ids read at the start: no second scan.
+        unchanged_ids = (chunk_id for entry in existing.values() for chunk_id in entry["ids"])
+        if changed or work or summary.chunks_removed or summary.rebuilt or not self._bm25_fresh(unchanged_ids):
             self.sync_bm25()
         summary.chunks_total = self.store.count()
         summary.seconds = time.perf_counter() - started
@@ -352,19 +354,21 @@ class Indexer:
 
     # --- keyword index ------------------------------------------------------------------------------------
 
-    def _bm25_fresh(self) -> bool:
-        return load_fresh_bm25(self.store, self.bm25_dir) is not None
+    def _bm25_fresh(self, ids: Iterable[str]) -> bool:
+        return load_fresh_bm25(self.store, self.bm25_dir, ids=ids) is not None
 
     def sync_bm25(self) -> BM25Index:
         return rebuild_bm25(self.store, self.bm25_dir)
 
 
-def load_fresh_bm25(store: ChunkStore, directory: Path) -> BM25Index | None:
-    """The saved keyword index if it matches the store's chunks exactly, else None."""
+def load_fresh_bm25(store: ChunkStore, directory: Path, *, ids: Iterable[str] | None = None) -> BM25Index | None:
+    """The saved keyword index if it matches the store's chunks exactly (`ids`, when the caller already knows
+    them; else read from the store), else None."""
     saved = BM25Index.load(directory)
     if saved is None:
         return None
-    return saved if saved.digest == ids_digest(c.id for c in store.iter_chunks(documents=False)) else None
+    current = ids if ids is not None else (c.id for c in store.iter_chunks(documents=False))
+    return saved if saved.digest == ids_digest(current) else None
 
 
 def rebuild_bm25(store: ChunkStore, directory: Path) -> BM25Index:

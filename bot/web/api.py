@@ -13,7 +13,7 @@ from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
-from bot import errors
+from bot import chain, errors
 from bot.errors import BotError, UsageError
 from bot.feedback import FeedbackStore
 from bot.prompts import PromptLibrary
@@ -63,14 +63,11 @@ class FeedbackRequest(BaseModel):
 
 
 def check_question(question: str, *, settings: Settings, prompts: PromptLibrary) -> str:
-    """The stripped question, or 422 with the same message the pipeline and the CLI give."""
-    text = question.strip()
-    if not text:
-        raise HTTPException(422, prompts.render("empty_question"))
-    if len(text) > settings.max_question_chars:
-        raise HTTPException(422, prompts.render("question_too_long", length=len(text),
-                                                limit=settings.max_question_chars))
-    return text
+    """The stripped question, or 422 with the same message the pipeline and the CLI give (the same check)."""
+    try:
+        return chain.check_question(question, prompts=prompts, max_chars=settings.max_question_chars)
+    except UsageError as exc:
+        raise HTTPException(422, str(exc)) from None
 
 
 def plain_history(history: list[str | Turn]) -> list[str | dict[str, str]]:

@@ -47,7 +47,8 @@ def create_app(
     if feedback is None:
         feedback = FeedbackStore(settings.feedback_db)
     limiter = TokenBucket(rate_per_minute=settings.rate_limit_per_minute)
-    prompts = PromptLibrary(settings.prompts_dir)
+    # The pipeline's own templates when it has them (a test's fake may not): one set of prompt files read once.
+    prompts = getattr(pipeline, "prompts", None) or PromptLibrary(settings.prompts_dir)
 
     app = FastAPI(
         title="newsbot",
