@@ -53,9 +53,14 @@ def stem(word: str) -> str:
     return word
 
 
+# A name of short hyphenated syllables ("Su-Tong", "Hu-Ning") is also written solid ("Sutong"): one term for both.
+_SYLLABLE_NAME = re.compile(r"\b([A-Z][a-z]{1,4})-([A-Z][a-z]{1,4})\b")
+
+
 def analyze(text: str, *, keep_stopwords: bool = False) -> list[str]:
     """Lower-cased, stemmed terms; numbers lose their thousands commas ("90,000" -> "90000")."""
     terms = []
+    text = _SYLLABLE_NAME.sub(r"\1\2", text)
     for match in _WORD.finditer(text.lower()):
         token = match.group(0).replace("’", "'")
         if token[0].isdigit():
@@ -77,7 +82,7 @@ def _import_bm25s() -> Any:
 
 
 # Bump when analyze()/stem() change: a keyword index built with another analyser is stale.
-ANALYZER_VERSION = "2"
+ANALYZER_VERSION = "3"
 
 
 def ids_digest(ids: Iterable[str]) -> str:

@@ -43,6 +43,11 @@ def test_analyze_lowers_drops_stopwords_and_stems() -> None:
     assert analyze("Xinming’s") == analyze("Xinming's")
 
 
+def test_a_name_of_hyphenated_syllables_is_one_term_like_its_solid_spelling() -> None:
+    assert analyze("the Su-Tong passage") == analyze("the Sutong passage") == ["sutong", "passage"]
+    assert analyze("high-tech zone") == ["high", "tech", "zone"]  # ordinary compounds keep their parts
+
+
 def test_numbers_lose_thousands_commas_only() -> None:
     assert analyze("90,000") == analyze("90000") == ["90000"]
     assert analyze("1,234,567 vehicles") == ["1234567", "vehicle"]
