@@ -162,8 +162,12 @@ def _make_answerer(settings: Settings, prompts: PromptLibrary) -> Answerer:
     if settings.answerer == "extractive":
         from bot.answerers import ExtractiveConfig
 
+        def article_fact_message(title: str, field: str, value: str) -> str:
+            return prompts.render("article_fact", title=title, field=field, value=value)
+
         return ExtractiveAnswerer(abstain_message=prompts.render("abstain"),
-                                  config=ExtractiveConfig(max_sentences=settings.max_answer_sentences))
+                                  config=ExtractiveConfig(max_sentences=settings.max_answer_sentences),
+                                  article_fact_message=article_fact_message)
     raise UsageError(f"Unknown answerer {settings.answerer!r}. Available: extractive.")
 
 

@@ -7,7 +7,8 @@ import statistics
 import numpy as np
 import pytest
 
-from bot.answerers import AnswerKind, ExtractiveAnswerer, ExtractiveConfig, answer_kind, counted_noun
+from bot.answerers import (AnswerKind, ExtractiveAnswerer, ExtractiveConfig, answer_kind, article_fact, counted_noun,
+                           readable_date)
 from bot.prompts import PromptLibrary
 from index.build import pack_vectors
 from tests.bot.conftest import FakeIdf, make_passage, sentence_spans
@@ -48,6 +49,8 @@ def ask(answerer: ExtractiveAnswerer, question: str, *passages, **options):
     ("Which official spoke at the meeting?", "person"),
     ("Where is Ningxi?", "place"),
     ("Which city will host the expo?", "named"),
+    ("How much of the farm produce ends up in Shanghai?", "percent"),  # a share of something
+    ("How much of that did the voucher pay?", "money"),
     ("Why does Nantong mention the collaborative zone?", "any"),
     ("Tell me about the Sutong Bridge.", "any"),
 ])
@@ -65,10 +68,16 @@ def test_answer_kind(question: str, kind: str) -> None:
     ("number", "It opened in 2008.", "How many vehicles?", False),  # a year is not a count
     ("number", "Four more crossings will start.", "How many crossings?", True),
     ("number", "It carries 90,000 vehicles.", "Does it carry 90,000 vehicles?", False),
+    # A number word that begins a name, or "one" as a determiner, counts nothing.
+    ("number", 'Shanghai builds its "Five Centers".', "How big is it?", False),
+    ("number", "The Two Sessions met in March.", "How many delegates?", False),
+    ("number", "Nantong has Shanghai on one side.", "How big is Nantong?", False),
+    ("number", "Three cities grew.", "How many cities grew?", True),
     ("money", "It cost 12 billion yuan.", "How much did it cost?", True),
     ("money", "It cost a lot.", "How much did it cost?", False),
     ("percent", "Trade grew 7.5% last year.", "What percentage?", True),
     ("percent", "Trade grew fast.", "What percentage?", False),
+    ("percent", "More than half of it goes to Shanghai.", "How much of it goes to Shanghai?", True),
     ("length", "The main span is 1,088 meters long.", "How long is the bridge?", True),
     ("duration", "Construction took six years.", "How long did construction take?", True),
     ("duration", "Construction was hard.", "How long did construction take?", False),
@@ -78,6 +87,9 @@ def test_answer_kind(question: str, kind: str) -> None:
     ("person", "Wu Xinming spoke.", "Who is Wu Xinming?", False),
     ("place", "Ningxi is located in Huangyan District.", "Where is Ningxi?", True),
     ("place", "Ningxi is a town.", "Where is Ningxi?", False),
+    # "to" names a place after a move, not in "related to <a person>".
+    ("place", "Ningxi wine is related to Wang Congde.", "Where is Ningxi?", False),
+    ("place", "He moved from Hangzhou to Ningxi in Huangyan.", "Where did he move?", True),
     ("named", "The expo moves to Suzhou next year.", "Which city hosts the expo?", True),
     ("any", "Anything at all.", "Why?", True),
 ])
@@ -285,3 +297,85 @@ def test_median_answer_is_short(answerer: ExtractiveAnswerer) -> None:
 
 def test_spans_helper_matches_the_chunkers_format() -> None:
     assert [BRIDGE[a:b] for a, b in sentence_spans(BRIDGE)][1:3] == [OPENED, CARRIES]
+
+
+# --- paraphrases: a sentence far closer in meaning than any other ------------------------------------------------
+
+FARM = ("Nantong trades with Shanghai every day. More than 40% of Nantong's agricultural and sideline products are "
+        "supplied to Shanghai.")
+
+
+def _two_sentence_passage(closeness: tuple[float, float]):
+    # Unit vectors whose dot product with the query [1, 0, 0, 0] is each sentence's dense similarity.
+    vectors = np.array([[c, (1 - c * c) ** 0.5, 0, 0] for c in closeness], dtype=np.float32)
+    return make_passage(FARM, chunk_id=f"farm-{closeness}", title="", dense=0.0, sentvecs=pack_vectors(vectors))
+
+
+def test_a_paraphrase_far_closer_in_meaning_than_the_rest_is_answered() -> None:
+    answerer = ExtractiveAnswerer(abstain_message=ABSTAIN, dimension=4)
+    query = np.array([1, 0, 0, 0], dtype=np.float32)
+    question = "How much of the farm produce ends up in Shanghai?"  # 1 of its 4 words in the text
+    draft = answerer.answer(question, [_two_sentence_passage((0.3, 0.7))], query_vector=query, idf=FakeIdf())
+    assert not draft.abstained
+    assert "40%" in draft.text
+    # Two sentences about as close: no stand-out, and too few shared words, so it abstains.
+    close = answerer.answer(question, [_two_sentence_passage((0.69, 0.7))], query_vector=query, idf=FakeIdf())
+    assert close.abstained
+
+
+def test_a_year_the_question_states_must_be_in_the_passage(answerer: ExtractiveAnswerer) -> None:
+    passage = make_passage("Jiangsu's GDP reached 12.8 trillion yuan in 2022.", title="")
+    assert not ask(answerer, "What was Jiangsu's GDP in 2022?", passage).abstained
+    assert ask(answerer, "What was Jiangsu's GDP in 2023?", passage).abstained
+
+
+# --- questions about the article itself (its dateline and byline) -------------------------------------------
+
+@pytest.mark.parametrize(("question", "field"), [
+    ("When was the interview with Wu Xinming published?", "published"),
+    ("When was the article about Jiangsu's two strategies updated?", "published"),
+    ("What is the publication date of the bridge story?", "published"),
+    ("Who reviewed the Xinhua article on Jiangsu?", "reviewer"),
+    ("Who edited the article about Jiangsu?", "editor"),
+    ("Who wrote the story about the bridge?", "author"),
+    ("Which news agency is the source of the article?", "agency"),
+    ("When did Kunshan release its action plan?", None),  # about the story, not the article
+    ("Who reviewed the plan?", None),
+])
+def test_article_fact(question: str, field: str | None) -> None:
+    assert article_fact(question) == field
+
+
+def test_readable_date() -> None:
+    assert readable_date("2024-05-14") == "May 14, 2024"
+    assert (readable_date("2024-13-01"), readable_date("spring")) == ("2024-13-01", "spring")
+
+
+def _fact_answerer() -> ExtractiveAnswerer:
+    library = PromptLibrary()
+    return ExtractiveAnswerer(
+        abstain_message=ABSTAIN,
+        article_fact_message=lambda title, field, value: library.render("article_fact", title=title, field=field,
+                                                                        value=value))
+
+
+def test_a_question_about_the_article_is_answered_from_its_byline() -> None:
+    answerer = _fact_answerer()
+    passage = make_passage(BRIDGE, reviewer="Zhang Xiang", agency="Xinhua")
+    draft = ask(answerer, "Who reviewed the Xinhua article on the Sutong Bridge?", passage)
+    assert draft.text == 'The reviewer of "Sutong Bridge opens" is Zhang Xiang. [1]'
+    [citation] = draft.citations
+    assert (citation.title, citation.quote, citation.chunk_id) == ("Sutong Bridge opens", "Review: Zhang Xiang", "p1")
+    dated = ask(answerer, "When was the article about the Sutong Bridge published?", passage)
+    assert dated.text == '"Sutong Bridge opens" is dated July 1, 2008. [1]'
+
+
+def test_an_article_without_that_byline_gets_an_abstention_not_another_articles_byline() -> None:
+    answerer = _fact_answerer()
+    top = make_passage(BRIDGE)  # no reviewer
+    other = make_passage("Cakes need flour.", chunk_id="p2", title="Cakes", rank=2, reviewer="Someone Else")
+    draft = ask(answerer, "Who reviewed the article about the Sutong Bridge?", top, other)
+    assert draft.abstained and draft.citations == []
+    # The article asked about is the one naming what the question names, even when it ranks lower.
+    named = ask(answerer, "Who reviewed the article about Cakes?", top, other)
+    assert "Someone Else" in named.text and named.citations[0].chunk_id == "p2"
