@@ -205,6 +205,8 @@ class Candidate:
     kind_ok: bool
     counted_ok: bool
     names_missing: tuple[str, ...]
+    # A follow-up's coverage of its own words (None for a question that stands alone).
+    own_coverage: float | None = None
 
 
 @dataclass(frozen=True)
@@ -320,7 +322,11 @@ class ExtractiveAnswerer:
         if not candidates:
             return Draft(self.abstain_message, True, [], {"candidates": 0})
         standout = _dense_standout(candidates, self.config.min_dense_margin)
-        supported = [c for c in candidates if self.supported(c, kind) or (c is standout and self.on_point(c))]
+        # A follow-up's answer shares a word of the follow-up itself when any sentence on the subject does: else
+        # the sentence that matched the turn before ("the three business cards") answers again.
+        own_seen = any(c.own_coverage and not c.names_missing for c in candidates)
+        supported = [c for c in candidates if (self.supported(c, kind) or (c is standout and self.on_point(c)))
+                     and not (own_seen and c.own_coverage == 0)]
         best = supported[0] if supported else candidates[0]
         evidence = {"score": best.score, "dense": best.dense, "coverage": best.coverage,
                     "kind_ok": float(best.kind_ok), "names_missing": float(len(best.names_missing))}
@@ -401,6 +407,7 @@ class ExtractiveAnswerer:
         own = _content_terms(question)
         # A follow-up's subject comes from the conversation; it counts as much as the question's own words.
         terms = own + [t for t in _content_terms(standalone_question or question) if t not in own]
+        follow_up = bool(own) and len(terms) > len(own)
         # Square-rooted idf: rare words matter more, but one unusual word of phrasing must not outweigh the rest.
         weights = {t: math.sqrt(max(idf.idf(t), 0.0)) for t in terms}
         total = sum(weights.values()) or 1.0
@@ -433,7 +440,7 @@ class ExtractiveAnswerer:
                 score = (cfg.w_dense * dense + cfg.w_coverage * (0.5 * coverage + 0.5 * own_coverage)
                          + cfg.w_kind * float(kind_ok and counted_ok) + cfg.w_rank / passage.rank)
                 candidates.append(Candidate(passage, j, start, end, sentence, score, dense, coverage, kind_ok,
-                                            counted_ok, missing))
+                                            counted_ok, missing, own_coverage=own_coverage if follow_up else None))
         candidates.sort(key=lambda c: -c.score)
         return candidates
 

@@ -379,3 +379,19 @@ def test_an_article_without_that_byline_gets_an_abstention_not_another_articles_
     # The article asked about is the one naming what the question names, even when it ranks lower.
     named = ask(answerer, "Who reviewed the article about Cakes?", top, other)
     assert "Someone Else" in named.text and named.citations[0].chunk_id == "p2"
+
+
+def test_a_follow_up_is_answered_by_a_sentence_with_its_own_words_not_the_last_turns(
+        answerer: ExtractiveAnswerer) -> None:
+    text = ("Huangyan has three golden business cards: oranges, molds and history. "
+            "Today Huangyan is an important component of the green industry chain.")
+    passage = make_passage(text, title="")
+    standalone = "What is it an important component of? (Huangyan; three golden business cards)"
+    draft = ask(answerer, "What is it an important component of?", passage, standalone_question=standalone)
+    assert draft.text == "Today Huangyan is an important component of the green industry chain. [1]"
+    # When no sentence on the subject has the follow-up's own words ("position" for "minister"), none is required.
+    minister = make_passage("Wang Congde, the young minister of Dali Temple, moved from Hangzhou to Ningxi.",
+                            chunk_id="p2", title="")
+    draft = ask(answerer, "What was his position?", minister,
+                standalone_question="What was his position? (Wang Congde; Hangzhou; Ningxi)")
+    assert "young minister" in draft.text
