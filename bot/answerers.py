@@ -507,11 +507,10 @@ class _PassageCache:
 
 def _dense_standout(candidates: Sequence[Candidate], margin: float) -> Candidate | None:
     """The sentence closest in meaning to the question, when it is closer than any other sentence by `margin`."""
-    by_dense = sorted(candidates, key=lambda c: -c.dense)
-    if not by_dense:
+    if not candidates:
         return None
-    top = by_dense[0]
-    runner_up = next((c.dense for c in by_dense[1:] if c.text != top.text), -1.0)
+    top = max(candidates, key=lambda c: c.dense)
+    runner_up = max((c.dense for c in candidates if c.text != top.text), default=-1.0)
     return top if top.dense - runner_up >= margin else None
 
 
