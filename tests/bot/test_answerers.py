@@ -51,6 +51,11 @@ def ask(answerer: ExtractiveAnswerer, question: str, *passages, **options):
     ("Which city will host the expo?", "named"),
     ("How much of the farm produce ends up in Shanghai?", "percent"),  # a share of something
     ("How much of that did the voucher pay?", "money"),
+    ("What time of day was it when the smells drifted out?", "time"),
+    ("Kunshan's plan - what's the target year for the goal?", "date"),
+    ("By when should the park be finished?", "date"),
+    ("Which side of the Yangtze is Nantong on?", "direction"),
+    ("What is the alcohol content of the wine?", "number"),
     ("Why does Nantong mention the collaborative zone?", "any"),
     ("Tell me about the Sutong Bridge.", "any"),
 ])
@@ -91,6 +96,12 @@ def test_answer_kind(question: str, kind: str) -> None:
     ("place", "Ningxi wine is related to Wang Congde.", "Where is Ningxi?", False),
     ("place", "He moved from Hangzhou to Ningxi in Huangyan.", "Where did he move?", True),
     ("named", "The expo moves to Suzhou next year.", "Which city hosts the expo?", True),
+    ("time", "Then I realized that it was almost dusk.", "What time of day was it?", True),
+    ("time", "Then I realized that it was almost 2008.", "What time of day was it?", False),
+    # A compass side, not one that is part of a name ("southern Jiangsu", "North Yanjiang").
+    ("direction", "Wu moved to Nantong on the north bank of the Yangtze.", "Which side is Nantong on?", True),
+    ("direction", "It faces Shanghai and southern Jiangsu.", "Which side is Nantong on?", False),
+    ("direction", "The North Yanjiang railway opened.", "Which side is Nantong on?", False),
     ("any", "Anything at all.", "Why?", True),
 ])
 def test_answer_kind_found_in(kind: str, sentence: str, question: str, found: bool) -> None:
@@ -103,6 +114,7 @@ def test_answer_kind_found_in(kind: str, sentence: str, question: str, found: bo
     ("How many river-crossing passages are there?", "passage"),
     ("How many people live there?", "person"),
     ("how many crossings will be built?", "crossing"),
+    ("How many of Nantong's larger factories work with colleges?", "factory"),  # not the possessive
     ("When did it open?", None),
 ])
 def test_counted_noun(question: str, noun: str | None) -> None:
@@ -159,13 +171,48 @@ def test_the_next_sentence_joins_when_it_scores_as_well(answerer: ExtractiveAnsw
         "First, the city will build a second passage across the river. [1]")
 
 
-def test_a_cut_off_sentence_is_never_quoted(answerer: ExtractiveAnswerer) -> None:
-    # The seeds' articles end mid-sentence; the last span has no end and holds every question word.
+def test_a_second_sentence_scoring_nearly_as_well_is_quoted_with_its_own_citation(
+        answerer: ExtractiveAnswerer) -> None:
+    first = make_passage("The Sutong Bridge opened to traffic on June 30, 2008.", chunk_id="a", title="", rank=1)
+    second = make_passage("Weather aside, the Sutong Bridge opened to traffic in mid 2008.", chunk_id="b", title="",
+                          rank=2)
+    draft = ask(answerer, "When did the Sutong Bridge open to traffic?", first, second)
+    assert draft.text == ("The Sutong Bridge opened to traffic on June 30, 2008. [1] Weather aside, the Sutong Bridge "
+                          "opened to traffic in mid 2008. [2]")
+    assert [(c.n, c.chunk_id) for c in draft.citations] == [(1, "a"), (2, "b")]
+    # Not when it would make the answer long, nor when it scores well below the best.
+    short = ExtractiveAnswerer(abstain_message=ABSTAIN, config=ExtractiveConfig(max_second_words=15))
+    assert [c.chunk_id for c in ask(short, "When did the Sutong Bridge open to traffic?", first, second).citations] \
+        == ["a"]
+    strict = ExtractiveAnswerer(abstain_message=ABSTAIN, config=ExtractiveConfig(second_sentence_ratio=1.01))
+    assert len(ask(strict, "When did the Sutong Bridge open to traffic?", first, second).citations) == 1
+
+
+def test_a_counted_sentence_beats_one_that_merely_reads_close(answerer: ExtractiveAnswerer) -> None:
+    # "How many years": a sentence that reads very close but counts companies (allowed by min_dense_uncounted)
+    # loses to a supported one that counts years.
+    close = make_passage("Shibei has been growing fast and attracted nearly 300 companies.", chunk_id="a", title="",
+                         rank=1, dense=0.75)
+    counted = make_passage("After more than ten years, Shibei is a tech city.", chunk_id="b", title="", rank=2,
+                           dense=0.4)
+    draft = ask(answerer, "How many years has Shibei been growing?", close, counted)
+    assert [c.chunk_id for c in draft.citations] == ["b"]
+
+
+def test_a_cut_off_clause_is_quoted_with_an_ellipsis(answerer: ExtractiveAnswerer) -> None:
+    # The seeds' articles end mid-sentence ("...will reach"): the clause is quoted as it stands, marked cut off.
     text = "Nantong sits on the Yangtze River. The Sutong Bridge opened to traffic on June 30, 2008 and will reach"
+    draft = ask(answerer, "When did the Sutong Bridge open to traffic?", make_passage(text))
+    [citation] = draft.citations
+    assert citation.quote == text[len("Nantong sits on the Yangtze River. "):]
+    assert draft.text == f"{citation.quote} … [1]"
+
+
+def test_a_short_cut_off_fragment_is_never_quoted(answerer: ExtractiveAnswerer) -> None:
+    text = "Nantong sits on the Yangtze River. The Sutong Bridge opened in"
     candidates = answerer.rank_sentences("When did the Sutong Bridge open to traffic?", [make_passage(text)],
                                          query_vector=None, idf=FakeIdf())
     assert [c.text for c in candidates] == ["Nantong sits on the Yangtze River."]
-    assert ask(answerer, "When did the Sutong Bridge open to traffic?", make_passage(text)).abstained
 
 
 def test_a_span_running_past_a_sentence_end_is_cut_back_to_it(answerer: ExtractiveAnswerer) -> None:
@@ -318,9 +365,13 @@ def test_a_paraphrase_far_closer_in_meaning_than_the_rest_is_answered() -> None:
     draft = answerer.answer(question, [_two_sentence_passage((0.3, 0.7))], query_vector=query, idf=FakeIdf())
     assert not draft.abstained
     assert "40%" in draft.text
-    # Two sentences about as close: no stand-out, and too few shared words, so it abstains.
-    close = answerer.answer(question, [_two_sentence_passage((0.69, 0.7))], query_vector=query, idf=FakeIdf())
+    # Two sentences about as close: no stand-out, too few shared words, and not close enough to lead on
+    # meaning alone, so it abstains.
+    close = answerer.answer(question, [_two_sentence_passage((0.44, 0.45))], query_vector=query, idf=FakeIdf())
     assert close.abstained
+    # The best-scoring sentence when it is close in meaning (min_dense_leader) is answered though the other is too.
+    leading = answerer.answer(question, [_two_sentence_passage((0.69, 0.7))], query_vector=query, idf=FakeIdf())
+    assert not leading.abstained and "40%" in leading.text
 
 
 def test_a_year_the_question_states_must_be_in_the_passage(answerer: ExtractiveAnswerer) -> None:
