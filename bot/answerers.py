@@ -365,9 +365,7 @@ class ExtractiveAnswerer:
                     "kind_ok": float(best.kind_ok), "names_missing": float(len(best.names_missing))}
         if not supported or candidates[0].score - best.score > self.config.max_score_gap:
             return Draft(self.abstain_message, True, [], evidence)
-        chosen = self._extend(best, candidates)
-        second = self._second(best, chosen, supported, candidates)
-        return self._cite([chosen, second] if second else [chosen], evidence)
+        return self._cite(self._compose(best, supported, candidates), evidence)
 
     def supported(self, c: Candidate, kind: AnswerKind) -> bool:
         cfg = self.config
@@ -410,39 +408,40 @@ class ExtractiveAnswerer:
         counted = c.counted_ok or c.dense >= self.config.min_dense_uncounted
         return c.kind_ok and counted and not c.names_missing and c.dense >= self.config.min_dense
 
-    def _extend(self, best: Candidate, candidates: Sequence[Candidate], *, follow: bool = True) -> list[Candidate]:
-        """The best sentence, with the sentence before it when it opens with "It"/"This" (the reader needs the
-        antecedent), and the next one when that scores nearly as well (a list or a "first ..., second ...")."""
-        same = {c.index: c for c in candidates if c.passage.chunk_id == best.passage.chunk_id}
-        chosen = [best]
-        previous = same.get(best.index - 1)
-        if previous is not None and _ANAPHORIC_START.match(best.text):
-            chosen.insert(0, previous)
-        following = same.get(best.index + 1) if follow else None
-        if (following is not None and following.score >= self.config.next_sentence_ratio * best.score
-                and len(chosen) < self.config.max_sentences
-                and sum(len(c.text.split()) for c in chosen) + len(following.text.split())
-                <= self.config.max_answer_words):
-            chosen.append(following)
-        return chosen
-
-    def _second(self, best: Candidate, chosen: Sequence[Candidate], supported: Sequence[Candidate],
-                candidates: Sequence[Candidate]) -> list[Candidate] | None:
-        """A second supported sentence (with its antecedent) scoring nearly as well as the best, quoted after it
-        with its own [n] when the answer stays short: the reader sees both readings, not a coin toss between them."""
+    def _compose(self, best: Candidate, supported: Sequence[Candidate],
+                 candidates: Sequence[Candidate]) -> list[list[Candidate]]:
+        """The runs of sentences to quote, each with its own [n]: the best sentence, with the sentence before it when
+        it opens with "It"/"This" (the reader needs the antecedent) and the next one when that scores nearly as well
+        (a list, a "first ..., second ..."); then a second supported sentence scoring nearly as well as the best,
+        when the answer stays short (the reader sees both readings, not a coin toss between them)."""
         cfg = self.config
+        chosen = self._with_antecedent(best, candidates)
+        following = next((c for c in candidates if c.passage.chunk_id == best.passage.chunk_id
+                          and c.index == best.index + 1), None)
+        if (following is not None and following.score >= cfg.next_sentence_ratio * best.score
+                and len(chosen) < cfg.max_sentences
+                and sum(len(c.text.split()) for c in chosen) + len(following.text.split()) <= cfg.max_answer_words):
+            chosen.append(following)
         taken = {c.text for c in chosen}
         for c in supported:
             if c.score < cfg.second_sentence_ratio * best.score:
-                return None
-            if c.text in taken or (c.passage.chunk_id == best.passage.chunk_id and abs(c.index - best.index) <= 1):
+                break
+            if c.text in taken:
                 continue
-            group = self._extend(c, candidates, follow=False)
-            both = [*chosen, *group]
-            fits = (len(both) <= cfg.max_sentences and not taken & {g.text for g in group}
-                    and sum(len(g.text.split()) for g in both) <= cfg.max_second_words)
-            return group if fits else None
-        return None
+            second = [g for g in self._with_antecedent(c, candidates) if g.text not in taken]
+            both = [*chosen, *second]
+            if len(both) <= cfg.max_sentences and sum(len(g.text.split()) for g in both) <= cfg.max_second_words:
+                return [both] if _touching(chosen, second) else [chosen, second]
+            break
+        return [chosen]
+
+    @staticmethod
+    def _with_antecedent(sentence: Candidate, candidates: Sequence[Candidate]) -> list[Candidate]:
+        if not _ANAPHORIC_START.match(sentence.text):
+            return [sentence]
+        previous = next((c for c in candidates if c.passage.chunk_id == sentence.passage.chunk_id
+                         and c.index == sentence.index - 1), None)
+        return [previous, sentence] if previous is not None else [sentence]
 
     def rank_sentences(
         self,
@@ -578,6 +577,15 @@ def _dense_standout(candidates: Sequence[Candidate], margin: float) -> Candidate
     top = max(candidates, key=lambda c: c.dense)
     runner_up = max((c.dense for c in candidates if c.text != top.text), default=-1.0)
     return top if top.dense - runner_up >= margin else None
+
+
+def _touching(first: Sequence[Candidate], second: Sequence[Candidate]) -> bool:
+    """Do two runs of sentences of one passage together make one unbroken run (so they read as one quote)?"""
+    both = [*first, *second]
+    if any(c.passage.chunk_id != first[0].passage.chunk_id for c in both):
+        return False
+    indices = sorted({c.index for c in both})
+    return indices == list(range(indices[0], indices[-1] + 1))
 
 
 def _leader(candidates: Sequence[Candidate], dense: float) -> Candidate | None:

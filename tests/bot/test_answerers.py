@@ -188,6 +188,17 @@ def test_a_second_sentence_scoring_nearly_as_well_is_quoted_with_its_own_citatio
     assert len(ask(strict, "When did the Sutong Bridge open to traffic?", first, second).citations) == 1
 
 
+def test_a_near_tied_sentence_just_before_the_best_joins_its_quote() -> None:
+    text = "In mid 2008, the Sutong Bridge opened to traffic. The Sutong Bridge opened to traffic on June 30, 2008."
+    vectors = np.array([[0.5, 0.75 ** 0.5, 0, 0], [0.6, 0.64 ** 0.5, 0, 0]], dtype=np.float32)
+    passage = make_passage(text, title="", sentvecs=pack_vectors(vectors))
+    answerer = ExtractiveAnswerer(abstain_message=ABSTAIN, dimension=4)
+    draft = ask(answerer, "When did the Sutong Bridge open to traffic?", passage,
+                query_vector=np.array([1, 0, 0, 0], dtype=np.float32))
+    assert draft.text == f"{text} [1]"
+    assert [(c.quote_start, c.quote_end) for c in draft.citations] == [(0, len(text))]
+
+
 def test_a_counted_sentence_beats_one_that_merely_reads_close(answerer: ExtractiveAnswerer) -> None:
     # "How many years": a sentence that reads very close but counts companies (allowed by min_dense_uncounted)
     # loses to a supported one that counts years.
