@@ -146,7 +146,7 @@ _KIND_RULES: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
         ("duration", r"\bhow long\b|\bfor how many (?:years|months|days)\b|\bhow (?:quick|quickly|soon)\b"),
         ("time", r"\b(?:what|which) time of (?:the )?day\b|\bat what (?:hour|time of day)\b"),
         ("date", r"^\s*when\b|\bwhat (?:year|date|day|month|time)\b|\bwhat(?:'s| is| was) the (?:\w+ )?(?:year|date|"
-                 r"deadline)\b|\bby when\b|\bin which (?:year|month)\b|\bsince when\b|"
+                 r"deadline)\b(?!-)|\bby when\b|\bin which (?:year|month)\b|\bsince when\b|"
                  r"\bwhich year\b|\bwhen (?:did|was|were|is|will|does)\b"),
         ("age", r"\bhow old\b|\bwhat age\b|\bwhat is .{1,40}'s age\b"),
         ("number", r"\bhow (?:many|much|big|large|high|far|fast)\b|\b(?:gdp|population|output|revenue|income|"

@@ -54,6 +54,7 @@ def ask(answerer: ExtractiveAnswerer, question: str, *passages, **options):
     ("What time of day was it when the smells drifted out?", "time"),
     ("Kunshan's plan - what's the target year for the goal?", "date"),
     ("By when should the park be finished?", "date"),
+    ("What was the year-on-year growth rate?", "number"),
     ("Which side of the Yangtze is Nantong on?", "direction"),
     ("What is the alcohol content of the wine?", "number"),
     ("Why does Nantong mention the collaborative zone?", "any"),
