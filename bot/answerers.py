@@ -373,9 +373,8 @@ class ExtractiveAnswerer:
             floor, evidence = cfg.min_coverage_open, cfg.min_evidence_open
         else:
             floor, evidence = cfg.min_coverage_specific, cfg.min_evidence_specific
-        counted = c.counted_ok or c.dense >= cfg.min_dense_uncounted
-        return (c.kind_ok and counted and not c.names_missing and c.coverage >= floor
-                and c.coverage + c.dense >= evidence and c.dense >= cfg.min_dense)
+        # On the point, and covering enough of the question's words by itself.
+        return self.on_point(c) and c.coverage >= floor and c.coverage + c.dense >= evidence
 
     def _article_fact(self, question: str, passages: Sequence[Passage], *,
                       standalone_question: str | None) -> Draft | None:
