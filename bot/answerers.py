@@ -108,7 +108,7 @@ class AnswerKind:
         if self.name == "date":
             return new(_DATE.findall(sentence))
         if self.name == "number":
-            return new(_quantities(sentence))
+            return new(_quantities(sentence, counted_noun(question)))
         if self.name == "money":
             return bool(_MONEY.search(sentence))
         if self.name == "percent":
@@ -138,8 +138,9 @@ class AnswerKind:
 _KIND_RULES: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
     (name, re.compile(pattern, re.IGNORECASE))
     for name, pattern in (
-        ("money", r"\bhow much (?:money|did .* cost|does .* cost|was .* invest)|\b(?:cost|price|budget|spent|"
-                  r"spend|investment|invested|worth|funding|salary|revenue|pay|paid|subsid\w*)\b"),
+        # ("spent" alone is as often time as money: "the zone where he spent eight years".)
+        ("money", r"\bhow much (?:money|(?:did|does) .* (?:cost|spend)|(?:was|were) (?:.* )?(?:invest|spent))|"
+                  r"\b(?:cost|price|budget|investment|invested|worth|funding|salary|revenue|pay|paid|subsid\w*)\b"),
         ("percent", r"\b(?:what|which) (?:percentage|proportion|share|fraction|part)\b|\bpercent|\bhow large a share|"
                     r"\bhow much of\b"),
         ("length", r"\bhow (?:long|wide|tall|high) (?:is|was|are|were) (?:the|a|an|it|its)\b|\bwhat is the length\b"),
@@ -154,31 +155,33 @@ _KIND_RULES: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
                    r"amount|size|area|population|volume|scale)\b|\bwhat(?:'s| is| was) the (?:\w+ )?(?:content|rate|"
                    r"ratio|capacity|temperature|speed|proportion)\b|\bnumber of\b|\bhow (?:heavy|tall|wide)\b"),
         ("person", r"^\s*(?:who|whom|whose)\b|\bwhich (?:person|official|secretary|leader|engineer|director|mayor)\b"),
-        ("place", r"^\s*where\b|\bin which (?:city|province|county|town|district|country)\b"),
+        ("place", r"^\s*where\b|\bin (?:which|what) (?:city|province|county|town|district|country)\b"),
         ("direction", r"\b(?:which|what) (?:side|bank|direction|shore)\b"),
-        ("named", r"\bwhich (?:city|province|county|town|district|country|company|brand)\b"),
+        ("named", r"\b(?:which|what) (?:city|province|county|town|district|country|company|brand)\b"),
     )
 )
 
 
-_COUNTED = re.compile(r"\bhow many\s+((?:[\w'’-]+\s*){1,4})", re.IGNORECASE)
+_COUNTED = re.compile(r"\bhow many\s+((?:[\w'’\"“”‘-]+\s*){1,4})", re.IGNORECASE)
 
 
-def _quantities(sentence: str) -> list[str]:
+def _quantities(sentence: str, counted: str | None = None) -> list[str]:
     """The numbers of a sentence that can answer "how many": not a bare year, not a number word that begins a name
-    ("the Five Centers", "Two Sessions"), and not "one" used as a determiner ("on one side")."""
+    ("the Five Centers", "Two Sessions") unless the name is of what is counted ("how many centers"), and not "one"
+    used as a determiner ("on one side")."""
     found = []
     for match in _NUMBER.finditer(sentence):
         text = match.group(0)
         if _YEAR_ONLY.match(text.replace(",", "")) or text.lower() == "one":
             continue
-        if text[0].isupper() and _NAME_CONTINUES.match(sentence, match.end()):
+        name = _NAME_CONTINUES.match(sentence, match.end())
+        if text[0].isupper() and name and (counted is None or counted not in analyze(name.group(1))):
             continue
         found.append(text)
     return found
 
 
-_NAME_CONTINUES = re.compile(r"[\s-]+[A-Z]")
+_NAME_CONTINUES = re.compile(r"[\s-]+([A-Z][\w-]*)")
 
 
 def counted_noun(question: str) -> str | None:
@@ -187,8 +190,8 @@ def counted_noun(question: str) -> str | None:
     match = _COUNTED.search(question)
     if not match:
         return None
-    words = match.group(1).split()
-    words = [w for w in words if w.lower() != "of" and "'" not in w and "’" not in w] or words
+    words = [w.strip("'\"‘’“”") for w in match.group(1).split()]
+    words = [w for w in words if w and w.lower() != "of" and not re.search(r"['’]s?$", w)] or words
     word = next((w for w in words if len(w) > 3 and w.lower().endswith("s")), words[0])
     terms = analyze(word)
     return terms[0] if terms else None
@@ -464,9 +467,12 @@ class ExtractiveAnswerer:
         weights = {t: math.sqrt(max(idf.idf(t), 0.0)) for t in terms}
         total = sum(weights.values()) or 1.0
         names = _key_terms(standalone_question or question, terms)
+        asks_qualified = bool(_QUALIFIED.search(standalone_question or question))
         candidates: list[Candidate] = []
         for passage in passages:
-            spans, vectors, title_terms, passage_terms, sentence_terms = self._analyse(passage)
+            spans, vectors, title_terms, passage_terms, all_terms, qualified = self._analyse(passage)
+            # "Who is the mayor?" is not answered by "the deputy mayor" (unless the question says "deputy").
+            sentence_terms = all_terms if asks_qualified else [t - q for t, q in zip(all_terms, qualified)]
             for j, (start, end) in enumerate(spans):
                 sentence = passage.text[start:end]
                 if not _ENDS_SENTENCE.search(sentence):
@@ -509,7 +515,8 @@ class ExtractiveAnswerer:
             names = str(passage.metadata.get("names", "")).split()
             cached = (spans, self._sentence_vectors(passage, len(spans)), title_terms,
                       frozenset(analyze(passage.text)) | title_terms | frozenset(names),
-                      [frozenset(analyze(passage.text[a:b])) for a, b in spans])
+                      [frozenset(analyze(passage.text[a:b])) for a, b in spans],
+                      [_qualified_only(passage.text[a:b]) for a, b in spans])
             self._analysed.put(passage.chunk_id, cached)
         return cached
 
@@ -540,7 +547,8 @@ class ExtractiveAnswerer:
         return Draft(" ".join(parts), False, citations, evidence)
 
 
-_Analysed = tuple[list[tuple[int, int]], "np.ndarray | None", frozenset[str], frozenset[str], list[frozenset[str]]]
+_Analysed = tuple[list[tuple[int, int]], "np.ndarray | None", frozenset[str], frozenset[str], list[frozenset[str]],
+                  list[frozenset[str]]]
 
 
 class _PassageCache:
@@ -592,6 +600,17 @@ def _leader(candidates: Sequence[Candidate], dense: float) -> Candidate | None:
     shares at least one word with it and names what it names ("in 2020") itself, not elsewhere in its passage."""
     top = candidates[0] if candidates else None
     return top if top is not None and top.coverage and top.names_near and top.dense >= dense else None
+
+
+_QUALIFIED = re.compile(r"\b(?:deputy|vice|former|ex|assistant|acting|honorary)[\s-]+([a-z][\w'-]*)", re.IGNORECASE)
+
+
+def _qualified_only(sentence: str) -> frozenset[str]:
+    """The sentence's words that only ever follow a rank qualifier: "mayor" in "Xu Hong, deputy mayor of Huai'an"."""
+    qualified = {t for m in _QUALIFIED.finditer(sentence) for t in analyze(m.group(1))}
+    if not qualified:
+        return frozenset()
+    return frozenset(qualified - set(analyze(_QUALIFIED.sub(" ", sentence))))
 
 
 def _content_terms(question: str) -> list[str]:

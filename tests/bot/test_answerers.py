@@ -57,6 +57,11 @@ def ask(answerer: ExtractiveAnswerer, question: str, *passages, **options):
     ("What was the year-on-year growth rate?", "number"),
     ("Which side of the Yangtze is Nantong on?", "direction"),
     ("What is the alcohol content of the wine?", "number"),
+    # "spent" alone is time as often as money; the wh-phrase decides.
+    ("The zone where he spent eight years - which city is that in?", "named"),
+    ("How much was spent on the bridge?", "money"),
+    ("What town is Song Street in?", "named"),
+    ("In what city is the expo?", "place"),
     ("Why does Nantong mention the collaborative zone?", "any"),
     ("Tell me about the Sutong Bridge.", "any"),
 ])
@@ -79,6 +84,8 @@ def test_answer_kind(question: str, kind: str) -> None:
     ("number", "The Two Sessions met in March.", "How many delegates?", False),
     ("number", "Nantong has Shanghai on one side.", "How big is Nantong?", False),
     ("number", "Three cities grew.", "How many cities grew?", True),
+    # ... unless the name is of what is counted.
+    ("number", 'Shanghai builds its "Five Centers".', "How many 'centers' is Shanghai building?", True),
     ("money", "It cost 12 billion yuan.", "How much did it cost?", True),
     ("money", "It cost a lot.", "How much did it cost?", False),
     ("percent", "Trade grew 7.5% last year.", "What percentage?", True),
@@ -116,6 +123,8 @@ def test_answer_kind_found_in(kind: str, sentence: str, question: str, found: bo
     ("How many people live there?", "person"),
     ("how many crossings will be built?", "crossing"),
     ("How many of Nantong's larger factories work with colleges?", "factory"),  # not the possessive
+    ("How many 'centers' is Shanghai building?", "center"),  # quoted
+    ("How many “golden cards” does it have?", "card"),
     ("When did it open?", None),
 ])
 def test_counted_noun(question: str, noun: str | None) -> None:
@@ -272,6 +281,18 @@ def test_abstains_when_the_supported_sentence_scores_far_below_the_best(answerer
     draft = ask(lenient, question, best, supported)
     assert draft.text == "The Sutong Bridge saw traffic jams in 2010. [1]"
     assert draft.citations[0].chunk_id == "p2"
+
+
+@pytest.mark.parametrize(("question", "abstains"), [
+    ("Who is the mayor of Huai'an?", True),  # a deputy mayor is not the mayor
+    ("Who is the deputy mayor of Huai'an?", False),
+    ("Who is the vice-mayor of Huai'an?", False),
+])
+def test_a_rank_qualifier_the_question_lacks_does_not_cover_its_title(answerer: ExtractiveAnswerer, question: str,
+                                                                      abstains: bool) -> None:
+    text = "Xu Hong, deputy mayor of Huai'an City, spoke at the park. The park in Huai'an makes robots."
+    passage = make_passage(text, title="", dense=0.45)
+    assert ask(answerer, question, passage).abstained is abstains
 
 
 def test_low_dense_similarity_abstains(answerer: ExtractiveAnswerer) -> None:
