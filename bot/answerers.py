@@ -96,6 +96,8 @@ _PROPER = re.compile(r"(?<![.!?]\s)(?<!^)\b[A-Z][a-z]+(?:[\s-][A-Z][a-z]+)*")
 class AnswerKind:
     # date | time | number | money | percent | length | duration | age | person | place | direction | named | any
     name: str
+    # What a "named" answer names ("river" in "Which river ...?"), as an analysed term; None: any name.
+    head: str | None = None
 
     def found_in(self, sentence: str, question: str) -> bool:
         """Does the sentence hold an answer of this kind (not merely one the question already states)?"""
@@ -125,7 +127,7 @@ class AnswerKind:
             asked = set(analyze(question)) | _PLACE_WORDS
             return any(set(analyze(place)) - asked for place in _PLACE.findall(sentence))
         if self.name == "named":
-            return new(_PROPER.findall(sentence))
+            return new([n for n in _PROPER.findall(sentence) if self._names_head(n)])
         if self.name == "time":
             return new(_TIME_OF_DAY.findall(sentence))
         if self.name == "direction":
@@ -133,6 +135,26 @@ class AnswerKind:
         if self.name == "age":
             return bool(_AGE.search(sentence))
         return True
+
+    def _names_head(self, name: str) -> bool:
+        """Is the name of the kind asked for: "the Qinhuai River" for "which river", and a bare "Suzhou" for "which
+        city" (places and firms go by bare names), but not "Wuhu" nor "the Yangtze River Delta" for "which river",
+        nor "Song Street" for "which town"."""
+        last = analyze(name.split()[-1].split("-")[-1])
+        if self.head is None or self.head in _LOOSELY_NAMED or not last:
+            return True
+        return last[0] == self.head or (self.head in _BARE_NAMED and last[0] not in _KIND_NOUNS)
+
+
+_NAMED_NOUNS = ("city province county town district country company brand river lake bridge park street road "
+                "railway festival exhibition reservoir zone temple university college port mountain village")
+# Nouns that end a name and say what it names ("Huangyan District", "Yangtze River Delta").
+_KIND_NOUNS = frozenset(analyze(_NAMED_NOUNS + " delta belt area committee conference session plan dynasty sea "
+                                "line metro center centre expressway passage group government department office"))
+# Parks and zones are named every way ("Shibei High-tech City", "the Ningxichang Junction Area").
+_LOOSELY_NAMED = frozenset(analyze("park zone village"))
+_BARE_NAMED = frozenset(analyze("city province county town district country company brand"))
+_NAMED = re.compile(rf"\b(?:which|what) (?:[a-z-]+ )?({'|'.join(_NAMED_NOUNS.split())})(?:s|es)?\b", re.IGNORECASE)
 
 
 _KIND_RULES: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
@@ -157,7 +179,7 @@ _KIND_RULES: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
         ("person", r"^\s*(?:who|whom|whose)\b|\bwhich (?:person|official|secretary|leader|engineer|director|mayor)\b"),
         ("place", r"^\s*where\b|\bin (?:which|what) (?:city|province|county|town|district|country)\b"),
         ("direction", r"\b(?:which|what) (?:side|bank|direction|shore)\b"),
-        ("named", r"\b(?:which|what) (?:city|province|county|town|district|country|company|brand)\b"),
+        ("named", _NAMED.pattern),
     )
 )
 
@@ -199,7 +221,9 @@ def counted_noun(question: str) -> str | None:
 
 def answer_kind(question: str) -> AnswerKind:
     for name, pattern in _KIND_RULES:
-        if pattern.search(question):
+        if match := pattern.search(question):
+            if name == "named":
+                return AnswerKind(name, next(iter(analyze(match.group(1))), None))
             return AnswerKind(name)
     return AnswerKind("any")
 
