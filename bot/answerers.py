@@ -137,24 +137,32 @@ class AnswerKind:
         return True
 
     def _names_head(self, name: str) -> bool:
-        """Is the name of the kind asked for: "the Qinhuai River" for "which river", and a bare "Suzhou" for "which
-        city" (places and firms go by bare names), but not "Wuhu" nor "the Yangtze River Delta" for "which river",
-        nor "Song Street" for "which town"."""
+        """Is the name of the kind asked for: "the Qinhuai River" for "which river", and a bare "Suzhou" or "Huangyan
+        District" for "which city" (places and firms go by bare names), but not "Wuhu" nor "the Yangtze River Delta"
+        for "which river", nor "Song Street" for "which town"."""
         last = analyze(name.split()[-1].split("-")[-1])
-        if self.head is None or self.head in _LOOSELY_NAMED or not last:
+        if self.head is None or not last:
             return True
+        if self.head in _PLACE_NOUNS:
+            # People call a district a city and a city a town: any place's name will do, not a street's.
+            return last[0] in _PLACE_NOUNS or last[0] not in _KIND_NOUNS
         return last[0] == self.head or (self.head in _BARE_NAMED and last[0] not in _KIND_NOUNS)
 
 
-_NAMED_NOUNS = ("city province county town district country company brand river lake bridge park street road "
-                "railway festival exhibition reservoir zone temple university college port mountain village")
+# Places and firms go by bare names ("Suzhou"); "what city" asks for one as surely as "which city" does.
+_BARE_NAMED_NOUNS = "city province county town district country company brand"
+# Things whose names end in what they are ("the Qinhuai River"); "what festival" may want a description, "which
+# festival" a name. (Parks and zones are left out: they are named every way, "Shibei High-tech City", and often
+# described, "the demonstration zone".)
+_NAMED_NOUNS = "river lake bridge street road railway festival exhibition reservoir temple university college port"
 # Nouns that end a name and say what it names ("Huangyan District", "Yangtze River Delta").
-_KIND_NOUNS = frozenset(analyze(_NAMED_NOUNS + " delta belt area committee conference session plan dynasty sea "
-                                "line metro center centre expressway passage group government department office"))
-# Parks and zones are named every way ("Shibei High-tech City", "the Ningxichang Junction Area").
-_LOOSELY_NAMED = frozenset(analyze("park zone village"))
-_BARE_NAMED = frozenset(analyze("city province county town district country company brand"))
-_NAMED = re.compile(rf"\b(?:which|what) (?:[a-z-]+ )?({'|'.join(_NAMED_NOUNS.split())})(?:s|es)?\b", re.IGNORECASE)
+_KIND_NOUNS = frozenset(analyze(f"{_BARE_NAMED_NOUNS} {_NAMED_NOUNS} park zone village delta belt area committee "
+                                "conference session plan dynasty sea line metro center centre expressway passage "
+                                "government department office index list report"))
+_BARE_NAMED = frozenset(analyze(_BARE_NAMED_NOUNS))
+_PLACE_NOUNS = frozenset(analyze("city province county town district country zone area village municipality"))
+_NAMED = re.compile(rf"\b(?:which|what) (?:[a-z-]+ )?({'|'.join(_BARE_NAMED_NOUNS.split())})(?:s|es)?\b|"
+                    rf"\bwhich (?:[a-z-]+ )?({'|'.join(_NAMED_NOUNS.split())})(?:s|es)?\b", re.IGNORECASE)
 
 
 _KIND_RULES: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
@@ -223,7 +231,7 @@ def answer_kind(question: str) -> AnswerKind:
     for name, pattern in _KIND_RULES:
         if match := pattern.search(question):
             if name == "named":
-                return AnswerKind(name, next(iter(analyze(match.group(1))), None))
+                return AnswerKind(name, next(iter(analyze(match.group(1) or match.group(2))), None))
             return AnswerKind(name)
     return AnswerKind("any")
 
