@@ -94,7 +94,8 @@ _PROPER = re.compile(r"(?<![.!?]\s)(?<!^)\b[A-Z][a-z]+(?:[\s-][A-Z][a-z]+)*")
 
 @dataclass(frozen=True)
 class AnswerKind:
-    # date | time | number | money | percent | length | duration | age | person | place | direction | named | any
+    # date | time | number | money | percent | length | duration | age | person | role | place | direction | named |
+    # any
     name: str
     # What a "named" answer names ("river" in "Which river ...?"), as an analysed term; None: any name.
     head: str | None = None
@@ -134,6 +135,8 @@ class AnswerKind:
             return new(_DIRECTION.findall(sentence))
         if self.name == "age":
             return bool(_AGE.search(sentence))
+        if self.name == "role":
+            return _says_who(sentence, question)
         return True
 
     def _names_head(self, name: str) -> bool:
@@ -227,7 +230,46 @@ def counted_noun(question: str) -> str | None:
     return terms[0] if terms else None
 
 
+# "Who is Xu Xiaoyu?" asks what a named person is ("director of Jingjiang City"), not for another person's name.
+_WHO_IS_NAMED = re.compile(r"^\s*who(?:'s| is| was| are| were)\s+(?!the\b|a\b|an\b|this\b|that\b|these\b|those\b)"
+                           r"([\w'’.-]+(?:\s+[\w'’.-]+){0,3})\s*\??\s*$", re.IGNORECASE)
+
+
+def _who_is(question: str) -> str | None:
+    """The name in "Who is Xu Xiaoyu?" (or "who is lin zhengguo"); None for "Who was president in 2020?", "Who is
+    responsible for it?" or "Who is the mayor?", which ask for a person."""
+    match = _WHO_IS_NAMED.match(question)
+    if not match:
+        return None
+    words = match.group(1).split()
+    if any(w.lower() in _NOT_IN_A_NAME or re.fullmatch(_TITLES, w, re.IGNORECASE) for w in words):
+        return None
+    if any(w[0].isupper() for w in words) and not all(w[0].isupper() for w in words):
+        return None
+    return match.group(1)
+
+
+_NOT_IN_A_NAME = frozenset("in on at of for to from by with about behind responsible".split())
+
+
+def _says_who(sentence: str, question: str) -> bool:
+    """Does the sentence say what the person "Who is X?" names is: "X, director of Jingjiang City, said", "X is the
+    ..." or "General Secretary X"."""
+    asked = _who_is(question)
+    if asked is None:
+        return False
+    name = r"\s+".join(re.escape(w) for w in asked.split())
+    return bool(re.search(rf"\b{name}\s*(?:,\s*(?!and\b|who\b|which\b|but\b)[^,.;:]{{3,200}},|\s+(?:is|was|became|"
+                          rf"serves as|served as)\s+(?:the|a|an)\b)|\b{_TITLES}\s+{name}\b", sentence, re.IGNORECASE))
+
+
+_TITLES = (r"(?:secretary|director|mayor|governor|president|chairman|chairwoman|minister|premier|engineer|head|chief|"
+           r"founder|manager|professor|editor|reporter|ceo|deputy)")
+
+
 def answer_kind(question: str) -> AnswerKind:
+    if _who_is(question):
+        return AnswerKind("role")
     for name, pattern in _KIND_RULES:
         if match := pattern.search(question):
             if name == "named":
@@ -408,6 +450,10 @@ class ExtractiveAnswerer:
             floor, evidence = cfg.min_coverage_open, cfg.min_evidence_open
         else:
             floor, evidence = cfg.min_coverage_specific, cfg.min_evidence_specific
+        # "X, chief engineer of the company, said ...": the name and its title answer "Who is X?" however far the
+        # rest of the sentence reads from the question.
+        if kind.name == "role" and c.kind_ok and not c.names_missing and c.coverage >= floor:
+            return True
         # On the point, and covering enough of the question's words by itself.
         return self.on_point(c) and c.coverage >= floor and c.coverage + c.dense >= evidence
 

@@ -47,6 +47,13 @@ def ask(answerer: ExtractiveAnswerer, question: str, *passages, **options):
     ("How old is Wu Xinming?", "age"),
     ("Who is the secretary of the Nantong party committee?", "person"),
     ("Which official spoke at the meeting?", "person"),
+    # "Who is <a name>?" asks what the person is, not for another name.
+    ("Who is Xu Xiaoyu?", "role"),
+    ("who's lin zhengguo", "role"),
+    ("Who is the mayor?", "person"),
+    ("Who was president in 2020?", "person"),
+    ("who is responsible for the bridge", "person"),
+    ("Who is mayor?", "person"),
     ("Where is Ningxi?", "place"),
     ("Which city will host the expo?", "named"),
     ("How much of the farm produce ends up in Shanghai?", "percent"),  # a share of something
@@ -109,7 +116,14 @@ def test_a_named_answer_knows_what_it_names(question: str, head: str | None) -> 
     ("age", "He is 52 years old.", "How old is he?", True),
     ("person", "Wu Xinming spoke at the meeting.", "Who spoke?", True),
     ("person", "The Sutong Bridge opened.", "Who opened it?", False),  # "Bridge" is not part of a person's name
-    ("person", "Wu Xinming spoke.", "Who is Wu Xinming?", False),
+    # "Who is X?" wants what X is.
+    ("role", "Xu Xiaoyu, director of Jingjiang City, said.", "Who is Xu Xiaoyu?", True),
+    ("role", "Meng Qingdong, chief engineer of the company, introduced that the cost was 450,000 yuan.",
+     "who is meng qingdong", True),
+    ("role", "He said General Secretary Xi Jinping spoke.", "Who is Xi Jinping?", True),
+    ("role", "Wu Xinming is the party secretary.", "Who is Wu Xinming?", True),
+    ("role", "Wu Xinming spoke.", "Who is Wu Xinming?", False),
+    ("role", "Wu Xinming, Xu Hong and Lin Zhengguo spoke.", "Who is Wu Xinming?", False),  # a list, no title
     ("place", "Ningxi is located in Huangyan District.", "Where is Ningxi?", True),
     ("place", "Ningxi is a town.", "Where is Ningxi?", False),
     # "to" names a place after a move, not in "related to <a person>".
