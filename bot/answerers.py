@@ -680,7 +680,8 @@ def _leader(candidates: Sequence[Candidate], dense: float) -> Candidate | None:
     return top if top is not None and top.coverage and top.names_near and top.dense >= dense else None
 
 
-_QUALIFIED = re.compile(r"\b(?:deputy|vice|former|ex|assistant|acting|honorary)[\s-]+([a-z][\w'-]*)", re.IGNORECASE)
+# A rank qualifier before a title ("deputy mayor"), not "the former" meaning the first of two.
+_QUALIFIED = re.compile(rf"\b(?:deputy|vice|former|ex|assistant|acting|honorary)[\s-]+({_TITLES})\b", re.IGNORECASE)
 
 
 def _qualified_only(sentence: str) -> frozenset[str]:

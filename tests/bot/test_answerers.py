@@ -327,6 +327,13 @@ def test_a_rank_qualifier_the_question_lacks_does_not_cover_its_title(answerer: 
     assert ask(answerer, question, passage).abstained is abstains
 
 
+def test_the_former_meaning_the_first_of_two_qualifies_nothing(answerer: ExtractiveAnswerer) -> None:
+    passage = make_passage("Two lists came out. The former selected 50 leading enterprises in Kunshan.", title="")
+    ranked = answerer.rank_sentences("Which enterprises were selected in Kunshan?", [passage], query_vector=None,
+                                     idf=FakeIdf())
+    assert ranked[0].coverage == pytest.approx(1.0)
+
+
 def test_low_dense_similarity_abstains(answerer: ExtractiveAnswerer) -> None:
     # Same words, but dense 0.2 < min_dense 0.3.
     assert ask(answerer, "When did the Sutong Bridge open to traffic?", make_passage(BRIDGE, dense=0.2)).abstained
