@@ -99,6 +99,10 @@ class AnswerKind:
     name: str
     # What a "named" answer names ("river" in "Which river ...?"), as an analysed term; None: any name.
     head: str | None = None
+    # What "how many" counts ("center"), as an analysed term; and the name "Who is X?" asks about. Parsed from the
+    # question once, not for every sentence.
+    counted: str | None = None
+    who: str | None = None
 
     def found_in(self, sentence: str, question: str) -> bool:
         """Does the sentence hold an answer of this kind (not merely one the question already states)?"""
@@ -111,7 +115,7 @@ class AnswerKind:
         if self.name == "date":
             return new(_DATE.findall(sentence))
         if self.name == "number":
-            return new(_quantities(sentence, counted_noun(question)))
+            return new(_quantities(sentence, self.counted))
         if self.name == "money":
             return bool(_MONEY.search(sentence))
         if self.name == "percent":
@@ -136,7 +140,7 @@ class AnswerKind:
         if self.name == "age":
             return bool(_AGE.search(sentence))
         if self.name == "role":
-            return _says_who(sentence, question)
+            return self.who is not None and _says_who(sentence, self.who)
         return True
 
     def _names_head(self, name: str) -> bool:
@@ -252,12 +256,9 @@ def _who_is(question: str) -> str | None:
 _NOT_IN_A_NAME = frozenset("in on at of for to from by with about behind responsible".split())
 
 
-def _says_who(sentence: str, question: str) -> bool:
-    """Does the sentence say what the person "Who is X?" names is: "X, director of Jingjiang City, said", "X is the
-    ..." or "General Secretary X"."""
-    asked = _who_is(question)
-    if asked is None:
-        return False
+def _says_who(sentence: str, asked: str) -> bool:
+    """Does the sentence say what the person asked about ("Who is X?") is: "X, director of Jingjiang City, said",
+    "X is the ..." or "General Secretary X"."""
     name = r"\s+".join(re.escape(w) for w in asked.split())
     return bool(re.search(rf"\b{name}\s*(?:,\s*(?!and\b|who\b|which\b|but\b)[^,.;:]{{3,200}},|\s+(?:is|was|became|"
                           rf"serves as|served as)\s+(?:the|a|an)\b)|\b{_TITLES}\s+{name}\b", sentence, re.IGNORECASE))
@@ -268,14 +269,16 @@ _TITLES = (r"(?:secretary|director|mayor|governor|president|chairman|chairwoman|
 
 
 def answer_kind(question: str) -> AnswerKind:
-    if _who_is(question):
-        return AnswerKind("role")
+    counted = counted_noun(question)
+    if who := _who_is(question):
+        return AnswerKind("role", counted=counted, who=who)
     for name, pattern in _KIND_RULES:
         if match := pattern.search(question):
             if name == "named":
-                return AnswerKind(name, next(iter(analyze(match.group(1) or match.group(2))), None))
-            return AnswerKind(name)
-    return AnswerKind("any")
+                head = next(iter(analyze(match.group(1) or match.group(2))), None)
+                return AnswerKind(name, head, counted=counted)
+            return AnswerKind(name, counted=counted)
+    return AnswerKind("any", counted=counted)
 
 
 # --- the extractive answerer --------------------------------------------------------------------------------
@@ -534,7 +537,7 @@ class ExtractiveAnswerer:
     ) -> list[Candidate]:
         cfg = self.config
         kind = answer_kind(question)
-        counted = counted_noun(question)
+        counted = kind.counted
         # A unit the question names ("in square kilometers") must be in the answer.
         units = [u.lower() for u in _UNITS.findall(question)]
         own = _content_terms(question)
