@@ -209,6 +209,9 @@ class CaseResult:
     case: EvalCase
     answer: Answer | None
     error: str | None = None
+    # The conversation the question was asked in: the case's history, with the bot's own answers between the
+    # earlier questions when the case gave only those (see `replay`).
+    history: tuple[Turn, ...] = ()
     verdicts: Verdicts = field(init=False)
 
     def __post_init__(self) -> None:
@@ -222,6 +225,8 @@ class CaseResult:
             body = {"question": self.case.question, "answer": "", "abstained": False, "citations": [],
                     "timings_ms": {}}
         row: dict[str, Any] = {"id": self.case.id, **body, "verdicts": self.verdicts.to_dict()}
+        if self.history:
+            row["history"] = [t if isinstance(t, str) else dict(t) for t in self.history]
         if self.error is not None:
             row["error"] = self.error
         return row
@@ -501,16 +506,33 @@ def run_cases(
 
     results: list[CaseResult] = []
     for case in tqdm(cases, desc="bot eval", unit="case", file=sys.stderr, disable=not progress):
+        history = tuple(case.history)
         try:
-            answer = pipeline.ask(case.question, history=list(case.history) or None, k=k)
+            history = replay(pipeline, case.history, k=k)
+            answer = pipeline.ask(case.question, history=list(history) or None, k=k)
         except RUN_STOPPERS:
             raise
         except Exception as exc:  # noqa: BLE001 - one broken case must not cost the whole run
             log.warning("Case %s raised %s: %s", case.id, type(exc).__name__, exc)
-            results.append(CaseResult(case, None, error=f"{type(exc).__name__}: {exc}"))
+            results.append(CaseResult(case, None, error=f"{type(exc).__name__}: {exc}", history=history))
             continue
-        results.append(CaseResult(case, answer))
+        results.append(CaseResult(case, answer, history=history))
     return results
+
+
+def replay(pipeline: AskingPipeline, history: Sequence[Turn], *, k: int | None = None) -> tuple[Turn, ...]:
+    """The conversation a person in the chat would have had. A history of earlier questions only is asked in
+    turn, each with the conversation so far, and the bot's answers go between them: a follow-up can lean on what
+    the bot said ("his city" after "Who is Xu Xiaoyu?"). A history that gives the assistant's turns is used as it
+    is written."""
+    if any(not isinstance(t, str) and t.get("role") == "assistant" for t in history):
+        return tuple(history)
+    conversation: list[Turn] = []
+    for turn in history:
+        question = turn if isinstance(turn, str) else str(turn.get("content", ""))
+        answer = pipeline.ask(question, history=list(conversation) or None, k=k)
+        conversation += [{"role": "user", "content": question}, {"role": "assistant", "content": answer.answer}]
+    return tuple(conversation)
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -693,8 +715,8 @@ def _report_case(result: CaseResult) -> list[str]:
     labels = ", ".join(x for x in (case.split, case.kind) if x)
     out = [f"### {case.id}" + (f" ({labels})" if labels else ""), ""]
     out.append(f"- **Question:** {case.question}")
-    if case.history:
-        turns = [t if isinstance(t, str) else f"{t['role']}: {t['content']}" for t in case.history]
+    if result.history or case.history:
+        turns = [t if isinstance(t, str) else f"{t['role']}: {t['content']}" for t in result.history or case.history]
         out.append(f"- **History:** {' / '.join(turns)}")
     if answer is not None and answer.standalone_question and answer.standalone_question != case.question:
         out.append(f"- **Standalone question:** {answer.standalone_question}")

@@ -138,13 +138,39 @@ def test_token_f1_is_squad_style() -> None:
 
 def test_run_passes_history_and_k_and_records_a_raising_case(results: list[CaseResult]) -> None:
     pipeline = FakePipeline(TABLE)
-    cases = [EvalCase(id="a", question="q6"), EvalCase(id="b", question="q1", history=("earlier?",))]
+    given = ({"role": "user", "content": "q2"}, {"role": "assistant", "content": "As written."})
+    cases = [EvalCase(id="a", question="q6"), EvalCase(id="b", question="q1", history=given)]
     got = run_cases(pipeline, cases, k=3, progress=False)
     assert [r.case.id for r in got] == ["a", "b"]
     assert got[0].answer is None and got[0].error == "RuntimeError: model exploded"
     assert got[1].answer is TABLE["q1"] and got[1].error is None
+    # A history with the assistant's turns is used as written.
     assert pipeline.calls == [{"question": "q6", "history": None, "k": 3},
-                              {"question": "q1", "history": ["earlier?"], "k": 3}]
+                              {"question": "q1", "history": list(given), "k": 3}]
+    assert got[1].history == given and got[1].to_dict()["history"] == list(given)
+    assert "history" not in got[0].to_dict()
+
+
+def test_earlier_questions_are_replayed_with_the_bots_answers() -> None:
+    """A history of questions only is the conversation a chat user has: each earlier question is asked in turn
+    with the conversation so far, and the bot's answers go between them."""
+    pipeline = FakePipeline(TABLE)
+    [result] = run_cases(pipeline, [EvalCase(id="f", question="q1", history=("q2", "q7"))], k=2, progress=False)
+    conversation = [{"role": "user", "content": "q2"}, {"role": "assistant", "content": TABLE["q2"].answer},
+                    {"role": "user", "content": "q7"}, {"role": "assistant", "content": TABLE["q7"].answer}]
+    assert pipeline.calls == [{"question": "q2", "history": None, "k": 2},
+                              {"question": "q7", "history": conversation[:2], "k": 2},
+                              {"question": "q1", "history": conversation, "k": 2}]
+    assert result.history == tuple(conversation) and result.to_dict()["history"] == conversation
+    # The case is judged on its own question's answer; the replayed answers are not scored.
+    assert result.answer is TABLE["q1"] and result.verdicts.passed
+
+
+def test_a_failing_replayed_question_fails_its_case_only() -> None:
+    got = run_cases(FakePipeline(TABLE), [EvalCase(id="f", question="q1", history=("q6",)),
+                                          EvalCase(id="g", question="q1")], progress=False)
+    assert got[0].error == "RuntimeError: model exploded" and got[0].answer is None
+    assert got[1].error is None
 
 
 def test_a_missing_index_stops_the_run() -> None:
@@ -249,6 +275,13 @@ def test_report_lists_metrics_and_every_failed_case(results: list[CaseResult], t
     assert "abstained on an answerable question" in failed
     assert "answered a question the articles do not answer" in failed
     assert "RuntimeError: model exploded" in failed
+
+
+def test_report_shows_the_conversation_a_follow_up_was_asked_in(tmp_path: Path) -> None:
+    results = run_cases(FakePipeline(TABLE), [EvalCase(id="f", question="q3", history=("q2",))], progress=False)
+    path = tmp_path / "report.md"
+    write_report(compute_metrics(results), results, path)
+    assert "- **History:** user: q2 / assistant: It opened in 2008." in path.read_text(encoding="utf-8")
 
 
 def test_compare_names_cases_that_got_worse_and_better(results: list[CaseResult], tmp_path: Path) -> None:
