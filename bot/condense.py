@@ -1,8 +1,10 @@
 """Follow-up questions: rewrite "How many vehicles use it every day?" into something retrieval can use.
 
 The default needs no model: when a question leans on the conversation (a pronoun, or too few words of its own),
-the names and key words of the earlier user turns are added to it. An LLM rewriter (prompts/condense_question.txt)
-will implement the same `Condenser` protocol.
+the names and key words of the earlier user turns are added to it. When the earlier question asked who someone is
+and the follow-up says "he" or "his", the names the bot's cited answer gave come too: after "Who is Xu Xiaoyu?"
+answered with "Xu Xiaoyu, director of Jingjiang City, said. [1]", "Which park is his city best known for?" is
+about Jingjiang City. An LLM rewriter (prompts/condense_question.txt) will implement the same `Condenser` protocol.
 """
 from __future__ import annotations
 
@@ -24,50 +26,102 @@ _GENERIC = frozenset("""did does do is are was were will would can could be been
 tell say said happen happened there their they it its this that these those the a an of in on at to for from with
 by about""".split())
 _PROPER_PHRASE = re.compile(r"\b[A-Z][\w'’-]*(?:\s+(?:of\s+the\s+|of\s+|the\s+)?[A-Z][\w'’-]*)*")
+# A follow-up about a person ("Where did he work before?", "his city").
+_PERSONAL = re.compile(r"\b(?:he|him|his|she|her|hers)\b", re.IGNORECASE)
+# An earlier question whose answer names or describes a person: "Who is Xu Xiaoyu?", "Who heads the committee?"
+_ASKS_WHO = re.compile(r"^\W*(?:who|whom)\b", re.IGNORECASE)
+# The bot's answer cites its evidence; an abstention or an error cites nothing and names nothing to follow up on.
+_CITATION = re.compile(r"\s*\[\d+\]")
+_CALENDAR = frozenset("""january february march april may june july august september october november december
+monday tuesday wednesday thursday friday saturday sunday""".split())
+_SENTENCE_START = re.compile(r"(?:^|[.!?][\"'”’)]?\s+)$")
 
 
 class Condenser(Protocol):
     def condense(self, question: str, history: Sequence[Turn]) -> str: ...
 
 
-def user_turns(history: Sequence[Turn]) -> list[str]:
-    turns = []
+def exchanges(history: Sequence[Turn]) -> list[tuple[str, str]]:
+    """(user question, the assistant's reply or "") for each user turn of the history, blank turns dropped. A plain
+    string or a mapping without a role is the user's."""
+    pairs: list[tuple[str, str]] = []
     for turn in history:
         if isinstance(turn, str):
-            turns.append(turn)
-        elif str(turn.get("role", "user")) == "user":
-            turns.append(str(turn.get("content", "")))
-    return [t for t in turns if t.strip()]
+            role, content = "user", turn
+        else:
+            role, content = str(turn.get("role", "user")), str(turn.get("content", ""))
+        if not content.strip():
+            continue
+        if role == "user":
+            pairs.append((content, ""))
+        elif role == "assistant" and pairs:
+            pairs[-1] = (pairs[-1][0], content)
+    return pairs
+
+
+def user_turns(history: Sequence[Turn]) -> list[str]:
+    return [question for question, _ in exchanges(history)]
 
 
 class HeuristicCondenser:
     """Adds the subject of the conversation to a question that does not name its own."""
 
-    def __init__(self, *, max_turns: int = 2, min_own_terms: int = 3) -> None:
+    def __init__(self, *, max_turns: int = 2, min_own_terms: int = 3, max_answer_names: int = 2) -> None:
         self.max_turns = max_turns
         self.min_own_terms = min_own_terms
+        self.max_answer_names = max_answer_names
 
     def needs_context(self, question: str) -> bool:
         own = [t for t in analyze(question) if t not in _QUESTION_WORDS]
         return bool(_ANAPHORA.search(question)) or len(own) < self.min_own_terms
 
     def condense(self, question: str, history: Sequence[Turn]) -> str:
-        earlier = user_turns(history)[-self.max_turns:]
+        earlier = exchanges(history)[-self.max_turns:]
         if not earlier or not self.needs_context(question):
             return question
         own = set(analyze(question))
         subject: list[str] = []
-        for turn in reversed(earlier):
+        for turn, reply in reversed(earlier):
             phrases = [p for p in (m.group(0) for m in _PROPER_PHRASE.finditer(turn)) if _is_subject(p, turn)]
             named = {t for p in phrases for t in analyze(p)}
             # The topic words too: "How many more will be built?" after a question about river-crossing passages.
             topic = [w for w in _WORD.findall(turn) if (terms := analyze(w)) and terms[0] not in named
                      and terms[0] not in own and w.lower() not in _QUESTION_WORDS and w.lower() not in _GENERIC]
             subject.extend(phrases + ([" ".join(topic)] if topic else []))
+            # "Who is X?" -> "X, director of Jingjiang City" -> "his city"; "Who is the secretary?" -> "Wu Xinming"
+            # -> "Where did he work before?". Other answers' names are left out: "the Sutong Bridge ... the
+            # Nantong Expressway" would pull "How many vehicles use it?" off the bridge.
+            if _PERSONAL.search(question) and _ASKS_WHO.search(turn):
+                answered = _answer_names(reply, known=named | set(analyze(turn)) | own)
+                phrases += answered[:self.max_answer_names]
+                subject.extend(answered[:self.max_answer_names])
             if phrases:
                 break
         extra = "; ".join(dict.fromkeys(s for s in subject if s))
         return f"{question} ({extra})" if extra else question
+
+
+def _answer_names(reply: str, *, known: set[str]) -> list[str]:
+    """The names a cited answer gives that the conversation had not ("Jingjiang City"), in order. An answer that
+    cites nothing (an abstention, an error) gives none."""
+    if not _CITATION.search(reply):
+        return []
+    text = _CITATION.sub("", reply)
+    names: list[str] = []
+    for match in _PROPER_PHRASE.finditer(text):
+        words = match.group(0).split()
+        # "The Sutong Bridge" -> "Sutong Bridge"; "In June" is no name, nor is a lone capitalised word opening a
+        # sentence.
+        while words and (not analyze(words[0]) or words[0].lower() in _CALENDAR):
+            words.pop(0)
+        if not words or (len(words) == 1 and words[0] == match.group(0)
+                         and _SENTENCE_START.search(text[:match.start()])):
+            continue
+        terms = analyze(" ".join(words))
+        if terms and not set(terms) <= known:
+            names.append(" ".join(words))
+            known = known | set(terms)
+    return names
 
 
 def _is_subject(phrase: str, turn: str) -> bool:

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.condense import HeuristicCondenser, user_turns
+from bot.condense import HeuristicCondenser, exchanges, user_turns
 from tests.bot.conftest import SUTONG_FOLLOW_UP, SUTONG_QUESTION
 
 condenser = HeuristicCondenser()
@@ -53,6 +53,49 @@ def test_role_content_turns_use_only_the_users_turns() -> None:
     assert condenser.condense(SUTONG_FOLLOW_UP, [history[1]]) == SUTONG_FOLLOW_UP
 
 
+WHO = "Who is Xu Xiaoyu?"
+WHO_ANSWER = "Xu Xiaoyu, director of Jingjiang City, said. [1]"
+HIS_CITY = "Which industrial park is his city best known for?"
+
+
+def conversation(question: str, reply: str) -> list[dict[str, str]]:
+    return [{"role": "user", "content": question}, {"role": "assistant", "content": reply}]
+
+
+def test_a_follow_up_about_him_gets_the_names_the_answer_to_who_gave() -> None:
+    assert condenser.condense(HIS_CITY, conversation(WHO, WHO_ANSWER)) == f"{HIS_CITY} (Xu Xiaoyu; Jingjiang City)"
+    # "Who is the secretary?" -> the answer names him; "The" does not open the name.
+    standalone = condenser.condense(
+        "Where did he work before?",
+        conversation("Who is the Secretary of the Nantong Municipal Party Committee?",
+                     "In the view of Wu Xinming, secretary of The Nantong Municipal Party Committee, [1]"))
+    assert standalone.endswith("(Secretary of the Nantong Municipal Party Committee; Wu Xinming)")
+
+
+@pytest.mark.parametrize(("history", "question"), [
+    # The answer cites nothing: an abstention names nothing to follow up on.
+    (conversation(WHO, "The articles I have do not answer that question. Try rephrasing it."), HIS_CITY),
+    # The earlier question did not ask who: the answer's other names would pull the follow-up off its subject.
+    (conversation(SUTONG_QUESTION, "Opened on June 30, 2008, on the Nantong Expressway. [1]"), SUTONG_FOLLOW_UP),
+    # The follow-up is not about a person.
+    (conversation(WHO, WHO_ANSWER), "Which industrial park is it best known for?"),
+])
+def test_other_answers_give_no_names(history: list[dict[str, str]], question: str) -> None:
+    standalone = condenser.condense(question, history)
+    assert "Jingjiang" not in standalone and "Expressway" not in standalone
+
+
+def test_at_most_max_answer_names_new_names_from_an_answer() -> None:
+    reply = ("Meng Qingdong, chief engineer of Suzhou Canny, said it. In June, Suzhou Metro Line 11 and "
+             "Jiangsu opened. [1]")
+    one = HeuristicCondenser(max_answer_names=1).condense("What did he say?", conversation(
+        "Who is Meng Qingdong?", reply))
+    assert one == "What did he say? (Meng Qingdong; Suzhou Canny)"
+    # Names already known are not new; a lone capitalised word opening a sentence ("In") is not a name.
+    two = condenser.condense("What did he say?", conversation("Who is Meng Qingdong?", reply))
+    assert two == "What did he say? (Meng Qingdong; Suzhou Canny; Suzhou Metro Line)"
+
+
 def test_the_latest_named_subject_wins() -> None:
     standalone = condenser.condense("What about its length?", ["Who is Wu Xinming?", SUTONG_QUESTION])
     assert "Sutong Bridge" in standalone and "Xinming" not in standalone
@@ -65,7 +108,11 @@ def test_only_the_last_max_turns_user_turns_count() -> None:
     assert "Sutong" in HeuristicCondenser(max_turns=2).condense("What about its length?", history)
 
 
-def test_user_turns() -> None:
-    turns = ["a", " ", {"role": "assistant", "content": "b"}, {"content": "c"}, {"role": "user", "content": "d"}]
+def test_user_turns_and_exchanges() -> None:
+    turns = ["a", " ", {"role": "assistant", "content": "b"}, {"content": "c"}, {"role": "user", "content": "d"},
+             {"role": "assistant", "content": "e"}]
     # A mapping without a role counts as the user's; blank turns are dropped.
     assert user_turns(turns) == ["a", "c", "d"]
+    assert exchanges(turns) == [("a", "b"), ("c", ""), ("d", "e")]
+    # An assistant turn before any question belongs to none.
+    assert exchanges([{"role": "assistant", "content": "hello"}, "q"]) == [("q", "")]
