@@ -125,8 +125,7 @@ class AnswerKind:
         if self.name == "duration":
             return new(_DURATION.findall(sentence)) or new(_DATE.findall(sentence))
         if self.name == "person":
-            return new([n for n in _NAME.findall(sentence)
-                        if not any(w in _NOT_A_PERSON or w.lower() in _MONTH_WORDS for w in n.split())])
+            return new(_people(sentence))
         if self.name == "place":
             # The answer is another place than the one asked about ("Where is Ningxi?" -> "in Huangyan").
             asked = set(analyze(question)) | _PLACE_WORDS
@@ -548,6 +547,8 @@ class ExtractiveAnswerer:
         weights = {t: math.sqrt(max(idf.idf(t), 0.0)) for t in terms}
         total = sum(weights.values()) or 1.0
         names = _key_terms(standalone_question or question, terms)
+        # A person is named whole: "Xu Hong" does not cover the "Xu" of "Xu Xiaoyu".
+        people = [frozenset(analyze(n)) for n in _people(standalone_question or question)]
         asks_qualified = bool(_QUALIFIED.search(standalone_question or question))
         candidates: list[Candidate] = []
         for passage in passages:
@@ -568,9 +569,10 @@ class ExtractiveAnswerer:
                 if len(sentence.split()) < 4:
                     continue
                 # The sentence before often names the subject ("the Sutong Bridge ... opened. Its daily traffic").
-                window = sentence_terms[j] | title_terms | (sentence_terms[j - 1] if j > 0 else set())
+                window = _whole_names(sentence_terms[j] | title_terms | (sentence_terms[j - 1] if j > 0 else set()),
+                                      people)
                 coverage = sum(weights[t] for t in terms if t in window) / total
-                own_coverage = sum(weights[t] for t in own if t in sentence_terms[j]) / (
+                own_coverage = sum(weights[t] for t in own if t in _whole_names(sentence_terms[j], people)) / (
                     sum(weights[t] for t in own) or 1.0)
                 dense = float(vectors[j] @ query_vector) if vectors is not None and query_vector is not None \
                     else float(passage.dense_score or 0.0)
@@ -693,6 +695,18 @@ def _qualified_only(sentence: str) -> frozenset[str]:
     if not qualified:
         return frozenset()
     return frozenset(qualified - set(analyze(_QUALIFIED.sub(" ", sentence))))
+
+
+def _people(text: str) -> list[str]:
+    """The people a text names ("Wu Xinming", "Meng Qingdong"): not places, bodies or months."""
+    return [n for n in _NAME.findall(text)
+            if not any(w in _NOT_A_PERSON or w.lower() in _MONTH_WORDS for w in n.split())]
+
+
+def _whole_names(terms: frozenset[str], people: Sequence[frozenset[str]]) -> frozenset[str]:
+    """`terms` without the words of a person named only in part ("xu" of "Xu Hong" when "Xu Xiaoyu" is asked)."""
+    partial = {t for person in people if not person <= terms for t in person}
+    return terms - partial if partial else terms
 
 
 def _content_terms(question: str) -> list[str]:

@@ -334,6 +334,23 @@ def test_the_former_meaning_the_first_of_two_qualifies_nothing(answerer: Extract
     assert ranked[0].coverage == pytest.approx(1.0)
 
 
+def test_a_person_is_covered_only_by_their_whole_name(answerer: ExtractiveAnswerer) -> None:
+    # "Xu Hong" shares the surname of "Xu Xiaoyu", not the person.
+    text = ("Xu Hong, deputy mayor of Huai'an, leads the Ninghuai park. "
+            "The Jiangyin-Jingjiang park is the pride of Xu Xiaoyu and his city.")
+    ranked = answerer.rank_sentences("Which park is Xu Xiaoyu proud of?", [make_passage(text, title="")],
+                                     query_vector=None, idf=FakeIdf())
+    coverage = {c.text.split()[0]: c.coverage for c in ranked}
+    # Of xu, xiaoyu, park, proud: the first sentence covers only "park" (its window has no "Xiaoyu");
+    # the second covers the whole name and the park.
+    assert coverage["Xu"] == pytest.approx(1 / 4)
+    assert coverage["The"] == pytest.approx(3 / 4)
+    # A word of an organisation's or place's name still counts on its own ("Huai'an" of "Huai'an City").
+    ranked = answerer.rank_sentences("What does Huai'an City make?", [make_passage(text, title="")],
+                                     query_vector=None, idf=FakeIdf())
+    assert {c.text.split()[0]: c.coverage for c in ranked}["Xu"] == pytest.approx(1 / 3)
+
+
 def test_low_dense_similarity_abstains(answerer: ExtractiveAnswerer) -> None:
     # Same words, but dense 0.2 < min_dense 0.3.
     assert ask(answerer, "When did the Sutong Bridge open to traffic?", make_passage(BRIDGE, dense=0.2)).abstained

@@ -238,6 +238,20 @@ def test_follow_up_answers_with_the_daily_traffic(seeds_pipeline: Pipeline, hist
 
 
 @pipeline_marks
+def test_a_follow_up_can_lean_on_the_bots_answer(seeds_pipeline: Pipeline) -> None:
+    """"his city" is in the answer to "Who is Xu Xiaoyu?", not in the question: the chat's history carries it."""
+    first = seeds_pipeline.ask("Who is Xu Xiaoyu?")
+    assert "Jingjiang City" in first.answer
+    history = [{"role": "user", "content": "Who is Xu Xiaoyu?"}, {"role": "assistant", "content": first.answer}]
+    answer = seeds_pipeline.ask("Which industrial park is his city best known for?", history=history)
+    assert "Jingjiang City" in answer.standalone_question
+    assert not answer.abstained and "Jiangyin-Jingjiang Industrial Park" in answer.answer
+    assert any("Jiangyin-Jingjiang Industrial Park" in c.quote for c in answer.citations)
+    # Without the bot's answer, "Xu" alone picked the deputy mayor Xu Hong's park.
+    assert "Xu Hong" not in answer.answer
+
+
+@pipeline_marks
 @pytest.mark.parametrize("question", [OFF_TOPIC_QUESTION, "Who won the 2018 football world cup?",
                                       "What is the capital of France?"])
 def test_off_topic_questions_abstain(seeds_pipeline: Pipeline, question: str) -> None:
