@@ -36,7 +36,9 @@ class Draft:
 
 class Answerer(Protocol):
     def answer(self, question: str, passages: Sequence[Passage], *, query_vector: np.ndarray | None,
-               idf: IdfLookup, standalone_question: str | None = None) -> Draft: ...
+               idf: IdfLookup, standalone_question: str | None = None, said: Sequence[str] = ()) -> Draft:
+        """`said`: the bot's earlier answers in this conversation."""
+        ...
 
 
 class IdfLookup(Protocol):
@@ -419,6 +421,7 @@ class ExtractiveAnswerer:
         query_vector: np.ndarray | None,
         idf: IdfLookup,
         standalone_question: str | None = None,
+        said: Sequence[str] = (),
     ) -> Draft:
         fact = self._article_fact(question, passages, standalone_question=standalone_question)
         if fact is not None:
@@ -444,7 +447,15 @@ class ExtractiveAnswerer:
                     "kind_ok": float(best.kind_ok), "names_missing": float(len(best.names_missing))}
         if not supported or candidates[0].score - best.score > self.config.max_score_gap:
             return Draft(self.abstain_message, True, [], evidence)
-        return self._cite(self._compose(best, supported, candidates), evidence)
+        groups = self._compose(best, supported, candidates)
+        # A follow-up's answer does not open with the quote the bot gave last time when it has a new one to give
+        # ("Xu Xiaoyu, director of Jingjiang City, said." again before the park). Alone, that quote stays: the
+        # earlier answer may hold the follow-up's answer too ("5.2 square kilometers ... nearly 300 companies").
+        if said and standalone_question and standalone_question != question and len(groups) > 1:
+            spoken = "\n".join(" ".join(text.split()) for text in said)
+            new = [g for g in groups if not all(" ".join(c.text.split()) in spoken for c in g)]
+            groups = new or groups
+        return self._cite(groups, evidence)
 
     def supported(self, c: Candidate, kind: AnswerKind) -> bool:
         cfg = self.config

@@ -87,12 +87,14 @@ class Pipeline:
         search_filters = SearchFilters.from_mapping(filters)
         idf = self.retriever.bm25
         self._check_fits_model(question)
-        standalone = self.condenser.condense(question, list(history or []))
+        history = list(history or [])
+        standalone = self.condenser.condense(question, history)
         vector = self.retriever.embedder.encode_query(standalone)
         passages = self.retriever.retrieve(standalone, k=k, filters=search_filters, query_vector=vector)
         retrieved = time.perf_counter()
+        said = [str(t.get("content", "")) for t in history if not isinstance(t, str) and t.get("role") == "assistant"]
         draft = self.answerer.answer(question, passages, query_vector=vector, idf=idf,
-                                     standalone_question=standalone)
+                                     standalone_question=standalone, said=said)
         done = time.perf_counter()
         return Answer(
             question=question,

@@ -230,6 +230,24 @@ def test_a_second_sentence_scoring_nearly_as_well_is_quoted_with_its_own_citatio
     assert len(ask(strict, "When did the Sutong Bridge open to traffic?", first, second).citations) == 1
 
 
+def test_a_follow_up_does_not_quote_again_what_the_bot_said_when_it_has_something_new(
+        answerer: ExtractiveAnswerer) -> None:
+    first = make_passage("The Sutong Bridge opened to traffic on June 30, 2008.", chunk_id="a", title="", rank=1)
+    second = make_passage("Weather aside, the Sutong Bridge opened to traffic in mid 2008.", chunk_id="b", title="",
+                          rank=2)
+    question = "When did it open to traffic?"
+    standalone = f"{question} (Sutong Bridge)"
+    said = ["The Sutong Bridge opened to traffic on June 30, 2008. [1]"]
+    draft = ask(answerer, question, first, second, standalone_question=standalone, said=said)
+    assert draft.text == "Weather aside, the Sutong Bridge opened to traffic in mid 2008. [1]"
+    assert [c.chunk_id for c in draft.citations] == ["b"]
+    # Said before and nothing new beside it: it is still the answer.
+    assert ask(answerer, question, first, standalone_question=standalone, said=said).text == said[0]
+    # A question that stands alone (asked again) gets the whole answer again.
+    again = ask(answerer, "When did the Sutong Bridge open to traffic?", first, second, said=said)
+    assert len(again.citations) == 2
+
+
 def test_a_near_tied_sentence_just_before_the_best_joins_its_quote() -> None:
     text = "In mid 2008, the Sutong Bridge opened to traffic. The Sutong Bridge opened to traffic on June 30, 2008."
     vectors = np.array([[0.5, 0.75 ** 0.5, 0, 0], [0.6, 0.64 ** 0.5, 0, 0]], dtype=np.float32)

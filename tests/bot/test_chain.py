@@ -249,6 +249,8 @@ def test_a_follow_up_can_lean_on_the_bots_answer(seeds_pipeline: Pipeline) -> No
     assert any("Jiangyin-Jingjiang Industrial Park" in c.quote for c in answer.citations)
     # Without the bot's answer, "Xu" alone picked the deputy mayor Xu Hong's park.
     assert "Xu Hong" not in answer.answer
+    # The quote the bot gave last time is not given again beside the new one.
+    assert "director of Jingjiang City, said" not in answer.answer and len(answer.citations) == 1
 
 
 @pipeline_marks
