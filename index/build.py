@@ -86,6 +86,20 @@ def chunk_id(corpus: str, source: str, text: str, occurrence: int) -> str:
     return digest[:24]
 
 
+def file_path(corpus: str, source: str) -> str:
+    """The absolute path of an indexed file from its chunk metadata: `corpus` is the folder it was indexed
+    through, or the file itself when it was given directly (then `source` is its name)."""
+    root = Path(corpus)
+    return corpus if root.name == source and not root.is_dir() else str(root / source)
+
+
+def _as_indexed(file: SourceFile, key: tuple[str, str] | None) -> SourceFile:
+    """`file` under the (corpus, source) it is already indexed as, when that is another way of reaching it."""
+    if key is None or key == (str(file.root), file.source):
+        return file
+    return SourceFile(path=file.path, root=Path(key[0]), source=key[1])
+
+
 def article_id(corpus: str, source: str, position: int) -> str:
     return hashlib.sha1(f"{corpus}\x1f{source}\x1f{position}".encode()).hexdigest()[:16]
 
@@ -171,6 +185,11 @@ class Indexer:
         if summary.rebuilt:
             report("The index was built with another model or chunker; rebuilding it from the given folders.")
         existing = self._existing_files()
+        # A file is one file however it is reached: through its folder, directly, or through a folder inside
+        # another. The identity it was first indexed under stays, so it is never stored twice.
+        indexed_at = {entry["path"]: key for key, entry in existing.items()}
+        files = [_as_indexed(file, indexed_at.get(str(file.path))) for file in files]
+        self._remove_moved_files(files, existing, summary)
 
         work: list[_FileWork] = []
         seen: set[tuple[str, str]] = set()
@@ -211,7 +230,7 @@ class Indexer:
             meta = chunk.metadata
             key = (str(meta.get("corpus", "")), str(meta.get("source", "")))
             entry = files.setdefault(key, {"ids": [], "shas": set(), "file_chunks": meta.get("file_chunks", -1),
-                                           "articles": set()})
+                                           "articles": set(), "path": file_path(*key)})
             entry["ids"].append(chunk.id)
             entry["shas"].add(meta.get("file_sha"))
             entry["articles"].add(meta.get("article"))
@@ -296,13 +315,47 @@ class Indexer:
         seen: set[tuple[str, str]],
         summary: IndexSummary,
     ) -> None:
-        # Only folders are scanned whole, so only under a folder can a missing file mean a deleted one.
-        folders = {str(Path(r).resolve()) for r in roots if Path(r).is_dir()}
+        # Only folders are scanned whole, so only under a folder can a missing file mean a deleted one (whether it
+        # was indexed through that folder or on its own). A second copy of a file indexed now (stored twice by
+        # an older version) goes too.
+        folders = [Path(r).resolve() for r in roots if Path(r).is_dir()]
+        folder_names = {str(f) for f in folders}
+        indexed_now = {str(f.path) for f in files}
         for key, entry in existing.items():
-            if key[0] in folders and key not in seen:
-                self.store.delete(entry["ids"])
-                summary.chunks_removed += len(entry["ids"])
-                summary.files_removed += 1
+            if key in seen or entry.get("removed"):
+                continue
+            if (key[0] in folder_names or entry["path"] in indexed_now
+                    or any(Path(entry["path"]).is_relative_to(f) for f in folders)):
+                self._remove(entry, summary)
+
+    def _remove_moved_files(self, files: Sequence[SourceFile], existing: dict[tuple[str, str], dict[str, Any]],
+                            summary: IndexSummary) -> None:
+        """A file indexed before that is gone from its place while the same bytes are being indexed elsewhere (a
+        renamed or moved folder) loses its old chunks: its text lives on under the new path. A file that is merely
+        gone (an unplugged drive) is kept until its folder is indexed again."""
+        keys = {(str(f.root), f.source) for f in files}
+        gone = {key: entry for key, entry in existing.items()
+                if key not in keys and len(entry["shas"]) == 1 and not Path(entry["path"]).exists()}
+        if not gone:
+            return
+        by_sha: dict[str, list[dict[str, Any]]] = {}
+        for entry in gone.values():
+            by_sha.setdefault(next(iter(entry["shas"])), []).append(entry)
+        for file in files:
+            if (str(file.root), file.source) in existing or not by_sha:
+                continue
+            try:
+                sha = hashlib.sha256(file.path.read_bytes()).hexdigest()
+            except OSError:
+                continue  # reported when the file is planned
+            for entry in by_sha.pop(sha, []):
+                self._remove(entry, summary)
+
+    def _remove(self, entry: dict[str, Any], summary: IndexSummary) -> None:
+        self.store.delete(entry["ids"])
+        entry["removed"] = True
+        summary.chunks_removed += len(entry["ids"])
+        summary.files_removed += 1
 
     # --- writing ------------------------------------------------------------------------------------------
 

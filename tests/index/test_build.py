@@ -160,6 +160,77 @@ def test_deleting_a_file_removes_its_chunks(settings: Settings, corpus: Path, co
     assert {a["source"] for a in list_articles(settings)} == {MULTI}
 
 
+def _texts(settings: Settings) -> list[str]:
+    return [c.text for c in open_store(settings).iter_chunks()]
+
+
+def test_a_file_reached_through_its_folder_and_directly_is_stored_once(
+    settings: Settings, corpus: Path, counting: Counting
+) -> None:
+    # On its own first, then with its folder: the folder adds only the other file.
+    alone = _index(settings, counting(), corpus / SINGLE)
+    with_folder = counting()
+    summary = _index(settings, with_folder, corpus)
+    assert (summary.files, summary.files_unchanged, summary.chunks_removed) == (2, 1, 0)
+    assert summary.chunks_total == alone.chunks_total + summary.chunks_added
+    assert not any("Jingjiang" in text for text in with_folder.encoded)
+    texts = _texts(settings)
+    assert len(texts) == len(set(texts)) == summary.chunks_total
+    # Through the folder first, then directly: nothing to do.
+    direct = counting()
+    again = _index(settings, direct, corpus / MULTI)
+    assert direct.calls == 0 and (again.files_unchanged, again.chunks_total) == (1, summary.chunks_total)
+    # Deleted from the folder, the file indexed on its own goes when the folder is indexed again.
+    (corpus / SINGLE).unlink()
+    gone = _index(settings, counting(), corpus)
+    assert (gone.files_removed, gone.chunks_removed, gone.chunks_total) == (1, alone.chunks_total,
+                                                                           summary.chunks_total - alone.chunks_total)
+    assert {a["source"] for a in list_articles(settings)} == {MULTI}
+
+
+def test_a_file_stored_twice_by_an_older_version_is_stored_once_again(
+    settings: Settings, corpus: Path, counting: Counting, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with monkeypatch.context() as older:  # before files had one identity however they were reached
+        older.setattr(index.build, "_as_indexed", lambda file, key: file)
+        # (A file given directly never removed anything.)
+        older.setattr(index.build.Indexer, "_remove_deleted_files", lambda self, *args: None)
+        once = _index(settings, counting(), corpus)
+        twice = _index(settings, counting(), corpus / SINGLE)
+    assert twice.chunks_added > 0 and twice.chunks_total > once.chunks_total
+    healed = counting()
+    summary = _index(settings, healed, corpus / SINGLE)
+    assert healed.calls == 0 and summary.chunks_total == once.chunks_total
+    texts = _texts(settings)
+    assert len(texts) == len(set(texts))
+
+
+def test_a_moved_folder_replaces_its_old_chunks_and_a_merely_missing_one_is_kept(
+    settings: Settings, corpus: Path, counting: Counting, tmp_path: Path
+) -> None:
+    first = _index(settings, counting(), corpus)
+    moved = tmp_path / "elsewhere" / "news"
+    moved.parent.mkdir()
+    corpus.rename(moved)
+    # Indexing something else leaves the missing folder's articles answering (an unplugged drive comes back).
+    other = tmp_path / "other"
+    other.mkdir()
+    (other / "note.txt").write_text("The Qinhuai River glitters in early summer, the guide said.\n",
+                                    encoding="utf-8")
+    unrelated = _index(settings, counting(), other)
+    assert unrelated.chunks_removed == 0 and unrelated.chunks_total == first.chunks_total + 1
+    # The same bytes indexed at their new place: the old chunks go, nothing is stored twice.
+    summary = _index(settings, counting(), moved)
+    assert (summary.files_removed, summary.chunks_removed) == (2, first.chunks_total)
+    assert summary.chunks_total == first.chunks_total + 1
+    texts = _texts(settings)
+    assert len(texts) == len(set(texts))
+    assert {c.metadata["corpus"] for c in open_store(settings).iter_chunks(documents=False)} == {
+        str(moved.resolve()), str(other.resolve())}
+    answer = build_pipeline(settings, embedder=counting()).ask(QUESTION)
+    assert "June 30, 2008" in answer.answer
+
+
 def test_bad_files_are_reported_and_skipped_while_the_rest_is_indexed(
     settings: Settings, corpus: Path, counting: Counting
 ) -> None:
