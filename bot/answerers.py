@@ -601,8 +601,11 @@ class ExtractiveAnswerer:
         return candidates
 
     def _analyse(self, passage: Passage) -> _Analysed:
-        """A passage's sentences, their vectors and terms: the same for every question, so cached by chunk id."""
-        cached = self._analysed.get(passage.chunk_id)
+        """A passage's sentences, their vectors and terms: the same for every question, so cached by chunk id and
+        the hash of its file (an edit elsewhere in the file, re-indexed while the server runs, may change the
+        chunk's title or its article's names while its text and id stay)."""
+        key = f"{passage.chunk_id}\x1f{passage.metadata.get('file_sha', '')}"
+        cached = self._analysed.get(key)
         if cached is None:
             spans = _sentence_spans(passage)
             title_terms = frozenset(analyze(passage.title))
@@ -611,7 +614,7 @@ class ExtractiveAnswerer:
                       frozenset(analyze(passage.text)) | title_terms | frozenset(names),
                       [frozenset(analyze(passage.text[a:b])) for a, b in spans],
                       [_qualified_only(passage.text[a:b]) for a, b in spans])
-            self._analysed.put(passage.chunk_id, cached)
+            self._analysed.put(key, cached)
         return cached
 
     def _sentence_vectors(self, passage: Passage, count: int) -> np.ndarray | None:
@@ -646,7 +649,7 @@ _Analysed = tuple[list[tuple[int, int]], "np.ndarray | None", frozenset[str], fr
 
 
 class _PassageCache:
-    """A small LRU keyed by chunk id (a chunk's text never changes under its id)."""
+    """A small LRU of passage analyses (a chunk's text never changes under its id)."""
 
     def __init__(self, size: int) -> None:
         self.size = size

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -105,6 +106,7 @@ class HybridRetriever:
         mmr: bool = False,
         mmr_lambda: float = 0.7,
         reranker: Reranker | None = None,
+        refresh_seconds: float = 2.0,
     ) -> None:
         if k <= 0:
             raise ValueError(f"k must be greater than 0. Currently, k is {k}.")
@@ -119,7 +121,11 @@ class HybridRetriever:
         self.mmr = mmr
         self.mmr_lambda = mmr_lambda
         self.reranker = reranker
+        # How often a long-running server looks whether `bot index` (another process) saved a new keyword index.
+        self.refresh_seconds = refresh_seconds
         self._bm25: BM25Index | None = None
+        self._bm25_stamp: tuple[int, int] | None = None
+        self._checked_at = 0.0
         self._lock = threading.Lock()
 
     def warm_up(self) -> None:
@@ -138,12 +144,30 @@ class HybridRetriever:
                     log.info("keyword index is missing or stale; rebuilding it from the store")
                     fresh = rebuild_bm25(self.store, self.bm25_dir)
                 self._bm25 = fresh
+                self._bm25_stamp = _stamp(self.bm25_dir)
+                self._checked_at = time.monotonic()
+            elif time.monotonic() - self._checked_at >= self.refresh_seconds:
+                self._reload_if_saved_anew()
             return self._bm25
+
+    def _reload_if_saved_anew(self) -> None:
+        """Articles indexed while the server runs are answered from without a restart: the dense side reads the
+        store as it is, and the keyword index follows once `bot index` has saved it (atomically, at its end).
+        Mid-swap or unreadable, the loaded one stays and the next check tries again."""
+        self._checked_at = time.monotonic()
+        stamp = _stamp(self.bm25_dir)
+        if stamp is None or stamp == self._bm25_stamp:
+            return
+        saved = BM25Index.load(self.bm25_dir)
+        if saved is not None:
+            log.info("the index changed on disk: %d chunks (was %d)", len(saved), len(self._bm25 or ()))
+            self._bm25, self._bm25_stamp = saved, stamp
 
     def clear(self) -> None:
         """Forget the loaded keyword index (after re-indexing in the same process)."""
         with self._lock:
             self._bm25 = None
+            self._bm25_stamp = None
 
     def retrieve(
         self,
@@ -247,3 +271,12 @@ class NewsRetriever(BaseRetriever):
         passages = self.hybrid.retrieve(query, k=self.k if k is None else k,
                                         filters=SearchFilters.from_mapping(filters or self.filters))
         return [passage_to_document(p) for p in passages]
+
+
+def _stamp(directory: Path) -> tuple[int, int] | None:
+    """What tells one saved keyword index from the next: its id file's inode and modification time."""
+    try:
+        info = (directory / BM25Index.IDS_FILE).stat()
+    except OSError:
+        return None
+    return info.st_ino, info.st_mtime_ns

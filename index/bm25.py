@@ -119,6 +119,8 @@ class BM25Index:
             model.index(corpus, show_progress=False)
         return cls(model, ids, meta)
 
+    IDS_FILE = "chunk_ids.json"
+
     def save(self, directory: Path) -> None:
         """Write next to the old copy and swap, so a crash never leaves a half-written index."""
         directory.parent.mkdir(parents=True, exist_ok=True)
@@ -126,7 +128,7 @@ class BM25Index:
         if tmp.exists():
             _remove_tree(tmp)
         self._model.save(str(tmp))
-        (tmp / "chunk_ids.json").write_text(json.dumps({"digest": self.digest, "ids": self.ids, "meta": self.meta}))
+        (tmp / self.IDS_FILE).write_text(json.dumps({"digest": self.digest, "ids": self.ids, "meta": self.meta}))
         old = directory.with_name(directory.name + ".old")
         if directory.exists():
             directory.rename(old)
@@ -139,7 +141,7 @@ class BM25Index:
         """The saved index, or None when there is none (or it cannot be read)."""
         bm25s = _import_bm25s()
 
-        meta = directory / "chunk_ids.json"
+        meta = directory / cls.IDS_FILE
         if not meta.is_file():
             return None
         try:

@@ -424,6 +424,17 @@ def test_passage_analysis_is_cached_by_chunk_id_until_clear(answerer: Extractive
     assert sentences(answerer, replaced) == fresh
 
 
+def test_a_chunk_whose_file_changed_is_analysed_again(answerer: ExtractiveAnswerer) -> None:
+    """Re-indexed while the server runs, a kept chunk (same text and id) may have a new title: its file hash says."""
+    question = "When did the Sutong Bridge open?"
+    text = "It opened to traffic on June 30, 2008, after six years of work."
+    untitled = make_passage(text, chunk_id="same", title="A crossing", file_sha="a")
+    titled = make_passage(text, chunk_id="same", title="The Sutong Bridge", file_sha="b")
+    before = answerer.rank_sentences(question, [untitled], query_vector=None, idf=FakeIdf())[0].coverage
+    after = answerer.rank_sentences(question, [titled], query_vector=None, idf=FakeIdf())[0].coverage
+    assert after > before
+
+
 def test_spans_fall_back_to_punctuation_when_metadata_has_none(answerer: ExtractiveAnswerer) -> None:
     passage = make_passage(BRIDGE)
     bare = type(passage)(chunk_id="p1", text=BRIDGE, metadata={"title": "T"}, score=1.0, rank=1, dense_score=0.8)

@@ -372,3 +372,44 @@ def test_a_missing_index_is_reported_on_first_question(tmp_path: Any, shared_emb
         pipeline.ask(SUTONG_QUESTION)
     assert type(caught.value).__name__ == "IndexMissingError"
     assert "bot index" in str(caught.value)
+
+
+@pipeline_marks
+def test_articles_indexed_by_another_process_are_answered_without_a_restart(
+        tmp_path: Any, shared_embedder: Any) -> None:
+    """A running server (here: a pipeline in this process) answers from articles `bot index` adds meanwhile,
+    and stops answering from articles it removes."""
+    import os
+    import shutil
+    import subprocess
+    import sys
+
+    from bot.chain import build_pipeline
+    from bot.settings import Settings
+    from tests.bot.conftest import SEEDS
+
+    corpus = tmp_path / "news"
+    corpus.mkdir()
+    shutil.copy(SEEDS / "003_ea7677fb405ea616.txt", corpus)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("BOT_")} | {"HF_HUB_OFFLINE": "1"}
+
+    def bot_index() -> None:  # another process, as a person would run it
+        result = subprocess.run([sys.executable, "-m", "bot", "--data-dir", str(tmp_path / "data"), "index",
+                                 str(corpus)], env=env, capture_output=True, text=True, timeout=300, check=False)
+        assert result.returncode == 0, result.stderr
+
+    bot_index()
+    pipeline = build_pipeline(Settings(data_dir=tmp_path / "data"), embedder=shared_embedder)
+    pipeline.retriever.refresh_seconds = 0.0
+    assert pipeline.ask(SUTONG_QUESTION).abstained
+    assert pipeline.stats()["articles"] == 1
+
+    shutil.copy(SEEDS / MULTI, corpus)
+    bot_index()
+    answer = pipeline.ask(SUTONG_QUESTION)
+    assert not answer.abstained and "June 30, 2008" in answer.answer
+    assert pipeline.stats()["articles"] == 7
+
+    (corpus / MULTI).unlink()
+    bot_index()
+    assert pipeline.ask(SUTONG_QUESTION).abstained and pipeline.stats()["articles"] == 1
