@@ -189,7 +189,8 @@ class Indexer:
         # another. The identity it was first indexed under stays, so it is never stored twice.
         indexed_at = {entry["path"]: key for key, entry in existing.items()}
         files = [_as_indexed(file, indexed_at.get(str(file.path))) for file in files]
-        self._remove_moved_files(files, existing, summary)
+        hashes: dict[Path, str] = {}  # a file's bytes are read and hashed once per run
+        self._remove_moved_files(files, existing, summary, hashes)
 
         work: list[_FileWork] = []
         seen: set[tuple[str, str]] = set()
@@ -197,7 +198,7 @@ class Indexer:
             key = (str(file.root), file.source)
             seen.add(key)
             try:
-                item = self._plan_file(file, existing.get(key), summary, report=report)
+                item = self._plan_file(file, existing.get(key), summary, report=report, sha=hashes.get(file.path))
             except IndexingError as exc:
                 summary.files_skipped += 1
                 report(str(exc))
@@ -243,11 +244,14 @@ class Indexer:
         summary: IndexSummary,
         *,
         report: Callable[[str], None],
+        sha: str | None = None,
     ) -> _FileWork | None:
-        try:
-            sha = hashlib.sha256(file.path.read_bytes()).hexdigest()
-        except OSError as exc:
-            raise IndexingError(f"{file.path}: cannot be read ({exc.strerror or exc}); check its permissions.") from None
+        if sha is None:
+            try:
+                sha = hashlib.sha256(file.path.read_bytes()).hexdigest()
+            except OSError as exc:
+                raise IndexingError(f"{file.path}: cannot be read ({exc.strerror or exc}); check its "
+                                    "permissions.") from None
         if existing and existing["shas"] == {sha} and len(existing["ids"]) == existing["file_chunks"]:
             summary.files_unchanged += 1
             summary.articles += len(existing["articles"])
@@ -319,17 +323,15 @@ class Indexer:
         # was indexed through that folder or on its own). A second copy of a file indexed now (stored twice by
         # an older version) goes too.
         folders = [Path(r).resolve() for r in roots if Path(r).is_dir()]
-        folder_names = {str(f) for f in folders}
         indexed_now = {str(f.path) for f in files}
         for key, entry in existing.items():
             if key in seen or entry.get("removed"):
                 continue
-            if (key[0] in folder_names or entry["path"] in indexed_now
-                    or any(Path(entry["path"]).is_relative_to(f) for f in folders)):
+            if entry["path"] in indexed_now or any(Path(entry["path"]).is_relative_to(f) for f in folders):
                 self._remove(entry, summary)
 
     def _remove_moved_files(self, files: Sequence[SourceFile], existing: dict[tuple[str, str], dict[str, Any]],
-                            summary: IndexSummary) -> None:
+                            summary: IndexSummary, hashes: dict[Path, str]) -> None:
         """A file indexed before that is gone from its place while the same bytes are being indexed elsewhere (a
         renamed or moved folder) loses its old chunks: its text lives on under the new path. A file that is merely
         gone (an unplugged drive) is kept until its folder is indexed again."""
@@ -345,10 +347,10 @@ class Indexer:
             if (str(file.root), file.source) in existing or not by_sha:
                 continue
             try:
-                sha = hashlib.sha256(file.path.read_bytes()).hexdigest()
+                hashes[file.path] = hashlib.sha256(file.path.read_bytes()).hexdigest()
             except OSError:
                 continue  # reported when the file is planned
-            for entry in by_sha.pop(sha, []):
+            for entry in by_sha.pop(hashes[file.path], []):
                 self._remove(entry, summary)
 
     def _remove(self, entry: dict[str, Any], summary: IndexSummary) -> None:
