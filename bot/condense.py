@@ -59,10 +59,6 @@ def exchanges(history: Sequence[Turn]) -> list[tuple[str, str]]:
     return pairs
 
 
-def user_turns(history: Sequence[Turn]) -> list[str]:
-    return [question for question, _ in exchanges(history)]
-
-
 class HeuristicCondenser:
     """Adds the subject of the conversation to a question that does not name its own."""
 
@@ -92,9 +88,9 @@ class HeuristicCondenser:
             # -> "Where did he work before?". Other answers' names are left out: "the Sutong Bridge ... the
             # Nantong Expressway" would pull "How many vehicles use it?" off the bridge.
             if _PERSONAL.search(question) and _ASKS_WHO.search(turn):
-                answered = _answer_names(reply, known=named | set(analyze(turn)) | own)
-                phrases += answered[:self.max_answer_names]
-                subject.extend(answered[:self.max_answer_names])
+                answered = _answer_names(reply, known=named | set(analyze(turn)) | own)[:self.max_answer_names]
+                phrases += answered
+                subject.extend(answered)
             if phrases:
                 break
         extra = "; ".join(dict.fromkeys(s for s in subject if s))

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.condense import HeuristicCondenser, exchanges, user_turns
+from bot.condense import HeuristicCondenser, exchanges
 from tests.bot.conftest import SUTONG_FOLLOW_UP, SUTONG_QUESTION
 
 condenser = HeuristicCondenser()
@@ -112,7 +112,7 @@ def test_user_turns_and_exchanges() -> None:
     turns = ["a", " ", {"role": "assistant", "content": "b"}, {"content": "c"}, {"role": "user", "content": "d"},
              {"role": "assistant", "content": "e"}]
     # A mapping without a role counts as the user's; blank turns are dropped.
-    assert user_turns(turns) == ["a", "c", "d"]
+    assert [question for question, _ in exchanges(turns)] == ["a", "c", "d"]
     assert exchanges(turns) == [("a", "b"), ("c", ""), ("d", "e")]
     # An assistant turn before any question belongs to none.
     assert exchanges([{"role": "assistant", "content": "hello"}, "q"]) == [("q", "")]
