@@ -266,7 +266,7 @@ class Indexer:
         new_ids = {c.id for c in prepared}
         kept = [c for c in prepared if c.id in old_ids]
         if kept:  # positions or file hash may have moved; no need to embed again
-            self.store.collection.update(ids=[c.id for c in kept], metadatas=[c.metadata for c in kept])
+            self.store.update_metadata([c.id for c in kept], [c.metadata for c in kept])
         return _FileWork(
             key=(str(file.root), file.source),
             stale_ids=sorted(old_ids - new_ids),

@@ -241,6 +241,13 @@ class ChunkStore:
                 metadatas=[dict(m) for m in metadatas[start:stop]],
             )
 
+    def update_metadata(self, ids: Sequence[str], metadatas: Sequence[Mapping[str, Any]]) -> None:
+        """Merge new metadata into stored chunks (their vectors and other keys stay), in batches the store accepts."""
+        step = self._max_batch()
+        for start in range(0, len(ids), step):
+            stop = start + step
+            self.collection.update(ids=list(ids[start:stop]), metadatas=[dict(m) for m in metadatas[start:stop]])
+
     def delete(self, ids: Sequence[str]) -> None:
         step = self._max_batch()
         for start in range(0, len(ids), step):

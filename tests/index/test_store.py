@@ -113,17 +113,19 @@ def test_writes_larger_than_the_servers_batch_limit_are_split(
     ids, vectors, texts, metadatas = _chunks(10)
     store.upsert(ids, vectors, texts, metadatas)
     assert store.count() == 10
+    store.update_metadata(ids, [{"chunk": 100 + i} for i in range(10)])
+    assert [c.metadata["chunk"] for c in store.get(ids)] == [100 + i for i in range(10)]
     store.delete(ids[:9])
     assert store.count() == 1
 
 
 def test_update_merges_metadata_and_keeps_the_vector(settings: Settings) -> None:
-    """The indexer moves unchanged chunks with `collection.update(metadatas=...)`; Chroma must merge the keys (the
+    """The indexer moves unchanged chunks with `update_metadata`; Chroma must merge the keys (the
     stored sentence vectors stay) and keep the embedding."""
     store = _store(settings)
     ids, vectors, texts, metadatas = _chunks(2)
     store.upsert(ids, vectors, texts, [m | {"sentvecs": "AAAA"} for m in metadatas])
-    store.collection.update(ids=[ids[0]], metadatas=[{"source": "a.txt", "chunk": 7}])
+    store.update_metadata([ids[0]], [{"source": "a.txt", "chunk": 7}])
     chunk = store.get([ids[0]])[0]
     assert chunk.metadata == {"source": "a.txt", "chunk": 7, "sentvecs": "AAAA"}
     assert [h.id for h in store.query(vectors[0], n=1)] == [ids[0]]
