@@ -5,6 +5,7 @@ not declare, or declares one it never uses; rendering fails when a declared vari
 """
 from __future__ import annotations
 
+import importlib.util
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -16,10 +17,17 @@ import yaml
 from bot.errors import ConfigError
 
 PROMPT_SUFFIX = ".txt"
+# What pyproject.toml installs prompts/ as (an editable install maps the name back to the folder itself).
+PROMPTS_PACKAGE = "newsbot_prompts"
 
 
 def default_prompts_dir() -> Path:
-    """`prompts/` at the project root (beside the `bot` package)."""
+    """`prompts/` at the project root: where the installed package says it is, else beside the `bot` package (a
+    checkout run without installing)."""
+    spec = importlib.util.find_spec(PROMPTS_PACKAGE)
+    for location in (spec.submodule_search_locations or []) if spec is not None else []:
+        if Path(location).is_dir():
+            return Path(location)
     return Path(__file__).resolve().parent.parent / "prompts"
 
 
