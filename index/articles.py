@@ -25,6 +25,10 @@ FALLBACK_TITLE_CHARS = 120
 MAX_META_LINE_CHARS = 120
 MAX_HEADER_META_LINES = 6
 BYLINE_KEYS = ("editor", "reviewer", "agency", "outlet", "author")
+# How headlines, datelines and bylines are read into an article's metadata. A file indexed by an older version is
+# read again on the next `bot index` (its chunks keep their vectors; only their metadata changes).
+# 2: the dateline's time of day (published_time).
+ARTICLE_PARSER_VERSION = 2
 
 
 @dataclass(frozen=True)
@@ -36,6 +40,7 @@ class Article:
     byline: Mapping[str, str] = field(hash=False)  # any of: editor, reviewer, agency, outlet, author
     tags: tuple[str, ...]  # from "Headline | tag | tag" lines
     page_starts: tuple[int, ...] = ()  # pdf page starts as offsets into body
+    published_time: str | None = None  # the dateline's time as written ("06:53 AM", "10:15 BJT")
 
 
 # --------------------------------------------------------------------------------------------- dates
@@ -175,8 +180,9 @@ def _looks_like_name(segment: str) -> bool:
     ) and _valid_name(segment)
 
 
-def _parse_dateline(line: str) -> tuple[str, dict[str, str]] | None:
-    """A short line that is a date plus at most an outlet/byline ("Mondo Military Updated on 2024-01-30")."""
+def _parse_dateline(line: str) -> tuple[str, str | None, dict[str, str]] | None:
+    """A short line that is a date plus at most a time and an outlet/byline ("Mondo Military Updated on 2024-01-30",
+    "Release time:May 14, 2024 06:53 AM"): (ISO date, time as written, byline)."""
     text = _strip_markup(line) if "*" in line or "_" in line else line.strip()
     if not text or len(text) > MAX_META_LINE_CHARS:
         return None
@@ -185,6 +191,10 @@ def _parse_dateline(line: str) -> tuple[str, dict[str, str]] | None:
         return None
     iso, start, end = found
     rest = text[:start] + " | " + text[end:]
+    time_of_day = None
+    if clock := _TIME.search(rest):
+        zone = _ZONE.match(rest[clock.end():].lstrip())
+        time_of_day = clock.group(0).lstrip("T").strip() + (f" {zone.group(0)}" if zone else "")
     for pattern in (_TIME, _ZONE, _DATE_WORDS, _WEEKDAYS):
         rest = pattern.sub(" | ", rest)
     segments = [seg.strip(" \t:：;,.-–—()[]") for seg in re.split(r"[|·•/]|\s[-–—]\s", rest)]
@@ -198,7 +208,7 @@ def _parse_dateline(line: str) -> tuple[str, dict[str, str]] | None:
             meta["outlet"] = segment
         else:
             return None  # other words: a sentence or headline that mentions a date, not a dateline
-    return iso, meta
+    return iso, time_of_day, meta
 
 
 # --------------------------------------------------------------------------------------------- lines
@@ -338,6 +348,7 @@ class _Draft:
     body_end: int
     published: str | None
     byline: dict[str, str]
+    published_time: str | None = None
 
 
 def _parse_region(
@@ -346,6 +357,7 @@ def _parse_region(
 ) -> _Draft | None:
     """Header meta lines from `first`, trailer lines before `stop`, the rest is the body."""
     published: str | None = None
+    published_time: str | None = None
     byline: dict[str, str] = {}
     i = first
     consumed = 0
@@ -356,8 +368,8 @@ def _parse_region(
             continue
         dateline = _parse_dateline(line.stripped) if published is None else None
         if dateline is not None:
-            published = dateline[0]
-            for key, value in dateline[1].items():
+            published, published_time = dateline[0], dateline[1]
+            for key, value in dateline[2].items():
                 byline.setdefault(key, value)
         elif (found := _parse_byline(line.stripped)) is not None:
             for key, value in found.items():
@@ -391,7 +403,7 @@ def _parse_region(
     if not title:
         first_line = text[body_start:body_end].split("\n", 1)[0]
         title = shorten_title(first_line) if _has_letters(first_line) else fallback_title
-    return _Draft(title, tags, body_start, body_end, published, byline)
+    return _Draft(title, tags, body_start, body_end, published, byline, published_time)
 
 
 def _cut_related(lines: Sequence[_Line], first: int, stop: int) -> int:
@@ -452,6 +464,7 @@ def _article(text: str, draft: _Draft, position: int, *, page_starts: Sequence[i
         byline=dict(draft.byline),
         tags=draft.tags,
         page_starts=starts,
+        published_time=draft.published_time if draft.published else None,
     )
 
 
@@ -492,8 +505,8 @@ def split_articles(doc: LoadedDocument) -> list[Article]:
         articles = split_news_file(doc.text, fallback_title=fallback_title)
         if doc.title and len(articles) == 1 and not _find_headers(_lines(doc.text)):
             # Markdown front matter named the document; use that rather than its first line.
-            articles = [Article(doc.title, a.body, a.published or doc.published, 0, a.byline, a.tags)
-                        for a in articles]
+            articles = [Article(doc.title, a.body, a.published or doc.published, 0, a.byline, a.tags,
+                                published_time=a.published_time) for a in articles]
     if not articles:
         logger.warning("%s has no article text after removing headlines and bylines.", doc.file.path)
     return articles

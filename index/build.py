@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from index.articles import Article, split_articles
+from index.articles import ARTICLE_PARSER_VERSION, BYLINE_KEYS, Article, split_articles
 from index.bm25 import BM25Index, analyze, ids_digest
 from index.chunking import CHUNKER_VERSION, Chunk, Chunker
 from index.embedder import Embedder
@@ -231,9 +231,10 @@ class Indexer:
             meta = chunk.metadata
             key = (str(meta.get("corpus", "")), str(meta.get("source", "")))
             entry = files.setdefault(key, {"ids": [], "shas": set(), "file_chunks": meta.get("file_chunks", -1),
-                                           "articles": set(), "path": file_path(*key)})
+                                           "articles": set(), "path": file_path(*key), "parsers": set()})
             entry["ids"].append(chunk.id)
             entry["shas"].add(meta.get("file_sha"))
+            entry["parsers"].add(meta.get("parser", 1))
             entry["articles"].add(meta.get("article"))
         return files
 
@@ -252,7 +253,8 @@ class Indexer:
             except OSError as exc:
                 raise IndexingError(f"{file.path}: cannot be read ({exc.strerror or exc}); check its "
                                     "permissions.") from None
-        if existing and existing["shas"] == {sha} and len(existing["ids"]) == existing["file_chunks"]:
+        if (existing and existing["shas"] == {sha} and len(existing["ids"]) == existing["file_chunks"]
+                and existing["parsers"] == {ARTICLE_PARSER_VERSION}):
             summary.files_unchanged += 1
             summary.articles += len(existing["articles"])
             return None
@@ -292,6 +294,8 @@ class Indexer:
                 "title": article.title,
                 "published": article.published or "",
                 "published_ts": _published_ts(article.published),
+                "published_time": article.published_time or "",
+                "parser": ARTICLE_PARSER_VERSION,
                 "article": article.position,
                 "article_id": article_id(corpus, file.source, article.position),
                 "chunk": chunk.index,
@@ -438,8 +442,10 @@ def rebuild_bm25(store: ChunkStore, directory: Path) -> BM25Index:
 
 
 def _bm25_text(text: str, metadata: dict[str, Any]) -> str:
-    # The title is searchable with every chunk of its article: a chunk rarely repeats the article's subject.
-    return f"{metadata.get('title', '')}\n{text}"
+    # The title is searchable with every chunk of its article: a chunk rarely repeats the article's subject. So is
+    # the byline, for "the Xinhua piece" or "the article Sun Yan edited".
+    byline = " ".join(str(metadata.get(key) or "") for key in BYLINE_KEYS)
+    return f"{metadata.get('title', '')}\n{byline}\n{text}"
 
 
 def index_signature(embedder: Embedder, *, max_wordpieces: int, overlap_sentences: int) -> IndexSignature:

@@ -95,6 +95,21 @@ def test_parse_published(text: str, expected: str | None) -> None:
     assert parse_published(text) == expected
 
 
+@pytest.mark.parametrize(
+    ("dateline", "expected"),
+    [
+        ("Release time:May 14, 2024 06:53 AM", "06:53 AM"),
+        ("Posted on Jan. 5, 2024 at 9:00", "9:00"),
+        ("Updated: 2024-05-14T06:53:00+08:00", "06:53:00+08:00"),
+        ("Daily Planet Posted on March 3, 2024 10:15 BJT", "10:15 BJT"),
+        ("Mondo Military Updated on 2024-01-30", None),
+    ],
+)
+def test_the_datelines_time_of_day_is_kept_as_written(dateline: str, expected: str | None) -> None:
+    [article] = split_news_file(f"Harbour reopens\n\n{dateline}\n\nThe harbour reopened today.\n")
+    assert (article.published is not None, article.published_time) == (True, expected)
+
+
 def test_repeated_headlines_start_articles() -> None:
     text = (
         "Harbour reopens after storm | Ports | Weather\n"
@@ -122,6 +137,7 @@ def test_short_line_followed_by_a_dateline_starts_an_article() -> None:
         "First story headline", "2023-11-02", {"author": "Jane Doe"})
     assert first.body == "Body of the first story."
     assert (second.title, second.published) == ("Second story headline", "2024-03-03")
+    assert (first.published_time, second.published_time) == (None, "10:15")
     assert dict(second.byline) == {"outlet": "Daily Planet", "editor": "Perry White"}
     assert second.body == "Body of the second story."
 

@@ -30,8 +30,9 @@ SINGLE = "003_ea7677fb405ea616.txt"  # one article, 19 chunks
 QUESTION = "When did the Sutong Bridge open to traffic?"
 # The `counting` fixture: makes a CountingEmbedder over the session's model.
 Counting = Callable[..., CountingEmbedder]
-CONTRACT_KEYS = {"source", "corpus", "title", "published", "published_ts", "article", "article_id", "chunk", "start",
-                 "end", "n_tokens", "n_wordpieces", "page", "tags", "file_sha", "file_chunks", "sentences"}
+CONTRACT_KEYS = {"source", "corpus", "title", "published", "published_ts", "published_time", "parser", "article",
+                 "article_id", "chunk", "start", "end", "n_tokens", "n_wordpieces", "page", "tags", "file_sha",
+                 "file_chunks", "sentences"}
 
 
 def _index(settings: Settings, embedder: Embedder, corpus: Path, **options: object) -> IndexSummary:
@@ -379,3 +380,36 @@ def test_a_date_or_headline_edit_moves_metadata_everywhere_without_embedding(
     answer = build_pipeline(settings, embedder=embedder).ask(
         "What do the two strategies serve?", filters={"published_from": "2024-02-01", "published_to": "2024-02-01"})
     assert answer.passages and {p.metadata["source"] for p in answer.passages} == {SINGLE}
+
+
+def test_a_file_read_by_an_older_parser_gets_the_new_metadata_without_embedding_again(
+    settings: Settings, corpus: Path, counting: Counting
+) -> None:
+    """Reading a dateline's time (parser 2) reaches an index built before it on the next `bot index`: the chunks keep
+    their ids and vectors and only their metadata is written."""
+    _index(settings, counting(), corpus)
+    store = open_store(settings)
+    ids = [c.id for c in store.iter_chunks(documents=False)]
+    store.update_metadata(ids, [{"parser": 1, "published_time": ""} for _ in ids])  # as an older version left it
+
+    again = counting()
+    summary = _index(settings, again, corpus)
+    assert again.encoded == [] and (summary.chunks_added, summary.chunks_updated, summary.chunks_removed) == (0, 0, 0)
+    chunks = list(open_store(settings).iter_chunks(documents=False))
+    assert sorted(c.id for c in chunks) == sorted(ids)
+    assert {c.metadata["parser"] for c in chunks} == {index.build.ARTICLE_PARSER_VERSION}
+    assert {c.metadata["published_time"] for c in chunks if c.metadata["source"] == MULTI
+            and c.metadata["article"] == 0} == {"06:53 AM"}
+    assert all(c.metadata.get("sentvecs") for c in open_store(settings).get(ids[:3]))
+    _assert_in_sync(settings, corpus)
+    # Unchanged since: nothing to read again.
+    assert _index(settings, counting(), corpus).files_unchanged == 2
+
+
+def test_the_keyword_index_finds_an_article_by_its_byline(settings: Settings, corpus: Path, counting: Counting) -> None:
+    _index(settings, counting(), corpus)
+    store = open_store(settings)
+    keyword = load_fresh_bm25(store, settings.bm25_dir)
+    assert keyword is not None
+    hits = keyword.search("Xinhua", n=3)
+    assert hits and {c.metadata["source"] for c in store.get([i for i, _ in hits])} == {SINGLE}
