@@ -355,11 +355,14 @@ _ANAPHORIC_START = re.compile(r"^\W*(?:it|its|this|these|those|that|they|their|s
 # Questions about an article itself rather than its story: its date and byline live in its metadata, not its
 # sentences. A document noun is required, so "When was the action plan released?" stays a question about the story.
 _DOCUMENT = r"(?:article|story|interview|piece|news report|news item|post|write-up|this report|the report)"
+_PUT_OUT = (r"(?:published|released|posted|dated|updated|written|out|come out|came out|appear|appeared|go up|goes up|"
+            r"went up|go live|went live|online)")
 _ARTICLE_FACT_RULES: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
     (field_name, re.compile(pattern, re.IGNORECASE))
     for field_name, pattern in (
-        ("published", rf"\b(?:when|what (?:date|day)|which date|how recent)\b.*\b{_DOCUMENT}\b.*\b(?:published|"
-                      rf"released|posted|dated|updated|written|out|come out|came out|appear|appeared)\b|"
+        ("published_time", rf"\b(?:what time|at what (?:time|hour)|which hour)\b.*\b{_DOCUMENT}\b.*\b{_PUT_OUT}\b|"
+                           rf"\b(?:publication|release|posting) time\b|\btime of (?:the |this )?{_DOCUMENT}"),
+        ("published", rf"\b(?:when|what (?:date|day)|which date|how recent)\b.*\b{_DOCUMENT}\b.*\b{_PUT_OUT}\b|"
                       rf"\b(?:publication|release) date\b|\bdate of (?:the |this )?{_DOCUMENT}"),
         ("editor", rf"\bwho (?:edited|was the editor of|is the editor of)\b.*\b{_DOCUMENT}\b|"
                    rf"\beditor of\b.*\b{_DOCUMENT}\b"),
@@ -370,12 +373,13 @@ _ARTICLE_FACT_RULES: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
                    rf"\bwho published\b.*\b{_DOCUMENT}\b"),
     )
 )
-_FIELD_LABELS = {"published": "Dated", "editor": "Editor", "reviewer": "Review", "author": "Author",
+_FIELD_LABELS = {"published": "Dated", "published_time": "Dated", "editor": "Editor", "reviewer": "Review", "author": "Author",
                  "agency": "Source", "outlet": "Outlet"}
 
 
 def article_fact(question: str) -> str | None:
-    """The metadata field a question about an article itself asks for ("Who reviewed the article?" -> reviewer)."""
+    """The metadata field a question about an article itself asks for ("Who reviewed the article?" -> reviewer,
+    "What time did the piece go up?" -> published_time)."""
     for field_name, pattern in _ARTICLE_FACT_RULES:
         if pattern.search(question):
             return field_name
@@ -472,29 +476,45 @@ class ExtractiveAnswerer:
 
     def _article_fact(self, question: str, passages: Sequence[Passage], *,
                       standalone_question: str | None) -> Draft | None:
-        """A question about an article's date or byline, answered from the best-ranked article that names what the
-        question names. When that article does not give the field, the answer is an abstention, not another
-        article's byline. None: not such a question."""
+        """A question about an article's date, time or byline, answered from the article that names what the
+        question names, the one whose title shares most words with the question ("the article in the two strategies
+        series"), else the best-ranked. When that article does not give the field, the answer is an abstention, not
+        another article's byline. None: not such a question."""
         field_name = article_fact(question)
         if field_name is None or self.article_fact_message is None:
             return None
         asked = standalone_question or question
-        names = _key_terms(asked, _content_terms(asked))
-        for passage in passages:
+        terms = _content_terms(asked)
+        names = _key_terms(asked, terms)
+        chosen: tuple[int, Passage] | None = None
+        for passage in passages:  # best-ranked first: a later one must share more title words to win
             known = self._analyse(passage)[3] | frozenset(
                 t for key in _FIELD_LABELS for t in analyze(str(passage.metadata.get(key) or "")))
             if any(t not in known for t in names):
                 continue
-            value = str(passage.metadata.get(field_name) or "").strip()
-            if not value:
-                return Draft(self.abstain_message, True, [], {"article_fact": 0.0})
-            shown = readable_date(value) if field_name == "published" else value
-            quote = f"{_FIELD_LABELS[field_name]}: {value}"
-            citation = Citation(n=1, title=passage.title, published=passage.published, source=passage.source,
-                                chunk_id=passage.chunk_id, text=passage.text, quote=quote, score=1.0)
-            text = self.article_fact_message(passage.title, field_name, shown)
-            return Draft(f"{text} [1]", False, [citation], {"article_fact": 1.0})
-        return None
+            shared = sum(t in self._analyse(passage)[2] for t in terms)
+            if chosen is None or shared > chosen[0]:
+                chosen = (shared, passage)
+        if chosen is None:
+            return None
+        passage = chosen[1]
+        date = str(passage.metadata.get("published") or "").strip()
+        clock = str(passage.metadata.get("published_time") or "").strip()
+        if field_name == "published_time":
+            value = f"{date} {clock}".strip() if clock else ""
+            shown = f"{clock} on {readable_date(date)}" if date else clock
+        elif field_name == "published":
+            value = f"{date} {clock}".strip() if date else ""
+            shown = f"{readable_date(date)}, {clock}" if clock else readable_date(date)
+        else:
+            value = shown = str(passage.metadata.get(field_name) or "").strip()
+        if not value:
+            return Draft(self.abstain_message, True, [], {"article_fact": 0.0})
+        quote = f"{_FIELD_LABELS[field_name]}: {value}"
+        citation = Citation(n=1, title=passage.title, published=passage.published, source=passage.source,
+                            chunk_id=passage.chunk_id, text=passage.text, quote=quote, score=1.0)
+        text = self.article_fact_message(passage.title, field_name, shown)
+        return Draft(f"{text} [1]", False, [citation], {"article_fact": 1.0})
 
     def on_point(self, c: Candidate) -> bool:
         """The checks a paraphrase must pass even when it shares few words with the question."""

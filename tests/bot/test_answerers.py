@@ -508,6 +508,9 @@ def test_a_year_the_question_states_must_be_in_the_passage(answerer: ExtractiveA
     ("Who edited the article about Jiangsu?", "editor"),
     ("Who wrote the story about the bridge?", "author"),
     ("Which news agency is the source of the article?", "agency"),
+    ("what time of day did the Wu Xinming interview piece go up?", "published_time"),
+    ("What is the release time of the bridge story?", "published_time"),
+    ("What time does the bridge open?", None),
     ("When did Kunshan release its action plan?", None),  # about the story, not the article
     ("Who reviewed the plan?", None),
 ])
@@ -537,6 +540,30 @@ def test_a_question_about_the_article_is_answered_from_its_byline() -> None:
     assert (citation.title, citation.quote, citation.chunk_id) == ("Sutong Bridge opens", "Review: Zhang Xiang", "p1")
     dated = ask(answerer, "When was the article about the Sutong Bridge published?", passage)
     assert dated.text == '"Sutong Bridge opens" is dated July 1, 2008. [1]'
+
+
+def test_a_question_about_the_time_of_an_article_is_answered_from_its_dateline() -> None:
+    answerer = _fact_answerer()
+    passage = make_passage(BRIDGE, published_time="06:53 AM")
+    draft = ask(answerer, "What time was the Sutong Bridge article posted?", passage)
+    assert draft.text == '"Sutong Bridge opens" was published at 06:53 AM on July 1, 2008. [1]'
+    assert draft.citations[0].quote == "Dated: 2008-07-01 06:53 AM"
+    dated = ask(answerer, "When was the article about the Sutong Bridge published?", passage)
+    assert dated.text == '"Sutong Bridge opens" is dated July 1, 2008, 06:53 AM. [1]'
+    # A dateline without a time answers "when" but not "what time".
+    undated = make_passage(BRIDGE)
+    assert ask(answerer, "What time was the Sutong Bridge article posted?", undated).abstained
+
+
+def test_the_article_whose_title_the_question_names_answers_though_it_ranks_lower() -> None:
+    answerer = _fact_answerer()
+    top = make_passage(BRIDGE)  # no editor
+    other = make_passage("Jiangsu links the two national strategies.", chunk_id="p2",
+                         title="Promote the two strategies as a whole", rank=2, editor="Sun Yan")
+    draft = ask(answerer, "Who edited the article in the two strategies series?", top, other)
+    assert "Sun Yan" in draft.text and draft.citations[0].chunk_id == "p2"
+    # A question sharing no title words keeps the best-ranked article (which gives no editor: an abstention).
+    assert ask(answerer, "Who edited the article?", top, other).abstained
 
 
 def test_an_article_without_that_byline_gets_an_abstention_not_another_articles_byline() -> None:
