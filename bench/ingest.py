@@ -3,6 +3,7 @@
     .venv/bin/python bench/ingest.py                  # 2,000 generated articles (a few minutes on 2 cores)
     .venv/bin/python bench/ingest.py --articles 300   # a quick look
     .venv/bin/python bench/ingest.py --cli            # also time the real `bot index` command (a second full run)
+    .venv/bin/python bench/ingest.py --move           # also time re-indexing the corpus after moving its folder
 
 1. Generates a corpus deterministically from seeds/ (see `generate_corpus`): article j copies seed article
    j mod 7 with a numbered headline and a date, and a body of "Bench copy j." plus that article's sentences,
@@ -139,6 +140,8 @@ def index_in_process(
     indexer.store.upsert = watch.wrap("store writes (upsert)", indexer.store.upsert)
     indexer.store.delete = watch.wrap("store writes (delete)", indexer.store.delete)
     indexer.sync_bm25 = watch.wrap("BM25 rebuild + save", indexer.sync_bm25)
+    indexer._vector_donors = watch.wrap("store reads (moved texts)", indexer._vector_donors)
+    indexer.store.vectors = watch.wrap("store reads (moved vectors)", indexer.store.vectors)
     started = _clocks()
     summary = indexer.run([corpus])
     elapsed = _since(started)
@@ -180,6 +183,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--encode-chunks", action="store_true",
                         help="also time Embedder.encode_chunks alone on the same texts (one more encode pass)")
     parser.add_argument("--cli", action="store_true", help="also time `bot index` as a command (a second run)")
+    parser.add_argument("--move", action="store_true",
+                        help="also rename the corpus folder and time `bot index` of it (vectors move, none embedded)")
     parser.add_argument("--keep", action="store_true", help="keep the generated corpus and index")
     args = parser.parse_args(argv)
     if not 7 <= args.articles <= 50_000:
@@ -219,6 +224,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(f"raw encode done in {raw_wall:.1f}s", flush=True)
     late = time_encode_chunks(embedder, texts) if args.encode_chunks else None
     cli_seconds, cli_line = time_cli(corpus, work / "data-cli") if args.cli else (None, "")
+    moved = None
+    if args.move:
+        corpus = corpus.rename(work / "corpus-moved")
+        moved_summary, moved_clocks, moved_watch, _ = index_in_process(corpus, data_dir, embedder)
+        moved = (moved_summary, *moved_clocks, moved_watch)
 
     n = len(texts)
     ratio, cpu_ratio = raw_wall / index_wall, raw_cpu / index_cpu
@@ -239,6 +249,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     if cli_seconds is not None:
         print(f"bot index (CLI, incl. start-up and model load): {cli_seconds:.1f}s  {n / cli_seconds:.1f} chunks/s")
         print(f"  {cli_line}")
+    if moved is not None:
+        print(f"bot index after moving the folder: {moved[1]:.1f}s wall, {moved[1] / raw_wall:.2f}x the raw encode "
+              f"time ({moved[0].chunks_reused} of {moved[0].chunks_added} chunks took their old vectors)")
+        print(f"  {moved[0].line()}")
+        for label, seconds in sorted(moved[3].seconds.items(), key=lambda item: -item[1]):
+            print(f"  {label:<32} {seconds:7.1f}s  ({moved[3].calls[label]} calls)")
     print("\nwhere the in-process run's wall time went:")
     for label, seconds in sorted(watch.seconds.items(), key=lambda item: -item[1]):
         print(f"  {label:<32} {seconds:7.1f}s  {100 * seconds / index_wall:5.1f}%  ({watch.calls[label]} calls)")
@@ -253,7 +269,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         "model_load_seconds": load_seconds, "index_seconds": index_wall, "index_cpu_seconds": index_cpu,
         "raw_encode_seconds": raw_wall, "raw_encode_cpu_seconds": raw_cpu,
         "encode_chunks_seconds": late[0] if late else None, "encode_chunks_cpu_seconds": late[1] if late else None,
-        "cli_seconds": cli_seconds, "index_chunks_per_s": n / index_wall, "raw_chunks_per_s": n / raw_wall,
+        "cli_seconds": cli_seconds, "moved_index_seconds": moved[1] if moved else None,
+        "moved_summary": moved[0].to_dict() if moved else None, "index_chunks_per_s": n / index_wall, "raw_chunks_per_s": n / raw_wall,
         "ratio": ratio, "cpu_ratio": cpu_ratio, "target_ratio": TARGET_RATIO,
         "breakdown_seconds": dict(watch.seconds), "load_average": [load_before, load_after], "cpus": os.cpu_count(),
         "summary": summary.to_dict(),

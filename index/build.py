@@ -46,6 +46,8 @@ class IndexSummary:
     files_unchanged: int = 0
     files_skipped: int = 0
     files_removed: int = 0
+    # New chunks that took the vectors of a moved file's identical chunks instead of being embedded.
+    chunks_reused: int = 0
     chunks_total: int = 0
     seconds: float = 0.0
     rebuilt: bool = False
@@ -53,12 +55,14 @@ class IndexSummary:
 
     @property
     def chunks_embedded(self) -> int:
-        return self.chunks_added + self.chunks_updated
+        return self.chunks_added + self.chunks_updated - self.chunks_reused
 
     def line(self) -> str:
         return (f"Indexed {self.files} files, {self.articles} articles: {self.chunks_added} chunks added, "
                 f"{self.chunks_updated} updated, {self.chunks_removed} removed, {self.files_skipped} files skipped "
-                f"({self.chunks_total} chunks in the index) in {self.seconds:.1f}s.")
+                f"({self.chunks_total} chunks in the index"
+                + (f"; {self.chunks_reused} moved without embedding again" if self.chunks_reused else "")
+                + f") in {self.seconds:.1f}s.")
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self) | {"chunks_embedded": self.chunks_embedded}
@@ -79,6 +83,10 @@ class _FileWork:
     new_chunks: list[PreparedChunk]
     existed: bool
     stale_deleted: bool = False
+
+
+def _text_digest(text: str) -> str:
+    return hashlib.sha1(text.encode()).hexdigest()
 
 
 def chunk_id(corpus: str, source: str, text: str, occurrence: int) -> str:
@@ -190,7 +198,8 @@ class Indexer:
         indexed_at = {entry["path"]: key for key, entry in existing.items()}
         files = [_as_indexed(file, indexed_at.get(str(file.path))) for file in files]
         hashes: dict[Path, str] = {}  # a file's bytes are read and hashed once per run
-        self._remove_moved_files(files, existing, summary, hashes)
+        moved = self._moved_files(files, existing, hashes)
+        donors = self._vector_donors(moved)
 
         work: list[_FileWork] = []
         seen: set[tuple[str, str]] = set()
@@ -211,7 +220,10 @@ class Indexer:
                 work.append(item)
 
         self._remove_deleted_files(roots, files, existing, seen, summary)
-        changed = self._write(work, summary)
+        changed = self._write(work, summary, donors)
+        # A moved file's old chunks go once its new ones are written: a crash before leaves both, and the next
+        # run finds the pair again.
+        self._remove([entry for entry in moved if not entry.get("removed")], summary)
         # `work` also holds changed files whose chunk texts all survived (a new date or headline): the sidecar keeps
         # titles and dates for filters, and its id digest cannot see them change.
         # With nothing written or removed, the store holds exactly the ids read at the start: no second scan.
@@ -328,64 +340,67 @@ class Indexer:
         # an older version) goes too.
         folders = [Path(r).resolve() for r in roots if Path(r).is_dir()]
         indexed_now = {str(f.path) for f in files}
-        for key, entry in existing.items():
-            if key in seen or entry.get("removed"):
-                continue
-            if entry["path"] in indexed_now or any(Path(entry["path"]).is_relative_to(f) for f in folders):
-                self._remove(entry, summary)
+        self._remove([entry for key, entry in existing.items() if key not in seen and not entry.get("removed")
+                      and (entry["path"] in indexed_now
+                           or any(Path(entry["path"]).is_relative_to(f) for f in folders))], summary)
 
-    def _remove_moved_files(self, files: Sequence[SourceFile], existing: dict[tuple[str, str], dict[str, Any]],
-                            summary: IndexSummary, hashes: dict[Path, str]) -> None:
-        """A file indexed before that is gone from its place while the same bytes are being indexed elsewhere (a
-        renamed or moved folder) loses its old chunks: its text lives on under the new path. A file that is merely
-        gone (an unplugged drive) is kept until its folder is indexed again."""
+    def _moved_files(self, files: Sequence[SourceFile], existing: dict[tuple[str, str], dict[str, Any]],
+                     hashes: dict[Path, str]) -> list[dict[str, Any]]:
+        """Files indexed before that are gone from their place while the same bytes are being indexed elsewhere (a
+        renamed or moved folder): their text lives on under the new path, so their old chunks are to go (and lend
+        their vectors). A file that is merely gone (an unplugged drive) is kept until its folder is indexed again."""
         keys = {(str(f.root), f.source) for f in files}
         gone = {key: entry for key, entry in existing.items()
                 if key not in keys and len(entry["shas"]) == 1 and not Path(entry["path"]).exists()}
-        if not gone:
-            return
         by_sha: dict[str, list[dict[str, Any]]] = {}
         for entry in gone.values():
             by_sha.setdefault(next(iter(entry["shas"])), []).append(entry)
+        moved: list[dict[str, Any]] = []
         for file in files:
-            if (str(file.root), file.source) in existing or not by_sha:
-                continue
-            try:
-                hashes[file.path] = hashlib.sha256(file.path.read_bytes()).hexdigest()
-            except OSError:
-                continue  # reported when the file is planned
-            for entry in by_sha.pop(hashes[file.path], []):
-                self._remove(entry, summary)
+            if not by_sha:
+                break
+            indexed = existing.get((str(file.root), file.source))
+            if indexed is not None:
+                # Already at the new place: the leftover of a move that was interrupted.
+                sha = next(iter(indexed["shas"])) if len(indexed["shas"]) == 1 else None
+            else:
+                try:
+                    sha = hashes[file.path] = hashlib.sha256(file.path.read_bytes()).hexdigest()
+                except OSError:
+                    continue  # reported when the file is planned
+            moved.extend(by_sha.pop(sha, []) if sha else [])
+        return moved
 
-    def _remove(self, entry: dict[str, Any], summary: IndexSummary) -> None:
-        self.store.delete(entry["ids"])
-        entry["removed"] = True
-        summary.chunks_removed += len(entry["ids"])
-        summary.files_removed += 1
+    def _vector_donors(self, moved: Sequence[dict[str, Any]]) -> dict[str, str]:
+        """Chunk text digest -> the id of a moved file's chunk with that text, whose vectors a new chunk may take."""
+        donors: dict[str, str] = {}
+        for entry in moved:
+            for start in range(0, len(entry["ids"]), WRITE_BATCH):
+                for chunk in self.store.get(entry["ids"][start:start + WRITE_BATCH]):
+                    donors.setdefault(_text_digest(chunk.text), chunk.id)
+        return donors
+
+    def _remove(self, entries: Sequence[dict[str, Any]], summary: IndexSummary) -> None:
+        """Remove files' chunks, in one store call per batch (each call costs tens of milliseconds)."""
+        self.store.delete([chunk_id for entry in entries for chunk_id in entry["ids"]])
+        for entry in entries:
+            entry["removed"] = True
+            summary.chunks_removed += len(entry["ids"])
+            summary.files_removed += 1
 
     # --- writing ------------------------------------------------------------------------------------------
 
-    def _write(self, work: Sequence[_FileWork], summary: IndexSummary) -> bool:
+    def _write(self, work: Sequence[_FileWork], summary: IndexSummary, donors: dict[str, str]) -> bool:
         pending = [(item, chunk) for item in work for chunk in item.new_chunks]
         # Files with nothing new still lose their stale chunks.
-        for item in work:
-            if not item.new_chunks and item.stale_ids:
-                self.store.delete(item.stale_ids)
-                summary.chunks_removed += len(item.stale_ids)
-                item.stale_deleted = True
+        self._delete_stale([item for item in work if not item.new_chunks], summary)
         if not pending:
             return False
         for batch in self._batches(pending):
-            for item in {id(i): i for i, _ in batch}.values():
-                if not item.stale_deleted:
-                    self.store.delete(item.stale_ids)
-                    summary.chunks_removed += len(item.stale_ids)
-                    item.stale_deleted = True
+            # A file's stale chunks go just before its new ones are written, so a crash loses little either way.
+            self._delete_stale(list({id(i): i for i, _ in batch}.values()), summary)
             chunks = [c for _, c in batch]
-            vectors, sentence_vectors = self.embedder.encode_chunks([c.text for c in chunks],
-                                                                    [c.sentences for c in chunks])
-            metadatas = [c.metadata | {"sentvecs": pack_vectors(sv)} for c, sv in zip(chunks, sentence_vectors,
-                                                                                      strict=True)]
+            vectors, metadatas = self._vectors(chunks, donors, summary)
             self.store.upsert([c.id for c in chunks], vectors, [c.text for c in chunks], metadatas)
             for item, _ in batch:
                 if item.existed:
@@ -393,6 +408,34 @@ class Indexer:
                 else:
                     summary.chunks_added += 1
         return True
+
+    def _delete_stale(self, items: Sequence[_FileWork], summary: IndexSummary) -> None:
+        items = [item for item in items if not item.stale_deleted]
+        self.store.delete([chunk_id for item in items for chunk_id in item.stale_ids])
+        for item in items:
+            summary.chunks_removed += len(item.stale_ids)
+            item.stale_deleted = True
+
+    def _vectors(self, chunks: Sequence[PreparedChunk], donors: dict[str, str],
+                 summary: IndexSummary) -> tuple[np.ndarray, list[dict[str, Any]]]:
+        """Each chunk's embedding and metadata with its sentence vectors: taken over from a moved file's identical
+        chunk when there is one (same text, same vectors), else from the model."""
+        lent = self.store.vectors(list(dict.fromkeys(
+            donors[d] for c in chunks if (d := _text_digest(c.text)) in donors)))
+        own: dict[int, tuple[np.ndarray, str]] = {}
+        for n, chunk in enumerate(chunks):
+            donor = lent.get(donors.get(_text_digest(chunk.text), ""))
+            if donor is not None and donor[1].get("sentvecs"):
+                own[n] = (donor[0], str(donor[1]["sentvecs"]))
+        fresh = [n for n in range(len(chunks)) if n not in own]
+        if fresh:
+            vectors, sentence_vectors = self.embedder.encode_chunks([chunks[n].text for n in fresh],
+                                                                    [chunks[n].sentences for n in fresh])
+            own.update({n: (vector, pack_vectors(sv))
+                        for n, vector, sv in zip(fresh, vectors, sentence_vectors, strict=True)})
+        summary.chunks_reused += len(chunks) - len(fresh)
+        return (np.stack([own[n][0] for n in range(len(chunks))]),
+                [c.metadata | {"sentvecs": own[n][1]} for n, c in enumerate(chunks)])
 
     def _batches(self, pending: Sequence[tuple[_FileWork, PreparedChunk]]) -> Iterator[list]:
         bar = None

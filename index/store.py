@@ -198,6 +198,16 @@ class ChunkStore:
         }
         return [by_id[i] for i in ids if i in by_id]
 
+    def vectors(self, ids: Sequence[str]) -> dict[str, tuple[np.ndarray, dict[str, Any]]]:
+        """Stored chunks' embeddings and metadata by id (missing ids are left out), read in batches."""
+        found: dict[str, tuple[np.ndarray, dict[str, Any]]] = {}
+        step = self._max_batch()
+        for start in range(0, len(ids), step):
+            result = self.collection.get(ids=list(ids[start:start + step]), include=["embeddings", "metadatas"])
+            for i, vector, meta in zip(result["ids"], result["embeddings"], result["metadatas"], strict=True):
+                found[i] = (np.asarray(vector, dtype=np.float32), dict(meta or {}))
+        return found
+
     def iter_chunks(
         self, *, where: Mapping[str, Any] | None = None, documents: bool = True, batch: int = 2000
     ) -> Iterator[StoredChunk]:

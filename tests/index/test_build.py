@@ -220,10 +220,15 @@ def test_a_moved_folder_replaces_its_old_chunks_and_a_merely_missing_one_is_kept
                                     encoding="utf-8")
     unrelated = _index(settings, counting(), other)
     assert unrelated.chunks_removed == 0 and unrelated.chunks_total == first.chunks_total + 1
-    # The same bytes indexed at their new place: the old chunks go, nothing is stored twice.
-    summary = _index(settings, counting(), moved)
+    # The same bytes indexed at their new place: the old chunks go, nothing is stored twice, and their vectors
+    # move with them rather than being computed again.
+    again = counting()
+    summary = _index(settings, again, moved)
     assert (summary.files_removed, summary.chunks_removed) == (2, first.chunks_total)
     assert summary.chunks_total == first.chunks_total + 1
+    assert again.encoded == [] and summary.chunks_reused == summary.chunks_added == first.chunks_total
+    assert summary.chunks_embedded == 0 and "moved without embedding again" in summary.line()
+    assert all(c.metadata.get("sentvecs") for c in open_store(settings).iter_chunks(documents=False))
     texts = _texts(settings)
     assert len(texts) == len(set(texts))
     assert {c.metadata["corpus"] for c in open_store(settings).iter_chunks(documents=False)} == {
@@ -413,3 +418,55 @@ def test_the_keyword_index_finds_an_article_by_its_byline(settings: Settings, co
     assert keyword is not None
     hits = keyword.search("Xinhua", n=3)
     assert hits and {c.metadata["source"] for c in store.get([i for i, _ in hits])} == {SINGLE}
+
+
+def test_a_move_interrupted_while_writing_is_completed_by_the_next_run(
+    settings: Settings, corpus: Path, counting: Counting, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    first = _index(settings, counting(), corpus)
+    moved = tmp_path / "moved"
+    corpus.rename(moved)
+    monkeypatch.setattr(index.build, "WRITE_BATCH", 8)
+    real_upsert, calls = ChunkStore.upsert, []
+
+    def crash_on_second_batch(self: ChunkStore, *args: object, **kwargs: object) -> None:
+        calls.append(1)
+        if len(calls) == 2:
+            raise KeyboardInterrupt
+        real_upsert(self, *args, **kwargs)
+
+    monkeypatch.setattr(ChunkStore, "upsert", crash_on_second_batch)
+    with pytest.raises(KeyboardInterrupt):
+        _index(settings, counting(), moved)
+    # Both copies meanwhile: the old folder's chunks still answer.
+    assert open_store(settings).count() == first.chunks_total + 8
+    monkeypatch.setattr(ChunkStore, "upsert", real_upsert)
+
+    again = counting()
+    summary = _index(settings, again, moved)
+    assert again.encoded == [] and summary.chunks_removed == first.chunks_total
+    assert summary.chunks_total == first.chunks_total
+    assert {c.metadata["corpus"] for c in open_store(settings).iter_chunks(documents=False)} == {str(moved.resolve())}
+    _assert_in_sync(settings, moved)
+
+
+def test_removed_files_go_in_one_store_call(
+    settings: Settings, corpus: Path, counting: Counting, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each Chroma delete costs tens of milliseconds whatever its size: a folder of deleted files is one call, not
+    one per file (300 files took 26 s one by one)."""
+    first = _index(settings, counting(), corpus)
+    (corpus / MULTI).unlink()
+    (corpus / SINGLE).unlink()
+    (corpus / "note.txt").write_text("The Qinhuai River glitters in early summer, the guide said.\n", encoding="utf-8")
+    real_delete, calls = ChunkStore.delete, []
+
+    def counted(self: ChunkStore, ids: list[str]) -> None:
+        if ids:
+            calls.append(len(ids))
+        real_delete(self, ids)
+
+    monkeypatch.setattr(ChunkStore, "delete", counted)
+    summary = _index(settings, counting(), corpus)
+    assert (summary.files_removed, summary.chunks_removed, summary.chunks_total) == (2, first.chunks_total, 1)
+    assert calls == [first.chunks_total]
