@@ -115,8 +115,8 @@ class BM25Index:
 
         model = bm25s.BM25()
         corpus = [analyze(t) or ["∅"] for t in texts]
-        if corpus:
-            model.index(corpus, show_progress=False)
+        # An empty index (every file removed) is still saved and loaded: bm25s needs one document to save.
+        model.index(corpus or [["∅"]], show_progress=False)
         return cls(model, ids, meta)
 
     IDS_FILE = "chunk_ids.json"

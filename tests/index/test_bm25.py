@@ -124,9 +124,13 @@ def test_load_missing_or_unreadable_is_none(index: BM25Index, tmp_path: Path) ->
     assert BM25Index.load(tmp_path / "bm25") is None
 
 
-def test_empty_index_and_empty_texts() -> None:
+def test_empty_index_and_empty_texts(tmp_path: Path) -> None:
     empty = BM25Index.build([], [])
     assert len(empty) == 0 and empty.search("bridge", n=3) == []
+    # Every file removed: the empty index is saved and read back like any other.
+    empty.save(tmp_path / "bm25")
+    loaded = BM25Index.load(tmp_path / "bm25")
+    assert loaded is not None and len(loaded) == 0 and loaded.search("bridge", n=3) == []
     # A chunk with no content words is still indexed (it simply never matches).
     index = BM25Index.build(["a", "b"], ["the of and", "bridge"])
     assert index.ids == ["a", "b"] and [i for i, _ in index.search("bridge", n=2)] == ["b"]
