@@ -38,6 +38,10 @@ def build_parser() -> argparse.ArgumentParser:
     index.add_argument("--json", action="store_true", help="print the summary as JSON")
     index.add_argument("--quiet", action="store_true", help="no progress bar")
 
+    remove = commands.add_parser("remove", help="take files or folders out of the index (the files stay on disk)")
+    remove.add_argument("paths", nargs="+", type=Path, metavar="PATH",
+                        help="indexed files or folders; they need not exist any more")
+
     sources = commands.add_parser("sources", help="list every indexed article")
     sources.add_argument("--json", action="store_true", help="print JSON")
 
@@ -142,6 +146,18 @@ def cmd_index(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_remove(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.indexing import make_indexer
+
+    summary = make_indexer(settings, progress=False).remove(args.paths)
+    if not summary.files_removed:
+        shown = " ".join(str(p) for p in args.paths)
+        raise UsageError(f"Nothing is indexed under {shown}. `bot sources` lists every indexed file's path.")
+    print(f"Removed {summary.files_removed} files ({summary.chunks_removed} chunks); "
+          f"{summary.chunks_total} chunks are left in the index.")
+    return 0
+
+
 def cmd_sources(args: argparse.Namespace, settings: Settings) -> int:
     from bot.indexing import list_articles
 
@@ -150,7 +166,7 @@ def cmd_sources(args: argparse.Namespace, settings: Settings) -> int:
         print(json.dumps(articles, indent=2, ensure_ascii=False))
         return 0
     for a in articles:
-        print(f"{a['published'] or '(no date)':<10}  {a['title']}\n            {a['source']}  ({a['chunks']} chunks)")
+        print(f"{a['published'] or '(no date)':<10}  {a['title']}\n            {a['path']}  ({a['chunks']} chunks)")
     print(f"{len(articles)} articles.")
     return 0
 
@@ -230,7 +246,7 @@ def cmd_feedback(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-COMMANDS: dict[str, Any] = {"index": cmd_index, "sources": cmd_sources, "ask": cmd_ask, "chat": cmd_chat,
+COMMANDS: dict[str, Any] = {"index": cmd_index, "remove": cmd_remove, "sources": cmd_sources, "ask": cmd_ask, "chat": cmd_chat,
                             "serve": cmd_serve, "eval": cmd_eval, "feedback": cmd_feedback}
 
 

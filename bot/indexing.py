@@ -4,7 +4,7 @@ from __future__ import annotations
 from typing import Any
 
 from bot.settings import Settings
-from index.build import Indexer
+from index.build import Indexer, file_path
 from index.embedder import Embedder
 from index.store import ChunkStore, make_client
 
@@ -27,7 +27,8 @@ def make_indexer(settings: Settings, *, embedder: Embedder | None = None, client
 
 
 def list_articles(settings: Settings, *, client: Any = None) -> list[dict[str, Any]]:
-    """Every indexed article: title, published, source, chunk count (sorted by source, then position)."""
+    """Every indexed article: title, published, source, path (of its file), chunk count (sorted by source, then
+    position)."""
     store = open_store(settings, client=client)
     if store.count() == 0:
         from index.store import IndexMissingError
@@ -38,6 +39,7 @@ def list_articles(settings: Settings, *, client: Any = None) -> list[dict[str, A
         meta = chunk.metadata
         key = (str(meta.get("corpus", "")), str(meta.get("source", "")), int(meta.get("article", 0)))
         entry = articles.setdefault(key, {"title": meta.get("title", ""), "published": meta.get("published") or None,
-                                          "source": meta.get("source", ""), "chunks": 0})
+                                          "source": meta.get("source", ""), "path": file_path(key[0], key[1]),
+                                          "chunks": 0})
         entry["chunks"] += 1
     return [articles[key] for key in sorted(articles)]

@@ -234,6 +234,21 @@ class Indexer:
         summary.seconds = time.perf_counter() - started
         return summary
 
+    def remove(self, paths: Sequence[Path]) -> IndexSummary:
+        """Take the articles of these files, or of every file under these folders, out of the index; the paths need
+        not exist any more (a folder deleted or on a drive that is gone). The files themselves are not touched."""
+        started = time.perf_counter()
+        summary = IndexSummary()
+        wanted = [Path(p).expanduser().resolve() for p in paths]
+        entries = [entry for entry in self._existing_files().values()
+                   if any(Path(entry["path"]) == p or Path(entry["path"]).is_relative_to(p) for p in wanted)]
+        self._remove(entries, summary)
+        if entries:
+            self.sync_bm25()
+        summary.chunks_total = self.store.count()
+        summary.seconds = time.perf_counter() - started
+        return summary
+
     # --- planning -----------------------------------------------------------------------------------------
 
     def _existing_files(self) -> dict[tuple[str, str], dict[str, Any]]:

@@ -90,12 +90,13 @@ def test_index_again_prints_one_summary_line_and_embeds_nothing(
 
 
 def test_sources_json_lists_the_seven_articles(indexed: tuple[Path, Path, dict], workdir: Path) -> None:
-    data_dir, _, summary = indexed
+    data_dir, corpus, summary = indexed
     result = bot("sources", "--json", data_dir=data_dir, cwd=workdir)
     assert result.returncode == 0, result.stderr
     articles = json.loads(result.stdout)
     assert len(articles) == 7
-    assert all(set(a) == {"title", "published", "source", "chunks"} for a in articles)
+    assert all(set(a) == {"title", "published", "source", "path", "chunks"} for a in articles)
+    assert {a["path"] for a in articles} == {str(corpus.resolve() / a["source"]) for a in articles}
     assert sum(a["chunks"] for a in articles) == summary["chunks_total"]
     assert {a["published"] for a in articles} >= {"2024-05-14", "2024-01-30"}
 
@@ -225,6 +226,31 @@ def test_binary_and_non_utf8_files_warn_once_and_the_rest_is_indexed(tmp_path: P
     assert sorted(a["source"] for a in json.loads(listed.stdout)) == ["bridge.txt", "cafe.txt"]
 
 
+def test_remove_takes_a_gone_folder_out_of_the_index(tmp_path: Path, workdir: Path) -> None:
+    """A folder deleted (or on a drive that is gone) keeps answering until it is indexed again; `bot remove` takes it
+    out without it, and says so in one line when nothing is indexed there."""
+    kept, gone = tmp_path / "kept", tmp_path / "gone"
+    for folder, text in ((kept, "The Qinhuai River glitters in early summer."),
+                         (gone, "The Sutong Bridge carried 130,000 vehicles on Sunday, a record.")):
+        folder.mkdir()
+        (folder / "story.txt").write_text(f"A headline\n\n{text}\n", encoding="utf-8")
+    data_dir = tmp_path / "data"
+    for folder in (kept, gone):
+        assert bot("index", "--quiet", str(folder), data_dir=data_dir, cwd=workdir).returncode == 0
+    shutil.rmtree(gone)
+
+    result = bot("remove", str(gone), data_dir=data_dir, cwd=workdir)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "Removed 1 files (1 chunks); 1 chunks are left in the index."
+    listed = json.loads(bot("sources", "--json", data_dir=data_dir, cwd=workdir).stdout)
+    assert [a["path"] for a in listed] == [str(kept.resolve() / "story.txt")]
+    answer = json.loads(bot("ask", "--json", "How many vehicles did the Sutong Bridge carry on Sunday?",
+                            data_dir=data_dir, cwd=workdir).stdout)
+    assert answer["abstained"] is True
+    assert_one_error_line(bot("remove", str(gone), data_dir=data_dir, cwd=workdir), 2, "Nothing is indexed under",
+                          "bot sources")
+
+
 # --- help ------------------------------------------------------------------------------------------------------
 
 
@@ -233,7 +259,7 @@ def test_python_m_bot_help(workdir: Path) -> None:
                             timeout=120, check=False)
     assert result.returncode == 0 and result.stderr == ""
     assert result.stdout.startswith("usage: bot")
-    for command in ("index", "sources", "ask", "chat", "serve", "eval", "feedback"):
+    for command in ("index", "remove", "sources", "ask", "chat", "serve", "eval", "feedback"):
         assert command in result.stdout
 
 

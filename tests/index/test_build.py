@@ -470,3 +470,17 @@ def test_removed_files_go_in_one_store_call(
     summary = _index(settings, counting(), corpus)
     assert (summary.files_removed, summary.chunks_removed, summary.chunks_total) == (2, first.chunks_total, 1)
     assert calls == [first.chunks_total]
+
+
+def test_remove_takes_out_one_file_or_a_whole_folder(settings: Settings, corpus: Path, counting: Counting) -> None:
+    first = _index(settings, counting(), corpus)
+    indexer = make_indexer(settings, embedder=counting(), progress=False)
+    single = len(_by_file(open_store(settings))[SINGLE])
+    one = indexer.remove([corpus / SINGLE])
+    assert (one.files_removed, one.chunks_removed, one.chunks_total) == (1, single, first.chunks_total - single)
+    assert set(_by_file(open_store(settings))) == {MULTI}
+    _assert_in_sync(settings, corpus)
+    assert indexer.remove([corpus / "elsewhere"]).files_removed == 0
+    everything = indexer.remove([corpus])
+    assert (everything.files_removed, everything.chunks_total) == (1, 0)
+    assert load_fresh_bm25(open_store(settings), settings.bm25_dir) is not None
