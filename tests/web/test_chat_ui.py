@@ -1,7 +1,8 @@
 """The Gradio chat: the respond logic as plain Python, then the real Gradio server through gradio_client."""
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import threading
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 import pytest
@@ -148,3 +149,34 @@ def test_real_gradio_server_answers_through_gradio_client(
     finally:
         client.close()
 
+
+
+class MeetingPipeline(FakePipeline):
+    """Each answer waits until a second one is being answered too: served one at a time, both would time out."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.meeting = threading.Barrier(2, timeout=20)
+
+    def stream(self, question: str, **kwargs: Any) -> Iterator[Any]:
+        self.meeting.wait()
+        yield from super().stream(question, **kwargs)
+
+
+@pytest.mark.integration
+def test_two_people_are_answered_at_the_same_time(live_server: Callable[[Any], str], tmp_path: Any) -> None:
+    from gradio_client import Client
+
+    from bot.web.app import create_app
+
+    app = create_app(Settings(data_dir=tmp_path / "data"), pipeline=MeetingPipeline())  # type: ignore[arg-type]
+    url = live_server(app)
+    clients = [Client(url + "/", verbose=False, download_files=False) for _ in range(2)]
+    try:
+        jobs = [client.submit(SUTONG, api_name="/ask") for client in clients]
+        for job in jobs:
+            messages, _, _ = job.result(timeout=60)
+            assert "June 30, 2008" in messages[1]["content"][0]["text"]
+    finally:
+        for client in clients:
+            client.close()
