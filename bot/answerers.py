@@ -361,7 +361,7 @@ _ARTICLE_FACT_RULES: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
     (field_name, re.compile(pattern, re.IGNORECASE))
     for field_name, pattern in (
         ("published_time", rf"\b(?:what time|at what (?:time|hour)|which hour)\b.*\b{_DOCUMENT}\b.*\b{_PUT_OUT}\b|"
-                           rf"\b(?:publication|release|posting) time\b|\btime of (?:the |this )?{_DOCUMENT}"),
+                           rf"\b(?:publication|release|posting) time\b"),
         ("published", rf"\b(?:when|what (?:date|day)|which date|how recent)\b.*\b{_DOCUMENT}\b.*\b{_PUT_OUT}\b|"
                       rf"\b(?:publication|release) date\b|\bdate of (?:the |this )?{_DOCUMENT}"),
         ("editor", rf"\bwho (?:edited|was the editor of|is the editor of)\b.*\b{_DOCUMENT}\b|"

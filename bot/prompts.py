@@ -22,13 +22,16 @@ PROMPTS_PACKAGE = "newsbot_prompts"
 
 
 def default_prompts_dir() -> Path:
-    """`prompts/` at the project root: where the installed package says it is, else beside the `bot` package (a
-    checkout run without installing)."""
+    """`prompts/` at the project root: beside the `bot` package in a checkout (the one this code runs from, even
+    when another is installed), else where the installed package is."""
+    root = Path(__file__).resolve().parent.parent
+    if (root / "pyproject.toml").is_file() and (root / "prompts").is_dir():
+        return root / "prompts"
     spec = importlib.util.find_spec(PROMPTS_PACKAGE)
     for location in (spec.submodule_search_locations or []) if spec is not None else []:
         if Path(location).is_dir():
             return Path(location)
-    return Path(__file__).resolve().parent.parent / "prompts"
+    return root / "prompts"
 
 
 @dataclass(frozen=True)

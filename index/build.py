@@ -295,7 +295,9 @@ class Indexer:
         new_ids = {c.id for c in prepared}
         kept = [c for c in prepared if c.id in old_ids]
         if kept:  # positions or file hash may have moved; no need to embed again
-            self.store.update_metadata([c.id for c in kept], [c.metadata for c in kept])
+            # Chroma merges metadata on update: a byline line deleted from the file must be unset explicitly.
+            gone = {key: None for key in BYLINE_KEYS}
+            self.store.update_metadata([c.id for c in kept], [gone | c.metadata for c in kept])
         return _FileWork(
             key=(str(file.root), file.source),
             stale_ids=sorted(old_ids - new_ids),
@@ -355,7 +357,9 @@ class Indexer:
         # an older version) goes too.
         folders = [Path(r).resolve() for r in roots if Path(r).is_dir()]
         indexed_now = {str(f.path) for f in files}
-        self._remove([entry for key, entry in existing.items() if key not in seen and not entry.get("removed")
+        # (A moved file's old chunks lend their vectors first: they go after writing.)
+        self._remove([entry for key, entry in existing.items()
+                      if key not in seen and not entry.get("removed") and not entry.get("moved")
                       and (entry["path"] in indexed_now
                            or any(Path(entry["path"]).is_relative_to(f) for f in folders))], summary)
 
@@ -384,6 +388,8 @@ class Indexer:
                 except OSError:
                     continue  # reported when the file is planned
             moved.extend(by_sha.pop(sha, []) if sha else [])
+        for entry in moved:
+            entry["moved"] = True
         return moved
 
     def _vector_donors(self, moved: Sequence[dict[str, Any]]) -> dict[str, str]:

@@ -511,6 +511,7 @@ def test_a_year_the_question_states_must_be_in_the_passage(answerer: ExtractiveA
     ("what time of day did the Wu Xinming interview piece go up?", "published_time"),
     ("What is the release time of the bridge story?", "published_time"),
     ("What time does the bridge open?", None),
+    ("What did residents say at the time of the interview?", None),  # about the story
     ("When did Kunshan release its action plan?", None),  # about the story, not the article
     ("Who reviewed the plan?", None),
 ])

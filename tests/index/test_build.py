@@ -484,3 +484,37 @@ def test_remove_takes_out_one_file_or_a_whole_folder(settings: Settings, corpus:
     everything = indexer.remove([corpus])
     assert (everything.files_removed, everything.chunks_total) == (1, 0)
     assert load_fresh_bm25(open_store(settings), settings.bm25_dir) is not None
+
+
+def test_a_folder_renamed_inside_the_indexed_folder_keeps_its_vectors(
+    settings: Settings, corpus: Path, counting: Counting
+) -> None:
+    """Renaming a subfolder of the corpus: its files are both deleted (under the folder indexed) and moved; their
+    old chunks still lend their vectors, and go only after the new ones are written."""
+    sub = corpus / "jiangsu"
+    sub.mkdir()
+    (corpus / SINGLE).rename(sub / SINGLE)
+    first = _index(settings, counting(), corpus)
+    sub.rename(corpus / "jiangsu-2024")
+    again = counting()
+    summary = _index(settings, again, corpus)
+    assert again.encoded == [] and summary.chunks_reused == summary.chunks_added > 0
+    assert (summary.files_removed, summary.chunks_total) == (1, first.chunks_total)
+    assert {c.metadata["source"] for c in open_store(settings).iter_chunks(documents=False)} == {
+        MULTI, f"jiangsu-2024/{SINGLE}"}
+
+
+def test_a_byline_deleted_from_the_file_leaves_the_index(settings: Settings, corpus: Path, counting: Counting) -> None:
+    _index(settings, counting(), corpus)
+    path = corpus / SINGLE
+    path.write_text(path.read_text(encoding="utf-8").replace("Editor: Sun Yan.", ""), encoding="utf-8")
+    again = counting()
+    _index(settings, again, corpus)
+    assert again.encoded == []  # the chunk texts did not change
+    chunks = [c for c in open_store(settings).iter_chunks(documents=False) if c.metadata["source"] == SINGLE]
+    assert chunks and all("editor" not in c.metadata and c.metadata["reviewer"] == "Zhang Xiang" for c in chunks)
+    store = open_store(settings)
+    keyword = load_fresh_bm25(store, settings.bm25_dir)
+    assert keyword is not None
+    hits = store.get([i for i, _ in keyword.search("Sun Yan", n=5)])
+    assert SINGLE not in {c.metadata["source"] for c in hits}  # (the other file has a "Huang Yan")
