@@ -373,8 +373,8 @@ _ARTICLE_FACT_RULES: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
                    rf"\bwho published\b.*\b{_DOCUMENT}\b"),
     )
 )
-_FIELD_LABELS = {"published": "Dated", "published_time": "Dated", "editor": "Editor", "reviewer": "Review", "author": "Author",
-                 "agency": "Source", "outlet": "Outlet"}
+_FIELD_LABELS = {"published": "Dated", "published_time": "Dated", "editor": "Editor", "reviewer": "Review",
+                 "author": "Author", "agency": "Source", "outlet": "Outlet"}
 
 
 def article_fact(question: str) -> str | None:
@@ -488,11 +488,12 @@ class ExtractiveAnswerer:
         names = _key_terms(asked, terms)
         chosen: tuple[int, Passage] | None = None
         for passage in passages:  # best-ranked first: a later one must share more title words to win
-            known = self._analyse(passage)[3] | frozenset(
+            _, _, title_terms, passage_terms, _, _ = self._analyse(passage)
+            known = passage_terms | frozenset(
                 t for key in _FIELD_LABELS for t in analyze(str(passage.metadata.get(key) or "")))
             if any(t not in known for t in names):
                 continue
-            shared = sum(t in self._analyse(passage)[2] for t in terms)
+            shared = sum(t in title_terms for t in terms)
             if chosen is None or shared > chosen[0]:
                 chosen = (shared, passage)
         if chosen is None:

@@ -246,8 +246,8 @@ def cmd_feedback(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-COMMANDS: dict[str, Any] = {"index": cmd_index, "remove": cmd_remove, "sources": cmd_sources, "ask": cmd_ask, "chat": cmd_chat,
-                            "serve": cmd_serve, "eval": cmd_eval, "feedback": cmd_feedback}
+COMMANDS: dict[str, Any] = {"index": cmd_index, "remove": cmd_remove, "sources": cmd_sources, "ask": cmd_ask,
+                            "chat": cmd_chat, "serve": cmd_serve, "eval": cmd_eval, "feedback": cmd_feedback}
 
 
 def format_answer(answer: Answer) -> str:

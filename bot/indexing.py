@@ -38,8 +38,8 @@ def list_articles(settings: Settings, *, client: Any = None) -> list[dict[str, A
     for chunk in store.iter_chunks(documents=False):
         meta = chunk.metadata
         key = (str(meta.get("corpus", "")), str(meta.get("source", "")), int(meta.get("article", 0)))
-        entry = articles.setdefault(key, {"title": meta.get("title", ""), "published": meta.get("published") or None,
-                                          "source": meta.get("source", ""), "path": file_path(key[0], key[1]),
-                                          "chunks": 0})
-        entry["chunks"] += 1
+        if key not in articles:
+            articles[key] = {"title": meta.get("title", ""), "published": meta.get("published") or None,
+                             "source": meta.get("source", ""), "path": file_path(key[0], key[1]), "chunks": 0}
+        articles[key]["chunks"] += 1
     return [articles[key] for key in sorted(articles)]

@@ -464,7 +464,7 @@ def _article(text: str, draft: _Draft, position: int, *, page_starts: Sequence[i
         byline=dict(draft.byline),
         tags=draft.tags,
         page_starts=starts,
-        published_time=draft.published_time if draft.published else None,
+        published_time=draft.published_time,
     )
 
 

@@ -199,7 +199,6 @@ class Indexer:
         files = [_as_indexed(file, indexed_at.get(str(file.path))) for file in files]
         hashes: dict[Path, str] = {}  # a file's bytes are read and hashed once per run
         moved = self._moved_files(files, existing, hashes)
-        donors = self._vector_donors(moved)
 
         work: list[_FileWork] = []
         seen: set[tuple[str, str]] = set()
@@ -220,7 +219,7 @@ class Indexer:
                 work.append(item)
 
         self._remove_deleted_files(roots, files, existing, seen, summary)
-        changed = self._write(work, summary, donors)
+        changed = self._write(work, summary, moved)
         # A moved file's old chunks go once its new ones are written: a crash before leaves both, and the next
         # run finds the pair again.
         self._remove([entry for entry in moved if not entry.get("removed")], summary)
@@ -241,7 +240,7 @@ class Indexer:
         summary = IndexSummary()
         wanted = [Path(p).expanduser().resolve() for p in paths]
         entries = [entry for entry in self._existing_files().values()
-                   if any(Path(entry["path"]) == p or Path(entry["path"]).is_relative_to(p) for p in wanted)]
+                   if any(Path(entry["path"]).is_relative_to(p) for p in wanted)]
         self._remove(entries, summary)
         if entries:
             self.sync_bm25()
@@ -395,10 +394,8 @@ class Indexer:
     def _vector_donors(self, moved: Sequence[dict[str, Any]]) -> dict[str, str]:
         """Chunk text digest -> the id of a moved file's chunk with that text, whose vectors a new chunk may take."""
         donors: dict[str, str] = {}
-        for entry in moved:
-            for start in range(0, len(entry["ids"]), WRITE_BATCH):
-                for chunk in self.store.get(entry["ids"][start:start + WRITE_BATCH]):
-                    donors.setdefault(_text_digest(chunk.text), chunk.id)
+        for chunk in self.store.get([chunk_id for entry in moved for chunk_id in entry["ids"]], metadata=False):
+            donors.setdefault(_text_digest(chunk.text), chunk.id)
         return donors
 
     def _remove(self, entries: Sequence[dict[str, Any]], summary: IndexSummary) -> None:
@@ -411,12 +408,13 @@ class Indexer:
 
     # --- writing ------------------------------------------------------------------------------------------
 
-    def _write(self, work: Sequence[_FileWork], summary: IndexSummary, donors: dict[str, str]) -> bool:
+    def _write(self, work: Sequence[_FileWork], summary: IndexSummary, moved: Sequence[dict[str, Any]]) -> bool:
         pending = [(item, chunk) for item in work for chunk in item.new_chunks]
         # Files with nothing new still lose their stale chunks.
         self._delete_stale([item for item in work if not item.new_chunks], summary)
         if not pending:
             return False
+        donors = self._vector_donors(moved)
         for batch in self._batches(pending):
             # A file's stale chunks go just before its new ones are written, so a crash loses little either way.
             self._delete_stale(list({id(i): i for i, _ in batch}.values()), summary)
@@ -441,11 +439,11 @@ class Indexer:
                  summary: IndexSummary) -> tuple[np.ndarray, list[dict[str, Any]]]:
         """Each chunk's embedding and metadata with its sentence vectors: taken over from a moved file's identical
         chunk when there is one (same text, same vectors), else from the model."""
-        lent = self.store.vectors(list(dict.fromkeys(
-            donors[d] for c in chunks if (d := _text_digest(c.text)) in donors)))
+        donor_ids = [donors.get(_text_digest(c.text), "") for c in chunks]
+        lent = self.store.vectors(list(dict.fromkeys(i for i in donor_ids if i)))
         own: dict[int, tuple[np.ndarray, str]] = {}
-        for n, chunk in enumerate(chunks):
-            donor = lent.get(donors.get(_text_digest(chunk.text), ""))
+        for n, donor_id in enumerate(donor_ids):
+            donor = lent.get(donor_id)
             if donor is not None and donor[1].get("sentvecs"):
                 own[n] = (donor[0], str(donor[1]["sentvecs"]))
         fresh = [n for n in range(len(chunks)) if n not in own]

@@ -188,14 +188,17 @@ class ChunkStore:
                                      result["distances"][0], strict=True)
         ]
 
-    def get(self, ids: Sequence[str]) -> list[StoredChunk]:
-        if not ids:
-            return []
-        result = self.collection.get(ids=list(ids), include=["documents", "metadatas"])
-        by_id = {
-            i: StoredChunk(id=i, text=d or "", metadata=dict(m or {}))
-            for i, d, m in zip(result["ids"], result["documents"], result["metadatas"], strict=True)
-        }
+    def get(self, ids: Sequence[str], *, metadata: bool = True) -> list[StoredChunk]:
+        """Stored chunks in the order asked (missing ids are left out), read in batches; `metadata=False` reads
+        the texts alone (a chunk's metadata carries its sentence vectors, about 10 KB)."""
+        include = ["documents", "metadatas"] if metadata else ["documents"]
+        by_id: dict[str, StoredChunk] = {}
+        step = self._max_batch()
+        for start in range(0, len(ids), step):
+            result = self.collection.get(ids=list(ids[start:start + step]), include=include)
+            metadatas = result.get("metadatas") or [None] * len(result["ids"])
+            by_id.update({i: StoredChunk(id=i, text=d or "", metadata=dict(m or {}))
+                          for i, d, m in zip(result["ids"], result["documents"], metadatas, strict=True)})
         return [by_id[i] for i in ids if i in by_id]
 
     def vectors(self, ids: Sequence[str]) -> dict[str, tuple[np.ndarray, dict[str, Any]]]:

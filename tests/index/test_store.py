@@ -115,6 +115,8 @@ def test_writes_larger_than_the_servers_batch_limit_are_split(
     assert store.count() == 10
     store.update_metadata(ids, [{"chunk": 100 + i} for i in range(10)])
     assert [c.metadata["chunk"] for c in store.get(ids)] == [100 + i for i in range(10)]
+    assert [(c.text, c.metadata) for c in store.get(ids[::-1], metadata=False)] == [(t, {}) for t in texts[::-1]]
+    assert list(store.vectors(ids)) == ids
     store.delete(ids[:9])
     assert store.count() == 1
 
