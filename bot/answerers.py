@@ -54,6 +54,13 @@ _DATE = re.compile(rf"\b(?:(?:{MONTHS})\.?\s+\d{{1,2}}(?:st|nd|rd|th)?(?:,?\s+\d
                    rf"(?:1[89]|20)\d{{2}}|(?:last|this|next)\s+(?:year|month|week)|"
                    rf"(?:{MONTHS})\s+(?:1[89]|20)\d{{2}}|(?:four|three|two|five|six|ten)\s+years\s+ago)\b",
                    re.IGNORECASE)
+# A date that names its day ("November 30", "30th of November", "2024-05-14", "on Monday"): what "On what date ..."
+# asks for, which a year or "early summer" does not give.
+_DAY = re.compile(rf"\b(?:(?:{MONTHS})\.?\s+\d{{1,2}}(?:st|nd|rd|th)?\b|\d{{1,2}}(?:st|nd|rd|th)?\s+(?:of\s+)?(?:{MONTHS})\b|"
+                  rf"\d{{4}}-\d{{2}}-\d{{2}}|(?:mon|tues|wednes|thurs|fri|satur|sun)day)", re.IGNORECASE)
+# What a place or thing "is known as": the answer to "What do people call Huangyan?" says so.
+_ALIAS = re.compile(r"\b(?:known as|called|calls|call it|dubbed|nicknamed|nickname|reputation as|reputed as|hailed as|"
+                    r"praised as|regarded as|referred to as|title of)\b", re.IGNORECASE)
 _NUMBER = re.compile(r"\b\d[\d,.]*\b|\b(?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|"
                      r"thirty|forty|fifty|hundred|thousand|million|billion|trillion|half|dozens?|tens)\b",
                      re.IGNORECASE)
@@ -71,7 +78,7 @@ _FRACTION = re.compile(r"\b(?:half|one[- ]third|two[- ]thirds|a third|one[- ]qua
 _PLACE_WORDS = frozenset(analyze("town city county district province park zone area village street"))
 # "to" marks a place after a verb of motion, not in "related to Wang Congde" or "according to Xinhua".
 _PLACE = re.compile(r"\b(?:in|at|(?<!related )(?<!according )(?<!due )(?<!thanks )(?<!similar )(?<!belongs )"
-                    r"(?<!attributed )(?<!addition )(?<!compared )(?<!dedicated )(?<!belong )to|near|from|into|left|"
+                    r"(?<!attributed )(?<!addition )(?<!compared )(?<!dedicated )(?<!belong )to|near|from|into|left|on|"
                     r"located in)\s+((?:the\s+)?[A-Z][a-z]+(?:[\s-][A-Z][a-z]+)*)")
 _TIME_OF_DAY = re.compile(r"\b(?:dawn|daybreak|sunrise|morning|noon|midday|afternoon|dusk|sunset|evening|night|"
                          r"midnight|nightfall|\d{1,2}(?::\d{2})?\s*(?:a\.?m\.?|p\.?m\.?|o'clock))\b", re.IGNORECASE)
@@ -91,12 +98,14 @@ Expressway Passage Shanghai Jiangsu Zhejiang Anhui China Nantong Suzhou Kunshan 
 That These Those By For From As After Before During When While According General Secretary Especially Recently Among
 It Its We Our He She They Their Four Three Two""".split())
 _MONTH_WORDS = frozenset(MONTHS.split("|"))
+# "on November 8" or "on Monday" says when, not where.
+_WHEN_WORDS = frozenset(analyze(f"{MONTHS.replace('|', ' ')} monday tuesday wednesday thursday friday saturday sunday"))
 _PROPER = re.compile(r"(?<![.!?]\s)(?<!^)\b[A-Z][a-z]+(?:[\s-][A-Z][a-z]+)*")
 
 
 @dataclass(frozen=True)
 class AnswerKind:
-    # date | time | number | money | percent | length | duration | age | person | role | place | direction | named |
+    # date | day | time | alias | number | money | percent | length | duration | age | person | role | place | direction | named |
     # any
     name: str
     # What a "named" answer names ("river" in "Which river ...?"), as an analysed term; None: any name.
@@ -116,6 +125,10 @@ class AnswerKind:
 
         if self.name == "date":
             return new(_DATE.findall(sentence))
+        if self.name == "alias":
+            return bool(_ALIAS.search(sentence))
+        if self.name == "day":
+            return new(_DAY.findall(sentence))
         if self.name == "number":
             return new(_quantities(sentence, self.counted))
         if self.name == "money":
@@ -131,7 +144,7 @@ class AnswerKind:
         if self.name == "place":
             # The answer is another place than the one asked about ("Where is Ningxi?" -> "in Huangyan").
             asked = set(analyze(question)) | _PLACE_WORDS
-            return any(set(analyze(place)) - asked for place in _PLACE.findall(sentence))
+            return any(set(analyze(place)) - asked - _WHEN_WORDS for place in _PLACE.findall(sentence))
         if self.name == "named":
             return new([n for n in _PROPER.findall(sentence) if self._names_head(n)])
         if self.name == "time":
@@ -184,6 +197,9 @@ _KIND_RULES: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
         ("length", r"\bhow (?:long|wide|tall|high) (?:is|was|are|were) (?:the|a|an|it|its)\b|\bwhat is the length\b"),
         ("duration", r"\bhow long\b|\bfor how many (?:years|months|days)\b|\bhow (?:quick|quickly|soon)\b"),
         ("time", r"\b(?:what|which) time of (?:the )?day\b|\bat what (?:hour|time of day)\b"),
+        ("alias", r"\bnickname|\bwhat (?:do|does|did) (?:\w+ ){1,3}call (?!for\b)|\bwhat (?:is|was|are|were) .{1,60} known as\b|"
+                  r"\bknown as what\b|\b(?:go|goes|went) by\b"),
+        ("day", r"\b(?:what|which|exact) (?:exact )?(?:date|day)\b(?! of the (?:week|month|year))"),
         ("date", r"^\s*when\b|\bwhat (?:year|date|day|month|time)\b|\bwhat(?:'s| is| was) the (?:\w+ )?(?:year|date|"
                  r"deadline)\b(?!-)|\bby when\b|\bin which (?:year|month)\b|\bsince when\b|"
                  r"\bwhich year\b|\bwhen (?:did|was|were|is|will|does)\b"),

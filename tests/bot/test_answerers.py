@@ -36,7 +36,17 @@ def ask(answerer: ExtractiveAnswerer, question: str, *passages, **options):
 @pytest.mark.parametrize(("question", "kind"), [
     ("When did the Sutong Bridge open to traffic?", "date"),
     ("In which year was the plan approved?", "date"),
-    ("What date is the meeting?", "date"),
+    # "What date" asks for a day, which a year does not give.
+    ("What date is the meeting?", "day"),
+    ("On what exact date was the symposium held?", "day"),
+    ("what day did kunshan publish its plan?", "day"),
+    ("What day of the week was it?", "date"),
+    # A name a place goes by.
+    ("what do people call huangyan in relation to taizhou?", "alias"),
+    ("What nickname does the reservoir go by?", "alias"),
+    ("What is Huangyan known as?", "alias"),
+    ("Why do locals call Song Street Zhi Street?", "any"),
+    ("What did the meeting call for?", "any"),
     ("How many vehicles use it every day?", "number"),
     ("What was the GDP of Nantong?", "number"),
     ("How much did the bridge cost?", "money"),
@@ -129,6 +139,16 @@ def test_a_named_answer_knows_what_it_names(question: str, head: str | None) -> 
     # "to" names a place after a move, not in "related to <a person>".
     ("place", "Ningxi wine is related to Wang Congde.", "Where is Ningxi?", False),
     ("place", "He moved from Hangzhou to Ningxi in Huangyan.", "Where did he move?", True),
+    # "On" a platform or an island is somewhere; "on November 8" or "on Monday" is not.
+    ("place", "The demand was released on the Sharing Service Platform.", "Where did Canny post its demand?", True),
+    ("place", "The demand was released on November 8.", "Where did Canny post its demand?", False),
+    ("place", "The demand was released on Monday.", "Where did Canny post its demand?", False),
+    ("day", "It opened on November 8th last year.", "On what date did it open?", True),
+    ("day", "It opened on 8 November.", "On what date did it open?", True),
+    ("day", "Four years ago in early summer, the 2019 symposium was held.", "On what date was it held?", False),
+    ("day", "In May 2024 it opened.", "On what date did it open?", False),
+    ("alias", 'Huangyan is known as the "backyard" of Taizhou.', "What do people call Huangyan?", True),
+    ("alias", "Huangyan is an urban area of Taizhou.", "What do people call Huangyan?", False),
     ("named", "The expo moves to Suzhou next year.", "Which city hosts the expo?", True),
     # A name of what is asked: a river's name ends in "River"; a city goes by its bare name, not a street's.
     ("named", "In Nanjing, the Qinhuai River is shimmering.", "Which river glitters?", True),
