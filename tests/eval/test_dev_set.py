@@ -1,11 +1,12 @@
 """The held-out half of the development set through the REAL pipeline (MiniLM, Chroma, BM25) over seeds/.
 
 The targets are accuracy 0.90, gold cited 0.95, abstention recall 0.90, false abstention 0.05. The held-out half
-(141 cases) has four parts. Its 61 cases written with the answerer (whose failures were studied) meet the targets:
-0.92 / 0.98 / 1.00 / 0.02. Its 80 cases written blind by other authors from the articles alone (ids f-*, g-*, h-*;
-the g-* and h-* halves were never read) do not: f-* 0.60 / 0.80 / 1.00 / 0.20, g-* 0.52 / 0.68 / 1.00 / 0.32,
-h-* 0.58 / 0.73 / 0.80 / 0.19. All 141: 0.72 / 0.84 / 0.96 / 0.15. The floors sit a little under what is
-measured, so a real regression fails the build; raise them towards the targets as the answerer improves.
+(173 cases) has five parts. Its 61 cases written with the answerer (whose failures were studied) meet the targets:
+0.92 / 0.98 / 1.00 / 0.02. So do most of the 32 of the latest blind batch (i-*, written from the articles alone by
+two authors who saw neither the bot nor the other cases): 0.92 / 0.96 / 0.83 / 0.04. The three earlier blind
+batches do not: f-* 0.67 / 0.87 / 1.00 / 0.13, g-* 0.52 / 0.68 / 1.00 / 0.32, h-* 0.58 / 0.73 / 0.80 / 0.19.
+All 173: 0.76 / 0.87 / 0.94 / 0.12. The floors sit a little under what is measured, so a real regression fails
+the build; raise them towards the targets as the answerer improves.
 """
 from __future__ import annotations
 
@@ -34,7 +35,7 @@ def test_heldout_half_meets_the_floors(seeds_pipeline: Any, tmp_path: Path) -> N
     log.info("%s", summary)
 
     assert metrics["errors"] == 0, summary
-    assert metrics["accuracy"] >= 0.70, summary
-    assert metrics["gold_cited"] >= 0.82, summary
+    assert metrics["accuracy"] >= 0.74, summary
+    assert metrics["gold_cited"] >= 0.85, summary
     assert metrics["abstention_recall"] >= 0.90, summary
-    assert metrics["false_abstention_rate"] <= 0.16, summary
+    assert metrics["false_abstention_rate"] <= 0.14, summary
