@@ -1,5 +1,5 @@
 """A wheel built from the project (what `pip install .` or a container build installs) carries everything the bot
-reads at run time besides Python code: the prompts/ templates and the web assets."""
+reads at run time: every module, the prompts/ templates and the web assets."""
 from __future__ import annotations
 
 import os
@@ -46,6 +46,9 @@ def test_a_built_wheel_carries_the_prompts_and_the_web_assets(tmp_path: Path) ->
     expected_prompts = sorted(p.name for p in (ROOT / "prompts").glob("*.txt"))
     assert {f"newsbot_prompts/{name}" for name in expected_prompts} <= names
     assert {f"bot/web/static/{p.name}" for p in (ROOT / "bot" / "web" / "static").iterdir()} <= names
+    # pyproject.toml lists the packages by hand (prompts/ is mapped to one): a new subpackage must be added there.
+    modules = {p.relative_to(source).as_posix() for name in ("bot", "index") for p in (source / name).rglob("*.py")}
+    assert modules - names == set(), "add the missing packages to [tool.setuptools] packages in pyproject.toml"
 
     site = tmp_path / "site"
     subprocess.run([*pip, "install", "--no-deps", "--target", str(site), str(wheel)], check=True, env=env,
