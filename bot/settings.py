@@ -49,10 +49,13 @@ class Settings:
     allowed_origins: tuple[str, ...] = ()
     api_keys: tuple[str, ...] = ()
     rate_limit_per_minute: int = 120
+    # Chat answers run this many at once (Gradio's default is one per event), so one person's slow answer does
+    # not hold up everyone else's. More does not raise throughput on a CPU-bound machine.
+    chat_concurrency: int = 4
 
     def __post_init__(self) -> None:
         positive = ("chunk_tokens", "embed_batch_size", "k", "candidates", "max_answer_sentences",
-                    "max_question_chars", "rate_limit_per_minute")
+                    "max_question_chars", "rate_limit_per_minute", "chat_concurrency")
         for name in positive:
             value = getattr(self, name)
             if value <= 0:

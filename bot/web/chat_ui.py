@@ -27,11 +27,6 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 STATIC_DIR = Path(__file__).parent / "static"
-# Chat answers run this many at once (Gradio's default is one per event): one person's slow answer, or a long
-# conversation, does not hold up everyone else's. The pipeline is shared and thread-safe (the REST API already
-# calls it from many threads).
-CHAT_CONCURRENCY = 4
-
 EXAMPLE_QUESTIONS = (
     "When did the Sutong Bridge open to traffic?",
     "How many cooperation parks have Nantong, Shanghai and Southern Jiangsu built?",
@@ -213,10 +208,11 @@ def build_chat(pipeline: Pipeline, *, feedback: FeedbackSink | None = None, sett
                     padding=False,
                 )
         outputs = [chatbot, turns, sources, question]
-        question.submit(ask, [question, turns], outputs, api_name="ask", concurrency_limit=CHAT_CONCURRENCY,
+        # Answers share one limit; the pipeline is thread-safe (the REST API calls it from many threads too).
+        question.submit(ask, [question, turns], outputs, api_name="ask", concurrency_limit=settings.chat_concurrency,
                         concurrency_id="answer")
         chatbot.example_select(ask_example, [turns], outputs, api_visibility="private",
-                               concurrency_limit=CHAT_CONCURRENCY, concurrency_id="answer")
+                               concurrency_limit=settings.chat_concurrency, concurrency_id="answer")
         new_chat.click(clear, None, outputs, api_visibility="private")
         chatbot.clear(clear, None, outputs, api_visibility="private")
         if feedback is not None:

@@ -115,6 +115,7 @@ def test_replace_ignores_none() -> None:
         ({"BOT_COLLECTION": "ab"}, ("collection", "'ab'")),
         ({"BOT_PORT": "70000"}, ("port", "70000")),
         ({"BOT_PORT": "0"}, ("port", "0")),
+        ({"BOT_CHAT_CONCURRENCY": "0"}, ("chat_concurrency", "0")),
     ],
 )
 def test_invalid_env_values_are_config_errors_naming_them(env: dict[str, str], names: tuple[str, ...]) -> None:

@@ -151,6 +151,15 @@ def test_real_gradio_server_answers_through_gradio_client(
 
 
 
+def test_chat_answers_share_the_configured_concurrency() -> None:
+    from bot.web.chat_ui import build_chat
+
+    blocks = build_chat(FakePipeline(), settings=Settings(chat_concurrency=3))  # type: ignore[arg-type]
+    answering = [fn for fn in blocks.fns.values() if fn.name in ("ask", "ask_example")]
+    assert len(answering) == 2
+    assert {(fn.concurrency_limit, fn.concurrency_id) for fn in answering} == {(3, "answer")}
+
+
 class MeetingPipeline(FakePipeline):
     """Each answer waits until a second one is being answered too: served one at a time, both would time out."""
 
@@ -169,7 +178,8 @@ def test_two_people_are_answered_at_the_same_time(live_server: Callable[[Any], s
 
     from bot.web.app import create_app
 
-    app = create_app(Settings(data_dir=tmp_path / "data"), pipeline=MeetingPipeline())  # type: ignore[arg-type]
+    settings = Settings(data_dir=tmp_path / "data", chat_concurrency=2)
+    app = create_app(settings, pipeline=MeetingPipeline())  # type: ignore[arg-type]
     url = live_server(app)
     clients = [Client(url + "/", verbose=False, download_files=False) for _ in range(2)]
     try:
