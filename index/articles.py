@@ -27,8 +27,8 @@ MAX_HEADER_META_LINES = 6
 BYLINE_KEYS = ("editor", "reviewer", "agency", "outlet", "author")
 # How headlines, datelines and bylines are read into an article's metadata. A file indexed by an older version is
 # read again on the next `bot index` (its chunks keep their vectors; only their metadata changes).
-# 2: the dateline's time of day (published_time).
-ARTICLE_PARSER_VERSION = 2
+# 2: the dateline's time of day (published_time). 3: an HTML page's time (its published meta or <time datetime>).
+ARTICLE_PARSER_VERSION = 3
 
 
 @dataclass(frozen=True)
@@ -102,6 +102,25 @@ def parse_published(text: str) -> str | None:
     """The first date in a dateline as ISO YYYY-MM-DD ("Release time:May 14, 2024 06:53 AM" -> 2024-05-14)."""
     found = _find_date(text or "")
     return found[0] if found else None
+
+
+def parse_published_at(text: str) -> tuple[str, str | None] | None:
+    """The first date and the time of day after or before it, as written ("2024-05-14T06:53:00+08:00" ->
+    ("2024-05-14", "06:53:00+08:00")); None when there is no date."""
+    found = _find_date(text or "")
+    if found is None:
+        return None
+    iso, start, end = found
+    return iso, _time_of_day(text[:start] + " | " + text[end:])
+
+
+def _time_of_day(rest: str) -> str | None:
+    """The clock time in what is left of a dateline without its date, with its zone ("10:15 BJT")."""
+    clock = _TIME.search(rest)
+    if clock is None:
+        return None
+    zone = _ZONE.match(rest[clock.end():].lstrip())
+    return clock.group(0).lstrip("T").strip() + (f" {zone.group(0)}" if zone else "")
 
 
 # --------------------------------------------------------------------------------------------- meta lines
@@ -191,10 +210,7 @@ def _parse_dateline(line: str) -> tuple[str, str | None, dict[str, str]] | None:
         return None
     iso, start, end = found
     rest = text[:start] + " | " + text[end:]
-    time_of_day = None
-    if clock := _TIME.search(rest):
-        zone = _ZONE.match(rest[clock.end():].lstrip())
-        time_of_day = clock.group(0).lstrip("T").strip() + (f" {zone.group(0)}" if zone else "")
+    time_of_day = _time_of_day(rest)
     for pattern in (_TIME, _ZONE, _DATE_WORDS, _WEEKDAYS):
         rest = pattern.sub(" | ", rest)
     segments = [seg.strip(" \t:：;,.-–—()[]") for seg in re.split(r"[|·•/]|\s[-–—]\s", rest)]
@@ -453,8 +469,10 @@ def _drafts(text: str, *, fallback_title: str) -> list[_Draft]:
 
 
 def _article(text: str, draft: _Draft, position: int, *, page_starts: Sequence[int] = (),
-             published: str | None = None) -> Article:
+             published: str | None = None, published_time: str | None = None) -> Article:
     body = text[draft.body_start:draft.body_end]
+    # The page's own time goes with the page's own date, not with another date the text's dateline gives.
+    clock = draft.published_time or (published_time if draft.published in (None, published) else None)
     starts = tuple(min(max(p - draft.body_start, 0), len(body)) for p in page_starts)
     return Article(
         title=draft.title,
@@ -464,7 +482,7 @@ def _article(text: str, draft: _Draft, position: int, *, page_starts: Sequence[i
         byline=dict(draft.byline),
         tags=draft.tags,
         page_starts=starts,
-        published_time=draft.published_time,
+        published_time=clock,
     )
 
 
@@ -493,7 +511,8 @@ def _single_article(doc: LoadedDocument, *, fallback_title: str) -> list[Article
                               fallback_title=fallback_title)
     if draft is None:
         return []
-    return [_article(text, draft, 0, page_starts=doc.page_starts, published=doc.published)]
+    return [_article(text, draft, 0, page_starts=doc.page_starts, published=doc.published,
+                     published_time=doc.published_time)]
 
 
 def split_articles(doc: LoadedDocument) -> list[Article]:

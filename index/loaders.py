@@ -35,8 +35,10 @@ class LoadedDocument:
     page_starts: tuple[int, ...]
     warnings: tuple[str, ...]
     sha256: str
-    # ISO date from HTML metadata (<meta property="article:published_time">, <time datetime>), else None.
+    # ISO date from HTML metadata (<meta property="article:published_time">, <time datetime>), else None; and its
+    # time of day as written ("08:00:00Z"), when it gives one.
     published: str | None = None
+    published_time: str | None = None
 
 
 # --------------------------------------------------------------------------------------------- discovery
@@ -116,7 +118,7 @@ def load_file(file: SourceFile) -> LoadedDocument:
                               warnings=(), sha256=sha)
     raw, warnings = _decode(path, data, html=kind == "html")
     title: str | None = None
-    published: str | None = None
+    published: tuple[str, str | None] | None = None
     if kind == "html":
         text, title, published = _html_text(raw)
         if not text.strip():
@@ -128,7 +130,8 @@ def load_file(file: SourceFile) -> LoadedDocument:
         if kind == "markdown":
             text, title = _markdown_text(text)
     return LoadedDocument(file=file, text=text.strip(), kind=kind, title=title, page_starts=(),
-                          warnings=tuple(warnings), sha256=sha, published=published)
+                          warnings=tuple(warnings), sha256=sha, published=published[0] if published else None,
+                          published_time=published[1] if published else None)
 
 
 def _normalize_newlines(text: str) -> str:
@@ -219,8 +222,9 @@ _DATE_META = ("article:published_time", "og:published_time", "datepublished", "p
               "publish-date", "date", "dc.date", "dc.date.issued", "sailthru.date", "parsely-pub-date")
 
 
-def _html_text(markup: str) -> tuple[str, str | None, str | None]:
-    """Visible text with block elements as paragraphs, the title (<title> or first <h1>), and a meta date."""
+def _html_text(markup: str) -> tuple[str, str | None, tuple[str, str | None] | None]:
+    """Visible text with block elements as paragraphs, the title (<title> or first <h1>), and a meta date with its
+    time of day."""
     from bs4 import BeautifulSoup
     from bs4.element import Comment, Declaration, Doctype, NavigableString, ProcessingInstruction, Tag
 
@@ -272,15 +276,15 @@ def _clean_inline(text: str) -> str:
     return re.sub(r"\s+", " ", text).strip()
 
 
-def _html_published(soup: object) -> str | None:
-    from index.articles import parse_published  # local: articles imports this module's dataclasses
+def _html_published(soup: object) -> tuple[str, str | None] | None:
+    from index.articles import parse_published_at  # local: articles imports this module's dataclasses
 
     for meta in soup.find_all("meta"):  # type: ignore[attr-defined]
         key = (meta.get("property") or meta.get("name") or meta.get("itemprop") or "").lower()
-        if key in _DATE_META and (found := parse_published(meta.get("content") or "")):
+        if key in _DATE_META and (found := parse_published_at(meta.get("content") or "")):
             return found
     for tag in soup.find_all("time"):  # type: ignore[attr-defined]
-        if found := parse_published(tag.get("datetime") or tag.get_text(" ")):
+        if found := parse_published_at(tag.get("datetime") or tag.get_text(" ")):
             return found
     return None
 

@@ -198,6 +198,27 @@ def test_html_is_one_article_without_its_title_line(tmp_path: Path) -> None:
     assert dict(article.byline) == {"author": "Ann Lee", "editor": "Bo Chen"}
 
 
+@pytest.mark.parametrize(
+    ("head", "body", "expected"),
+    [
+        ('<meta property="article:published_time" content="2024-05-14T06:53:00+08:00">', "",
+         ("2024-05-14", "06:53:00+08:00")),
+        ("", '<p><time datetime="2024-05-14T06:53">May 14</time></p>', ("2024-05-14", "06:53")),
+        ('<meta name="date" content="2024-05-14">', "", ("2024-05-14", None)),
+        # A dateline in the text wins, and the page's time does not join another day's date.
+        ('<meta property="article:published_time" content="2024-05-14T06:53:00Z">', "<p>Posted on 2024-06-01</p>",
+         ("2024-06-01", None)),
+    ],
+)
+def test_an_html_pages_time_of_day_is_kept_with_its_date(tmp_path: Path, head: str, body: str,
+                                                         expected: tuple[str, str | None]) -> None:
+    path = tmp_path / "page.html"
+    path.write_text(f"<head>{head}</head><h1>Harbour opens</h1>{body}<p>The harbour opened. Ships came.</p>",
+                    encoding="utf-8")
+    (article,) = split_articles(load_file(SourceFile(path, tmp_path, path.name)))
+    assert (article.published, article.published_time) == expected
+
+
 def test_pdf_is_one_article_with_page_starts(tmp_path: Path) -> None:
     path = make_pdf(tmp_path / "r.pdf", [["Port Annual Report", "Ships came."], ["Page two text."]])
     (article,) = split_articles(load_file(SourceFile(path, tmp_path, path.name)))

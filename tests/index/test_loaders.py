@@ -120,7 +120,7 @@ def test_load_html_visible_text_in_paragraphs(tmp_path: Path) -> None:
     doc = _load(_write(tmp_path / "page.html", html))
     assert doc.kind == "html"
     assert doc.title == "Harbour opens"
-    assert doc.published == "2024-03-05"
+    assert (doc.published, doc.published_time) == ("2024-03-05", "08:00:00Z")
     assert doc.text == "Harbour opens\n\nThe new harbour opened on Monday. It has three berths.\n\nShips arrived\nat dawn."
     for hidden in ("var hidden", "color", "Home", "Site banner", "Enable JS", "Template text", "Copyright", "comment"):
         assert hidden not in doc.text
