@@ -35,6 +35,9 @@ class Embedder:
         self.batch_size = batch_size
         self.device = device
         self._model: Any = None
+        # The model folder's tokenizer alone, for counting word pieces before (or without) loading the model.
+        self._pieces: Any = None
+        self._max_seq_length: int | None = None
         # The tokenizer keeps per-call state (padding, truncation): one caller at a time, across server threads.
         self._lock = threading.RLock()
 
@@ -52,19 +55,51 @@ class Embedder:
         with self._lock:
             return self._load()
 
+    def _folder(self) -> Path:
+        path = Path(self._model_path or packaged_model_path())
+        if not path.exists():
+            from index.errors import IndexingError
+
+            raise IndexingError(f"Embedding model folder {path} does not exist. Set model_path to a local "
+                                "sentence-transformers folder, or unset it to use the packaged MiniLM.")
+        return path
+
     def _load(self) -> Any:
         if self._model is None:
             from sentence_transformers import SentenceTransformer
 
-            path = self._model_path or packaged_model_path()
-            if not Path(path).exists():
-                from index.errors import IndexingError
-
-                raise IndexingError(f"Embedding model folder {path} does not exist. Set model_path to a local "
-                                    "sentence-transformers folder, or unset it to use the packaged MiniLM.")
+            path = self._folder()
             log.info("loading embedding model from %s", path)
-            self._model = SentenceTransformer(path, device=self.device, local_files_only=True)
+            self._model = SentenceTransformer(str(path), device=self.device, local_files_only=True)
         return self._model
+
+    def _light_tokenizer(self) -> tuple[Any, int] | None:
+        """The folder's tokenizer.json and max_seq_length, read without loading the model (a tenth of a second
+        against several seconds of imports): chunking a file again whose chunks all keep their vectors - a moved
+        folder, a parser upgrade, an edited byline - then embeds nothing and loads nothing. The same file builds
+        the model's own tokenizer, so the counts are the same. None: the folder lacks them, and the model's
+        tokenizer counts."""
+        if self._pieces is None:
+            import json
+
+            import tokenizers
+
+            folder = self._folder()
+            try:
+                config = json.loads((folder / "sentence_bert_config.json").read_text(encoding="utf-8"))
+                length = int(config["max_seq_length"])
+                tokenizer = tokenizers.Tokenizer.from_file(str(folder / "tokenizer.json"))
+            except Exception:  # missing or unreadable files; tokenizers raises a bare Exception
+                self._pieces = False
+                return None
+            # The file carries the model's padding and truncation (128 pieces); counting needs neither.
+            tokenizer.no_truncation()
+            tokenizer.no_padding()
+            self._pieces, self._max_seq_length = tokenizer, length
+        if self._pieces is False:
+            return None
+        assert self._max_seq_length is not None
+        return self._pieces, self._max_seq_length
 
     def warm_up(self) -> None:
         self.encode_query("warm up")
@@ -77,16 +112,22 @@ class Embedder:
     @property
     def max_wordpieces(self) -> int:
         """Word pieces the model reads, without its two special tokens; the rest is cut off silently."""
+        with self._lock:
+            light = self._light_tokenizer()
+        if light is not None:
+            return light[1] - 2
         return int(self.model.max_seq_length) - 2
 
     def count_wordpieces(self, text: str) -> int:
-        with self._lock:
-            return len(self.model.tokenizer.encode(text, add_special_tokens=False, verbose=False))
+        return self.count_wordpieces_many([text])[0]
 
     def count_wordpieces_many(self, texts: Sequence[str]) -> list[int]:
         if not texts:
             return []
         with self._lock:
+            light = self._light_tokenizer()
+            if light is not None:
+                return [len(e.ids) for e in light[0].encode_batch(list(texts), add_special_tokens=False)]
             encoded = self.model.tokenizer(list(texts), add_special_tokens=False, verbose=False)
         return [len(ids) for ids in encoded["input_ids"]]
 

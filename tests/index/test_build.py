@@ -409,6 +409,10 @@ def test_a_file_read_by_an_older_parser_gets_the_new_metadata_without_embedding_
     _assert_in_sync(settings, corpus)
     # Unchanged since: nothing to read again.
     assert _index(settings, counting(), corpus).files_unchanged == 2
+    # Reading the files again chunks them with the model folder's tokenizer alone: the model is never loaded.
+    store.update_metadata(ids, [{"parser": 1} for _ in ids])
+    fresh = Embedder()
+    assert _index(settings, fresh, corpus).chunks_embedded == 0 and fresh._model is None  # noqa: SLF001
 
 
 def test_the_keyword_index_finds_an_article_by_its_byline(settings: Settings, corpus: Path, counting: Counting) -> None:

@@ -1,0 +1,50 @@
+"""The embedder counts word pieces from the model folder's tokenizer.json alone, exactly as the loaded model's own
+tokenizer does, so chunking needs no model (real packaged MiniLM)."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from index.embedder import Embedder, packaged_model_path
+
+SEEDS = Path(__file__).resolve().parents[2] / "seeds"
+ODD_TEXTS = [
+    "",
+    "Café déjà vu – naïve façade.",
+    "苏通大桥 opened on June 30, 2008 🚗🚗.",
+    "  spaces\tand\nnewlines  ",
+    "word " * 600,  # far past the 128 pieces tokenizer.json truncates to for the model
+]
+
+
+def _texts() -> list[str]:
+    paragraphs = [p for path in sorted(SEEDS.glob("*.txt")) for p in path.read_text(encoding="utf-8").split("\n\n")]
+    return [p for p in paragraphs if p.strip()] + ODD_TEXTS
+
+
+@pytest.mark.integration
+def test_counting_word_pieces_loads_no_model_and_matches_the_models_tokenizer(embedder: Embedder) -> None:
+    fresh = Embedder()
+    texts = _texts()
+    counts = fresh.count_wordpieces_many(texts)
+    assert fresh.count_wordpieces(texts[0]) == counts[0]
+    assert fresh._model is None  # noqa: SLF001 - the point of the test
+    model = embedder.model
+    expected = [len(model.tokenizer.encode(t, add_special_tokens=False, verbose=False)) for t in texts]
+    assert counts == expected
+    assert fresh.max_wordpieces == int(model.max_seq_length) - 2
+    assert max(counts) > 600
+
+
+@pytest.mark.integration
+def test_a_model_folder_without_tokenizer_json_counts_with_the_model(tmp_path: Path, embedder: Embedder) -> None:
+    folder = tmp_path / "model"
+    folder.mkdir()
+    for item in Path(packaged_model_path()).iterdir():
+        if item.name != "tokenizer.json":
+            (folder / item.name).symlink_to(item)
+    partial = Embedder(model_path=str(folder))
+    assert partial.count_wordpieces_many(["Sutong Bridge opened.", "word " * 300]) == \
+        embedder.count_wordpieces_many(["Sutong Bridge opened.", "word " * 300])
+    assert partial._model is not None  # noqa: SLF001
