@@ -56,7 +56,8 @@ _DATE = re.compile(rf"\b(?:(?:{MONTHS})\.?\s+\d{{1,2}}(?:st|nd|rd|th)?(?:,?\s+\d
                    re.IGNORECASE)
 # A date that names its day ("November 30", "30th of November", "2024-05-14", "on Monday"): what "On what date ..."
 # asks for, which a year or "early summer" does not give.
-_DAY = re.compile(rf"\b(?:(?:{MONTHS})\.?\s+\d{{1,2}}(?:st|nd|rd|th)?\b|\d{{1,2}}(?:st|nd|rd|th)?\s+(?:of\s+)?(?:{MONTHS})\b|"
+_DAY = re.compile(rf"\b(?:(?:{MONTHS})\.?\s+\d{{1,2}}(?:st|nd|rd|th)?\b|"
+                  rf"\d{{1,2}}(?:st|nd|rd|th)?\s+(?:of\s+)?(?:{MONTHS})\b|"
                   rf"\d{{4}}-\d{{2}}-\d{{2}}|(?:mon|tues|wednes|thurs|fri|satur|sun)day)", re.IGNORECASE)
 # What a place or thing "is known as": the answer to "What do people call Huangyan?" says so.
 _ALIAS = re.compile(r"\b(?:known as|called|calls|call it|dubbed|nicknamed|nickname|reputation as|reputed as|hailed as|"
@@ -197,8 +198,8 @@ _KIND_RULES: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
         ("length", r"\bhow (?:long|wide|tall|high) (?:is|was|are|were) (?:the|a|an|it|its)\b|\bwhat is the length\b"),
         ("duration", r"\bhow long\b|\bfor how many (?:years|months|days)\b|\bhow (?:quick|quickly|soon)\b"),
         ("time", r"\b(?:what|which) time of (?:the )?day\b|\bat what (?:hour|time of day)\b"),
-        ("alias", r"\bnickname|\bwhat (?:do|does|did) (?:\w+ ){1,3}call (?!for\b)|\bwhat (?:is|was|are|were) .{1,60} known as\b|"
-                  r"\bknown as what\b|\b(?:go|goes|went) by\b"),
+        ("alias", r"\bnickname|\bwhat (?:do|does|did) (?:\w+ ){1,3}call (?!for\b)|"
+                  r"\bwhat (?:is|was|are|were) .{1,60} known as\b|\bknown as what\b|\b(?:go|goes|went) by\b"),
         ("day", r"\b(?:what|which|exact) (?:exact )?(?:date|day)\b(?! of the (?:week|month|year))"),
         ("date", r"^\s*when\b|\bwhat (?:year|date|day|month|time)\b|\bwhat(?:'s| is| was) the (?:\w+ )?(?:year|date|"
                  r"deadline)\b(?!-)|\bby when\b|\bin which (?:year|month)\b|\bsince when\b|"
