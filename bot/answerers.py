@@ -496,7 +496,8 @@ class ExtractiveAnswerer:
         """A question about an article's date, time or byline, answered from the article that names what the
         question names, the one whose title shares most words with the question ("the article in the two strategies
         series"), else the best-ranked. When that article does not give the field, the answer is an abstention, not
-        another article's byline. None: not such a question."""
+        another article's byline (a time asked of a dated article without one gets its date and says so). None: not
+        such a question."""
         field_name = article_fact(question)
         if field_name is None or self.article_fact_message is None:
             return None
@@ -518,7 +519,11 @@ class ExtractiveAnswerer:
         passage = chosen[1]
         date = str(passage.metadata.get("published") or "").strip()
         clock = str(passage.metadata.get("published_time") or "").strip()
-        if field_name == "published_time":
+        said = field_name
+        if field_name == "published_time" and date and not clock:
+            # The article gives its day but no time: say so, with the day it does give.
+            said, value, shown = "published_no_time", date, readable_date(date)
+        elif field_name == "published_time":
             value = f"{date} {clock}".strip() if clock else ""
             shown = f"{clock} on {readable_date(date)}" if date else clock
         elif field_name == "published":
@@ -531,7 +536,7 @@ class ExtractiveAnswerer:
         quote = f"{_FIELD_LABELS[field_name]}: {value}"
         citation = Citation(n=1, title=passage.title, published=passage.published, source=passage.source,
                             chunk_id=passage.chunk_id, text=passage.text, quote=quote, score=1.0)
-        text = self.article_fact_message(passage.title, field_name, shown)
+        text = self.article_fact_message(passage.title, said, shown)
         return Draft(f"{text} [1]", False, [citation], {"article_fact": 1.0})
 
     def on_point(self, c: Candidate) -> bool:

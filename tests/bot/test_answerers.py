@@ -571,9 +571,12 @@ def test_a_question_about_the_time_of_an_article_is_answered_from_its_dateline()
     assert draft.citations[0].quote == "Dated: 2008-07-01 06:53 AM"
     dated = ask(answerer, "When was the article about the Sutong Bridge published?", passage)
     assert dated.text == '"Sutong Bridge opens" is dated July 1, 2008, 06:53 AM. [1]'
-    # A dateline without a time answers "when" but not "what time".
-    undated = make_passage(BRIDGE)
-    assert ask(answerer, "What time was the Sutong Bridge article posted?", undated).abstained
+    # A dateline without a time: the answer says so, and gives the day it does give.
+    untimed = ask(answerer, "What time was the Sutong Bridge article posted?", make_passage(BRIDGE))
+    assert untimed.text == '"Sutong Bridge opens" is dated July 1, 2008; it does not give a time of day. [1]'
+    assert not untimed.abstained and untimed.citations[0].quote == "Dated: 2008-07-01"
+    # No date at all: nothing to say.
+    assert ask(answerer, "What time was the Sutong Bridge article posted?", make_passage(BRIDGE, published="")).abstained
 
 
 def test_the_article_whose_title_the_question_names_answers_though_it_ranks_lower() -> None:
