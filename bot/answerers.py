@@ -57,10 +57,11 @@ _DATE = re.compile(rf"\b(?:(?:{MONTHS})\.?\s+\d{{1,2}}(?:st|nd|rd|th)?(?:,?\s+\d
 # A date that names its day ("November 30", "30th of November", "2024-05-14", "on Monday"): what "On what date ..."
 # asks for, which a year or "early summer" does not give.
 _DAY = re.compile(rf"\b(?:(?:{MONTHS})\.?\s+\d{{1,2}}(?:st|nd|rd|th)?\b|"
-                  rf"\d{{1,2}}(?:st|nd|rd|th)?\s+(?:of\s+)?(?:{MONTHS})\b|"
+                  rf"\d{{1,2}}(?:st|nd|rd|th)?\s+(?:of\s+)?(?-i:{MONTHS.title()})\b|"  # not "20 may be admitted"
                   rf"\d{{4}}-\d{{2}}-\d{{2}}|(?:mon|tues|wednes|thurs|fri|satur|sun)day)", re.IGNORECASE)
 # What a place or thing "is known as": the answer to "What do people call Huangyan?" says so.
-_ALIAS = re.compile(r"\b(?:known as|called|calls|call it|dubbed|nicknamed|nickname|reputation as|reputed as|hailed as|"
+_ALIAS = re.compile(r"\b(?:known as|(?:called|calls)(?!\s+(?:for|on|upon)\b)|call it|dubbed|nicknamed|nickname|"
+                    r"reputation as|reputed as|hailed as|"
                     r"praised as|regarded as|referred to as|title of)\b", re.IGNORECASE)
 _NUMBER = re.compile(r"\b\d[\d,.]*\b|\b(?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|"
                      r"thirty|forty|fifty|hundred|thousand|million|billion|trillion|half|dozens?|tens)\b",
@@ -77,10 +78,15 @@ _FRACTION = re.compile(r"\b(?:half|one[- ]third|two[- ]thirds|a third|one[- ]qua
                        r"majority|minority)\b", re.IGNORECASE)
 # A person's name: two or three capitalised words ("Wu Xinming", "Meng Qingdong"), not an organisation or place.
 _PLACE_WORDS = frozenset(analyze("town city county district province park zone area village street"))
+# "On" is a place after a verb that puts something somewhere ("released on the ... platform", "located on Chongming
+# Island"), not in "the report on Wang Lei", "based on ... Thought" or "opened on National Day".
+_PUT_ON = "(?:" + "|".join(f"(?<={verb} )" for verb in (
+    "released", "posted", "published", "listed", "uploaded", "launched", "located", "situated", "lies", "sits",
+    "built", "shown", "broadcast", "aired", "stationed")) + ")on"
 # "to" marks a place after a verb of motion, not in "related to Wang Congde" or "according to Xinhua".
 _PLACE = re.compile(r"\b(?:in|at|(?<!related )(?<!according )(?<!due )(?<!thanks )(?<!similar )(?<!belongs )"
-                    r"(?<!attributed )(?<!addition )(?<!compared )(?<!dedicated )(?<!belong )to|near|from|into|left|on|"
-                    r"located in)\s+((?:the\s+)?[A-Z][a-z]+(?:[\s-][A-Z][a-z]+)*)")
+                    r"(?<!attributed )(?<!addition )(?<!compared )(?<!dedicated )(?<!belong )to|near|from|into|left|"
+                    + _PUT_ON + r"|located in)\s+((?:the\s+)?[A-Z][a-z]+(?:[\s-][A-Z][a-z]+)*)")
 _TIME_OF_DAY = re.compile(r"\b(?:dawn|daybreak|sunrise|morning|noon|midday|afternoon|dusk|sunset|evening|night|"
                          r"midnight|nightfall|\d{1,2}(?::\d{2})?\s*(?:a\.?m\.?|p\.?m\.?|o'clock))\b", re.IGNORECASE)
 # A compass side ("the north bank"), not one that begins a name ("North Yanjiang") or qualifies one
@@ -198,9 +204,8 @@ _KIND_RULES: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
         ("length", r"\bhow (?:long|wide|tall|high) (?:is|was|are|were) (?:the|a|an|it|its)\b|\bwhat is the length\b"),
         ("duration", r"\bhow long\b|\bfor how many (?:years|months|days)\b|\bhow (?:quick|quickly|soon)\b"),
         ("time", r"\b(?:what|which) time of (?:the )?day\b|\bat what (?:hour|time of day)\b"),
-        ("alias", r"\bnickname|\bwhat (?:do|does|did) (?:\w+ ){1,3}call (?!for\b)|"
-                  r"\bwhat (?:is|was|are|were) .{1,60} known as\b|\bknown as what\b|\b(?:go|goes|went) by\b"),
-        ("day", r"\b(?:what|which|exact) (?:exact )?(?:date|day)\b(?! of the (?:week|month|year))"),
+        # ("What date is the deadline?" may be answered "by the end of 2025".)
+        ("day", r"^(?!.*\bdeadline\b).*\b(?:what|which|exact) (?:exact )?(?:date|day)\b(?! of the (?:week|month|year))"),
         ("date", r"^\s*when\b|\bwhat (?:year|date|day|month|time)\b|\bwhat(?:'s| is| was) the (?:\w+ )?(?:year|date|"
                  r"deadline)\b(?!-)|\bby when\b|\bin which (?:year|month)\b|\bsince when\b|"
                  r"\bwhich year\b|\bwhen (?:did|was|were|is|will|does)\b"),
@@ -212,6 +217,11 @@ _KIND_RULES: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
         ("person", r"^\s*(?:who|whom|whose)\b|\bwhich (?:person|official|secretary|leader|engineer|director|mayor)\b"),
         ("place", r"^\s*where\b|\bin (?:which|what) (?:city|province|county|town|district|country)\b"),
         ("direction", r"\b(?:which|what) (?:side|bank|direction|shore)\b"),
+        # (After the kinds above: "How many years went by" asks for a number.)
+        ("alias", r"\bnickname|\bwhat (?:do|does|did) (?:\w+ ){1,3}call (?!for\b|on\b|upon\b)|"
+                  r"\bwhat (?:is|was|are|were) .{1,60} known as\b|\bknown as what\b|"
+                  r"\b(?:go|goes|went) by (?:the |a )?(?:name|nickname|title)\b|"
+                  r"\bwhat (?:name|title)\b.*\b(?:go|goes|went) by\b"),
         ("named", _NAMED.pattern),
     )
 )
