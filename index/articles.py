@@ -115,9 +115,10 @@ def parse_published_at(text: str) -> tuple[str, str | None] | None:
 
 
 def _time_of_day(rest: str) -> str | None:
-    """The clock time in what is left of a dateline without its date, with its zone ("10:15 BJT")."""
+    """The clock time in what is left of a dateline without its date, with its zone ("10:15 BJT"). Exactly
+    midnight is a publishing system's placeholder for "no time" ("2024-05-14T00:00:00Z"), not a time."""
     clock = _TIME.search(rest)
-    if clock is None:
+    if clock is None or re.fullmatch(r"T?0?0:00(?::00(?:\.0+)?)?\s*(?:Z|[+-]\d{2}:?\d{2})?", clock.group(0).strip()):
         return None
     zone = _ZONE.match(rest[clock.end():].lstrip())
     return clock.group(0).lstrip("T").strip() + (f" {zone.group(0)}" if zone else "")

@@ -74,11 +74,14 @@ class Embedder:
         return self._model
 
     def _light_tokenizer(self) -> tuple[Any, int] | None:
-        """The folder's tokenizer.json and max_seq_length, read without loading the model (a tenth of a second
-        against several seconds of imports): chunking a file again whose chunks all keep their vectors - a moved
-        folder, a parser upgrade, an edited byline - then embeds nothing and loads nothing. The same file builds
-        the model's own tokenizer, so the counts are the same. None: the folder lacks them, and the model's
-        tokenizer counts."""
+        """The packaged model's tokenizer.json and max_seq_length, read without loading the model (a tenth of a
+        second against several seconds of imports): chunking a file again whose chunks all keep their vectors - a
+        moved folder, a parser upgrade, an edited byline - then embeds nothing and loads nothing. A test checks that
+        it counts exactly as the loaded model's tokenizer does. None for another model folder: settings in its
+        tokenizer_config.json (lower-casing, accents, added tokens, a shorter model_max_length) are applied by
+        transformers and not by tokenizer.json, so there the model's own tokenizer counts."""
+        if self._model_path is not None:
+            return None
         if self._pieces is None:
             import json
 

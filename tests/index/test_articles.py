@@ -103,6 +103,8 @@ def test_parse_published(text: str, expected: str | None) -> None:
         ("Updated: 2024-05-14T06:53:00+08:00", "06:53:00+08:00"),
         ("Daily Planet Posted on March 3, 2024 10:15 BJT", "10:15 BJT"),
         ("Mondo Military Updated on 2024-01-30", None),
+        ("Posted on March 3, 2024 00:00", None),
+        ("Posted on March 3, 2024 00:30", "00:30"),
     ],
 )
 def test_the_datelines_time_of_day_is_kept_as_written(dateline: str, expected: str | None) -> None:
@@ -205,6 +207,8 @@ def test_html_is_one_article_without_its_title_line(tmp_path: Path) -> None:
          ("2024-05-14", "06:53:00+08:00")),
         ("", '<p><time datetime="2024-05-14T06:53">May 14</time></p>', ("2024-05-14", "06:53")),
         ('<meta name="date" content="2024-05-14">', "", ("2024-05-14", None)),
+        # Midnight exactly is a publishing system's "no time".
+        ('<meta property="article:published_time" content="2024-05-14T00:00:00+08:00">', "", ("2024-05-14", None)),
         # A dateline in the text wins, and the page's time does not join another day's date.
         ('<meta property="article:published_time" content="2024-05-14T06:53:00Z">', "<p>Posted on 2024-06-01</p>",
          ("2024-06-01", None)),

@@ -1,7 +1,8 @@
-"""The embedder counts word pieces from the model folder's tokenizer.json alone, exactly as the loaded model's own
-tokenizer does, so chunking needs no model (real packaged MiniLM)."""
+"""The embedder counts the packaged model's word pieces from its tokenizer.json alone, exactly as the loaded model's
+own tokenizer does, so chunking needs no model (real packaged MiniLM)."""
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -34,17 +35,20 @@ def test_counting_word_pieces_loads_no_model_and_matches_the_models_tokenizer(em
     expected = [len(model.tokenizer.encode(t, add_special_tokens=False, verbose=False)) for t in texts]
     assert counts == expected
     assert fresh.max_wordpieces == int(model.max_seq_length) - 2
-    assert max(counts) > 600
+    assert counts[-1] == 600  # past the 128 pieces tokenizer.json truncates to
 
 
 @pytest.mark.integration
-def test_a_model_folder_without_tokenizer_json_counts_with_the_model(tmp_path: Path, embedder: Embedder) -> None:
+def test_another_model_folder_counts_with_its_models_tokenizer(tmp_path: Path) -> None:
+    """Its tokenizer_config.json may change what tokenizer.json alone would count (here: lower-casing off)."""
     folder = tmp_path / "model"
     folder.mkdir()
     for item in Path(packaged_model_path()).iterdir():
-        if item.name != "tokenizer.json":
+        if item.name != "tokenizer_config.json":
             (folder / item.name).symlink_to(item)
-    partial = Embedder(model_path=str(folder))
-    assert partial.count_wordpieces_many(["Sutong Bridge opened.", "word " * 300]) == \
-        embedder.count_wordpieces_many(["Sutong Bridge opened.", "word " * 300])
-    assert partial._model is not None  # noqa: SLF001
+    config = json.loads((Path(packaged_model_path()) / "tokenizer_config.json").read_text(encoding="utf-8"))
+    (folder / "tokenizer_config.json").write_text(json.dumps(config | {"do_lower_case": False}), encoding="utf-8")
+    custom = Embedder(model_path=str(folder))
+    text = "Sutong Bridge OPENED"
+    assert custom.count_wordpieces(text) == len(custom.model.tokenizer.encode(text, add_special_tokens=False))
+    assert custom._model is not None  # noqa: SLF001
