@@ -26,6 +26,7 @@ _GENERIC = frozenset("""did does do is are was were will would can could be been
 tell say said happen happened there their they it its this that these those the a an of in on at to for from with
 by about""".split())
 _PROPER_PHRASE = re.compile(r"\b[A-Z][\w'’-]*(?:\s+(?:of\s+the\s+|of\s+|the\s+)?[A-Z][\w'’-]*)*")
+_POSSESSIVES = frozenset(("its", "their", "his", "her"))
 # A follow-up about a person ("Where did he work before?", "his city").
 _PERSONAL = re.compile(r"\b(?:he|him|his|she|her|hers)\b", re.IGNORECASE)
 # An earlier question whose answer names or describes a person: "Who is Xu Xiaoyu?", "Who heads the committee?"
@@ -69,7 +70,11 @@ class HeuristicCondenser:
 
     def needs_context(self, question: str) -> bool:
         own = [t for t in analyze(question) if t not in _QUESTION_WORDS]
-        return bool(_ANAPHORA.search(question)) or len(own) < self.min_own_terms
+        if len(own) < self.min_own_terms:
+            return True
+        # "Where did Suzhou Canny post its demand?": a possessive after a name the question gives is that name's.
+        return any(not (m.group(0).lower() in _POSSESSIVES and _names_before(question, m.start()))
+                   for m in _ANAPHORA.finditer(question))
 
     def condense(self, question: str, history: Sequence[Turn]) -> str:
         earlier = exchanges(history)[-self.max_turns:]
@@ -118,6 +123,19 @@ def _answer_names(reply: str, *, known: set[str]) -> list[str]:
             names.append(" ".join(words))
             known = known | set(terms)
     return names
+
+
+def _names_before(question: str, end: int) -> bool:
+    """Does the question name someone or something before this point ("Suzhou Canny"; not "In June", nor the
+    capital that opens it)?"""
+    for match in _PROPER_PHRASE.finditer(question[:end]):
+        words = match.group(0).split()
+        if not question[:match.start()].strip():
+            words = words[1:]
+        if any(w.lower() not in _CALENDAR and w.lower() not in _GENERIC and w.lower() not in _QUESTION_WORDS
+               for w in words):
+            return True
+    return False
 
 
 def _is_subject(phrase: str, turn: str) -> bool:

@@ -238,6 +238,17 @@ def test_follow_up_answers_with_the_daily_traffic(seeds_pipeline: Pipeline, hist
 
 
 @pipeline_marks
+def test_a_new_question_in_a_conversation_is_not_taken_for_a_follow_up(seeds_pipeline: Pipeline) -> None:
+    """Asked in the browser after a question about Wuhu, "its" had pulled Wuhu in and the bot declined."""
+    wuhu = "On what exact date did the 2019 Yangtze River Delta leaders symposium in Wuhu take place?"
+    question = "Where did Suzhou Canny post its R&D demand when developing the elevators?"
+    history = [{"role": "user", "content": wuhu}, {"role": "assistant", "content": seeds_pipeline.ask(wuhu).answer}]
+    answer = seeds_pipeline.ask(question, history=history)
+    assert answer.standalone_question == question
+    assert not answer.abstained and "sharing service platform" in answer.answer
+
+
+@pipeline_marks
 def test_a_follow_up_can_lean_on_the_bots_answer(seeds_pipeline: Pipeline) -> None:
     """"his city" is in the answer to "Who is Xu Xiaoyu?", not in the question: the chat's history carries it."""
     first = seeds_pipeline.ask("Who is Xu Xiaoyu?")
