@@ -112,8 +112,8 @@ _PROPER = re.compile(r"(?<![.!?]\s)(?<!^)\b[A-Z][a-z]+(?:[\s-][A-Z][a-z]+)*")
 
 @dataclass(frozen=True)
 class AnswerKind:
-    # date | day | time | alias | number | money | percent | length | duration | age | person | role | place | direction | named |
-    # any
+    # date | day | time | alias | number | money | percent | length | duration | age | person | role | place |
+    # direction | named | any
     name: str
     # What a "named" answer names ("river" in "Which river ...?"), as an analysed term; None: any name.
     head: str | None = None

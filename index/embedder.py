@@ -35,9 +35,9 @@ class Embedder:
         self.batch_size = batch_size
         self.device = device
         self._model: Any = None
-        # The model folder's tokenizer alone, for counting word pieces before (or without) loading the model.
-        self._pieces: Any = None
-        self._max_seq_length: int | None = None
+        # The packaged model's tokenizer and max_seq_length, read once without loading the model (None: unreadable).
+        self._light: tuple[Any, int] | None = None
+        self._light_read = False
         # The tokenizer keeps per-call state (padding, truncation): one caller at a time, across server threads.
         self._lock = threading.RLock()
 
@@ -80,29 +80,25 @@ class Embedder:
         it counts exactly as the loaded model's tokenizer does. None for another model folder: settings in its
         tokenizer_config.json (lower-casing, accents, added tokens, a shorter model_max_length) are applied by
         transformers and not by tokenizer.json, so there the model's own tokenizer counts."""
-        if self._model_path is not None:
-            return None
-        if self._pieces is None:
-            import json
+        if self._model_path is not None or self._light_read:
+            return self._light
+        import json
 
-            import tokenizers
+        import tokenizers
 
-            folder = self._folder()
-            try:
-                config = json.loads((folder / "sentence_bert_config.json").read_text(encoding="utf-8"))
-                length = int(config["max_seq_length"])
-                tokenizer = tokenizers.Tokenizer.from_file(str(folder / "tokenizer.json"))
-            except Exception:  # missing or unreadable files; tokenizers raises a bare Exception
-                self._pieces = False
-                return None
-            # The file carries the model's padding and truncation (128 pieces); counting needs neither.
-            tokenizer.no_truncation()
-            tokenizer.no_padding()
-            self._pieces, self._max_seq_length = tokenizer, length
-        if self._pieces is False:
+        folder = self._folder()
+        self._light_read = True
+        try:
+            config = json.loads((folder / "sentence_bert_config.json").read_text(encoding="utf-8"))
+            length = int(config["max_seq_length"])
+            tokenizer = tokenizers.Tokenizer.from_file(str(folder / "tokenizer.json"))
+        except Exception:  # missing or unreadable files; tokenizers raises a bare Exception
             return None
-        assert self._max_seq_length is not None
-        return self._pieces, self._max_seq_length
+        # The file carries the model's padding and truncation (128 pieces); counting needs neither.
+        tokenizer.no_truncation()
+        tokenizer.no_padding()
+        self._light = (tokenizer, length)
+        return self._light
 
     def warm_up(self) -> None:
         self.encode_query("warm up")
