@@ -14,13 +14,13 @@ from typing import Any
 
 from langchain_core.runnables import Runnable, RunnableConfig
 
-from bot.answerers import Answerer, ExtractiveAnswerer
-from bot.condense import Condenser, HeuristicCondenser, Turn
+from bot.answerers import Answerer, Draft, ExtractiveAnswerer, IdfLookup
+from bot.condense import Condenser, HeuristicCondenser, Turn, names_a_subject
 from bot.errors import UsageError
 from bot.indexing import open_store
 from bot.prompts import PromptLibrary
 from bot.retrieval import HybridRetriever, Reranker, SearchFilters
-from bot.schema import Answer, AnswerDelta
+from bot.schema import Answer, AnswerDelta, Passage
 from bot.settings import Settings
 from index.build import index_signature
 from index.embedder import Embedder
@@ -88,13 +88,17 @@ class Pipeline:
         idf = self.retriever.bm25
         self._check_fits_model(question)
         history = list(history or [])
-        standalone = self.condenser.condense(question, history)
-        vector = self.retriever.embedder.encode_query(standalone)
-        passages = self.retriever.retrieve(standalone, k=k, filters=search_filters, query_vector=vector)
-        retrieved = time.perf_counter()
         said = [str(t.get("content", "")) for t in history if not isinstance(t, str) and t.get("role") == "assistant"]
-        draft = self.answerer.answer(question, passages, query_vector=vector, idf=idf,
-                                     standalone_question=standalone, said=said)
+        standalone = self.condenser.condense(question, history)
+        passages, draft, retrieved = self._answer(question, standalone, k=k, filters=search_filters, said=said,
+                                                  idf=idf)
+        # Read as a follow-up, a question that names its own subject may have taken the conversation's subject
+        # wrongly ("... when the reporter met him?" after a question about Huangyan): when that reading finds
+        # nothing, the question is tried as it stands.
+        if draft.abstained and standalone != question and names_a_subject(question):
+            standalone = question
+            passages, draft, retrieved = self._answer(question, standalone, k=k, filters=search_filters, said=said,
+                                                      idf=idf)
         done = time.perf_counter()
         return Answer(
             question=question,
@@ -106,6 +110,16 @@ class Pipeline:
             standalone_question=standalone,
             passages=passages,
         )
+
+    def _answer(self, question: str, standalone: str, *, k: int | None, filters: SearchFilters,
+                said: Sequence[str], idf: IdfLookup) -> tuple[list[Passage], Draft, float]:
+        """Retrieve for the standalone reading, answer the question: (passages, draft, when retrieval ended)."""
+        vector = self.retriever.embedder.encode_query(standalone)
+        passages = self.retriever.retrieve(standalone, k=k, filters=filters, query_vector=vector)
+        retrieved = time.perf_counter()
+        draft = self.answerer.answer(question, passages, query_vector=vector, idf=idf,
+                                     standalone_question=standalone, said=said)
+        return passages, draft, retrieved
 
     def stream(
         self,

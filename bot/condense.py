@@ -26,7 +26,18 @@ _GENERIC = frozenset("""did does do is are was were will would can could be been
 tell say said happen happened there their they it its this that these those the a an of in on at to for from with
 by about""".split())
 _PROPER_PHRASE = re.compile(r"\b[A-Z][\w'’-]*(?:\s+(?:of\s+the\s+|of\s+|the\s+)?[A-Z][\w'’-]*)*")
-_POSSESSIVES = frozenset(("its", "their", "his", "her"))
+# Pronouns that, after a name the question gives, are that name's: "Where did Suzhou Canny post its demand?",
+# "Where had Wu Xinming returned from when the reporter met him?".
+_OWN_NAME_PRONOUNS = frozenset(("its", "their", "he", "him", "his", "she", "her"))
+# Words that point at nothing earlier: idioms ("these days", "at this point", "this year") and "it" with nothing to
+# stand for ("it matters that ..."). Taken out before looking for pronouns.
+_NOT_ANAPHORA = re.compile(r"\b(?:these days|at this (?:point|stage|moment)|this (?:year|month|week|time)|"
+                           r"it (?:matters|mattered|is important|was important|is said|was said|seems|seemed)\b)",
+                           re.IGNORECASE)
+# "that" after these points back ("How much was that up?", "When did that happen?", "more about that project");
+# after another word it starts a clause ("the plan that took in three towns", "it matters that people settle").
+_BEFORE_POINTING_THAT = frozenset("""is was are were be been did does do about of in on at for from with by to after
+before like than and or but what how why when where who which mean means meant said say""".split())
 # A follow-up about a person ("Where did he work before?", "his city").
 _PERSONAL = re.compile(r"\b(?:he|him|his|she|her|hers)\b", re.IGNORECASE)
 # An earlier question whose answer names or describes a person: "Who is Xu Xiaoyu?", "Who heads the committee?"
@@ -72,9 +83,15 @@ class HeuristicCondenser:
         own = [t for t in analyze(question) if t not in _QUESTION_WORDS]
         if len(own) < self.min_own_terms:
             return True
-        # "Where did Suzhou Canny post its demand?": a possessive after a name the question gives is that name's.
-        return any(not (m.group(0).lower() in _POSSESSIVES and _names_before(question, m.start()))
-                   for m in _ANAPHORA.finditer(question))
+        text = _NOT_ANAPHORA.sub(lambda m: "_" * len(m.group(0)), question)
+        for match in _ANAPHORA.finditer(text):
+            word = match.group(0).lower()
+            if word in _OWN_NAME_PRONOUNS and _names_before(question, match.start()):
+                continue
+            if word == "that" and _starts_a_clause(text, match):
+                continue
+            return True
+        return False
 
     def condense(self, question: str, history: Sequence[Turn]) -> str:
         earlier = exchanges(history)[-self.max_turns:]
@@ -123,6 +140,19 @@ def _answer_names(reply: str, *, known: set[str]) -> list[str]:
             names.append(" ".join(words))
             known = known | set(terms)
     return names
+
+
+def names_a_subject(question: str) -> bool:
+    """Does the question name someone or something of its own ("... Wu Xinming ...", not just "What is it?")?"""
+    return _names_before(question, len(question))
+
+
+def _starts_a_clause(text: str, match: re.Match[str]) -> bool:
+    """Is this "that" a relative pronoun or conjunction, not one pointing back? It points back at the end of the
+    question ("Who said that?") and after a verb of being, a preposition or a question word."""
+    before = re.findall(r"[\w'’]+", text[:match.start()])
+    after = text[match.end():].strip(" ?!.,;:\"'")
+    return bool(before and after and before[-1].lower() not in _BEFORE_POINTING_THAT)
 
 
 def _names_before(question: str, end: int) -> bool:

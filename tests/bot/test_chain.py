@@ -117,6 +117,19 @@ def test_a_follow_up_is_retrieved_as_its_standalone_question(pipeline: Pipeline,
     assert "90,000 vehicles" in answer.answer
 
 
+def test_a_question_naming_its_subject_is_tried_as_it_stands_when_the_follow_up_reading_finds_nothing(
+        pipeline: Pipeline, retriever: FakeRetriever) -> None:
+    history = ["What do people call Huangyan?"]
+    question = "Sutong Bridge - when did it open to traffic?"
+    answer = pipeline.ask(question, history=history)
+    assert [call["query"] for call in retriever.calls] == [f"{question} (Huangyan; people call)", question]
+    assert answer.standalone_question == question and "June 30, 2008" in answer.answer
+    # A follow-up that names nothing of its own is not tried alone: "it" is the conversation's.
+    retriever.calls.clear()
+    assert pipeline.ask("When did it open to traffic?", history=history).abstained
+    assert len(retriever.calls) == 1
+
+
 def test_k_and_filters_reach_the_retriever(pipeline: Pipeline, retriever: FakeRetriever) -> None:
     pipeline.ask(SUTONG_QUESTION, k=3, filters={"source": "000", "published_to": "2024-12-31"})
     assert retriever.calls[0]["k"] == 3

@@ -30,6 +30,12 @@ def test_topic_words_come_along_when_the_earlier_turn_names_a_place() -> None:
     # earlier subject had been added, and the bot declined for want of it).
     "Where did Suzhou Canny post its R&D demand when developing the elevators?",
     "Did Huangyan hold its conference in Shanghai?",
+    # ... and so is "him" after the person's name; "that" opening a clause, and idioms, point at nothing earlier.
+    "Where had Wu Xinming just returned from when the reporter met him?",
+    "Which body approved the plan that took in the three Kunshan towns?",
+    "Why does Lin Zhengguo think it matters that people in Wangji can settle down?",
+    "How many cars a day go over the Sutong Bridge these days?",
+    "At this point, what is the estuary collaborative zone meant to serve?",
 ])
 def test_a_self_contained_question_is_untouched(question: str) -> None:
     assert not condenser.needs_context(question)
@@ -39,7 +45,9 @@ def test_a_self_contained_question_is_untouched(question: str) -> None:
 @pytest.mark.parametrize("question", ["How many vehicles use it every day?", "What did they say?",
                                       "And there?", "How long?", "What is his job?",
                                       "What does Wu Xinming say about it?",  # not a possessive
-                                      "In June, what did its board decide?"])  # "In June" names nothing
+                                      "In June, what did its board decide?",  # "In June" names nothing
+                                      "How much was that up?", "When did that happen?", "Who said that?",
+                                      "How long is that bridge?"])
 def test_pronouns_or_too_few_own_words_need_context(question: str) -> None:
     assert condenser.needs_context(question)
 
