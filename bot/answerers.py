@@ -103,7 +103,10 @@ Government Department Center Centre Conference Festival Delta Belt Sessions Sess
 Dynasty Reservoir Exhibition Index Plan Report Council Bureau Office Group Company Metro Line Sea Road Port Ports
 Expressway Passage Shanghai Jiangsu Zhejiang Anhui China Nantong Suzhou Kunshan Taizhou Jiaxing On In At The This
 That These Those By For From As After Before During When While According General Secretary Especially Recently Among
-It Its We Our He She They Their Four Three Two""".split())
+It Its We Our He She They Their Four Three Two Symposium Summit Forum Meeting Leaders Regional National Provincial
+Municipal International Expo Fair Alliance Association Institute University Academy Industrial Innovation
+Collaborative Development Economic Technology Science Equipment Culture Folk Industry Energy Platform Project
+Strategy Strategies Demonstration Integration Integrated Cooperation""".split())
 _MONTH_WORDS = frozenset(MONTHS.split("|"))
 # "on November 8" or "on Monday" says when, not where.
 _WHEN_WORDS = frozenset(analyze(f"{MONTHS.replace('|', ' ')} monday tuesday wednesday thursday friday saturday sunday"))
@@ -121,6 +124,8 @@ class AnswerKind:
     # question once, not for every sentence.
     counted: str | None = None
     who: str | None = None
+    # The verb of "Who held it?": "held by three provinces and one city" answers it, people or not.
+    acted: str | None = None
 
     def found_in(self, sentence: str, question: str) -> bool:
         """Does the sentence hold an answer of this kind (not merely one the question already states)?"""
@@ -147,7 +152,8 @@ class AnswerKind:
         if self.name == "duration":
             return new(_DURATION.findall(sentence)) or new(_DATE.findall(sentence))
         if self.name == "person":
-            return new(_people(sentence))
+            return new(named_people(sentence)) or bool(
+                self.acted and re.search(rf"\b{re.escape(self.acted)}\s+(?:\w+\s+)?by\s+\w", sentence, re.IGNORECASE))
         if self.name == "place":
             # The answer is another place than the one asked about ("Where is Ningxi?" -> "in Huangyan").
             asked = set(analyze(question)) | _PLACE_WORDS
@@ -296,6 +302,11 @@ _TITLES = (r"(?:secretary|director|mayor|governor|president|chairman|chairwoman|
            r"founder|manager|professor|editor|reporter|ceo|deputy)")
 
 
+# "Who held it?" -> "held"; not "Who is ..." or "Who did ...".
+_WHO_VERB = re.compile(r"^\s*who\s+(?!(?:is|was|are|were|does|did|do|will|would|can|could|has|have|had|should|may|"
+                       r"might|must|else)\b)([a-z]+)\b", re.IGNORECASE)
+
+
 def answer_kind(question: str) -> AnswerKind:
     counted = counted_noun(question)
     if who := _who_is(question):
@@ -305,6 +316,8 @@ def answer_kind(question: str) -> AnswerKind:
             if name == "named":
                 head = next(iter(analyze(match.group(1) or match.group(2))), None)
                 return AnswerKind(name, head, counted=counted)
+            if name == "person" and (verb := _WHO_VERB.match(question)):
+                return AnswerKind(name, counted=counted, acted=verb.group(1).lower())
             return AnswerKind(name, counted=counted)
     return AnswerKind("any", counted=counted)
 
@@ -612,7 +625,7 @@ class ExtractiveAnswerer:
         total = sum(weights.values()) or 1.0
         names = _key_terms(standalone_question or question, terms)
         # A person is named whole: "Xu Hong" does not cover the "Xu" of "Xu Xiaoyu".
-        people = [frozenset(analyze(n)) for n in _people(standalone_question or question)]
+        people = [frozenset(analyze(n)) for n in named_people(standalone_question or question)]
         asks_qualified = bool(_QUALIFIED.search(standalone_question or question))
         candidates: list[Candidate] = []
         for passage in passages:
@@ -764,7 +777,14 @@ def _qualified_only(sentence: str) -> frozenset[str]:
     return frozenset(qualified - set(analyze(_QUALIFIED.sub(" ", sentence))))
 
 
-def _people(text: str) -> list[str]:
+def introduced_people(text: str) -> list[str]:
+    """The people a text names and says what they are ("Wang Congde, the young minister of Dali Temple", "deputy
+    mayor Xu Hong"): a product or place named like a person ("Ningxi Zao Shao") is not introduced so."""
+    return [n for n in named_people(text) if re.search(
+        rf"\b{re.escape(n)}\s*,\s*[^,.;:]{{0,80}}?\b{_TITLES}\b|\b{_TITLES}\s+{re.escape(n)}\b", text, re.IGNORECASE)]
+
+
+def named_people(text: str) -> list[str]:
     """The people a text names ("Wu Xinming", "Meng Qingdong"): not places, bodies or months."""
     return [n for n in _NAME.findall(text)
             if not any(w in _NOT_A_PERSON or w.lower() in _MONTH_WORDS for w in n.split())]

@@ -12,13 +12,14 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Protocol
 
+from bot.answerers import introduced_people
 from index.bm25 import analyze
 
 # A conversation turn: a plain earlier user question, or {"role": "user"|"assistant", "content": str}.
 Turn = str | Mapping[str, str]
 
 _ANAPHORA = re.compile(r"\b(?:it|its|it's|they|them|their|theirs|there|this|that|these|those|he|him|his|she|her|"
-                       r"the same|the former|the latter|then)\b", re.IGNORECASE)
+                       r"the same|the former|the latter|then|(?:which|that|this|the other) ones?)\b", re.IGNORECASE)
 _QUESTION_WORDS = frozenset(("what", "which", "who", "whom", "whose", "when", "where", "why", "how", "many", "much"))
 _WORD = re.compile(r"[A-Za-z][\w'’-]*")
 # Verbs and words of asking that carry no topic.
@@ -32,6 +33,7 @@ _OWN_NAME_PRONOUNS = frozenset(("its", "their", "he", "him", "his", "she", "her"
 # Words that point at nothing earlier: idioms ("these days", "at this point", "this year") and "it" with nothing to
 # stand for ("it matters that ..."). Taken out before looking for pronouns.
 _NOT_ANAPHORA = re.compile(r"\b(?:these days|at this (?:point|stage|moment)|this (?:year|month|week|time)|"
+                           r"(?:is|are|was|were) there\b|there (?:is|are|was|were|will be|have been|has been)\b|"
                            r"it (?:matters|mattered|is important|was important|is said|was said|seems|seemed)\b)",
                            re.IGNORECASE)
 # "that" after these points back ("How much was that up?", "When did that happen?", "more about that project");
@@ -110,7 +112,11 @@ class HeuristicCondenser:
             # -> "Where did he work before?". Other answers' names are left out: "the Sutong Bridge ... the
             # Nantong Expressway" would pull "How many vehicles use it?" off the bridge.
             if _PERSONAL.search(question) and _ASKS_WHO.search(turn):
-                answered = _answer_names(reply, known=named | set(analyze(turn)) | own)[:self.max_answer_names]
+                answered = _answer_names(reply, known=named | set(analyze(turn)) | own)
+                # "he" is the person the answer introduced, not the wine it named first ("Ningxi Zao Shao ... is
+                # related to Wang Congde, the young minister of Dali Temple" -> "Where did he come from?").
+                introduced = set(introduced_people(_CITATION.sub("", reply)))
+                answered = ([n for n in answered if n in introduced] or answered)[:self.max_answer_names]
                 phrases += answered
                 subject.extend(answered)
             if phrases:
@@ -173,4 +179,5 @@ def _is_subject(phrase: str, turn: str) -> bool:
     words = phrase.split()
     if turn.lstrip().startswith(phrase) and len(words) == 1:
         return False
-    return words[0].lower() not in _QUESTION_WORDS and words[0].lower() not in {"the", "a", "an", "did", "does", "is"}
+    first = re.sub(r"['’]s$", "", words[0].lower())  # "What's"
+    return first not in _QUESTION_WORDS and first not in {"the", "a", "an", "did", "does", "is"}

@@ -131,6 +131,10 @@ def test_a_named_answer_knows_what_it_names(question: str, head: str | None) -> 
     ("age", "He is 52 years old.", "How old is he?", True),
     ("person", "Wu Xinming spoke at the meeting.", "Who spoke?", True),
     ("person", "The Sutong Bridge opened.", "Who opened it?", False),  # "Bridge" is not part of a person's name
+    ("person", "The Regional Leaders Symposium was held in Wuhu.", "Who attended?", False),  # an event, no one
+    # "Who held it?" is answered by whoever it was held by, people or not.
+    ("person", "It was the first conference held by three provinces and one city.", "Who held it?", True),
+    ("person", "It was the first conference held in three provinces.", "Who held it?", False),
     # "Who is X?" wants what X is.
     ("role", "Xu Xiaoyu, director of Jingjiang City, said.", "Who is Xu Xiaoyu?", True),
     ("role", "Meng Qingdong, chief engineer of the company, introduced that the cost was 450,000 yuan.",

@@ -262,6 +262,16 @@ def test_a_new_question_in_a_conversation_is_not_taken_for_a_follow_up(seeds_pip
 
 
 @pipeline_marks
+def test_a_three_turn_conversation_follows_the_person_the_bot_introduced(seeds_pipeline: Pipeline) -> None:
+    history: list[dict[str, str]] = []
+    for question in ("What is Ningxi Zao Shao?", "Who is it related to?", "Where did he come from?"):
+        answer = seeds_pipeline.ask(question, history=history)
+        history += [{"role": "user", "content": question}, {"role": "assistant", "content": answer.answer}]
+    assert "Wang Congde" in answer.standalone_question and "Zao Shao" not in answer.standalone_question
+    assert not answer.abstained and "from Hangzhou" in answer.answer
+
+
+@pipeline_marks
 def test_a_follow_up_can_lean_on_the_bots_answer(seeds_pipeline: Pipeline) -> None:
     """"his city" is in the answer to "Who is Xu Xiaoyu?", not in the question: the chat's history carries it."""
     first = seeds_pipeline.ask("Who is Xu Xiaoyu?")

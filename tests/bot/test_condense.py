@@ -130,3 +130,24 @@ def test_user_turns_and_exchanges() -> None:
     assert exchanges(turns) == [("a", "b"), ("c", ""), ("d", "e")]
     # An assistant turn before any question belongs to none.
     assert exchanges([{"role": "assistant", "content": "hello"}, "q"]) == [("q", "")]
+
+
+def test_he_is_the_person_the_answer_introduced_not_a_product_named_like_one() -> None:
+    reply = ("Ningxi Zao Shao, in fact, has a long history and is also related to Wang Congde, the young minister of "
+             "Dali Temple. [1]")
+    standalone = condenser.condense("Where did he come from?", conversation("Who is it related to?", reply))
+    assert "Wang Congde" in standalone and "Zao Shao" not in standalone
+
+
+def test_the_subject_of_whats_is_the_name_not_the_question_word() -> None:
+    standalone = condenser.condense("Why does Nantong care about it?", ["What's the Collaborative Zone?"])
+    assert standalone == "Why does Nantong care about it? (Collaborative Zone)"
+
+
+@pytest.mark.parametrize(("question", "leans"), [
+    ("How many river-crossing passages are there in Nantong?", False),  # "there" after "are" points at nothing
+    ("Is there a museum in Ningxi Town?", False),
+    ("Which one is the best example?", True),  # "one" of the things just named
+])
+def test_existential_there_and_which_one(question: str, leans: bool) -> None:
+    assert condenser.needs_context(question) is leans
