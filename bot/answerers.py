@@ -153,7 +153,8 @@ class AnswerKind:
             return new(_DURATION.findall(sentence)) or new(_DATE.findall(sentence))
         if self.name == "person":
             return new(named_people(sentence)) or bool(
-                self.acted and re.search(rf"\b{re.escape(self.acted)}\s+(?:\w+\s+)?by\s+\w", sentence, re.IGNORECASE))
+                self.acted and re.search(rf"\b{re.escape(self.acted)}\s+(?:\w+\s+)?by\s+{_AGENT}", sentence,
+                                         re.IGNORECASE))
         if self.name == "place":
             # The answer is another place than the one asked about ("Where is Ningxi?" -> "in Huangyan").
             asked = set(analyze(question)) | _PLACE_WORDS
@@ -211,7 +212,8 @@ _KIND_RULES: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
         ("duration", r"\bhow long\b|\bfor how many (?:years|months|days)\b|\bhow (?:quick|quickly|soon)\b"),
         ("time", r"\b(?:what|which) time of (?:the )?day\b|\bat what (?:hour|time of day)\b"),
         # ("What date is the deadline?" may be answered "by the end of 2025".)
-        ("day", r"^(?!.*\bdeadline\b).*\b(?:what|which|exact) (?:exact )?(?:date|day)\b(?! of the (?:week|month|year))"),
+        ("day", r"^(?!.*\bdeadline\b).*\b(?:what|which|exact) (?:exact )?(?:date|day)\b"
+                r"(?! of the (?:week|month|year))"),
         ("date", r"^\s*when\b|\bwhat (?:year|date|day|month|time)\b|\bwhat(?:'s| is| was) the (?:\w+ )?(?:year|date|"
                  r"deadline)\b(?!-)|\bby when\b|\bin which (?:year|month)\b|\bsince when\b|"
                  r"\bwhich year\b|\bwhen (?:did|was|were|is|will|does)\b"),
@@ -299,12 +301,19 @@ def _says_who(sentence: str, asked: str) -> bool:
 
 
 _TITLES = (r"(?:secretary|director|mayor|governor|president|chairman|chairwoman|minister|premier|engineer|head|chief|"
-           r"founder|manager|professor|editor|reporter|ceo|deputy)")
+           r"founder|manager|professor|editor|reporter|ceo|deputy|official|leader|villager|farmer|teacher|"
+           r"spokesperson|spokesman|spokeswoman|expert|researcher|doctor|principal|academician|member|worker|owner|"
+           r"inheritor|master|general manager)")
 
 
-# "Who held it?" -> "held"; not "Who is ..." or "Who did ...".
-_WHO_VERB = re.compile(r"^\s*who\s+(?!(?:is|was|are|were|does|did|do|will|would|can|could|has|have|had|should|may|"
-                       r"might|must|else)\b)([a-z]+)\b", re.IGNORECASE)
+# "Who held it?" -> "held" ("Who then took over?" -> "took"); not "Who is ..." or "Who did ...".
+_WHO_VERB = re.compile(r"^\s*who\s+(?:(?:then|first|also|actually|exactly|really|finally|later|just|now|still|ever|"
+                       r"originally|initially)\s+)?(?!(?:is|was|are|were|does|did|do|will|would|can|could|has|have|"
+                       r"had|should|shall|may|might|must|else)\b)([a-z]+)\b", re.IGNORECASE)
+# Who or what did it, after "by": not a date, a deadline or a means ("held by the end of June", "built by 2025",
+# "built by hand").
+_AGENT = (rf"(?!\d|(?:{MONTHS})\b|the (?:end|start|beginning|middle|time)\b|(?:hand|phone|video|far|then|now|mail|"
+          rf"email|car|train|air|sea|road)\b)\w")
 
 
 def answer_kind(question: str) -> AnswerKind:
@@ -781,7 +790,8 @@ def introduced_people(text: str) -> list[str]:
     """The people a text names and says what they are ("Wang Congde, the young minister of Dali Temple", "deputy
     mayor Xu Hong"): a product or place named like a person ("Ningxi Zao Shao") is not introduced so."""
     return [n for n in named_people(text) if re.search(
-        rf"\b{re.escape(n)}\s*,\s*[^,.;:]{{0,80}}?\b{_TITLES}\b|\b{_TITLES}\s+{re.escape(n)}\b", text, re.IGNORECASE)]
+        rf"\b{re.escape(n)}\s*,\s*(?:[\w'’-]+\s+){{0,3}}{_TITLES}\b|\b{_TITLES}\s+{re.escape(n)}\b", text,
+        re.IGNORECASE)]
 
 
 def named_people(text: str) -> list[str]:

@@ -18,8 +18,10 @@ from index.bm25 import analyze
 # A conversation turn: a plain earlier user question, or {"role": "user"|"assistant", "content": str}.
 Turn = str | Mapping[str, str]
 
-_ANAPHORA = re.compile(r"\b(?:it|its|it's|they|them|their|theirs|there|this|that|these|those|he|him|his|she|her|"
-                       r"the same|the former|the latter|then|(?:which|that|this|the other) ones?)\b", re.IGNORECASE)
+# (Longer forms first: "that one" is one pointing phrase; "the new one" points at the kind just talked about.)
+_ANAPHORA = re.compile(r"\b(?:(?:which|that|this|the other|the(?: [a-z]+)?) ones?(?![\w-])|it|its|it's|they|them|"
+                       r"their|theirs|there|this|that|these|those|he|him|his|she|her|the same|the former|the latter|"
+                       r"then)\b", re.IGNORECASE)
 _QUESTION_WORDS = frozenset(("what", "which", "who", "whom", "whose", "when", "where", "why", "how", "many", "much"))
 _WORD = re.compile(r"[A-Za-z][\w'’-]*")
 # Verbs and words of asking that carry no topic.
@@ -27,19 +29,24 @@ _GENERIC = frozenset("""did does do is are was were will would can could be been
 tell say said happen happened there their they it its this that these those the a an of in on at to for from with
 by about""".split())
 _PROPER_PHRASE = re.compile(r"\b[A-Z][\w'’-]*(?:\s+(?:of\s+the\s+|of\s+|the\s+)?[A-Z][\w'’-]*)*")
-# Pronouns that, after a name the question gives, are that name's: "Where did Suzhou Canny post its demand?",
-# "Where had Wu Xinming returned from when the reporter met him?".
-_OWN_NAME_PRONOUNS = frozenset(("its", "their", "he", "him", "his", "she", "her"))
+# Possessives that, after a name the question gives, are that name's: "Where did Suzhou Canny post its demand?".
+_OWN_NAME_POSSESSIVES = frozenset(("its", "their", "his"))
+# ... and personal pronouns too, once a clause of their own begins: "Where had Wu Xinming returned from when the
+# reporter met him?" (but "What did Wu Xinming say about him?" is about someone else).
+_OWN_NAME_PERSONAL = frozenset(("he", "him", "she", "her"))
+_CLAUSE_WORD = re.compile(r"\b(?:when|while|after|before|because|if|since|as|where|who|that)\b", re.IGNORECASE)
 # Words that point at nothing earlier: idioms ("these days", "at this point", "this year") and "it" with nothing to
 # stand for ("it matters that ..."). Taken out before looking for pronouns.
-_NOT_ANAPHORA = re.compile(r"\b(?:these days|at this (?:point|stage|moment)|this (?:year|month|week|time)|"
-                           r"(?:is|are|was|were) there\b|there (?:is|are|was|were|will be|have been|has been)\b|"
+_NOT_ANAPHORA = re.compile(r"\b(?:these days|at this (?:point|stage|moment)|this (?:year|month|week|time)\b|"
+                           r"there (?:is|are|was|were|will be|have been|has been)\b|"
                            r"it (?:matters|mattered|is important|was important|is said|was said|seems|seemed)\b)",
                            re.IGNORECASE)
+_EXISTS = re.compile(r"^\W*(?:(?:is|are|was|were) there\b|how (?:many|much)\b.*\b(?:is|are|was|were) there\b)",
+                     re.IGNORECASE)
 # "that" after these points back ("How much was that up?", "When did that happen?", "more about that project");
 # after another word it starts a clause ("the plan that took in three towns", "it matters that people settle").
 _BEFORE_POINTING_THAT = frozenset("""is was are were be been did does do about of in on at for from with by to after
-before like than and or but what how why when where who which mean means meant said say""".split())
+before like than and or but what how why when where who which""".split())
 # A follow-up about a person ("Where did he work before?", "his city").
 _PERSONAL = re.compile(r"\b(?:he|him|his|she|her|hers)\b", re.IGNORECASE)
 # An earlier question whose answer names or describes a person: "Who is Xu Xiaoyu?", "Who heads the committee?"
@@ -85,15 +92,8 @@ class HeuristicCondenser:
         own = [t for t in analyze(question) if t not in _QUESTION_WORDS]
         if len(own) < self.min_own_terms:
             return True
-        text = _NOT_ANAPHORA.sub(lambda m: "_" * len(m.group(0)), question)
-        for match in _ANAPHORA.finditer(text):
-            word = match.group(0).lower()
-            if word in _OWN_NAME_PRONOUNS and _names_before(question, match.start()):
-                continue
-            if word == "that" and _starts_a_clause(text, match):
-                continue
-            return True
-        return False
+        text = _without_idioms(question)
+        return any(not _own_or_clause(question, text, match) for match in _ANAPHORA.finditer(text))
 
     def condense(self, question: str, history: Sequence[Turn]) -> str:
         earlier = exchanges(history)[-self.max_turns:]
@@ -148,30 +148,65 @@ def _answer_names(reply: str, *, known: set[str]) -> list[str]:
     return names
 
 
-def names_a_subject(question: str) -> bool:
-    """Does the question name someone or something of its own ("... Wu Xinming ...", not just "What is it?")?"""
-    return _names_before(question, len(question))
+def names_what_it_points_at(question: str) -> bool:
+    """Does every pointing word of the question follow a name the question gives ("Sutong Bridge - when did it
+    open?"), so that it can stand alone? Not "What did he say about Nantong?" nor "What is it?"."""
+    text = _without_idioms(question)
+    return _names_before(question, len(question)) and all(
+        _names_before(question, match.start()) or _own_or_clause(question, text, match)
+        for match in _ANAPHORA.finditer(text))
+
+
+def _without_idioms(question: str) -> str:
+    """The question with its non-pointing words blanked out (same length, so positions stay)."""
+    text = _NOT_ANAPHORA.sub(lambda m: "_" * len(m.group(0)), question)
+    # "Is there a museum ...?", "How many passages are there in Nantong?" ask whether something exists; "Which
+    # officials were there?" asks about a place just talked about.
+    if _EXISTS.match(text):
+        text = re.sub(r"\b(?:is|are|was|were) there\b", lambda m: "_" * len(m.group(0)), text, count=1,
+                      flags=re.IGNORECASE)
+    return text
+
+
+def _own_or_clause(question: str, text: str, match: re.Match[str]) -> bool:
+    """Is this pointing word the question's own (a possessive after its name, "him" in a clause after the name) or a
+    "that" opening a clause, so that it leans on nothing earlier?"""
+    word = match.group(0).lower()
+    if word in _OWN_NAME_POSSESSIVES:
+        return _names_before(question, match.start())
+    if word in _OWN_NAME_PERSONAL:
+        name_end = _name_end(question, match.start())
+        return name_end is not None and bool(_CLAUSE_WORD.search(question, name_end, match.start()))
+    if word == "that":
+        return _starts_a_clause(text, match)
+    return False
 
 
 def _starts_a_clause(text: str, match: re.Match[str]) -> bool:
     """Is this "that" a relative pronoun or conjunction, not one pointing back? It points back at the end of the
-    question ("Who said that?") and after a verb of being, a preposition or a question word."""
+    question ("Who said that?"), before a last word ("Why did they approve that plan?"), and after a verb of being,
+    a preposition or a question word ("How much was that up?")."""
     before = re.findall(r"[\w'’]+", text[:match.start()])
-    after = text[match.end():].strip(" ?!.,;:\"'")
-    return bool(before and after and before[-1].lower() not in _BEFORE_POINTING_THAT)
+    after = re.findall(r"[\w'’]+", text[match.end():])
+    return len(after) > 1 and bool(before) and before[-1].lower() not in _BEFORE_POINTING_THAT
 
 
 def _names_before(question: str, end: int) -> bool:
-    """Does the question name someone or something before this point ("Suzhou Canny"; not "In June", nor the
+    """Does the question name someone or something before this point ("Suzhou Canny"; not "In June", "I", nor the
     capital that opens it)?"""
+    return _name_end(question, end) is not None
+
+
+def _name_end(question: str, end: int) -> int | None:
+    """Where the first name the question gives before this point ends, if it gives one."""
     for match in _PROPER_PHRASE.finditer(question[:end]):
         words = match.group(0).split()
         if not question[:match.start()].strip():
             words = words[1:]
         if any(w.lower() not in _CALENDAR and w.lower() not in _GENERIC and w.lower() not in _QUESTION_WORDS
-               for w in words):
-            return True
-    return False
+               and w != "I" for w in words):
+            return match.end()
+    return None
 
 
 def _is_subject(phrase: str, turn: str) -> bool:

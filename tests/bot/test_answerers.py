@@ -8,7 +8,8 @@ import statistics
 import numpy as np
 import pytest
 
-from bot.answerers import ExtractiveAnswerer, ExtractiveConfig, answer_kind, article_fact, counted_noun, readable_date
+from bot.answerers import (ExtractiveAnswerer, ExtractiveConfig, answer_kind, article_fact, counted_noun,
+                           introduced_people, readable_date)
 from bot.prompts import PromptLibrary
 from index.build import pack_vectors
 from tests.bot.conftest import FakeIdf, make_passage, sentence_spans
@@ -135,6 +136,9 @@ def test_a_named_answer_knows_what_it_names(question: str, head: str | None) -> 
     # "Who held it?" is answered by whoever it was held by, people or not.
     ("person", "It was the first conference held by three provinces and one city.", "Who held it?", True),
     ("person", "It was the first conference held in three provinces.", "Who held it?", False),
+    ("person", "It will be held by the end of June.", "Who held it?", False),  # a date, not an agent
+    ("person", "It will be built by 2025.", "Who built it?", False),
+    ("person", "It was built by hand.", "Who built it?", False),
     # "Who is X?" wants what X is.
     ("role", "Xu Xiaoyu, director of Jingjiang City, said.", "Who is Xu Xiaoyu?", True),
     ("role", "Meng Qingdong, chief engineer of the company, introduced that the cost was 450,000 yuan.",
@@ -591,7 +595,8 @@ def test_a_question_about_the_time_of_an_article_is_answered_from_its_dateline()
     assert untimed.text == '"Sutong Bridge opens" is dated July 1, 2008; it does not give a time of day. [1]'
     assert not untimed.abstained and untimed.citations[0].quote == "Dated: 2008-07-01"
     # No date at all: nothing to say.
-    assert ask(answerer, "What time was the Sutong Bridge article posted?", make_passage(BRIDGE, published="")).abstained
+    undated = make_passage(BRIDGE, published="")
+    assert ask(answerer, "What time was the Sutong Bridge article posted?", undated).abstained
 
 
 def test_the_article_whose_title_the_question_names_answers_though_it_ranks_lower() -> None:
@@ -630,3 +635,11 @@ def test_a_follow_up_is_answered_by_a_sentence_with_its_own_words_not_the_last_t
     draft = ask(answerer, "What was his position?", minister,
                 standalone_question="What was his position? (Wang Congde; Hangzhou; Ningxi)")
     assert "young minister" in draft.text
+
+
+def test_introduced_people_are_named_with_what_they_are() -> None:
+    text = "Ningxi Zao Shao, in fact, is related to Wang Congde, the young minister of Dali Temple."
+    assert introduced_people(text) == ["Wang Congde"]
+    assert introduced_people("Li Qiang, a villager, brews it.") == ["Li Qiang"]
+    # A title further on belongs to someone else.
+    assert introduced_people("Ningxi Zao Shao, a wine that the former head of the county praised, is old.") == []

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.condense import HeuristicCondenser, exchanges
+from bot.condense import HeuristicCondenser, exchanges, names_what_it_points_at
 from tests.bot.conftest import SUTONG_FOLLOW_UP, SUTONG_QUESTION
 
 condenser = HeuristicCondenser()
@@ -36,6 +36,7 @@ def test_topic_words_come_along_when_the_earlier_turn_names_a_place() -> None:
     "Why does Lin Zhengguo think it matters that people in Wangji can settle down?",
     "How many cars a day go over the Sutong Bridge these days?",
     "At this point, what is the estuary collaborative zone meant to serve?",
+    "Who said that the bridge would open in June?",
 ])
 def test_a_self_contained_question_is_untouched(question: str) -> None:
     assert not condenser.needs_context(question)
@@ -47,7 +48,15 @@ def test_a_self_contained_question_is_untouched(question: str) -> None:
                                       "What does Wu Xinming say about it?",  # not a possessive
                                       "In June, what did its board decide?",  # "In June" names nothing
                                       "How much was that up?", "When did that happen?", "Who said that?",
-                                      "How long is that bridge?"])
+                                      "How long is that bridge?",
+                                      # (found in review)
+                                      "What did Wu Xinming say about him?",  # someone else: no clause between
+                                      "Why did the provincial government approve that plan?",
+                                      "Why did the city government reject that one?",
+                                      "How long is this timeline expected to run?",
+                                      "Which officials were there at the opening ceremony?",  # a place
+                                      "Where can I buy its famous rice wine?",  # "I" is no name
+                                      "How long is the new one?"])
 def test_pronouns_or_too_few_own_words_need_context(question: str) -> None:
     assert condenser.needs_context(question)
 
@@ -151,3 +160,13 @@ def test_the_subject_of_whats_is_the_name_not_the_question_word() -> None:
 ])
 def test_existential_there_and_which_one(question: str, leans: bool) -> None:
     assert condenser.needs_context(question) is leans
+
+
+@pytest.mark.parametrize(("question", "alone"), [
+    ("Sutong Bridge - when did it open to traffic?", True),
+    ("What did he say about Nantong?", False),  # "he" comes before the name
+    ("When will it reach Nantong?", False),
+    ("What is it?", False),
+])
+def test_a_question_can_stand_alone_when_its_pointing_words_follow_its_own_name(question: str, alone: bool) -> None:
+    assert names_what_it_points_at(question) is alone
