@@ -551,10 +551,10 @@ class ExtractiveAnswerer:
         passage = chosen[1]
         date = str(passage.metadata.get("published") or "").strip()
         clock = str(passage.metadata.get("published_time") or "").strip()
-        said = field_name
+        rendered_field = field_name
         if field_name == "published_time" and date and not clock:
             # The article gives its day but no time: say so, with the day it does give.
-            said, value, shown = "published_no_time", date, readable_date(date)
+            rendered_field, value, shown = "published_no_time", date, readable_date(date)
         elif field_name == "published_time":
             value = f"{date} {clock}".strip() if clock else ""
             shown = f"{clock} on {readable_date(date)}" if date else clock
@@ -568,7 +568,7 @@ class ExtractiveAnswerer:
         quote = f"{_FIELD_LABELS[field_name]}: {value}"
         citation = Citation(n=1, title=passage.title, published=passage.published, source=passage.source,
                             chunk_id=passage.chunk_id, text=passage.text, quote=quote, score=1.0)
-        text = self.article_fact_message(passage.title, said, shown)
+        text = self.article_fact_message(passage.title, rendered_field, shown)
         return Draft(f"{text} [1]", False, [citation], {"article_fact": 1.0})
 
     def on_point(self, c: Candidate) -> bool:

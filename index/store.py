@@ -191,11 +191,8 @@ class ChunkStore:
     def get(self, ids: Sequence[str], *, metadata: bool = True) -> list[StoredChunk]:
         """Stored chunks in the order asked (missing ids are left out), read in batches; `metadata=False` reads
         the texts alone (a chunk's metadata carries its sentence vectors, about 10 KB)."""
-        include = ["documents", "metadatas"] if metadata else ["documents"]
         by_id: dict[str, StoredChunk] = {}
-        step = self._max_batch()
-        for start in range(0, len(ids), step):
-            result = self.collection.get(ids=list(ids[start:start + step]), include=include)
+        for result in self._get_batches(ids, ["documents", "metadatas"] if metadata else ["documents"]):
             metadatas = result.get("metadatas") or [None] * len(result["ids"])
             by_id.update({i: StoredChunk(id=i, text=d or "", metadata=dict(m or {}))
                           for i, d, m in zip(result["ids"], result["documents"], metadatas, strict=True)})
@@ -204,12 +201,16 @@ class ChunkStore:
     def vectors(self, ids: Sequence[str]) -> dict[str, tuple[np.ndarray, dict[str, Any]]]:
         """Stored chunks' embeddings and metadata by id (missing ids are left out), read in batches."""
         found: dict[str, tuple[np.ndarray, dict[str, Any]]] = {}
-        step = self._max_batch()
-        for start in range(0, len(ids), step):
-            result = self.collection.get(ids=list(ids[start:start + step]), include=["embeddings", "metadatas"])
+        for result in self._get_batches(ids, ["embeddings", "metadatas"]):
             for i, vector, meta in zip(result["ids"], result["embeddings"], result["metadatas"], strict=True):
                 found[i] = (np.asarray(vector, dtype=np.float32), dict(meta or {}))
         return found
+
+    def _get_batches(self, ids: Sequence[str], include: list[str]) -> Iterator[Any]:
+        """The store's answers for these ids, asked in batches it accepts."""
+        step = self._max_batch()
+        for start in range(0, len(ids), step):
+            yield self.collection.get(ids=list(ids[start:start + step]), include=include)
 
     def iter_chunks(
         self, *, where: Mapping[str, Any] | None = None, documents: bool = True, batch: int = 2000
