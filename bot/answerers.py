@@ -447,6 +447,19 @@ def readable_date(value: str) -> str:
     return f"{months[month - 1]} {day}, {year}"
 
 
+def readable_time(value: str) -> str:
+    """08:15:00+08:00 -> 08:15 UTC+08:00; 06:53:00Z -> 06:53 UTC (seconds dropped; other forms unchanged)."""
+    match = re.fullmatch(r"(\d{1,2}:\d{2})(?::\d{2}(?:\.\d+)?)?\s*(Z|[+-]\d{2}:?\d{2})?(\s+\S.*)?", value.strip())
+    if not match:
+        return value
+    clock, offset, rest = match.groups()
+    if offset == "Z":
+        offset = " UTC"
+    elif offset:
+        offset = f" UTC{offset[:3]}:{offset[-2:]}"
+    return f"{clock}{offset or ''}{rest or ''}"
+
+
 ArticleFactRenderer = Callable[[str, str, str], str]
 
 
@@ -557,10 +570,10 @@ class ExtractiveAnswerer:
             rendered_field, value, shown = "published_no_time", date, readable_date(date)
         elif field_name == "published_time":
             value = f"{date} {clock}".strip() if clock else ""
-            shown = f"{clock} on {readable_date(date)}" if date else clock
+            shown = f"{readable_time(clock)} on {readable_date(date)}" if date else readable_time(clock)
         elif field_name == "published":
             value = f"{date} {clock}".strip() if date else ""
-            shown = f"{readable_date(date)}, {clock}" if clock else readable_date(date)
+            shown = f"{readable_date(date)}, {readable_time(clock)}" if clock else readable_date(date)
         else:
             value = shown = str(passage.metadata.get(field_name) or "").strip()
         if not value:

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from bot.answerers import (ExtractiveAnswerer, ExtractiveConfig, answer_kind, article_fact, counted_noun,
-                           introduced_people, readable_date)
+                           introduced_people, readable_date, readable_time)
 from bot.prompts import PromptLibrary
 from index.build import pack_vectors
 from tests.bot.conftest import FakeIdf, make_passage, sentence_spans
@@ -563,6 +563,15 @@ def test_readable_date() -> None:
     assert (readable_date("2024-13-01"), readable_date("spring")) == ("2024-13-01", "spring")
 
 
+def test_readable_time_drops_seconds_and_names_the_zone() -> None:
+    # As an HTML page's meta gives it ("2024-05-14T08:15:00+08:00"): a reader wants minutes and a zone.
+    assert readable_time("08:15:00+08:00") == "08:15 UTC+08:00"
+    assert readable_time("08:15:00.000+0800") == "08:15 UTC+08:00"
+    assert readable_time("06:53:00Z") == "06:53 UTC"
+    assert readable_time("14:20:11 BJT") == "14:20 BJT"
+    assert [readable_time(v) for v in ("10:15", "06:53 AM", "noon")] == ["10:15", "06:53 AM", "noon"]
+
+
 def _fact_answerer() -> ExtractiveAnswerer:
     library = PromptLibrary()
     return ExtractiveAnswerer(
@@ -593,6 +602,11 @@ def test_a_question_about_the_time_of_an_article_is_answered_from_its_dateline()
     # A dateline without a time: the answer says so, and gives the day it does give.
     untimed = ask(answerer, "What time was the Sutong Bridge article posted?", make_passage(BRIDGE))
     assert untimed.text == '"Sutong Bridge opens" is dated July 1, 2008; it does not give a time of day. [1]'
+    # A machine-written time reads as a clock time; the quote keeps it as the article gives it.
+    stamped = ask(answerer, "What time was the Sutong Bridge article posted?",
+                  make_passage(BRIDGE, published_time="06:53:00+08:00"))
+    assert stamped.text == '"Sutong Bridge opens" was published at 06:53 UTC+08:00 on July 1, 2008. [1]'
+    assert stamped.citations[0].quote == "Dated: 2008-07-01 06:53:00+08:00"
     assert not untimed.abstained and untimed.citations[0].quote == "Dated: 2008-07-01"
     # No date at all: nothing to say.
     undated = make_passage(BRIDGE, published="")
