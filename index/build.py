@@ -48,6 +48,8 @@ class IndexSummary:
     files_removed: int = 0
     # New chunks that took the vectors of a moved file's identical chunks instead of being embedded.
     chunks_reused: int = 0
+    # Chunks of a re-read file whose text is unchanged: their metadata was rewritten, their vectors kept.
+    chunks_refreshed: int = 0
     chunks_total: int = 0
     seconds: float = 0.0
     rebuilt: bool = False
@@ -62,6 +64,8 @@ class IndexSummary:
                 f"{self.chunks_updated} updated, {self.chunks_removed} removed, {self.files_skipped} files skipped "
                 f"({self.chunks_total} chunks in the index"
                 + (f"; {self.chunks_reused} moved without embedding again" if self.chunks_reused else "")
+                + (f"; {self.chunks_refreshed} re-read, their details refreshed without embedding again"
+                   if self.chunks_refreshed else "")
                 + f") in {self.seconds:.1f}s.")
 
     def to_dict(self) -> dict[str, Any]:
@@ -297,6 +301,7 @@ class Indexer:
             # Chroma merges metadata on update: a byline line deleted from the file must be unset explicitly.
             gone = {key: None for key in BYLINE_KEYS}
             self.store.update_metadata([c.id for c in kept], [gone | c.metadata for c in kept])
+            summary.chunks_refreshed += len(kept)
         return _FileWork(
             key=(str(file.root), file.source),
             stale_ids=sorted(old_ids - new_ids),

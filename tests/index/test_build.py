@@ -400,6 +400,8 @@ def test_a_file_read_by_an_older_parser_gets_the_new_metadata_without_embedding_
     again = counting()
     summary = _index(settings, again, corpus)
     assert again.encoded == [] and (summary.chunks_added, summary.chunks_updated, summary.chunks_removed) == (0, 0, 0)
+    # The summary says what happened: every chunk re-read, none embedded.
+    assert summary.chunks_refreshed == len(ids) and f"{len(ids)} re-read" in summary.line()
     chunks = list(open_store(settings).iter_chunks(documents=False))
     assert sorted(c.id for c in chunks) == sorted(ids)
     assert {c.metadata["parser"] for c in chunks} == {index.build.ARTICLE_PARSER_VERSION}
