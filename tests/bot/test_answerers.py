@@ -252,6 +252,27 @@ def test_the_next_sentence_joins_when_it_scores_as_well(answerer: ExtractiveAnsw
         "First, the city will build a second passage across the river. [1]")
 
 
+def test_a_why_question_takes_the_next_sentence_when_it_gives_the_reason() -> None:
+    """"What made X significant?": the best sentence names X; the one after says why. It joins at a lower ratio than
+    a list's next sentence, but only when it gives a reason and the best sentence gives none."""
+    answerer = ExtractiveAnswerer(abstain_message=ABSTAIN, config=ExtractiveConfig(next_sentence_ratio=0.9))
+    held = "The regional leaders symposium was held in Wuhu in early summer."
+    first = "This was the first major conference of the three provinces since the strategy began."
+    passage = make_passage(f"{held} {first} The weather in Wuhu was fine.", title="")
+    assert ask(answerer, "What made the Wuhu leaders symposium significant?", passage).text == f"{held} {first} [1]"
+    assert ask(answerer, "Why did the Wuhu leaders symposium matter?", passage).text == f"{held} {first} [1]"
+    # Not a why question: the best sentence alone.
+    assert ask(answerer, "Tell me about the Wuhu leaders symposium.", passage).text == f"{held} [1]"
+    # The next sentence gives no reason: the best sentence alone.
+    chatty = make_passage(f"{held} Many guests came to the city that week. The weather in Wuhu was fine.", title="",
+                          chunk_id="p2")
+    assert ask(answerer, "What made the Wuhu leaders symposium significant?", chatty).text == f"{held} [1]"
+    # The best sentence gives its own reason: nothing more is needed.
+    because = "The regional leaders symposium was held in Wuhu because the city had a new bridge."
+    reasoned = make_passage(f"{because} {first} The weather in Wuhu was fine.", title="", chunk_id="p3")
+    assert ask(answerer, "Why was the leaders symposium held in Wuhu?", reasoned).text == f"{because} [1]"
+
+
 def test_a_second_sentence_scoring_nearly_as_well_is_quoted_with_its_own_citation(
         answerer: ExtractiveAnswerer) -> None:
     first = make_passage("The Sutong Bridge opened to traffic on June 30, 2008.", chunk_id="a", title="", rank=1)
