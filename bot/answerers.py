@@ -842,11 +842,16 @@ def _content_terms(question: str) -> list[str]:
     return list(seen)
 
 
+_MONTH_SPAN = re.compile(rf"(?:{MONTHS})(?:[\s-]+(?:{MONTHS}))+", re.IGNORECASE)
+
+
 def _key_terms(question: str, terms: Sequence[str]) -> tuple[str, ...]:
     """The names the answer must be about (proper nouns of the question). A passage that names none of them is
     about something else; a rare but generic word ("call", "large") may well be paraphrased, so it only counts
     towards coverage."""
-    proper = {t for m in _PROPER.findall(question) for t in analyze(m)}
+    # A span of months ("Jan-Oct") is written every way ("from January to October"): it pins nothing by itself.
+    proper = {t for m in _PROPER.findall(question)
+              if not _MONTH_SPAN.fullmatch(m) for t in analyze(m)}
     # A year or figure the question states ("GDP in 2023") pins it as firmly as a name does.
     return tuple(t for t in terms if t in proper or t[0].isdigit())
 

@@ -252,6 +252,14 @@ def test_the_next_sentence_joins_when_it_scores_as_well(answerer: ExtractiveAnsw
         "First, the city will build a second passage across the river. [1]")
 
 
+def test_a_span_of_months_is_not_a_name_the_passage_must_hold(answerer: ExtractiveAnswerer) -> None:
+    carried = "From January to October this year, Jiangsu carried 600 million passengers."
+    passage = make_passage(f"{carried} The weather was fine.", title="")
+    assert ask(answerer, "How many passengers did Jiangsu carry Jan-Oct?", passage).text == f"{carried} [1]"
+    # A single month still pins the answer.
+    assert ask(answerer, "How many passengers did Jiangsu carry in December?", passage).abstained
+
+
 def test_a_why_question_takes_the_next_sentence_when_it_gives_the_reason() -> None:
     """"What made X significant?": the best sentence names X; the one after says why. It joins at a lower ratio than
     a list's next sentence, but only when it gives a reason and the best sentence gives none."""
