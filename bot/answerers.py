@@ -836,22 +836,28 @@ def _whole_names(terms: frozenset[str], people: Sequence[frozenset[str]]) -> fro
 
 def _content_terms(question: str) -> list[str]:
     seen: dict[str, None] = {}
-    for term in analyze(question):
+    for term in analyze(_spell_month_spans(question)):
         if term not in _QUESTION_WORDS:
             seen.setdefault(term, None)
     return list(seen)
 
 
-_MONTH_SPAN = re.compile(rf"(?:{MONTHS})(?:[\s-]+(?:{MONTHS}))+", re.IGNORECASE)
+_MONTH_NAMES = {name[:3]: name.capitalize() for name in MONTHS.split("|")[:12]}
+_MONTH_SPAN = re.compile(rf"\b({MONTHS})\.?\s*[-–]\s*({MONTHS})\b\.?", re.IGNORECASE)
+
+
+def _spell_month_spans(text: str) -> str:
+    """A span of months written out as articles write it ("Jan-Oct" -> "January to October"), not the one word
+    "janoct" that no passage holds."""
+    return _MONTH_SPAN.sub(lambda m: f"{_MONTH_NAMES[m.group(1).lower()[:3]]} to {_MONTH_NAMES[m.group(2).lower()[:3]]}",
+                           text)
 
 
 def _key_terms(question: str, terms: Sequence[str]) -> tuple[str, ...]:
     """The names the answer must be about (proper nouns of the question). A passage that names none of them is
     about something else; a rare but generic word ("call", "large") may well be paraphrased, so it only counts
     towards coverage."""
-    # A span of months ("Jan-Oct") is written every way ("from January to October"): it pins nothing by itself.
-    proper = {t for m in _PROPER.findall(question)
-              if not _MONTH_SPAN.fullmatch(m) for t in analyze(m)}
+    proper = {t for m in _PROPER.findall(_spell_month_spans(question)) for t in analyze(m)}
     # A year or figure the question states ("GDP in 2023") pins it as firmly as a name does.
     return tuple(t for t in terms if t in proper or t[0].isdigit())
 

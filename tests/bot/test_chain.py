@@ -288,6 +288,14 @@ def test_a_follow_up_can_lean_on_the_bots_answer(seeds_pipeline: Pipeline) -> No
 
 
 @pipeline_marks
+def test_a_span_of_months_reads_as_the_article_writes_it(seeds_pipeline: Pipeline) -> None:
+    """"Jan-Oct" was one word, "janoct", that no passage holds: the question looked unanswered and was declined."""
+    answer = seeds_pipeline.ask("How many passengers did Jiangsu carry Jan-Oct?")
+    assert not answer.abstained and "600 million passengers" in answer.answer
+    assert "From January to October" in answer.citations[0].quote
+
+
+@pipeline_marks
 @pytest.mark.parametrize("question", [OFF_TOPIC_QUESTION, "Who won the 2018 football world cup?",
                                       "What is the capital of France?"])
 def test_off_topic_questions_abstain(seeds_pipeline: Pipeline, question: str) -> None:
