@@ -160,7 +160,9 @@ class AnswerKind:
             asked = set(analyze(question)) | _PLACE_WORDS
             return any(set(analyze(place)) - asked - _WHEN_WORDS for place in _PLACE.findall(sentence))
         if self.name == "named":
-            return new([n for n in _PROPER.findall(sentence) if self._names_head(n)])
+            # ("On June 30" names a day, not a thing.)
+            return new([n for n in _PROPER.findall(sentence)
+                        if self._names_head(n) and not set(analyze(n)) <= _WHEN_WORDS])
         if self.name == "time":
             return new(_TIME_OF_DAY.findall(sentence))
         if self.name == "direction":
@@ -197,7 +199,9 @@ _KIND_NOUNS = frozenset(analyze(f"{_BARE_NAMED_NOUNS} {_NAMED_NOUNS} park zone v
 _BARE_NAMED = frozenset(analyze(_BARE_NAMED_NOUNS))
 _PLACE_NOUNS = frozenset(analyze("city province county town district country zone area village municipality"))
 _NAMED = re.compile(rf"\b(?:which|what) (?:[a-z-]+ )?({'|'.join(_BARE_NAMED_NOUNS.split())})(?:s|es)?\b|"
-                    rf"\bwhich (?:[a-z-]+ )?({'|'.join(_NAMED_NOUNS.split())})(?:s|es)?\b", re.IGNORECASE)
+                    rf"\bwhich (?:[a-z-]+ )?({'|'.join(_NAMED_NOUNS.split())})(?:s|es)?\b|"
+                    # "What is the name of ...?" asks for a name, of any kind.
+                    rf"\bwhat(?:'s|’s| is| was| are| were) (?:the )?(?:[a-z-]+ )?names? of\b", re.IGNORECASE)
 
 
 _KIND_RULES: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
@@ -323,7 +327,7 @@ def answer_kind(question: str) -> AnswerKind:
     for name, pattern in _KIND_RULES:
         if match := pattern.search(question):
             if name == "named":
-                head = next(iter(analyze(match.group(1) or match.group(2))), None)
+                head = next(iter(analyze(match.group(1) or match.group(2) or "")), None)
                 return AnswerKind(name, head, counted=counted)
             if name == "person" and (verb := _WHO_VERB.match(question)):
                 return AnswerKind(name, counted=counted, acted=verb.group(1).lower())

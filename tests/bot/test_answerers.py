@@ -42,6 +42,8 @@ def ask(answerer: ExtractiveAnswerer, question: str, *passages, **options):
     ("On what exact date was the symposium held?", "day"),
     ("what day did kunshan publish its plan?", "day"),
     ("What day of the week was it?", "date"),
+    ("What is the name of Nantong's second river crossing?", "named"),
+    ("What's the full name of the expo?", "named"),
     # A name a place goes by.
     ("what do people call huangyan in relation to taizhou?", "alias"),
     ("What nickname does the reservoir go by?", "alias"),
@@ -175,6 +177,10 @@ def test_a_named_answer_knows_what_it_names(question: str, head: str | None) -> 
     ("named", "He lives on Song Street, also known as Gui Street.", "What town is Song Street in?", False),
     ("named", "The person from Ningxi Town said so.", "What town is Song Street in?", True),
     ("named", "It lies in Huangyan District.", "Which city is Ningxi in?", True),  # a district will do for a city
+    # "What is the name of X?" wants a name the question does not give; a month is no name.
+    ("named", "The Chongqi Bridge opened in 2011.", "What is the name of Nantong's second river crossing?", True),
+    ("named", "On June 30, 2008, the Sutong Bridge, the first cross-river bridge in Nantong, was opened.",
+     "What is the name of Nantong's second bridge, the one after the Sutong Bridge?", False),
     ("time", "Then I realized that it was almost dusk.", "What time of day was it?", True),
     ("time", "Then I realized that it was almost 2008.", "What time of day was it?", False),
     # A compass side, not one that is part of a name ("southern Jiangsu", "North Yanjiang").
