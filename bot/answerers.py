@@ -357,7 +357,7 @@ class Candidate:
     names_missing: tuple[str, ...]
     # A follow-up's coverage of its own words (None for a question that stands alone).
     own_coverage: float | None = None
-    # Every name the question asks about is in the sentence, the one before or the title (not merely the passage).
+    # Every name the question itself gives is in the sentence, the one before or the title (not merely the passage).
     names_near: bool = True
 
 
@@ -550,7 +550,11 @@ class ExtractiveAnswerer:
         if kind.name == "role" and c.kind_ok and not c.names_missing and c.coverage >= floor:
             return True
         # On the point, and covering enough of the question's words by itself.
-        return self.on_point(c) and c.coverage >= floor and c.coverage + c.dense >= evidence
+        # A date, number or name answers for what the question names only where that is named: in the sentence, the
+        # one before or the title. Elsewhere in the passage, it is another event's ("In 2024, how to follow the
+        # Plenary Session ..." does not say when the Fifth Plenary Session was held).
+        near = kind.name == "any" or c.names_near
+        return self.on_point(c) and c.coverage >= floor and c.coverage + c.dense >= evidence and near
 
     def _article_fact(self, question: str, passages: Sequence[Passage], *,
                       standalone_question: str | None) -> Draft | None:
@@ -698,7 +702,7 @@ class ExtractiveAnswerer:
                     re.search(rf"\b{re.escape(u)}", sentence, re.IGNORECASE) for u in units)
                 counted_ok = counted is None or counted in sentence_terms[j]
                 missing = tuple(t for t in names if t not in window and t not in passage_terms)
-                near = all(t in window for t in names)
+                near = all(t in window for t in names if t in own)  # (a follow-up's subject may be further off)
                 score = (cfg.w_dense * dense + cfg.w_coverage * (0.5 * coverage + 0.5 * own_coverage)
                          + cfg.w_kind * float(kind_ok and counted_ok) + cfg.w_rank / passage.rank)
                 candidates.append(Candidate(passage, j, start, end, sentence, score, dense, coverage, kind_ok,

@@ -258,6 +258,17 @@ def test_the_next_sentence_joins_when_it_scores_as_well(answerer: ExtractiveAnsw
         "First, the city will build a second passage across the river. [1]")
 
 
+def test_a_date_answers_for_the_event_only_where_the_event_is_named(answerer: ExtractiveAnswerer) -> None:
+    """The names of "When was the Fifth Plenary Session held?" must be in the dated sentence, the one before it or
+    the title; a date further on in the same passage belongs to something else."""
+    met = "The Fifth Plenary Session met in Nanjing and set out the plans."
+    later = "In 2024, the plenary session plans will bring new roads to the province."
+    far = make_passage(f"{met} Delegates talked at length over lunch. {later}", title="")
+    assert ask(answerer, "When was the Fifth Plenary Session held?", far).abstained
+    near = make_passage(f"{met} {later}", title="", chunk_id="p2")
+    assert not ask(answerer, "When was the Fifth Plenary Session held?", near).abstained
+
+
 def test_a_span_of_months_is_not_a_name_the_passage_must_hold(answerer: ExtractiveAnswerer) -> None:
     carried = "From January to October this year, Jiangsu carried 600 million passengers."
     passage = make_passage(f"{carried} The weather was fine.", title="")
