@@ -86,7 +86,9 @@ _PUT_ON = "(?:" + "|".join(f"(?<={verb} )" for verb in (
 # "to" marks a place after a verb of motion, not in "related to Wang Congde" or "according to Xinhua".
 _PLACE = re.compile(r"\b(?:in|at|(?<!related )(?<!according )(?<!due )(?<!thanks )(?<!similar )(?<!belongs )"
                     r"(?<!attributed )(?<!addition )(?<!compared )(?<!dedicated )(?<!belong )to|near|from|into|left|"
-                    + _PUT_ON + r"|located in)\s+((?:the\s+)?[A-Z][a-z]+(?:[\s-][A-Z][a-z]+)*)")
+                    + _PUT_ON + r"|located in)\s+((?:the\s+)?[A-Z][a-z]+(?:[\s-][A-Z][a-z]+)*"
+                    # "in Wuhu, Anhui": the city and its province.
+                    r"(?:,\s+[A-Z][a-z]+(?:[\s-][A-Z][a-z]+)*(?=\s*[.;!?]|\s*$))?)")
 _TIME_OF_DAY = re.compile(r"\b(?:dawn|daybreak|sunrise|morning|noon|midday|afternoon|dusk|sunset|evening|night|"
                          r"midnight|nightfall|\d{1,2}(?::\d{2})?\s*(?:a\.?m\.?|p\.?m\.?|o'clock))\b", re.IGNORECASE)
 # A compass side ("the north bank"), not one that begins a name ("North Yanjiang") or qualifies one

@@ -161,6 +161,11 @@ def test_a_named_answer_knows_what_it_names(question: str, head: str | None) -> 
     ("place", "The expo opened on National Day.", "Where is the expo?", False),
     ("place", "The report on Wang Lei was long.", "Where is the report?", False),
     ("place", "It is located on Chongming Island.", "Where is it?", True),
+    # A city and its province: the province answers "in which province" though the question names the city.
+    ("place", "The symposium was held in Wuhu, Anhui.", "After the Wuhu symposium, in which province did they meet?",
+     True),
+    ("place", "The symposium was held in Wuhu, as planned by Anhui.", "In which province was the Wuhu symposium?",
+     False),
     ("day", "About 20 may be admitted each year.", "On what date are they admitted?", False),
     ("alias", "The plan called for more parks.", "What do people call the plan?", False),
     ("alias", "He calls on residents to recycle.", "What do people call him?", False),
