@@ -87,8 +87,8 @@ _PUT_ON = "(?:" + "|".join(f"(?<={verb} )" for verb in (
 _PLACE = re.compile(r"\b(?:in|at|(?<!related )(?<!according )(?<!due )(?<!thanks )(?<!similar )(?<!belongs )"
                     r"(?<!attributed )(?<!addition )(?<!compared )(?<!dedicated )(?<!belong )to|near|from|into|left|"
                     + _PUT_ON + r"|located in)\s+((?:the\s+)?[A-Z][a-z]+(?:[\s-][A-Z][a-z]+)*"
-                    # "in Wuhu, Anhui": the city and its province.
-                    r"(?:,\s+[A-Z][a-z]+(?:[\s-][A-Z][a-z]+)*(?=\s*[.;!?]|\s*$))?)")
+                    # "in Wuhu, Anhui (Province)": the city and its province, ending the clause (not a list).
+                    r"(?:,\s+[A-Z][a-z]+(?:[\s-][A-Z][a-z]+)*(?=\s*[.;!?]|\s*$|,\s*(?:on|in|at|during)\b))?)")
 _TIME_OF_DAY = re.compile(r"\b(?:dawn|daybreak|sunrise|morning|noon|midday|afternoon|dusk|sunset|evening|night|"
                          r"midnight|nightfall|\d{1,2}(?::\d{2})?\s*(?:a\.?m\.?|p\.?m\.?|o'clock))\b", re.IGNORECASE)
 # A compass side ("the north bank"), not one that begins a name ("North Yanjiang") or qualifies one
@@ -202,8 +202,11 @@ _BARE_NAMED = frozenset(analyze(_BARE_NAMED_NOUNS))
 _PLACE_NOUNS = frozenset(analyze("city province county town district country zone area village municipality"))
 _NAMED = re.compile(rf"\b(?:which|what) (?:[a-z-]+ )?({'|'.join(_BARE_NAMED_NOUNS.split())})(?:s|es)?\b|"
                     rf"\bwhich (?:[a-z-]+ )?({'|'.join(_NAMED_NOUNS.split())})(?:s|es)?\b|"
-                    # "What is the name of ...?" asks for a name, of any kind.
-                    rf"\bwhat(?:'s|’s| is| was| are| were) (?:the )?(?:[a-z-]+ )?names? of\b", re.IGNORECASE)
+                    # "What is the name of ...?" asks for a name: of the kind it says ("of the town"), else any.
+                    rf"\bwhat(?:'s|’s| is| was| are| were) (?:the )?(?:[a-z-]+ )?names? of\b"
+                    rf"(?: (?:the |a |an )?(?:[a-z-]+ )?({'|'.join((_BARE_NAMED_NOUNS + ' ' + _NAMED_NOUNS).split())})"
+                    rf"(?:s|es)?(?=\s*(?:[?.,;]|$)|\s+(?:where|that|which|who|in|on|at|near|of|is|was|did|does)\b))?",
+                    re.IGNORECASE)
 
 
 _KIND_RULES: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
@@ -329,7 +332,7 @@ def answer_kind(question: str) -> AnswerKind:
     for name, pattern in _KIND_RULES:
         if match := pattern.search(question):
             if name == "named":
-                head = next(iter(analyze(match.group(1) or match.group(2) or "")), None)
+                head = next(iter(analyze(match.group(1) or match.group(2) or match.group(3) or "")), None)
                 return AnswerKind(name, head, counted=counted)
             if name == "person" and (verb := _WHO_VERB.match(question)):
                 return AnswerKind(name, counted=counted, acted=verb.group(1).lower())
@@ -359,8 +362,12 @@ class Candidate:
     names_missing: tuple[str, ...]
     # A follow-up's coverage of its own words (None for a question that stands alone).
     own_coverage: float | None = None
-    # Every name the question itself gives is in the sentence, the one before or the title (not merely the passage).
+    # Every name the question asks about is in the sentence, the one before or the title (not merely the passage).
     names_near: bool = True
+    # Every several-word name or figure the question itself gives is in the sentence, the one before or the title; a
+    # follow-up's subject, taken from the history, and a one-word place ("Jiangsu", written "the province") may be
+    # further off.
+    own_names_here: bool = True
 
 
 @dataclass(frozen=True)
@@ -410,12 +417,12 @@ class ExtractiveConfig:
 _ENDS_SENTENCE = re.compile(r"[.!?。;:\"'”’)\]]\s*$")
 _SENTENCE_END_INSIDE = re.compile(r"[.!?。][\"'”’)]?(?=\s)")
 # Questions asking for a reason or for why something mattered.
-_EXPLAINS = re.compile(r"^\W*why\b|\bwhy (?:is|was|are|were|did|does|do|has|have)\b|\bhow come\b|\bwhat (?:made|makes)\b|"
-                       r"\b(?:significance|purpose|reason|point) (?:of|for|behind)\b|\bwhat problems?\b", re.IGNORECASE)
+_EXPLAINS = re.compile(r"\bwhy\b|\bhow come\b|\bwhat (?:made|makes)\b(?! up\b)|\bsignifican(?:t|ce)\b|"
+                       r"\bthe (?:purpose|reason|point) (?:of|for|behind)\b|\bwhat problems?\b", re.IGNORECASE)
 # What gives a reason, or says why something mattered ("because", "in order to", "the first", "solved").
 _REASON = re.compile(r"\b(?:because|due to|thanks to|owing to|in order to|so that|so as to|as a result|therefore|"
-                     r"hence|which is why|reasons?|first|only|largest|biggest|milestone|landmark|significan\w*|"
-                     r"solv(?:e|ed|es|ing))\b", re.IGNORECASE)
+                     r"hence|which is why|reasons?|the first|for the first time|first-ever|the only|largest|biggest|"
+                     r"milestone|landmark|significan\w*|solv(?:e|ed|es|ing))\b", re.IGNORECASE)
 _ANAPHORIC_START = re.compile(r"^\W*(?:it|its|this|these|those|that|they|their|such|he|she|his|her)\b", re.IGNORECASE)
 
 
@@ -521,7 +528,8 @@ class ExtractiveAnswerer:
         # the sentence that matched the turn before ("the three business cards") answers again.
         own_seen = any(c.own_coverage and not c.names_missing for c in candidates)
         supported = [c for c in candidates
-                     if (self.supported(c, kind) or ((c is standout or c is leader) and self.on_point(c)))
+                     if (self.supported(c, kind)
+                         or ((c is standout or c is leader) and self.on_point(c) and self.names_here(c, kind)))
                      and not (own_seen and c.own_coverage == 0)]
         # "How many years": a sentence with a number of years beats one that merely reads close.
         if any(c.counted_ok for c in supported):
@@ -552,11 +560,15 @@ class ExtractiveAnswerer:
         if kind.name == "role" and c.kind_ok and not c.names_missing and c.coverage >= floor:
             return True
         # On the point, and covering enough of the question's words by itself.
-        # A date, number or name answers for what the question names only where that is named: in the sentence, the
-        # one before or the title. Elsewhere in the passage, it is another event's ("In 2024, how to follow the
-        # Plenary Session ..." does not say when the Fifth Plenary Session was held).
-        near = kind.name == "any" or c.names_near
-        return self.on_point(c) and c.coverage >= floor and c.coverage + c.dense >= evidence and near
+        return (self.on_point(c) and c.coverage >= floor and c.coverage + c.dense >= evidence
+                and self.names_here(c, kind))
+
+    @staticmethod
+    def names_here(c: Candidate, kind: AnswerKind) -> bool:
+        """A date, number or name answers for what the question names only where that is named: in the sentence, the
+        one before or the title. Further off in the passage, it is another event's (a park's "50 leading
+        enterprises" is not how many companies exhibited at the expo the passage names two sentences earlier)."""
+        return kind.name == "any" or c.own_names_here
 
     def _article_fact(self, question: str, passages: Sequence[Passage], *,
                       standalone_question: str | None) -> Draft | None:
@@ -671,6 +683,10 @@ class ExtractiveAnswerer:
         weights = {t: math.sqrt(max(idf.idf(t), 0.0)) for t in terms}
         total = sum(weights.values()) or 1.0
         names = _key_terms(standalone_question or question, terms)
+        # A place the article is about goes by "the province" or "the city" as often as by its name: a one-word name
+        # may be anywhere in the passage; an event's or a body's several-word name, or a figure, is named where its
+        # date or number is given.
+        settings = {t for m in _PROPER.findall(_spell_months(question)) if len(m.split()) == 1 for t in analyze(m)}
         # A person is named whole: "Xu Hong" does not cover the "Xu" of "Xu Xiaoyu".
         people = [frozenset(analyze(n)) for n in named_people(standalone_question or question)]
         asks_qualified = bool(_QUALIFIED.search(standalone_question or question))
@@ -704,12 +720,13 @@ class ExtractiveAnswerer:
                     re.search(rf"\b{re.escape(u)}", sentence, re.IGNORECASE) for u in units)
                 counted_ok = counted is None or counted in sentence_terms[j]
                 missing = tuple(t for t in names if t not in window and t not in passage_terms)
-                near = all(t in window for t in names if t in own)  # (a follow-up's subject may be further off)
+                near = all(t in window for t in names)
+                own_here = all(t in window for t in names if t in own and t not in settings)
                 score = (cfg.w_dense * dense + cfg.w_coverage * (0.5 * coverage + 0.5 * own_coverage)
                          + cfg.w_kind * float(kind_ok and counted_ok) + cfg.w_rank / passage.rank)
                 candidates.append(Candidate(passage, j, start, end, sentence, score, dense, coverage, kind_ok,
                                             counted_ok, missing, own_coverage=own_coverage if follow_up else None,
-                                            names_near=near))
+                                            names_near=near, own_names_here=own_here))
         candidates.sort(key=lambda c: -c.score)
         return candidates
 
@@ -846,28 +863,42 @@ def _whole_names(terms: frozenset[str], people: Sequence[frozenset[str]]) -> fro
 
 def _content_terms(question: str) -> list[str]:
     seen: dict[str, None] = {}
-    for term in analyze(_spell_month_spans(question)):
+    for term in analyze(_spell_months(question)):
         if term not in _QUESTION_WORDS:
             seen.setdefault(term, None)
     return list(seen)
 
 
-_MONTH_NAMES = {name[:3]: name.capitalize() for name in MONTHS.split("|")[:12]}
-_MONTH_SPAN = re.compile(rf"\b({MONTHS})\.?\s*[-–]\s*({MONTHS})\b\.?", re.IGNORECASE)
+_MONTH_NAMES = {name[:3]: name for name in MONTHS.split("|")[:12]}
+# A month's short form where it stands for the month: after "in", "from", "to" and the like, or before another
+# month or a figure ("from Jan to Oct", "Oct 8", "in Sept."), not in a name ("Jan Smith said", "Mar-a-Lago").
+_MONTH_SHORT = re.compile(r"(?P<lead>\b(?:in|from|to|since|by|until|till|through|during|between|and|of|late|early|"
+                          r"mid)\s+)?\b(?P<short>jan|feb|mar|apr|jun|jul|aug|sept?|oct|nov|dec)\b(?P<stop>\.?)"
+                          r"(?P<next>(?=\s*(?:to\b|through\b|until\b|till\b|and\b|\d|[,;:!?)]|\.?\s*$)))?",
+                          re.IGNORECASE)
+# "January-October" is analysed as one word: a span of months reads "January to October", as articles write it.
+_MONTH_DASH = re.compile(rf"\b({MONTHS})\.?\s*[-–]\s*(?=(?:{MONTHS})\b)", re.IGNORECASE)
 
 
-def _spell_month_spans(text: str) -> str:
-    """A span of months written out as articles write it ("Jan-Oct" -> "January to October"), not the one word
-    "janoct" that no passage holds."""
-    return _MONTH_SPAN.sub(lambda m: f"{_MONTH_NAMES[m.group(1).lower()[:3]]} to {_MONTH_NAMES[m.group(2).lower()[:3]]}",
-                           text)
+def _spell_months(text: str) -> str:
+    """Months written out as articles write them ("Jan-Oct" -> "Jan to Oct" -> "January to October"), keeping the
+    writer's case and a sentence's full stop: "janoct" or "oct" is a word no passage holds."""
+    def spelled(match: re.Match[str]) -> str:
+        if match.group("lead") is None and match.group("next") is None:
+            return match.group(0)
+        short, name = match.group("short"), _MONTH_NAMES[match.group("short").lower()[:3]]
+        # The short form's own full stop goes; one that ends a sentence stays.
+        stop = match.group("stop") if re.match(r"\s*$|\s+[A-Z]", match.string[match.end():]) else ""
+        return (match.group("lead") or "") + (name.capitalize() if short[0].isupper() else name) + stop
+
+    return _MONTH_SHORT.sub(spelled, _MONTH_DASH.sub(r"\1 to ", text))
 
 
 def _key_terms(question: str, terms: Sequence[str]) -> tuple[str, ...]:
     """The names the answer must be about (proper nouns of the question). A passage that names none of them is
     about something else; a rare but generic word ("call", "large") may well be paraphrased, so it only counts
     towards coverage."""
-    proper = {t for m in _PROPER.findall(_spell_month_spans(question)) for t in analyze(m)}
+    proper = {t for m in _PROPER.findall(_spell_months(question)) for t in analyze(m)}
     # A year or figure the question states ("GDP in 2023") pins it as firmly as a name does.
     return tuple(t for t in terms if t in proper or t[0].isdigit())
 

@@ -34,8 +34,9 @@ class FakeIdf:
 
 
 def sentence_spans(text: str) -> list[list[int]]:
-    """[start, end] of each sentence, as the chunker stores them in the `sentences` metadata."""
-    return [[m.start(), m.end()] for m in re.finditer(r"[^\s.!?][^.!?]*[.!?]*", text)]
+    """[start, end] of each sentence, as the chunker stores them in the `sentences` metadata (a full stop between
+    digits, "12.8", ends none)."""
+    return [[m.start(), m.end()] for m in re.finditer(r"[^\s.!?](?:[^.!?]|\.(?=\d))*[.!?]*", text)]
 
 
 def make_passage(
