@@ -627,8 +627,9 @@ class ExtractiveAnswerer:
                  candidates: Sequence[Candidate], *, explains: bool = False) -> list[list[Candidate]]:
         """The runs of sentences to quote, each with its own [n]: the best sentence, with the sentence before it when
         it opens with "It"/"This" (the reader needs the antecedent) and the next one when that scores nearly as well
-        (a list, a "first ..., second ..."); then a second supported sentence scoring nearly as well as the best,
-        when the answer stays short (the reader sees both readings, not a coin toss between them)."""
+        (a list, a "first ..., second ..."; for a why question, more readily when it gives the reason the best one
+        lacks); then a second supported sentence scoring nearly as well as the best, when the answer stays short (the
+        reader sees both readings, not a coin toss between them)."""
         cfg = self.config
         chosen = self._with_antecedent(best, candidates)
         following = next((c for c in candidates if c.passage.chunk_id == best.passage.chunk_id
@@ -686,7 +687,7 @@ class ExtractiveAnswerer:
         # A place the article is about goes by "the province" or "the city" as often as by its name: a one-word name
         # may be anywhere in the passage; an event's or a body's several-word name, or a figure, is named where its
         # date or number is given.
-        settings = {t for m in _PROPER.findall(_spell_months(question)) if len(m.split()) == 1 for t in analyze(m)}
+        one_word = {t for m in _PROPER.findall(_spell_months(question)) if len(m.split()) == 1 for t in analyze(m)}
         # A person is named whole: "Xu Hong" does not cover the "Xu" of "Xu Xiaoyu".
         people = [frozenset(analyze(n)) for n in named_people(standalone_question or question)]
         asks_qualified = bool(_QUALIFIED.search(standalone_question or question))
@@ -721,7 +722,7 @@ class ExtractiveAnswerer:
                 counted_ok = counted is None or counted in sentence_terms[j]
                 missing = tuple(t for t in names if t not in window and t not in passage_terms)
                 near = all(t in window for t in names)
-                own_here = all(t in window for t in names if t in own and t not in settings)
+                own_here = all(t in window for t in names if t in own and t not in one_word)
                 score = (cfg.w_dense * dense + cfg.w_coverage * (0.5 * coverage + 0.5 * own_coverage)
                          + cfg.w_kind * float(kind_ok and counted_ok) + cfg.w_rank / passage.rank)
                 candidates.append(Candidate(passage, j, start, end, sentence, score, dense, coverage, kind_ok,
