@@ -49,6 +49,7 @@ class IdfLookup(Protocol):
 
 MONTHS = ("january|february|march|april|may|june|july|august|september|october|november|december|"
           "jan|feb|mar|apr|jun|jul|aug|sep|sept|oct|nov|dec")
+_FULL_MONTHS = MONTHS.split("|")[:12]
 _DATE = re.compile(rf"\b(?:(?:{MONTHS})\.?\s+\d{{1,2}}(?:st|nd|rd|th)?(?:,?\s+\d{{4}})?|\d{{4}}-\d{{2}}-\d{{2}}|"
                    rf"(?:in|since|by|from|of|until|before|after|early|late|mid)\s+(?:(?:{MONTHS})\s+)?(?:1[89]|20)\d{{2}}|"
                    rf"(?:1[89]|20)\d{{2}}|(?:last|this|next)\s+(?:year|month|week)|"
@@ -468,8 +469,7 @@ def readable_date(value: str) -> str:
     year, month, day = (int(g) for g in match.groups())
     if not 1 <= month <= 12:
         return value
-    months = ("January February March April May June July August September October November December").split()
-    return f"{months[month - 1]} {day}, {year}"
+    return f"{_FULL_MONTHS[month - 1].capitalize()} {day}, {year}"
 
 
 def readable_time(value: str) -> str:
@@ -870,7 +870,7 @@ def _content_terms(question: str) -> list[str]:
     return list(seen)
 
 
-_MONTH_NAMES = {name[:3]: name for name in MONTHS.split("|")[:12]}
+_MONTH_NAMES = {name[:3]: name for name in _FULL_MONTHS}
 # A month's short form where it stands for the month: after "in", "from", "to" and the like, or before another
 # month or a figure ("from Jan to Oct", "Oct 8", "in Sept."), not in a name ("Jan Smith said", "Mar-a-Lago").
 _MONTH_SHORT = re.compile(r"(?P<lead>\b(?:in|from|to|since|by|until|till|through|during|between|and|of|late|early|"
