@@ -74,6 +74,10 @@ _DURATION = re.compile(r"\b(?:\d+|one|two|three|four|five|six|seven|eight|nine|t
                        r"\b(?:minutes?|hours?|days?|weeks?|months?|years?|decades?)\b", re.IGNORECASE)
 _LENGTH = re.compile(r"\b\d[\d,.]*\s*(?:-\s*)?(?:meters?|metres?|kilometers?|kilometres?|km|miles?|feet|foot|ft)\b",
                      re.IGNORECASE)
+# A measure of size: an area, a length or a weight, a sum of money, or a large number ("a trillion level", "300").
+_SIZE = re.compile(r"\b\d[\d,.]*\s*(?:square\s+(?:kilo)?met(?:er|re)s?|hectares?|acres?|mu|(?:kilo)?met(?:er|re)s?|km|"
+                   r"miles?|tons?|tonnes?|yuan|dollars?)\b|\b(?:\d[\d,.]*\s*)?(?:hundred|thousand|million|billion|"
+                   r"trillion)\b|\b\d{1,3}(?:,\d{3})+\b|\b(?!(?:1[89]|20)\d{2}\b)[1-9]\d{2,}\b", re.IGNORECASE)
 _PERCENT = re.compile(r"\d+(?:\.\d+)?\s*(?:%|percent)|\b\d+/\d+\b", re.IGNORECASE)
 _FRACTION = re.compile(r"\b(?:half|one[- ]third|two[- ]thirds|a third|one[- ]quarter|a quarter|three[- ]quarters|"
                        r"majority|minority)\b", re.IGNORECASE)
@@ -118,7 +122,7 @@ _PROPER = re.compile(r"(?<![.!?]\s)(?<!^)\b[A-Z][a-z]+(?:[\s-][A-Z][a-z]+)*")
 
 @dataclass(frozen=True)
 class AnswerKind:
-    # date | day | time | alias | number | money | percent | length | duration | age | person | role | place |
+    # date | day | time | alias | number | size | money | percent | length | duration | age | person | role | place |
     # direction | named | any
     name: str
     # What a "named" answer names ("river" in "Which river ...?"), as an analysed term; None: any name.
@@ -146,6 +150,8 @@ class AnswerKind:
             return new(_DAY.findall(sentence))
         if self.name == "number":
             return new(_quantities(sentence, self.counted))
+        if self.name == "size":
+            return new(_SIZE.findall(sentence))
         if self.name == "money":
             return bool(_MONEY.search(sentence))
         if self.name == "percent":
@@ -228,7 +234,10 @@ _KIND_RULES: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
                  r"deadline)\b(?!-)|\bby when\b|\bin which (?:year|month)\b|\bsince when\b|"
                  r"\bwhich year\b|\bwhen (?:did|was|were|is|will|does)\b"),
         ("age", r"\bhow old\b|\bwhat age\b|\bwhat is .{1,40}'s age\b"),
-        ("number", r"\bhow (?:many|much|big|large|high|far|fast)\b|\b(?:gdp|population|output|revenue|income|"
+        # "How big is the park?" asks for a measure ("5.2 square kilometers", "a trillion level", "5 billion yuan"),
+        # which "the four key points" is not.
+        ("size", r"\bhow (?:big|large)\b(?! a share)|\bwhat (?:is|was|are|were) the (?:size|area|scale)\b"),
+        ("number", r"\bhow (?:many|much|high|far|fast)\b|\b(?:gdp|population|output|revenue|income|"
                    r"turnover|growth rate)\b|\bwhat (?:scale|size|level)\b|\bwhat (?:is|was) the (?:number|total|"
                    r"amount|size|area|population|volume|scale)\b|\bwhat(?:'s| is| was) the (?:\w+ )?(?:content|rate|"
                    r"ratio|capacity|temperature|speed|proportion)\b|\bnumber of\b|\bhow (?:heavy|tall|wide)\b"),

@@ -57,6 +57,10 @@ def ask(answerer: ExtractiveAnswerer, question: str, *passages, **options):
     ("Why do locals call Song Street Zhi Street?", "any"),
     ("What did the meeting call for?", "any"),
     ("How many vehicles use it every day?", "number"),
+    # "How big" asks for a measure, "how large a share" for a part.
+    ("How big is the Jiangyin-Jingjiang Industrial Park?", "size"),
+    ("What is the size of the park?", "size"),
+    ("How large a share of the output is high-tech?", "percent"),
     ("What was the GDP of Nantong?", "number"),
     ("How much did the bridge cost?", "money"),
     ("What was the investment in the zone?", "money"),
@@ -122,6 +126,14 @@ def test_a_named_answer_knows_what_it_names(question: str, head: str | None) -> 
     ("number", "The Two Sessions met in March.", "How many delegates?", False),
     ("number", "Nantong has Shanghai on one side.", "How big is Nantong?", False),
     ("number", "Three cities grew.", "How many cities grew?", True),
+    # A size is a measure: an area, a sum, a large number; not a count of points, nor a year.
+    ("size", "Shibei High-tech City is only 5.2 square kilometers.", "How big is it?", True),
+    ("size", "Its total economic volume has reached a trillion level.", "How big is its economy?", True),
+    ("size", "The orders came to more than 200 million yuan.", "How big were the orders?", True),
+    ("size", "It has attracted nearly 300 companies.", "How big is it?", True),
+    ("size", "Jingjiang will highlight the 'four key points' of the park.", "How big is the park?", False),
+    ("size", "Nantong has jointly built 19 cooperation parks.", "How big is it?", False),
+    ("size", "In 2024, the park will grow.", "How big is the park?", False),
     # ... unless the name is of what is counted.
     ("number", 'Shanghai builds its "Five Centers".', "How many 'centers' is Shanghai building?", True),
     ("money", "It cost 12 billion yuan.", "How much did it cost?", True),
