@@ -83,8 +83,10 @@ def exchanges(history: Sequence[Turn]) -> list[tuple[str, str]]:
 class HeuristicCondenser:
     """Adds the subject of the conversation to a question that does not name its own."""
 
-    def __init__(self, *, max_turns: int = 2, min_own_terms: int = 3, max_answer_names: int = 2) -> None:
+    def __init__(self, *, max_turns: int = 2, max_name_turns: int = 8, min_own_terms: int = 3,
+                 max_answer_names: int = 2) -> None:
         self.max_turns = max_turns
+        self.max_name_turns = max(max_name_turns, max_turns)
         self.min_own_terms = min_own_terms
         self.max_answer_names = max_answer_names
 
@@ -96,13 +98,20 @@ class HeuristicCondenser:
         return any(not _own_or_clause(question, text, match) for match in _ANAPHORA.finditer(text))
 
     def condense(self, question: str, history: Sequence[Turn]) -> str:
-        earlier = exchanges(history)[-self.max_turns:]
+        earlier = exchanges(history)[-self.max_name_turns:]
         if not earlier or not self.needs_context(question):
             return question
         own = set(analyze(question))
         subject: list[str] = []
-        for turn, reply in reversed(earlier):
+        for back, (turn, reply) in enumerate(reversed(earlier)):
             phrases = [p for p in (m.group(0) for m in _PROPER_PHRASE.finditer(turn)) if _is_subject(p, turn)]
+            if back >= self.max_turns:
+                # Further back, only a name: the subject stays "the Jiangyin-Jingjiang Industrial Park" through "How
+                # big is it?" and "How many companies are in it?" to "Who runs it?".
+                subject.extend(phrases)
+                if phrases:
+                    break
+                continue
             named = {t for p in phrases for t in analyze(p)}
             # The topic words too: "How many more will be built?" after a question about river-crossing passages.
             topic = [w for w in _WORD.findall(turn) if (terms := analyze(w)) and terms[0] not in named

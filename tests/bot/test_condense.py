@@ -124,11 +124,18 @@ def test_the_latest_named_subject_wins() -> None:
     assert "Sutong Bridge" in standalone and "Xinming" not in standalone
 
 
-def test_only_the_last_max_turns_user_turns_count() -> None:
-    one_turn = HeuristicCondenser(max_turns=1)
+def test_only_the_last_max_turns_user_turns_give_topic_words() -> None:
     history = [SUTONG_QUESTION, "what about the weather"]
-    assert "Sutong" not in one_turn.condense("What about its length?", history)
-    assert "Sutong" in HeuristicCondenser(max_turns=2).condense("What about its length?", history)
+    one_turn = HeuristicCondenser(max_turns=1).condense("What about its length?", history)
+    assert "Sutong Bridge" in one_turn and "traffic" not in one_turn
+    assert "traffic" in HeuristicCondenser(max_turns=2).condense("What about its length?", history)
+
+
+def test_the_named_subject_lasts_through_follow_ups_that_name_nothing() -> None:
+    history = ["What is the Jiangyin-Jingjiang Industrial Park?", "How big is it?", "How many companies are in it?"]
+    assert "Jiangyin-Jingjiang Industrial Park" in condenser.condense("Who runs it?", history)
+    # ... as far back as max_name_turns user turns.
+    assert "Jiangyin" not in HeuristicCondenser(max_name_turns=2).condense("Who runs it?", history)
 
 
 def test_user_turns_and_exchanges() -> None:
