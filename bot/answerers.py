@@ -552,9 +552,14 @@ class ExtractiveAnswerer:
         # A follow-up's answer does not open with the quote the bot gave last time when it has a new one to give
         # ("Xu Xiaoyu, director of Jingjiang City, said." again before the park). Alone, that quote stays: the
         # earlier answer may hold the follow-up's answer too ("5.2 square kilometers ... nearly 300 companies").
-        if said and standalone_question and standalone_question != question and len(groups) > 1:
+        if said and standalone_question and standalone_question != question:
             spoken = "\n".join(" ".join(text.split()) for text in said)
             new = [g for g in groups if not all(" ".join(c.text.split()) in spoken for c in g)]
+            # Nothing new for an open follow-up, and not a word of the follow-up itself in it ("Why did it matter?"
+            # after the passenger figures): the bot would only say again what it just said. (A repeat that holds the
+            # kind of fact asked for stays: "how big is it?" after an answer giving "5.2 square kilometers".)
+            if not new and best.own_coverage == 0 and kind.name == "any":
+                return Draft(self.abstain_message, True, [], evidence)
             groups = new or groups
         return self._cite(groups, evidence)
 

@@ -380,6 +380,22 @@ def test_a_follow_up_does_not_quote_again_what_the_bot_said_when_it_has_somethin
     assert len(again.citations) == 2
 
 
+def test_an_open_follow_up_that_would_only_hear_the_last_answer_again_is_declined(
+        answerer: ExtractiveAnswerer) -> None:
+    passengers = make_passage("From January to October, Jiangsu carried 600 million passengers, up 529%.",
+                              chunk_id="a", title="", rank=1)
+    said = ["From January to October, Jiangsu carried 600 million passengers, up 529%. [1]"]
+    standalone = "Why did it matter? (Jiangsu; January to October; passengers carry)"
+    assert ask(answerer, "Why did it matter?", passengers, standalone_question=standalone, said=said).abstained
+    # Not said before, it is an answer (the question's subject is all it shares).
+    assert not ask(answerer, "Why did it matter?", passengers, standalone_question=standalone).abstained
+    # A repeat that holds the kind of fact asked for is the answer: the last answer gave the size.
+    shibei = make_passage("Shibei High-tech City is only 5.2 square kilometers.", chunk_id="s", title="", rank=1)
+    draft = ask(answerer, "how big is it?", shibei, standalone_question="how big is it? (Shibei High-tech City)",
+                said=["Shibei High-tech City is only 5.2 square kilometers. [1]"])
+    assert not draft.abstained and "5.2 square kilometers" in draft.text
+
+
 def test_a_near_tied_sentence_just_before_the_best_joins_its_quote() -> None:
     text = "In mid 2008, the Sutong Bridge opened to traffic. The Sutong Bridge opened to traffic on June 30, 2008."
     vectors = np.array([[0.5, 0.75 ** 0.5, 0, 0], [0.6, 0.64 ** 0.5, 0, 0]], dtype=np.float32)
