@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import statistics
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -128,6 +129,39 @@ def test_a_question_naming_its_subject_is_tried_as_it_stands_when_the_follow_up_
     retriever.calls.clear()
     assert pipeline.ask("When did it open to traffic?", history=history).abstained
     assert len(retriever.calls) == 1
+
+
+@pytest.mark.parametrize(("message", "reply"), [
+    ("hello", "Hello! Ask me a question"),
+    ("Hi there!", "Hello! Ask me a question"),
+    ("Good morning", "Hello! Ask me a question"),
+    ("thanks!", "You're welcome."),
+    ("Thank you so much.", "You're welcome."),
+    ("ok, thanks", "You're welcome."),
+    ("bye", "Goodbye!"),
+])
+def test_a_greeting_thanks_or_goodbye_gets_a_reply_and_searches_nothing(
+        pipeline: Pipeline, retriever: FakeRetriever, message: str, reply: str) -> None:
+    answer = pipeline.ask(message, history=[SUTONG_QUESTION])
+    assert answer.answer.startswith(reply)
+    # Nothing from the articles is claimed.
+    assert answer.abstained and answer.citations == [] and answer.passages == []
+    assert set(answer.timings_ms) == {"retrieve", "answer", "total"}
+    assert retriever.calls == [] and retriever.embedder.encoded == []
+
+
+def test_a_greeting_that_goes_on_to_ask_is_a_question(pipeline: Pipeline, retriever: FakeRetriever) -> None:
+    answer = pipeline.ask("hello, when did the Sutong Bridge open to traffic?")
+    assert "June 30, 2008" in answer.answer and len(retriever.calls) == 1
+
+
+def test_without_a_small_talk_template_a_greeting_is_searched_for(retriever: FakeRetriever, tmp_path: Path) -> None:
+    # A custom prompts folder from before the template existed.
+    (tmp_path / "abstain.txt").write_text(ABSTAIN, encoding="utf-8")
+    answerer = ExtractiveAnswerer(abstain_message=ABSTAIN)
+    pipeline = Pipeline(retriever=retriever, answerer=answerer, condenser=HeuristicCondenser(),  # type: ignore[arg-type]
+                        prompts=PromptLibrary(tmp_path))
+    assert pipeline.ask("hello").answer == ABSTAIN and len(retriever.calls) == 1
 
 
 def test_k_and_filters_reach_the_retriever(pipeline: Pipeline, retriever: FakeRetriever) -> None:

@@ -11,7 +11,7 @@ from tests.bot.conftest import PROMPTS
 
 SHIPPED = {"abstain": set(), "article_fact": {"title", "field", "value"}, "condense_question": {"history", "question"}, "empty_question": set(),
            "generative_answer": {"passages", "question", "abstain_message"}, "question_too_long": {"length", "limit"},
-           "question_too_long_for_model": {"pieces", "limit"}}
+           "question_too_long_for_model": {"pieces", "limit"}, "small_talk": {"kind"}}
 
 
 def library(tmp_path: Path, **files: str) -> PromptLibrary:
@@ -38,6 +38,9 @@ def test_shipped_prompts_render() -> None:
     assert prompts.render("empty_question") == "Please type a question (it was empty)."
     assert prompts.render("question_too_long", length=2001, limit=2000) == (
         "Your question is 2001 characters long; the limit is 2000. Please shorten it.")
+    assert prompts.render("small_talk", kind="greeting").startswith("Hello! Ask me a question about the news")
+    assert prompts.render("small_talk", kind="thanks").startswith("You're welcome.")
+    assert prompts.render("small_talk", kind="goodbye").startswith("Goodbye!")
     abstain = prompts.render("abstain")
     assert abstain.startswith("The articles I have do not answer that question.")
     condensed = prompts.render("condense_question", question="How many vehicles use it?",
