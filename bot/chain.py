@@ -103,7 +103,7 @@ class Pipeline:
             spent = _ms(time.perf_counter() - started)
             return Answer(question=question, answer=reply, abstained=True, citations=[],
                           timings_ms={"retrieve": 0.0, "answer": spent, "total": spent},
-                          standalone_question=question, passages=[])
+                          standalone_question=question, passages=[], small_talk=True)
         said = [str(t.get("content", "")) for t in history if not isinstance(t, str) and t.get("role") == "assistant"]
         standalone = self.condenser.condense(question, history)
         passages, draft, retrieved = self._answer(question, standalone, k=k, filters=search_filters, said=said,

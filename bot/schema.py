@@ -62,6 +62,9 @@ class Answer:
     timings_ms: dict[str, float]
     # The question as used for retrieval (a follow-up resolved against the conversation).
     standalone_question: str = ""
+    # The message was only a greeting, thanks or goodbye: the reply searched and cited nothing (and, answering
+    # nothing from the articles, counts as abstained).
+    small_talk: bool = False
     # Everything retrieved, cited or not (used by `bot eval` for hit@k and MRR); not part of to_dict().
     passages: list[Passage] = field(default_factory=list, repr=False, compare=False)
 
@@ -71,6 +74,7 @@ class Answer:
             "question": self.question,
             "answer": self.answer,
             "abstained": self.abstained,
+            "small_talk": self.small_talk,
             "citations": [c.to_dict() for c in self.citations],
             "timings_ms": dict(self.timings_ms),
         }

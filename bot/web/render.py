@@ -113,6 +113,8 @@ def answer_html(answer: Mapping[str, Any], *, turn: int) -> str:
     """One chat message for a final answer: cited answers link each `[n]` to the sources panel;
     an abstention is set apart (muted, labelled) and shows no sources as support."""
     text = str(answer.get("answer") or "")
+    if answer.get("small_talk"):
+        return f'<div class="nb-msg nb-small-talk">{_text_with_breaks(text)}</div>'
     if answer.get("abstained"):
         return (
             f'<div class="nb-msg nb-abstain"><span class="nb-abstain-label">{esc(ABSTAIN_LABEL)}</span>'
@@ -187,6 +189,9 @@ def sources_html(turns: Iterable[Mapping[str, Any]]) -> str:
 def _turn_sources(turn: int, record: Mapping[str, Any]) -> str:
     answer = record["answer"]
     head = f'<div class="nb-turn-q">{esc(record.get("question") or answer.get("question") or "")}</div>'
+    if answer.get("small_talk"):
+        return (f'<div class="nb-turn" data-turn="{turn}">{head}<p class="nb-none">Nothing was looked up for this '
+                "message.</p></div>")
     if answer.get("abstained"):
         return (
             f'<div class="nb-turn" data-turn="{turn}">{head}<p class="nb-none">No passage answers this '

@@ -103,7 +103,7 @@ def test_ask_answers_with_a_citation_and_timings(pipeline: Pipeline, retriever: 
 
 def test_to_dict_is_the_public_shape(pipeline: Pipeline) -> None:
     data = pipeline.ask(SUTONG_QUESTION).to_dict()
-    assert set(data) == {"question", "answer", "abstained", "citations", "timings_ms"}
+    assert set(data) == {"question", "answer", "abstained", "small_talk", "citations", "timings_ms"}
     assert set(data["citations"][0]) == {"n", "title", "published", "source", "chunk_id", "text", "quote", "score",
                                          "quote_start", "quote_end"}
 
@@ -145,7 +145,7 @@ def test_a_greeting_thanks_or_goodbye_gets_a_reply_and_searches_nothing(
     answer = pipeline.ask(message, history=[SUTONG_QUESTION])
     assert answer.answer.startswith(reply)
     # Nothing from the articles is claimed.
-    assert answer.abstained and answer.citations == [] and answer.passages == []
+    assert answer.small_talk and answer.abstained and answer.citations == [] and answer.passages == []
     assert set(answer.timings_ms) == {"retrieve", "answer", "total"}
     assert retriever.calls == [] and retriever.embedder.encoded == []
 

@@ -218,6 +218,16 @@ def test_widget_abstention_is_set_apart_and_can_be_rated(page: Any, served: dict
     _shot(page, "widget_abstention")
 
 
+def test_widget_replies_to_a_greeting_without_a_badge(page: Any, app_url: str) -> None:
+    page.goto(f"{app_url}/widget/demo")
+    page.locator(f"{WIDGET} button.launcher").click()
+    bubble = _widget_ask(page, "hello")
+    assert (bubble.text_content() or "").startswith("Hello! Ask me a question about the news articles")
+    assert "abstain" not in (bubble.get_attribute("class") or "")
+    assert bubble.locator(".badge").count() == 0 and bubble.locator("button").count() == 0
+    assert page.errors == []
+
+
 def test_widget_sends_its_api_key_and_shows_refusals_as_one_line(page: Any, served: dict[str, Any]) -> None:
     keyed = served["keyed_url"]
     page.goto(f"{keyed}/embed")
@@ -268,11 +278,13 @@ def test_embed_page_is_the_chat_always_open(page: Any, app_url: str) -> None:
 def _chat_wait_answer(page: Any, count: int) -> Any:
     """Wait until the chat shows `count` final answers (or errors); return the last one."""
     page.wait_for_function(
-        """([n]) => document.querySelectorAll('#nb-chat .nb-answer, #nb-chat .nb-abstain, #nb-chat .nb-error')
+        """([n]) => document.querySelectorAll(
+                        '#nb-chat .nb-answer, #nb-chat .nb-abstain, #nb-chat .nb-small-talk, #nb-chat .nb-error')
                     .length >= n && !document.querySelector('#nb-chat .nb-streaming')""",
         arg=[count],
     )
-    return page.locator("#nb-chat .nb-answer, #nb-chat .nb-abstain, #nb-chat .nb-error").nth(count - 1)
+    return page.locator(
+        "#nb-chat .nb-answer, #nb-chat .nb-abstain, #nb-chat .nb-small-talk, #nb-chat .nb-error").nth(count - 1)
 
 
 def test_gradio_chat_answers_with_a_highlighted_citation(page: Any, app_url: str) -> None:
@@ -301,6 +313,14 @@ def test_gradio_chat_answers_with_a_highlighted_citation(page: Any, app_url: str
     assert "Not in the articles" in (abstained.text_content() or "")
     assert "No passage answers this question" in page.locator("#nb-sources-panel").inner_text()
     _shot(page, "chat_abstention")
+
+    # Thanks get a reply, not a "Not in the articles".
+    box.fill("thanks!")
+    box.press("Enter")
+    reply = _chat_wait_answer(page, 3)
+    assert "nb-small-talk" in (reply.get_attribute("class") or "")
+    assert "You're welcome" in reply.inner_text() and "Not in the articles" not in (reply.text_content() or "")
+    assert "Nothing was looked up" in page.locator("#nb-sources-panel").inner_text()
     assert page.dialogs == [] and page.errors == []
 
 

@@ -53,6 +53,13 @@ def test_answer_links_each_known_marker_to_its_passage() -> None:
     assert "1 source" in out
 
 
+def test_a_reply_to_small_talk_has_no_label_and_no_sources() -> None:
+    reply = {"answer": "Hello! <b>Ask</b> me.", "abstained": True, "small_talk": True, "citations": []}
+    out = render.answer_html(reply, turn=0)
+    assert "nb-small-talk" in out and render.ABSTAIN_LABEL not in out and "&lt;b&gt;" in out
+    assert "Nothing was looked up" in render.sources_html([{"question": "hi", "answer": reply}])
+
+
 def test_abstention_is_marked_and_has_no_links() -> None:
     out = render.answer_html(abstain_answer("q").to_dict(), turn=0)
     assert "nb-abstain" in out and render.ABSTAIN_LABEL in out

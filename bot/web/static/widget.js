@@ -280,6 +280,11 @@
     var answer = turn.answer;
     bubble.textContent = "";
     bubble.className = "msg bot";
+    if (answer.small_talk) {
+      // A reply to "hi" or "thanks": nothing was looked up, so no badge and no sources.
+      bubble.appendChild(el("div", { className: "text", text: String(answer.answer || "") }));
+      return;
+    }
     if (answer.abstained) {
       bubble.classList.add("abstain");
       bubble.appendChild(el("span", { className: "badge", text: "Not in the articles" }));
