@@ -75,9 +75,13 @@ _DURATION = re.compile(r"\b(?:\d+|one|two|three|four|five|six|seven|eight|nine|t
 _LENGTH = re.compile(r"\b\d[\d,.]*\s*(?:-\s*)?(?:meters?|metres?|kilometers?|kilometres?|km|miles?|feet|foot|ft)\b",
                      re.IGNORECASE)
 # A measure of size: an area, a length or a weight, a sum of money, or a large number ("a trillion level", "300").
-_SIZE = re.compile(r"\b\d[\d,.]*\s*(?:square\s+(?:kilo)?met(?:er|re)s?|hectares?|acres?|mu|(?:kilo)?met(?:er|re)s?|km|"
-                   r"miles?|tons?|tonnes?|yuan|dollars?)\b|\b(?:\d[\d,.]*\s*)?(?:hundred|thousand|million|billion|"
-                   r"trillion)\b|\b\d{1,3}(?:,\d{3})+\b|\b(?!(?:1[89]|20)\d{2}\b)[1-9]\d{2,}\b", re.IGNORECASE)
+_SIZE = re.compile(r"\b\d[\d,.]*\s*(?:square\s+(?:kilo)?met(?:er|re)s?|square\s+miles?|sq\.?\s*km|km²|hectares?|acres?|"
+                   r"mu|(?:kilo)?met(?:er|re)s?|km|miles?|tons?|tonnes?|yuan|dollars?)(?!\w)|"
+                   r"\b(?:\d[\d,.]*\s*)?(?:hundred|thousand|million|billion|trillion)s?\b|\bdozens of\b|"
+                   r"\b\d{1,3}(?:,\d{3})+\b|\b(?!(?:1[89]|20)\d{2}\b)[1-9]\d{2,}\b|"
+                   # ... or a head count: "a team of 12 members", "45 delegates".
+                   r"\b\d[\d,]*\s+(?:[a-z-]+\s+)?(?:members|people|persons|employees|staff|workers|residents|delegates|"
+                   r"companies|enterprises|firms|households|students|exhibitors)\b", re.IGNORECASE)
 _PERCENT = re.compile(r"\d+(?:\.\d+)?\s*(?:%|percent)|\b\d+/\d+\b", re.IGNORECASE)
 _FRACTION = re.compile(r"\b(?:half|one[- ]third|two[- ]thirds|a third|one[- ]quarter|a quarter|three[- ]quarters|"
                        r"majority|minority)\b", re.IGNORECASE)
@@ -222,7 +226,8 @@ _KIND_RULES: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
         # ("spent" alone is as often time as money: "the zone where he spent eight years".)
         ("money", r"\bhow much (?:money|(?:did|does) .* (?:cost|spend)|(?:was|were) (?:.* )?(?:invest|spent))|"
                   r"\b(?:cost|price|budget|investment|invested|worth|funding|salary|revenue|pay|paid|subsid\w*)\b"),
-        ("percent", r"\b(?:what|which) (?:percentage|proportion|share|fraction|part)\b|\bpercent|\bhow large a share|"
+        ("percent", r"\b(?:what|which) (?:percentage|proportion|share|fraction|part)\b|\bpercent|"
+                    r"\bhow (?:big|large) a (?:share|proportion|part|percentage|fraction)\b|"
                     r"\bhow much of\b"),
         ("length", r"\bhow (?:long|wide|tall|high) (?:is|was|are|were) (?:the|a|an|it|its)\b|\bwhat is the length\b"),
         ("duration", r"\bhow long\b|\bfor how many (?:years|months|days)\b|\bhow (?:quick|quickly|soon)\b"),
@@ -236,10 +241,13 @@ _KIND_RULES: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
         ("age", r"\bhow old\b|\bwhat age\b|\bwhat is .{1,40}'s age\b"),
         # "How big is the park?" asks for a measure ("5.2 square kilometers", "a trillion level", "5 billion yuan"),
         # which "the four key points" is not.
-        ("size", r"\bhow (?:big|large)\b(?! a share)|\bwhat (?:is|was|are|were) the (?:size|area|scale)\b"),
-        ("number", r"\bhow (?:many|much|high|far|fast)\b|\b(?:gdp|population|output|revenue|income|"
-                   r"turnover|growth rate)\b|\bwhat (?:scale|size|level)\b|\bwhat (?:is|was) the (?:number|total|"
-                   r"amount|size|area|population|volume|scale)\b|\bwhat(?:'s| is| was) the (?:\w+ )?(?:content|rate|"
+        # ("How big a role" asks no measure; "how large was the increase" asks for a number.)
+        ("size", r"^(?!.*\b(?:increase|growth|rise|drop|decline|fall|gap|change|difference|jump|reduction)\b).*"
+                 r"(?:\bhow (?:big|large)\b(?!\s+(?:a|an|of)\b)|\bwhat (?:size|scale)\b|"
+                 r"\bwhat (?:is|was|are|were) the (?:size|area|scale)\b)"),
+        ("number", r"\bhow (?:many|much|high|far|fast)\b|\bhow (?:big|large)\b(?!\s+(?:a|an|of)\b)|"
+                   r"\b(?:gdp|population|output|revenue|income|turnover|growth rate)\b|\bwhat (?:scale|size|level)\b|"
+                   r"\bwhat (?:is|was) the (?:number|total|amount|size|area|population|volume|scale)\b|\bwhat(?:'s| is| was) the (?:\w+ )?(?:content|rate|"
                    r"ratio|capacity|temperature|speed|proportion)\b|\bnumber of\b|\bhow (?:heavy|tall|wide)\b"),
         ("person", r"^\s*(?:who|whom|whose)\b|\bwhich (?:person|official|secretary|leader|engineer|director|mayor)\b"),
         ("place", r"^\s*where\b|\bin (?:which|what) (?:city|province|county|town|district|country)\b"),
@@ -558,7 +566,7 @@ class ExtractiveAnswerer:
             # Nothing new for an open follow-up, and not a word of the follow-up itself in it ("Why did it matter?"
             # after the passenger figures): the bot would only say again what it just said. (A repeat that holds the
             # kind of fact asked for stays: "how big is it?" after an answer giving "5.2 square kilometers".)
-            if not new and best.own_coverage == 0 and kind.name == "any":
+            if not new and not best.own_coverage and kind.name == "any":
                 return Draft(self.abstain_message, True, [], evidence)
             groups = new or groups
         return self._cite(groups, evidence)

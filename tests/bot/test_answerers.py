@@ -61,6 +61,10 @@ def ask(answerer: ExtractiveAnswerer, question: str, *passages, **options):
     ("How big is the Jiangyin-Jingjiang Industrial Park?", "size"),
     ("What is the size of the park?", "size"),
     ("How large a share of the output is high-tech?", "percent"),
+    ("How big a share of exports goes to Europe?", "percent"),
+    ("How large was the increase in passenger trips?", "number"),
+    ("How big a role does the port play?", "any"),
+    ("How big is the research team?", "size"),
     ("What was the GDP of Nantong?", "number"),
     ("How much did the bridge cost?", "money"),
     ("What was the investment in the zone?", "money"),
@@ -134,6 +138,9 @@ def test_a_named_answer_knows_what_it_names(question: str, head: str | None) -> 
     ("size", "Jingjiang will highlight the 'four key points' of the park.", "How big is the park?", False),
     ("size", "Nantong has jointly built 19 cooperation parks.", "How big is it?", False),
     ("size", "In 2024, the park will grow.", "How big is the park?", False),
+    ("size", "The research team has 12 members.", "How big is the research team?", True),
+    ("size", "It covers 1.5 km² of land.", "How big is it?", True),
+    ("size", "Hundreds of firms have moved in.", "How big is it?", True),
     # ... unless the name is of what is counted.
     ("number", 'Shanghai builds its "Five Centers".', "How many 'centers' is Shanghai building?", True),
     ("money", "It cost 12 billion yuan.", "How much did it cost?", True),
@@ -387,6 +394,8 @@ def test_an_open_follow_up_that_would_only_hear_the_last_answer_again_is_decline
     said = ["From January to October, Jiangsu carried 600 million passengers, up 529%. [1]"]
     standalone = "Why did it matter? (Jiangsu; January to October; passengers carry)"
     assert ask(answerer, "Why did it matter?", passengers, standalone_question=standalone, said=said).abstained
+    # ... nor one with no words of its own.
+    assert ask(answerer, "Why?", passengers, standalone_question="Why? (Jiangsu; passengers)", said=said).abstained
     # Not said before, it is an answer (the question's subject is all it shares).
     assert not ask(answerer, "Why did it matter?", passengers, standalone_question=standalone).abstained
     # A repeat that holds the kind of fact asked for is the answer: the last answer gave the size.
