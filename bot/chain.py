@@ -22,6 +22,7 @@ from bot.prompts import PromptLibrary
 from bot.retrieval import HybridRetriever, Reranker, SearchFilters
 from bot.schema import Answer, AnswerDelta, Passage
 from bot.settings import Settings
+from bot.small_talk import small_talk_kind
 from index.build import index_signature
 from index.embedder import Embedder
 
@@ -29,18 +30,6 @@ log = logging.getLogger(__name__)
 
 
 _STREAM_PIECE = re.compile(r"\S+\s*")
-# A message that is only a greeting, thanks or goodbye ("hi", "Thanks a lot!"): no question to search the articles
-# for. One that goes on to ask something ("hello, when did the bridge open?") is a question.
-_SMALL_TALK = tuple(
-    (kind, re.compile(rf"^\W*(?:{words})(?:[\s,]+(?:{tail}))?[\W_]*$", re.IGNORECASE)) for kind, words, tail in (
-    ("greeting", r"hi|hello|hey|hiya|howdy|greetings|good (?:morning|afternoon|evening|day)",
-     r"there|all|everyone|bot"),
-    ("thanks", r"thanks?|thank you|thx|ty|cheers|many thanks|(?:ok(?:ay)?|great|perfect|cool)[\s,]+thanks?(?: you)?",
-     r"a lot|so much|very much|again"),
-    ("goodbye", r"bye|goodbye|bye-bye|see you|see ya", r"later|soon|then"),
-))
-
-
 class Pipeline:
     """Condense -> retrieve -> answer. Collaborators are passed in; `build_pipeline` wires the real ones."""
 
@@ -95,15 +84,15 @@ class Pipeline:
         if k is not None and k <= 0:
             raise UsageError(f"k must be greater than 0. Currently, k is {k}.")
         search_filters = SearchFilters.from_mapping(filters)
-        idf = self.retriever.bm25
-        self._check_fits_model(question)
-        history = list(history or [])
         if (reply := self._small_talk(question)) is not None:
-            # Nothing searched, nothing quoted: abstained, with no citations.
+            # Nothing searched (not even the index or the model loaded), nothing quoted: abstained, no citations.
             spent = _ms(time.perf_counter() - started)
             return Answer(question=question, answer=reply, abstained=True, citations=[],
                           timings_ms={"retrieve": 0.0, "answer": spent, "total": spent},
                           standalone_question=question, passages=[], small_talk=True)
+        idf = self.retriever.bm25
+        self._check_fits_model(question)
+        history = list(history or [])
         said = [str(t.get("content", "")) for t in history if not isinstance(t, str) and t.get("role") == "assistant"]
         standalone = self.condenser.condense(question, history)
         passages, draft, retrieved = self._answer(question, standalone, k=k, filters=search_filters, said=said,
@@ -130,7 +119,7 @@ class Pipeline:
     def _small_talk(self, question: str) -> str | None:
         """The reply to a message that is only a greeting, thanks or goodbye (from prompts/small_talk.txt); None for
         a question, or when a custom prompts folder has no such template (the message is then searched for)."""
-        kind = next((kind for kind, pattern in _SMALL_TALK if pattern.match(question)), None)
+        kind = small_talk_kind(question)
         if kind is None or "small_talk" not in self.prompts.names():
             return None
         return self.prompts.render("small_talk", kind=kind)

@@ -13,6 +13,7 @@ from collections.abc import Mapping, Sequence
 from typing import Protocol
 
 from bot.answerers import introduced_people
+from bot.small_talk import small_talk_kind
 from index.bm25 import analyze
 
 # A conversation turn: a plain earlier user question, or {"role": "user"|"assistant", "content": str}.
@@ -63,9 +64,10 @@ class Condenser(Protocol):
 
 
 def exchanges(history: Sequence[Turn]) -> list[tuple[str, str]]:
-    """(user question, the assistant's reply or "") for each user turn of the history, blank turns dropped. A plain
-    string or a mapping without a role is the user's."""
+    """(user question, the assistant's reply or "") for each user turn of the history, blank turns and small talk
+    ("thanks!", with its reply) dropped. A plain string or a mapping without a role is the user's."""
     pairs: list[tuple[str, str]] = []
+    chatting = False
     for turn in history:
         if isinstance(turn, str):
             role, content = "user", turn
@@ -74,8 +76,10 @@ def exchanges(history: Sequence[Turn]) -> list[tuple[str, str]]:
         if not content.strip():
             continue
         if role == "user":
-            pairs.append((content, ""))
-        elif role == "assistant" and pairs:
+            chatting = small_talk_kind(content) is not None
+            if not chatting:
+                pairs.append((content, ""))
+        elif role == "assistant" and pairs and not chatting:
             pairs[-1] = (pairs[-1][0], content)
     return pairs
 
@@ -103,20 +107,23 @@ class HeuristicCondenser:
             return question
         own = set(analyze(question))
         subject: list[str] = []
+        # Further back than max_turns, only a name, and only through questions that leaned on the one before: the
+        # subject stays "the Jiangyin-Jingjiang Industrial Park" through "How big is it?" and "How many companies are
+        # in it?" to "Who runs it?", but not past "How many passengers did the railways carry?".
+        leaning = True
         for back, (turn, reply) in enumerate(reversed(earlier)):
+            if back >= self.max_turns and not leaning:
+                break
             phrases = [p for p in (m.group(0) for m in _PROPER_PHRASE.finditer(turn)) if _is_subject(p, turn)]
-            if back >= self.max_turns:
-                # Further back, only a name: the subject stays "the Jiangyin-Jingjiang Industrial Park" through "How
-                # big is it?" and "How many companies are in it?" to "Who runs it?".
-                subject.extend(phrases)
-                if phrases:
-                    break
-                continue
             named = {t for p in phrases for t in analyze(p)}
-            # The topic words too: "How many more will be built?" after a question about river-crossing passages.
-            topic = [w for w in _WORD.findall(turn) if (terms := analyze(w)) and terms[0] not in named
-                     and terms[0] not in own and w.lower() not in _QUESTION_WORDS and w.lower() not in _GENERIC]
-            subject.extend(phrases + ([" ".join(topic)] if topic else []))
+            if back < self.max_turns:
+                # The topic words too: "How many more will be built?" after a question about river-crossing
+                # passages.
+                topic = [w for w in _WORD.findall(turn) if (terms := analyze(w)) and terms[0] not in named
+                         and terms[0] not in own and w.lower() not in _QUESTION_WORDS and w.lower() not in _GENERIC]
+                subject.extend(phrases + ([" ".join(topic)] if topic else []))
+            else:
+                subject.extend(phrases)
             # "Who is X?" -> "X, director of Jingjiang City" -> "his city"; "Who is the secretary?" -> "Wu Xinming"
             # -> "Where did he work before?". Other answers' names are left out: "the Sutong Bridge ... the
             # Nantong Expressway" would pull "How many vehicles use it?" off the bridge.
@@ -130,6 +137,7 @@ class HeuristicCondenser:
                 subject.extend(answered)
             if phrases:
                 break
+            leaning = leaning and self.needs_context(turn)
         extra = "; ".join(dict.fromkeys(s for s in subject if s))
         return f"{question} ({extra})" if extra else question
 
@@ -219,9 +227,11 @@ def _name_end(question: str, end: int) -> int | None:
 
 
 def _is_subject(phrase: str, turn: str) -> bool:
-    # A capitalised first word of the sentence is not a name ("When", "How", "What").
+    # A capitalised first word of the sentence is not a name ("When", "How", "What"), nor are "I" and a month
+    # ("What did I miss?", "in June").
     words = phrase.split()
     if turn.lstrip().startswith(phrase) and len(words) == 1:
         return False
     first = re.sub(r"['’]s$", "", words[0].lower())  # "What's"
-    return first not in _QUESTION_WORDS and first not in {"the", "a", "an", "did", "does", "is"}
+    return (first not in _QUESTION_WORDS and first not in {"the", "a", "an", "did", "does", "is"}
+            and any(w != "I" and w.lower() not in _CALENDAR for w in words))

@@ -136,6 +136,7 @@ def create_router(*, pipeline: Pipeline, settings: Settings, prompts: PromptLibr
                 }],
                 "citations": [c.to_dict() for c in answer.citations],
                 "abstained": answer.abstained,
+                "small_talk": answer.small_talk,
             }
         iterator = await run_in_threadpool(
             lambda: iter(pipeline.stream(question, history=history, k=body.k, filters=filters))
@@ -167,7 +168,8 @@ async def _chunks(items: AsyncIterator[Any], chunk: _ChunkMaker) -> AsyncIterato
                 notes = footnotes(item)
                 if notes:
                     yield chunk({"content": notes})
-                yield chunk({}, "stop", citations=[c.to_dict() for c in item.citations], abstained=item.abstained)
+                yield chunk({}, "stop", citations=[c.to_dict() for c in item.citations], abstained=item.abstained,
+                            small_talk=item.small_talk)
                 break
         else:
             raise IncompleteStreamError("The pipeline's stream ended without an Answer.")

@@ -111,7 +111,8 @@ def _link_markers(text: str, numbers: set[int], turn: int) -> str:
 
 def answer_html(answer: Mapping[str, Any], *, turn: int) -> str:
     """One chat message for a final answer: cited answers link each `[n]` to the sources panel;
-    an abstention is set apart (muted, labelled) and shows no sources as support."""
+    an abstention is set apart (muted, labelled) and shows no sources as support; a reply to small talk ("hi") is
+    plain text."""
     text = str(answer.get("answer") or "")
     if answer.get("small_talk"):
         return f'<div class="nb-msg nb-small-talk">{_text_with_breaks(text)}</div>'

@@ -138,6 +138,9 @@ def test_a_question_naming_its_subject_is_tried_as_it_stands_when_the_follow_up_
     ("thanks!", "You're welcome."),
     ("Thank you so much.", "You're welcome."),
     ("ok, thanks", "You're welcome."),
+    ("Thank you for your help", "You're welcome."),
+    ("hi, thanks", "You're welcome."),
+    ("thanks, bye", "Goodbye!"),
     ("bye", "Goodbye!"),
 ])
 def test_a_greeting_thanks_or_goodbye_gets_a_reply_and_searches_nothing(
@@ -150,6 +153,25 @@ def test_a_greeting_thanks_or_goodbye_gets_a_reply_and_searches_nothing(
     assert retriever.calls == [] and retriever.embedder.encoded == []
 
 
+class NoIndex:
+    """A retriever on a server with no index yet: opening it fails."""
+
+    @property
+    def bm25(self) -> Any:
+        raise AssertionError("the index was opened")
+
+    @property
+    def embedder(self) -> Any:
+        raise AssertionError("the model was loaded")
+
+
+def test_small_talk_needs_no_index() -> None:
+    answerer = ExtractiveAnswerer(abstain_message=ABSTAIN)
+    pipeline = Pipeline(retriever=NoIndex(), answerer=answerer, condenser=HeuristicCondenser(),  # type: ignore[arg-type]
+                        prompts=PROMPTS)
+    assert pipeline.ask("hi").small_talk
+
+
 def test_a_greeting_that_goes_on_to_ask_is_a_question(pipeline: Pipeline, retriever: FakeRetriever) -> None:
     answer = pipeline.ask("hello, when did the Sutong Bridge open to traffic?")
     assert "June 30, 2008" in answer.answer and len(retriever.calls) == 1
@@ -159,8 +181,8 @@ def test_without_a_small_talk_template_a_greeting_is_searched_for(retriever: Fak
     # A custom prompts folder from before the template existed.
     (tmp_path / "abstain.txt").write_text(ABSTAIN, encoding="utf-8")
     answerer = ExtractiveAnswerer(abstain_message=ABSTAIN)
-    pipeline = Pipeline(retriever=retriever, answerer=answerer, condenser=HeuristicCondenser(),  # type: ignore[arg-type]
-                        prompts=PromptLibrary(tmp_path))
+    pipeline = Pipeline(retriever=retriever, answerer=answerer,  # type: ignore[arg-type]
+                        condenser=HeuristicCondenser(), prompts=PromptLibrary(tmp_path))
     assert pipeline.ask("hello").answer == ABSTAIN and len(retriever.calls) == 1
 
 

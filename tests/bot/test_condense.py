@@ -4,6 +4,7 @@ from __future__ import annotations
 import pytest
 
 from bot.condense import HeuristicCondenser, exchanges, names_what_it_points_at
+from bot.small_talk import small_talk_kind
 from tests.bot.conftest import SUTONG_FOLLOW_UP, SUTONG_QUESTION
 
 condenser = HeuristicCondenser()
@@ -138,6 +139,38 @@ def test_the_named_subject_lasts_through_follow_ups_that_name_nothing() -> None:
     assert "Jiangyin" not in HeuristicCondenser(max_name_turns=2).condense("Who runs it?", history)
 
 
+def test_the_named_subject_does_not_last_past_a_question_that_stood_alone() -> None:
+    history = ["When did the Sutong Bridge open?", "how many passengers did the railways carry last year?",
+               "what was the growth?"]
+    assert "Sutong" not in condenser.condense("Why did it grow so fast?", history)
+
+
+def test_further_back_he_is_still_the_person_the_answer_to_who_gave() -> None:
+    history = [{"role": "user", "content": "When did the Sutong Bridge open?"},
+               {"role": "assistant", "content": "On June 30, 2008. [1]"},
+               {"role": "user", "content": "Who is the party secretary?"},
+               {"role": "assistant", "content": "Wu Xinming, secretary of the Nantong Municipal Party Committee. [1]"},
+               {"role": "user", "content": "what did he say?"}, {"role": "assistant", "content": "x [1]"},
+               {"role": "user", "content": "when?"}, {"role": "assistant", "content": "y [1]"}]
+    standalone = condenser.condense("Where did he work before?", history)
+    assert "Wu Xinming" in standalone and "Sutong" not in standalone
+
+
+@pytest.mark.parametrize("turn", ["What did I miss?", "What happened in June?"])
+def test_i_and_a_month_are_no_subject(turn: str) -> None:
+    history = ["What is Shibei High-tech City?", turn, "how big?", "how long?"]
+    assert "Shibei High-tech City" in condenser.condense("who runs it?", history)
+    assert "(I)" not in condenser.condense("who runs it?", ["What did I miss?"])
+
+
+def test_small_talk_in_the_conversation_is_passed_over() -> None:
+    history = [{"role": "user", "content": "What is Shibei High-tech City?"},
+               {"role": "assistant", "content": "A science city. [1]"},
+               {"role": "user", "content": "thanks!"}, {"role": "assistant", "content": "You're welcome."}]
+    assert condenser.condense("how big is it?", history) == "how big is it? (Shibei High-tech City)"
+    assert exchanges(history) == [("What is Shibei High-tech City?", "A science city. [1]")]
+
+
 def test_user_turns_and_exchanges() -> None:
     turns = ["a", " ", {"role": "assistant", "content": "b"}, {"content": "c"}, {"role": "user", "content": "d"},
              {"role": "assistant", "content": "e"}]
@@ -177,3 +210,15 @@ def test_existential_there_and_which_one(question: str, leans: bool) -> None:
 ])
 def test_a_question_can_stand_alone_when_its_pointing_words_follow_its_own_name(question: str, alone: bool) -> None:
     assert names_what_it_points_at(question) is alone
+
+
+@pytest.mark.parametrize(("message", "kind"), [
+    ("hello", "greeting"), ("Hey there bot", "greeting"), ("Good evening!", "greeting"),
+    ("Thank you so much.", "thanks"), ("thanks for the help", "thanks"), ("hi, thanks", "thanks"),
+    ("thanks, bye", "goodbye"), ("bye-bye", "goodbye"),
+    # A question, or a word that only starts like small talk, is not small talk.
+    ("hello, when did the bridge open?", None), ("hi what is zongzi", None), ("thanksgiving", None),
+    ("history", None), ("ok", None), ("hello world", None), ("", None), ("!!!", None),
+])
+def test_small_talk_kind(message: str, kind: str | None) -> None:
+    assert small_talk_kind(message) == kind

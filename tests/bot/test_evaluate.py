@@ -257,6 +257,7 @@ def test_results_file_rows(results: list[CaseResult], tmp_path: Path) -> None:
     assert first["citations"][0]["title"] == "Bridge news" and "error" not in first
     error_row = rows[5]
     assert error_row["error"] == "RuntimeError: model exploded" and error_row["question"] == "q6"
+    assert set(TABLE["q1"].to_dict()) <= set(error_row)  # the same shape as an answered case
     assert error_row["verdicts"]["passed"] is False
 
 

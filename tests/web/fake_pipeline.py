@@ -46,9 +46,14 @@ def abstain_answer(question: str) -> Answer:
                   timings_ms={"retrieve": 1.0, "answer": 0.0, "total": 1.0})
 
 
+def small_talk_answer(question: str) -> Answer:
+    return Answer(question=question, answer="Hello! Ask me about the articles.", abstained=True, citations=[],
+                  timings_ms={"retrieve": 0.0, "answer": 0.0, "total": 0.0}, small_talk=True)
+
+
 class FakePipeline:
     """Answers by keyword: "Sutong" -> a cited answer, "canteen" -> the HTML-injection article,
-    "boom" -> an unexpected error, anything else -> an abstention. Records every call."""
+    "boom" -> an unexpected error, "hello" -> small talk, anything else -> an abstention. Records every call."""
 
     def __init__(self) -> None:
         self.calls: list[dict[str, Any]] = []
@@ -63,6 +68,8 @@ class FakePipeline:
             return sutong_answer(question)
         if "canteen" in question.lower():
             return injection_answer(question)
+        if question.strip().lower() == "hello":
+            return small_talk_answer(question)
         return abstain_answer(question)
 
     def ask(self, question: str, *, history: Sequence[Any] | None = None, k: int | None = None,

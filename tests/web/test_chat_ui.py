@@ -109,6 +109,14 @@ def test_thumbs_are_stored_with_question_answer_and_history() -> None:
     assert up["answer"]["citations"][0]["n"] == 1  # Answer.to_dict() shape
 
 
+def test_a_reply_to_small_talk_is_not_rated() -> None:
+    feedback = FakeFeedback()
+    responder = ChatResponder(FakePipeline(), feedback=feedback)
+    turns = _ask(responder, "hello", [])[-1][1]
+    assert turns[0]["answer"]["small_talk"] is True
+    assert responder.rate(turns, 1, False) is None and feedback.rows == []
+
+
 def test_rating_without_a_store_does_nothing() -> None:
     responder = ChatResponder(FakePipeline())
     turns = _ask(responder, SUTONG, [])[-1][1]

@@ -27,6 +27,7 @@ def test_completion_has_footnotes_and_citations(api_server) -> None:
     assert completion.model == "newsbot-extractive"
     citations = completion.model_extra["citations"]
     assert citations[0]["quote"] == FAKE_QUOTE and citations[0]["n"] == 1
+    assert completion.model_extra["abstained"] is False and completion.model_extra["small_talk"] is False
 
 
 def test_streaming_completion(api_server) -> None:
@@ -40,6 +41,7 @@ def test_streaming_completion(api_server) -> None:
     last = chunks[-1]
     assert last.choices[0].finish_reason == "stop"
     assert last.model_extra["citations"][0]["title"] == "Sutong Bridge opens"
+    assert last.model_extra["abstained"] is False and last.model_extra["small_talk"] is False
     assert len({c.id for c in chunks}) == 1
 
 
