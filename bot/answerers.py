@@ -75,8 +75,8 @@ _DURATION = re.compile(r"\b(?:\d+|one|two|three|four|five|six|seven|eight|nine|t
 _LENGTH = re.compile(r"\b\d[\d,.]*\s*(?:-\s*)?(?:meters?|metres?|kilometers?|kilometres?|km|miles?|feet|foot|ft)\b",
                      re.IGNORECASE)
 # A measure of size: an area, a length or a weight, a sum of money, or a large number ("a trillion level", "300").
-_SIZE = re.compile(r"\b\d[\d,.]*\s*(?:square\s+(?:kilo)?met(?:er|re)s?|square\s+miles?|sq\.?\s*km|km²|hectares?|acres?|"
-                   r"mu|(?:kilo)?met(?:er|re)s?|km|miles?|tons?|tonnes?|yuan|dollars?)(?!\w)|"
+_SIZE = re.compile(r"\b\d[\d,.]*\s*(?:square\s+(?:kilo)?met(?:er|re)s?|square\s+miles?|sq\.?\s*km|km²|hectares?|"
+                   r"acres?|mu|(?:kilo)?met(?:er|re)s?|km|miles?|tons?|tonnes?|yuan|dollars?)(?!\w)|"
                    r"\b(?:\d[\d,.]*\s*)?(?:hundred|thousand|million|billion|trillion)s?\b|\bdozens of\b|"
                    r"\b\d{1,3}(?:,\d{3})+\b|\b(?!(?:1[89]|20)\d{2}\b)[1-9]\d{2,}\b|"
                    # ... or a head count: "a team of 12 members", "45 delegates".
@@ -126,8 +126,8 @@ _PROPER = re.compile(r"(?<![.!?]\s)(?<!^)\b[A-Z][a-z]+(?:[\s-][A-Z][a-z]+)*")
 
 @dataclass(frozen=True)
 class AnswerKind:
-    # date | day | time | alias | number | size | money | percent | length | duration | age | person | role | place |
-    # direction | named | any
+    # date | day | time | alias | number | size | money | percent | length | duration | age | person | role |
+    # place | direction | named | any
     name: str
     # What a "named" answer names ("river" in "Which river ...?"), as an analysed term; None: any name.
     head: str | None = None
@@ -247,8 +247,9 @@ _KIND_RULES: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
                  r"\bwhat (?:is|was|are|were) the (?:size|area|scale)\b)"),
         ("number", r"\bhow (?:many|much|high|far|fast)\b|\bhow (?:big|large)\b(?!\s+(?:a|an|of)\b)|"
                    r"\b(?:gdp|population|output|revenue|income|turnover|growth rate)\b|\bwhat (?:scale|size|level)\b|"
-                   r"\bwhat (?:is|was) the (?:number|total|amount|size|area|population|volume|scale)\b|\bwhat(?:'s| is| was) the (?:\w+ )?(?:content|rate|"
-                   r"ratio|capacity|temperature|speed|proportion)\b|\bnumber of\b|\bhow (?:heavy|tall|wide)\b"),
+                   r"\bwhat (?:is|was) the (?:number|total|amount|size|area|population|volume|scale)\b|"
+                   r"\bwhat(?:'s| is| was) the (?:\w+ )?(?:content|rate|ratio|capacity|temperature|speed|proportion)\b|"
+                   r"\bnumber of\b|\bhow (?:heavy|tall|wide)\b"),
         ("person", r"^\s*(?:who|whom|whose)\b|\bwhich (?:person|official|secretary|leader|engineer|director|mayor)\b"),
         ("place", r"^\s*where\b|\bin (?:which|what) (?:city|province|county|town|district|country)\b"),
         ("direction", r"\b(?:which|what) (?:side|bank|direction|shore)\b"),
@@ -564,7 +565,7 @@ class ExtractiveAnswerer:
             spoken = "\n".join(" ".join(text.split()) for text in said)
             new = [g for g in groups if not all(" ".join(c.text.split()) in spoken for c in g)]
             # Nothing new for an open follow-up, and not a word of the follow-up itself in it ("Why did it matter?"
-            # after the passenger figures): the bot would only say again what it just said. (A repeat that holds the
+            # after the passenger figures): the bot would only say again what it has said. (A repeat that holds the
             # kind of fact asked for stays: "how big is it?" after an answer giving "5.2 square kilometers".)
             if not new and not best.own_coverage and kind.name == "any":
                 return Draft(self.abstain_message, True, [], evidence)

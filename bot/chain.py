@@ -30,6 +30,8 @@ log = logging.getLogger(__name__)
 
 
 _STREAM_PIECE = re.compile(r"\S+\s*")
+
+
 class Pipeline:
     """Condense -> retrieve -> answer. Collaborators are passed in; `build_pipeline` wires the real ones."""
 
