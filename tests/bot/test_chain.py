@@ -318,6 +318,18 @@ def test_a_new_question_in_a_conversation_is_not_taken_for_a_follow_up(seeds_pip
 
 
 @pipeline_marks
+def test_the_subject_lasts_through_follow_ups_that_name_nothing_and_small_talk(seeds_pipeline: Pipeline) -> None:
+    """The condenser read only the last two questions: by the fourth, Shibei High-tech City was lost."""
+    history: list[dict[str, str]] = []
+    for question in ("What is Shibei High-tech City?", "how big is it?", "thanks!", "has it won any awards?"):
+        answer = seeds_pipeline.ask(question, history=history)
+        history += [{"role": "user", "content": question}, {"role": "assistant", "content": answer.answer}]
+    answer = seeds_pipeline.ask("How many companies has it attracted?", history=history)
+    assert "Shibei High-tech City" in answer.standalone_question and "thanks" not in answer.standalone_question
+    assert not answer.abstained and "nearly 300 companies" in answer.answer
+
+
+@pipeline_marks
 def test_a_three_turn_conversation_follows_the_person_the_bot_introduced(seeds_pipeline: Pipeline) -> None:
     history: list[dict[str, str]] = []
     for question in ("What is Ningxi Zao Shao?", "Who is it related to?", "Where did he come from?"):
