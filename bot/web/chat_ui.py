@@ -89,9 +89,9 @@ class ChatResponder:
         turn_index = message_index // 2  # each turn is a question message then an answer message
         if not 0 <= turn_index < len(turns) or turns[turn_index].get("answer") is None:
             return None
-        if turns[turn_index]["answer"].get("small_talk"):  # a reply to "thanks!" is no answer to rate
-            return None
         turn = turns[turn_index]
+        if turn["answer"].get("small_talk"):  # a reply to "thanks!" is no answer to rate
+            return None
         return self.feedback.add(
             rating="up" if liked else "down",
             question=turn["question"],
