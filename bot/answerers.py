@@ -82,6 +82,11 @@ _SIZE = re.compile(r"\b\d[\d,.]*\s*(?:square\s+(?:kilo)?met(?:er|re)s?|square\s+
                    # ... or a head count: "a team of 12 members", "45 delegates".
                    r"\b\d[\d,]*\s+(?:[a-z-]+\s+)?(?:members|people|persons|employees|staff|workers|residents|delegates|"
                    r"companies|enterprises|firms|households|students|exhibitors)\b", re.IGNORECASE)
+# "the Fortune 500" or "in Room 101" names something; its number measures nothing. (Not the first word: "Its 500
+# firms".)
+_AFTER_A_NAME = re.compile(r"(?<=[\w,]\s)[A-Z][a-z]+\s+$")
+# What a population is counted in: "7.7 million people", "a population of 1.6 million".
+_PEOPLE_WORDS = re.compile(r"\b(?:population|people|residents|inhabitants|citizens|persons)\b", re.IGNORECASE)
 _PERCENT = re.compile(r"\d+(?:\.\d+)?\s*(?:%|percent)|\b\d+/\d+\b", re.IGNORECASE)
 _FRACTION = re.compile(r"\b(?:half|one[- ]third|two[- ]thirds|a third|one[- ]quarter|a quarter|three[- ]quarters|"
                        r"majority|minority)\b", re.IGNORECASE)
@@ -126,8 +131,8 @@ _PROPER = re.compile(r"(?<![.!?]\s)(?<!^)\b[A-Z][a-z]+(?:[\s-][A-Z][a-z]+)*")
 
 @dataclass(frozen=True)
 class AnswerKind:
-    # date | day | time | alias | number | size | money | percent | length | duration | age | person | role |
-    # place | direction | named | any
+    # date | day | time | alias | number | size | population | distance | money | percent | length | duration | age |
+    # person | role | place | direction | named | any
     name: str
     # What a "named" answer names ("river" in "Which river ...?"), as an analysed term; None: any name.
     head: str | None = None
@@ -155,7 +160,12 @@ class AnswerKind:
         if self.name == "number":
             return new(_quantities(sentence, self.counted))
         if self.name == "size":
-            return new(_SIZE.findall(sentence))
+            return new([m.group(0) for m in _SIZE.finditer(sentence)
+                        if not (m.group(0).isdigit() and _AFTER_A_NAME.search(sentence, 0, m.start()))])
+        if self.name == "population":
+            return bool(_PEOPLE_WORDS.search(sentence)) and new(_quantities(sentence))
+        if self.name == "distance":
+            return new(_LENGTH.findall(sentence) + _DURATION.findall(sentence))
         if self.name == "money":
             return bool(_MONEY.search(sentence))
         if self.name == "percent":
@@ -245,6 +255,12 @@ _KIND_RULES: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
         ("size", r"^(?!.*\b(?:increase|growth|rise|drop|decline|fall|gap|change|difference|jump|reduction)\b).*"
                  r"(?:\bhow (?:big|large)\b(?!\s+(?:a|an|of)\b)|\bwhat (?:size|scale)\b|"
                  r"\bwhat (?:is|was|are|were) the (?:size|area|scale)\b)"),
+        # "How many people live there?" is not answered by "the top 100 counties".
+        ("population", r"\bpopulation\b|\bhow populous\b|"
+                       r"\bhow many (?:people|residents|inhabitants|citizens) (?:live|are there|does|do|reside)\b"),
+        # "How far is Nantong from Shanghai?": "the one-hour commuting circle", "about 40 minutes", "100 km". ("How
+        # close is it?" may be answered "close to the river, the sea and Shanghai".)
+        ("distance", r"\bhow far (?:is|are|was|were|away)\b|\bhow far\b.*\bfrom\b|\bwhat(?:'s| is) the distance\b"),
         ("number", r"\bhow (?:many|much|high|far|fast)\b|\bhow (?:big|large)\b(?!\s+(?:a|an|of)\b)|"
                    r"\b(?:gdp|population|output|revenue|income|turnover|growth rate)\b|\bwhat (?:scale|size|level)\b|"
                    r"\bwhat (?:is|was) the (?:number|total|amount|size|area|population|volume|scale)\b|"
