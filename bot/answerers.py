@@ -124,6 +124,7 @@ Municipal International Expo Fair Alliance Association Institute University Acad
 Collaborative Development Economic Technology Science Equipment Culture Folk Industry Energy Platform Project
 Strategy Strategies Demonstration Integration Integrated Cooperation""".split())
 _MONTH_WORDS = frozenset(MONTHS.split("|"))
+_ERA_WORDS = frozenset(analyze("dynasty dynasties emperor era period reign"))
 # "on November 8" or "on Monday" says when, not where.
 _WHEN_WORDS = frozenset(analyze(f"{MONTHS.replace('|', ' ')} monday tuesday wednesday thursday friday saturday sunday"))
 _PROPER = re.compile(r"(?<![.!?]\s)(?<!^)\b[A-Z][a-z]+(?:[\s-][A-Z][a-z]+)*")
@@ -180,8 +181,10 @@ class AnswerKind:
                                          re.IGNORECASE))
         if self.name == "place":
             # The answer is another place than the one asked about ("Where is Ningxi?" -> "in Huangyan").
+            # ("from the Song Dynasty" says when.)
             asked = set(analyze(question)) | _PLACE_WORDS
-            return any(set(analyze(place)) - asked - _WHEN_WORDS for place in _PLACE.findall(sentence))
+            return any(set(terms) - asked - _WHEN_WORDS for place in _PLACE.findall(sentence)
+                       if (terms := analyze(place)) and terms[-1] not in _ERA_WORDS)
         if self.name == "named":
             # ("On June 30" names a day, not a thing.)
             return new([n for n in _PROPER.findall(sentence)
@@ -403,6 +406,9 @@ class Candidate:
     # follow-up's subject, taken from the history, and a one-word place ("Jiangsu", written "the province") may be
     # further off.
     own_names_here: bool = True
+    # Coverage by the sentence and the one before alone, without the title: none when only the title shares the
+    # question's words (every sentence of "... good Baijiu in Zhejiang?" would answer "Why does Zhejiang ...?").
+    near_coverage: float = 1.0
 
 
 @dataclass(frozen=True)
@@ -563,7 +569,8 @@ class ExtractiveAnswerer:
         own_seen = any(c.own_coverage and not c.names_missing for c in candidates)
         supported = [c for c in candidates
                      if (self.supported(c, kind)
-                         or ((c is standout or c is leader) and self.on_point(c) and self.names_here(c, kind)))
+                         or ((c is standout or c is leader) and self.on_point(c) and self.names_here(c, kind)
+                             and (c.near_coverage > 0 or c.dense >= self.config.min_dense_leader)))
                      and not (own_seen and c.own_coverage == 0)]
         # "How many years": a sentence with a number of years beats one that merely reads close.
         if any(c.counted_ok for c in supported):
@@ -600,7 +607,7 @@ class ExtractiveAnswerer:
             return True
         # On the point, and covering enough of the question's words by itself.
         return (self.on_point(c) and c.coverage >= floor and c.coverage + c.dense >= evidence
-                and self.names_here(c, kind))
+                and self.names_here(c, kind) and c.near_coverage > 0)
 
     @staticmethod
     def names_here(c: Candidate, kind: AnswerKind) -> bool:
@@ -752,6 +759,8 @@ class ExtractiveAnswerer:
                 window = _whole_names(sentence_terms[j] | title_terms | (sentence_terms[j - 1] if j > 0 else set()),
                                       people)
                 coverage = sum(weights[t] for t in terms if t in window) / total
+                near = sentence_terms[j] | (sentence_terms[j - 1] if j > 0 else set())
+                near_coverage = sum(weights[t] for t in terms if t in _whole_names(near, people)) / total
                 own_coverage = sum(weights[t] for t in own if t in _whole_names(sentence_terms[j], people)) / (
                     sum(weights[t] for t in own) or 1.0)
                 dense = float(vectors[j] @ query_vector) if vectors is not None and query_vector is not None \
@@ -760,13 +769,14 @@ class ExtractiveAnswerer:
                     re.search(rf"\b{re.escape(u)}", sentence, re.IGNORECASE) for u in units)
                 counted_ok = counted is None or counted in sentence_terms[j]
                 missing = tuple(t for t in names if t not in window and t not in passage_terms)
-                near = all(t in window for t in names)
+                names_near = all(t in window for t in names)
                 own_here = all(t in window for t in names if t in own and t not in one_word)
                 score = (cfg.w_dense * dense + cfg.w_coverage * (0.5 * coverage + 0.5 * own_coverage)
                          + cfg.w_kind * float(kind_ok and counted_ok) + cfg.w_rank / passage.rank)
                 candidates.append(Candidate(passage, j, start, end, sentence, score, dense, coverage, kind_ok,
                                             counted_ok, missing, own_coverage=own_coverage if follow_up else None,
-                                            names_near=near, own_names_here=own_here))
+                                            names_near=names_near, own_names_here=own_here,
+                                            near_coverage=near_coverage))
         candidates.sort(key=lambda c: -c.score)
         return candidates
 

@@ -205,6 +205,7 @@ def test_a_named_answer_knows_what_it_names(question: str, head: str | None) -> 
      "After the Wuhu symposium, in which province did they meet?", True),
     ("place", "Leaders met in Wuhu, Shanghai and Suzhou.", "After the Wuhu symposium, in which province did they meet?",
      False),
+    ("place", "If you were from the Song Dynasty, you would rest at an inn.", "Where is Song Street?", False),  # when
     ("day", "About 20 may be admitted each year.", "On what date are they admitted?", False),
     ("alias", "The plan called for more parks.", "What do people call the plan?", False),
     ("alias", "He calls on residents to recycle.", "What do people call him?", False),
@@ -546,6 +547,24 @@ def test_a_person_is_covered_only_by_their_whole_name(answerer: ExtractiveAnswer
 def test_low_dense_similarity_abstains(answerer: ExtractiveAnswerer) -> None:
     # Same words, but dense 0.2 < min_dense 0.3.
     assert ask(answerer, "When did the Sutong Bridge open to traffic?", make_passage(BRIDGE, dense=0.2)).abstained
+
+
+def test_a_sentence_sharing_words_only_through_its_title_does_not_answer() -> None:
+    # "Why is Zhejiang said to have bad flavor?": the title holds every word, the body none; every sentence of the
+    # article would otherwise "cover" the question.
+    answerer = ExtractiveAnswerer(abstain_message=ABSTAIN, dimension=4)
+    text = "Strolling around the old street, I smelled food. This street has been around for some years."
+    vectors = np.array([[0.45, 0.89, 0, 0], [0.38, 0.92, 0, 0]], dtype=np.float32)
+    title = 'Zhejiang has "bad flavor", but who says there is no good Baijiu in Zhejiang?'
+    passage = make_passage(text, title=title, dense=0.0, sentvecs=pack_vectors(vectors))
+    query = np.array([1, 0, 0, 0], dtype=np.float32)
+    draft = answerer.answer("Why is Zhejiang said to have bad flavor?", [passage], query_vector=query, idf=FakeIdf())
+    assert draft.abstained and not draft.citations
+    # A sentence with a word of the question in it answers as before.
+    said = make_passage("Zhejiang is said to have bad flavor because its wine is mild. This street is old.",
+                        chunk_id="p2", title=title, dense=0.0, sentvecs=pack_vectors(vectors))
+    draft = answerer.answer("Why is Zhejiang said to have bad flavor?", [said], query_vector=query, idf=FakeIdf())
+    assert not draft.abstained and "mild" in draft.text
 
 
 def test_the_follow_ups_subject_counts_from_the_standalone_question(answerer: ExtractiveAnswerer) -> None:
