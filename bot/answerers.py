@@ -751,7 +751,8 @@ class ExtractiveAnswerer:
                     if ends:
                         end = start + ends[-1].end()
                         sentence = passage.text[start:end]
-                    elif len(sentence.split()) < cfg.min_fragment_words:
+                    elif len(sentence.split()) < cfg.min_fragment_words or kind.name == "any":
+                        # (A date or a number may stand in a fragment; what an open question asks, hardly.)
                         continue
                 if len(sentence.split()) < 4:
                     continue

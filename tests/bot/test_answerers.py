@@ -461,6 +461,17 @@ def test_a_short_cut_off_fragment_is_never_quoted(answerer: ExtractiveAnswerer) 
     assert [c.text for c in candidates] == ["Nantong sits on the Yangtze River."]
 
 
+def test_a_cut_off_fragment_does_not_answer_an_open_question(answerer: ExtractiveAnswerer) -> None:
+    # "By 2006, Jiaxing had combined with the local" gives a year, but tells nothing about Jiaxing.
+    text = "Jiaxing is a city. By 2006, Jiaxing had combined with the local"
+    open_question = answerer.rank_sentences("Tell me about Jiaxing", [make_passage(text)], query_vector=None,
+                                            idf=FakeIdf())
+    assert [c.text for c in open_question] == ["Jiaxing is a city."]
+    dated = answerer.rank_sentences("When had Jiaxing combined with the local?", [make_passage(text)],
+                                    query_vector=None, idf=FakeIdf())
+    assert "By 2006, Jiaxing had combined with the local" in [c.text for c in dated]
+
+
 def test_a_span_running_past_a_sentence_end_is_cut_back_to_it(answerer: ExtractiveAnswerer) -> None:
     text = f"{OPENED} Four more crossings will start in"
     passage = make_passage(text, spans=[[0, len(text)]])  # the chunker kept both in one span
