@@ -36,8 +36,10 @@ class Draft:
 
 class Answerer(Protocol):
     def answer(self, question: str, passages: Sequence[Passage], *, query_vector: np.ndarray | None,
-               idf: IdfLookup, standalone_question: str | None = None, said: Sequence[str] = ()) -> Draft:
-        """`said`: the bot's earlier answers in this conversation."""
+               idf: IdfLookup, standalone_question: str | None = None, said: Sequence[str] = (),
+               embed: Callable[[str], np.ndarray] | None = None) -> Draft:
+        """`said`: the bot's earlier answers in this conversation; `embed`: encodes a text as the query was (for a
+        follow-up, its own words alone)."""
         ...
 
 
@@ -437,6 +439,10 @@ class ExtractiveConfig:
     min_dense_leader: float = 0.5
     # When the best-scoring sentence lacks support, a supported one far below it is likely off the point.
     max_score_gap: float = 0.15
+    # An open follow-up whose own words no sentence holds asks about something else when they read this far from
+    # every sentence. (Off-topic follow-ups read 0.08-0.21 from the seeds' sentences, "What has it turned into after
+    # more than a decade?" 0.36 from its answer.)
+    min_own_dense: float = 0.3
     # "How many X": a number not followed by X needs a close dense match to count.
     min_dense_uncounted: float = 0.6
     # The next sentence joins the answer when it scores this close to the best one (lists, "First, ... Second").
@@ -464,6 +470,10 @@ _EXPLAINS = re.compile(r"\bwhy\b|\bhow come\b|\bwhat (?:made|makes)\b(?! up\b)|\
 _REASON = re.compile(r"\b(?:because|due to|thanks to|owing to|in order to|so that|so as to|as a result|therefore|"
                      r"hence|which is why|reasons?|the first|for the first time|first-ever|the only|largest|biggest|"
                      r"milestone|landmark|significan\w*|solv(?:e|ed|es|ing))\b", re.IGNORECASE)
+# Words of a follow-up that ask for more about its subject, not about something else.
+_ABOUT_THE_SUBJECT = frozenset(analyze("else more next detail details anything further other others another go "
+                                       "continue then after afterwards later matter important importance significant "
+                                       "significance special happen happened mean means"))
 _ANAPHORIC_START = re.compile(r"^\W*(?:it|its|this|these|those|that|they|their|such|he|she|his|her)\b", re.IGNORECASE)
 
 
@@ -553,6 +563,7 @@ class ExtractiveAnswerer:
         idf: IdfLookup,
         standalone_question: str | None = None,
         said: Sequence[str] = (),
+        embed: Callable[[str], np.ndarray] | None = None,
     ) -> Draft:
         fact = self._article_fact(question, passages, standalone_question=standalone_question)
         if fact is not None:
@@ -567,6 +578,8 @@ class ExtractiveAnswerer:
         # A follow-up's answer shares a word of the follow-up itself when any sentence on the subject does: else
         # the sentence that matched the turn before ("the three business cards") answers again.
         own_seen = any(c.own_coverage and not c.names_missing for c in candidates)
+        if self._asks_about_something_else(question, kind, candidates, embed):
+            return Draft(self.abstain_message, True, [], {"own_coverage": 0.0})
         supported = [c for c in candidates
                      if (self.supported(c, kind)
                          or ((c is standout or c is leader) and self.on_point(c) and self.names_here(c, kind)
@@ -594,6 +607,25 @@ class ExtractiveAnswerer:
                 return Draft(self.abstain_message, True, [], evidence)
             groups = new or groups
         return self._cite(groups, evidence)
+
+    def _asks_about_something_else(self, question: str, kind: AnswerKind, candidates: Sequence[Candidate],
+                                   embed: Callable[[str], np.ndarray] | None) -> bool:
+        """An open follow-up none of whose own words any sentence holds, and whose own words read far from every
+        sentence, asks about something else ("What is the weather tomorrow?", "banana" after the bridge): its subject
+        alone does not answer it. A paraphrase still reads close ("What has it turned into after more than a
+        decade?" - "After more than ten years ..., it has become ..."); words asking for more about the subject ("what
+        else?", "why did it matter?") ask about the subject itself."""
+        if (embed is None or kind.name != "any" or candidates[0].own_coverage is None
+                or any(c.own_coverage for c in candidates)
+                or all(t in _ABOUT_THE_SUBJECT for t in _content_terms(question))):
+            return False
+        own = embed(question)
+        closest = None
+        for c in candidates:
+            vectors = self._analyse(c.passage)[1]
+            if vectors is not None:
+                closest = max(closest or -1.0, float(vectors[c.index] @ own))
+        return closest is not None and closest < self.config.min_own_dense
 
     def supported(self, c: Candidate, kind: AnswerKind) -> bool:
         cfg = self.config

@@ -133,7 +133,8 @@ class Pipeline:
         passages = self.retriever.retrieve(standalone, k=k, filters=filters, query_vector=vector)
         retrieved = time.perf_counter()
         draft = self.answerer.answer(question, passages, query_vector=vector, idf=idf,
-                                     standalone_question=standalone, said=said)
+                                     standalone_question=standalone, said=said,
+                                     embed=self.retriever.embedder.encode_query)
         return passages, draft, retrieved
 
     def stream(

@@ -578,6 +578,26 @@ def test_a_sentence_sharing_words_only_through_its_title_does_not_answer() -> No
     assert not draft.abstained and "mild" in draft.text
 
 
+def test_an_open_follow_up_about_something_else_abstains() -> None:
+    answerer = ExtractiveAnswerer(abstain_message=ABSTAIN, dimension=4)
+    vectors = np.array([[0.8, 0.6, 0, 0]] * 4, dtype=np.float32)
+    passage = make_passage(BRIDGE, dense=0.0, sentvecs=pack_vectors(vectors))
+    query = np.array([1, 0, 0, 0], dtype=np.float32)
+
+    def ask_after_the_bridge(question: str, own: list[float] | None):
+        embed = None if own is None else (lambda text: np.array(own, dtype=np.float32))
+        return answerer.answer(question, [passage], query_vector=query, idf=FakeIdf(),
+                               standalone_question=f"{question} (Sutong Bridge)", embed=embed)
+
+    # No sentence holds "weather" or "tomorrow", and the words alone read far from every sentence.
+    assert ask_after_the_bridge("What is the weather tomorrow?", [0, 0, 1, 0]).abstained
+    # Read close (a paraphrase), or with no way to tell, the subject answers as before.
+    assert not ask_after_the_bridge("What is the weather tomorrow?", [0.6, 0.8, 0, 0]).abstained
+    assert not ask_after_the_bridge("What is the weather tomorrow?", None).abstained
+    # Words asking for more about the subject ask about the subject.
+    assert not ask_after_the_bridge("Why did it matter?", [0, 0, 1, 0]).abstained
+
+
 def test_the_follow_ups_subject_counts_from_the_standalone_question(answerer: ExtractiveAnswerer) -> None:
     passage = make_passage(BRIDGE, title="")
     alone = ask(answerer, "How many vehicles use it every day?", passage)

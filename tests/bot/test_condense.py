@@ -216,9 +216,12 @@ def test_a_question_can_stand_alone_when_its_pointing_words_follow_its_own_name(
     ("hello", "greeting"), ("Hey there bot", "greeting"), ("Good evening!", "greeting"),
     ("Thank you so much.", "thanks"), ("thanks for the help", "thanks"), ("hi, thanks", "thanks"),
     ("thanks, bye", "goodbye"), ("bye-bye", "goodbye"),
+    # An acknowledgement alone; beside thanks, the thanks.
+    ("ok", "ack"), ("Got it.", "ack"), ("okay cool", "ack"), ("ok thanks", "thanks"), ("thanks, ok", "thanks"),
     # A question, or a word that only starts like small talk, is not small talk.
     ("hello, when did the bridge open?", None), ("hi what is zongzi", None), ("thanksgiving", None),
-    ("history", None), ("ok", None), ("hello world", None), ("", None), ("!!!", None),
+    ("history", None), ("ok so when did it open?", None), ("hello world", None), ("", None), ("!!!", None),
+    ("great wall", None), ("sure?", "ack"),
 ])
 def test_small_talk_kind(message: str, kind: str | None) -> None:
     assert small_talk_kind(message) == kind
