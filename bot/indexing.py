@@ -10,8 +10,15 @@ from index.store import ChunkStore, make_client
 
 
 def open_store(settings: Settings, *, client: Any = None) -> ChunkStore:
-    client = client if client is not None else make_client(path=settings.chroma_dir, url=settings.chroma_url)
-    return ChunkStore(client, name=settings.collection, where_it_is=settings.chroma_url or str(settings.chroma_dir))
+    where_it_is = settings.chroma_url or str(settings.chroma_dir)
+    if client is not None or settings.chroma_url:
+        client = client if client is not None else make_client(url=settings.chroma_url)
+        return ChunkStore(client, name=settings.collection, where_it_is=where_it_is)
+
+    def connect() -> Any:
+        return make_client(path=settings.chroma_dir)
+
+    return ChunkStore(connect(), name=settings.collection, where_it_is=where_it_is, connect=connect)
 
 
 def make_indexer(settings: Settings, *, embedder: Embedder | None = None, client: Any = None,

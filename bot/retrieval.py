@@ -162,6 +162,8 @@ class HybridRetriever:
         if saved is not None:
             log.info("the index changed on disk: %d chunks (was %d)", len(saved), len(self._bm25 or ()))
             self._bm25, self._bm25_stamp = saved, stamp
+            # The dense side too: an embedded store reads the new vectors only through a new client.
+            self.store.reconnect()
 
     def clear(self) -> None:
         """Forget the loaded keyword index (after re-indexing in the same process)."""
@@ -186,7 +188,9 @@ class HybridRetriever:
         if allowed is not None and not allowed:
             return []
         vector = self.embedder.encode_query(query) if query_vector is None else query_vector
-        hits = self._dense(vector, n=n, allowed=allowed, bm25=bm25)
+        # (The store is read under the lock: not while it reconnects to read what `bot index` wrote.)
+        with self._lock:
+            hits = self._dense(vector, n=n, allowed=allowed, bm25=bm25)
         dense = [(h.id, float(h.similarity or 0.0)) for h in hits]
         keyword = bm25.search(query, n=n, allowed=allowed)
         fused: dict[str, float] = {}
@@ -199,7 +203,8 @@ class HybridRetriever:
         # Dense hits came with their text; fetch only what the keyword side alone found and may be shown.
         stored = {h.id: h for h in hits}
         wanted = order if (self.reranker is not None or self.mmr) else order[:k]
-        stored.update({c.id: c for c in self.store.get([i for i in wanted if i not in stored])})
+        with self._lock:
+            stored.update({c.id: c for c in self.store.get([i for i in wanted if i not in stored])})
         if self.reranker is not None and order:
             scores = self.reranker.score(query, [stored[i].text for i in order if i in stored])
             reranked = dict(zip([i for i in order if i in stored], scores.tolist(), strict=True))
@@ -228,7 +233,8 @@ class HybridRetriever:
         return [h for h in hits if allowed is None or h.id in allowed][:n]
 
     def _mmr(self, vector: np.ndarray, order: list[str], k: int) -> list[str]:
-        result = self.store.collection.get(ids=order, include=["embeddings"])
+        with self._lock:
+            result = self.store.collection.get(ids=order, include=["embeddings"])
         vectors = dict(zip(result["ids"], np.asarray(result["embeddings"], dtype=np.float32), strict=True))
         candidates = [i for i in order if i in vectors]
         relevance = {i: float(vectors[i] @ vector) for i in candidates}

@@ -6,7 +6,7 @@ another way fails with a message that says to re-index, instead of returning non
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -91,13 +91,27 @@ def make_client(*, path: Path | None = None, url: str | None = None) -> Any:
 class ChunkStore:
     """Chunks with their embeddings and metadata in one Chroma collection."""
 
-    def __init__(self, client: Any, *, name: str, where_it_is: str = "") -> None:
+    def __init__(self, client: Any, *, name: str, where_it_is: str = "",
+                 connect: Callable[[], Any] | None = None) -> None:
         if len(name) < 3:
             raise ValueError(f"Collection name must have at least 3 characters. Currently, it is {name!r}.")
         self._client = client
         self.name = name
         self.where_it_is = where_it_is or name
         self._collection: Any = None
+        # Opens a new client for an embedded store: see reconnect().
+        self._connect = connect
+
+    def reconnect(self) -> None:
+        """See what another process wrote. An embedded Chroma keeps its vector index in memory and does not see the
+        vectors `bot index` adds meanwhile; a new client, once this one is closed, reads them from disk. (A store on
+        a Chroma server, or one given a client, has nothing to do.) The caller makes sure no query is under way."""
+        if self._connect is None:
+            return
+        close = getattr(self._client, "close", None)
+        if callable(close):
+            close()
+        self._client, self._collection = self._connect(), None
 
     # --- opening -------------------------------------------------------------------------------------------
 

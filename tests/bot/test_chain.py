@@ -544,6 +544,10 @@ def test_articles_indexed_by_another_process_are_answered_without_a_restart(
     answer = pipeline.ask(SUTONG_QUESTION)
     assert not answer.abstained and "June 30, 2008" in answer.answer
     assert pipeline.stats()["articles"] == 7
+    # Found by meaning too, not by keywords alone: an embedded Chroma kept the vectors it had loaded until its client
+    # was opened anew, and a new article reached the answer only when its keywords outranked everything else.
+    [cited] = [p for p in answer.passages if p.chunk_id == answer.citations[0].chunk_id]
+    assert cited.dense_score is not None and cited.dense_score > 0.5
 
     (corpus / MULTI).unlink()
     bot_index()
