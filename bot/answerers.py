@@ -470,6 +470,14 @@ _EXPLAINS = re.compile(r"\bwhy\b|\bhow come\b|\bwhat (?:made|makes)\b(?! up\b)|\
 _REASON = re.compile(r"\b(?:because|due to|thanks to|owing to|in order to|so that|so as to|as a result|therefore|"
                      r"hence|which is why|reasons?|the first|for the first time|first-ever|the only|largest|biggest|"
                      r"milestone|landmark|significan\w*|solv(?:e|ed|es|ing))\b", re.IGNORECASE)
+# A request for an overview of its subject rather than one fact: "Tell me about X", "Give me three facts about X",
+# "Summarize the article about X". (Its own words name nothing to search for.)
+_OVERVIEW = re.compile(r"^\W*(?:(?:please|can you|could you|would you)\s+)?(?:"
+                       r"tell me (?:more |a (?:bit|little) |something |everything )?about|"
+                       r"(?:give me |write |provide )?(?:a |an )?(?:short |brief |quick )?(?:summary|overview|rundown) "
+                       r"(?:of|about|on)|summari[sz]e|describe|what do you know about|"
+                       r"(?:give|tell|list) me (?:some |a few |the )?(?:\w+ )?(?:facts|things|key points|highlights) "
+                       r"(?:about|on|of|from))\b", re.IGNORECASE)
 # Words of a follow-up that ask for more about its subject, not about something else.
 _ABOUT_THE_SUBJECT = frozenset(analyze("else more next detail details anything further other others another go "
                                        "continue then after afterwards later matter important importance significant "
@@ -593,7 +601,10 @@ class ExtractiveAnswerer:
                     "kind_ok": float(best.kind_ok), "names_missing": float(len(best.names_missing))}
         if not supported or candidates[0].score - best.score > self.config.max_score_gap:
             return Draft(self.abstain_message, True, [], evidence)
-        groups = self._compose(best, supported, candidates, explains=bool(_EXPLAINS.search(question)))
+        if _OVERVIEW.search(question):
+            groups = self._overview(supported, candidates)
+        else:
+            groups = self._compose(best, supported, candidates, explains=bool(_EXPLAINS.search(question)))
         # A follow-up's answer does not open with the quote the bot gave last time when it has a new one to give
         # ("Xu Xiaoyu, director of Jingjiang City, said." again before the park). Alone, that quote stays: the
         # earlier answer may hold the follow-up's answer too ("5.2 square kilometers ... nearly 300 companies").
@@ -731,6 +742,29 @@ class ExtractiveAnswerer:
                 return [both] if _touching(chosen, second) else [chosen, second]
             break
         return [chosen]
+
+    def _overview(self, supported: Sequence[Candidate], candidates: Sequence[Candidate]) -> list[list[Candidate]]:
+        """"Tell me about X", "Give me three facts about X": the best supported sentences, up to max_sentences and
+        max_answer_words, each with its own [n] (sentences next to each other share one)."""
+        cfg = self.config
+        chosen: list[Candidate] = []
+        for c in supported:
+            run = [g for g in self._with_antecedent(c, candidates) if all(g.text != t.text for t in chosen)]
+            if not run:
+                continue
+            if chosen and (len(chosen) + len(run) > cfg.max_sentences
+                           or sum(len(g.text.split()) for g in [*chosen, *run]) > cfg.max_answer_words):
+                continue
+            chosen += run
+            if len(chosen) >= cfg.max_sentences:
+                break
+        groups: list[list[Candidate]] = []
+        for c in chosen:
+            if groups and _touching(groups[-1], [c]):
+                groups[-1].append(c)
+            else:
+                groups.append([c])
+        return groups
 
     @staticmethod
     def _with_antecedent(sentence: Candidate, candidates: Sequence[Candidate]) -> list[Candidate]:
@@ -946,7 +980,7 @@ def _whole_names(terms: frozenset[str], people: Sequence[frozenset[str]]) -> fro
 
 def _content_terms(question: str) -> list[str]:
     seen: dict[str, None] = {}
-    for term in analyze(_spell_months(question)):
+    for term in analyze(_spell_months(_OVERVIEW.sub(" ", question))):
         if term not in _QUESTION_WORDS:
             seen.setdefault(term, None)
     return list(seen)

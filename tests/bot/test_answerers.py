@@ -105,6 +105,7 @@ def ask(answerer: ExtractiveAnswerer, question: str, *passages, **options):
     ("In what city is the expo?", "place"),
     ("Why does Nantong mention the collaborative zone?", "any"),
     ("Tell me about the Sutong Bridge.", "any"),
+    ("Give me three facts about Jiaxing", "any"),
 ])
 def test_answer_kind(question: str, kind: str) -> None:
     assert answer_kind(question).name == kind
@@ -359,7 +360,7 @@ def test_a_why_question_takes_the_next_sentence_when_it_gives_the_reason() -> No
     assert ask(answerer, "What made the Wuhu leaders symposium significant?", passage).text == f"{held} {first} [1]"
     assert ask(answerer, "Why did the Wuhu leaders symposium matter?", passage).text == f"{held} {first} [1]"
     # Not a why question: the best sentence alone.
-    assert ask(answerer, "Tell me about the Wuhu leaders symposium.", passage).text == f"{held} [1]"
+    assert ask(answerer, "What happened in Wuhu in early summer?", passage).text == f"{held} [1]"
     # The next sentence gives no reason: the best sentence alone.
     chatty = make_passage(f"{held} Many guests came to the city that week. The weather in Wuhu was fine.", title="",
                           chunk_id="p2")
@@ -596,6 +597,24 @@ def test_an_open_follow_up_about_something_else_abstains() -> None:
     assert not ask_after_the_bridge("What is the weather tomorrow?", None).abstained
     # Words asking for more about the subject ask about the subject.
     assert not ask_after_the_bridge("Why did it matter?", [0, 0, 1, 0]).abstained
+
+
+@pytest.mark.parametrize("question", [
+    "Tell me about the Sutong Bridge", "Give me three facts about the Sutong Bridge",
+    "Summarize the article about the Sutong Bridge", "Can you give me an overview of the Sutong Bridge?",
+])
+def test_an_overview_quotes_up_to_three_sentences_on_its_subject(answerer: ExtractiveAnswerer, question: str) -> None:
+    text = ("The Sutong Bridge opened to traffic on June 30, 2008. Nantong sits on the Yangtze River. The Sutong "
+            "Bridge carries 90,000 vehicles every day. A second Sutong Bridge passage will start soon.")
+    draft = ask(answerer, question, make_passage(text, title="Crossings"))
+    assert not draft.abstained
+    assert "June 30, 2008" in draft.text and "90,000 vehicles" in draft.text and "second Sutong" in draft.text
+    assert "Yangtze" not in draft.text  # not on the subject
+    # Each quote its own [n]; the two sentences next to each other share one.
+    assert [c.quote.split()[:3] for c in draft.citations] == [["The", "Sutong", "Bridge"], ["The", "Sutong", "Bridge"]]
+    assert "A second Sutong" in draft.citations[1].quote
+    # Its own words ("give", "facts", "summarize") are not searched for.
+    assert draft.evidence["coverage"] == pytest.approx(1.0)
 
 
 def test_the_follow_ups_subject_counts_from_the_standalone_question(answerer: ExtractiveAnswerer) -> None:

@@ -6,6 +6,7 @@ integration tests use `build_pipeline` over the real seeds index.
 from __future__ import annotations
 
 import asyncio
+import re
 import statistics
 from collections.abc import Iterator
 from pathlib import Path
@@ -352,6 +353,18 @@ def test_a_paraphrased_follow_up_still_reads_close_enough_to_answer(seeds_pipeli
     history = [{"role": "user", "content": "What is Shibei High-tech City?"}]
     answer = seeds_pipeline.ask("What has it turned into after more than a decade?", history=history)
     assert not answer.abstained and "Shibei" in answer.answer
+
+
+@pipeline_marks
+def test_an_overview_request_gets_several_cited_facts(seeds_pipeline: Pipeline) -> None:
+    """"Give me three facts about Jiaxing" searched for "give", "three" and "facts" and quoted a sentence the article
+    breaks off ("By 2006, Jiaxing had combined with the local …")."""
+    answer = seeds_pipeline.ask("Give me three facts about Jiaxing")
+    assert not answer.abstained and "By 2006" not in answer.answer
+    quoted = [sentence for c in answer.citations for sentence in re.split(r"(?<=[.!?])\s+", c.quote)]
+    assert len(quoted) >= 2 and all("Jiaxing" in c.title for c in answer.citations)
+    bridge = seeds_pipeline.ask("Tell me about the Sutong Bridge")
+    assert "June 30, 2008" in bridge.answer and "90,000 vehicles" in bridge.answer
 
 
 @pipeline_marks
