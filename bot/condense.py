@@ -103,7 +103,7 @@ class HeuristicCondenser:
 
     def condense(self, question: str, history: Sequence[Turn]) -> str:
         earlier = exchanges(history)[-self.max_name_turns:]
-        if not earlier or not self.needs_context(question):
+        if not earlier or not (self.needs_context(question) or _points_back(question, *earlier[-1])):
             return question
         own = set(analyze(question))
         subject: list[str] = []
@@ -140,6 +140,24 @@ class HeuristicCondenser:
             leaning = leaning and self.needs_context(turn)
         extra = "; ".join(dict.fromkeys(s for s in subject if s))
         return f"{question} ({extra})" if extra else question
+
+
+# "the action plan", "the bridge": a definite phrase of up to three lower-case words.
+_DEFINITE = re.compile(r"\bthe\s+((?:[a-z][\w-]*\s+){0,2}[a-z][\w-]*)")
+
+
+def _points_back(question: str, turn: str, reply: str) -> bool:
+    """Does a question that names nothing point back with a definite phrase the last exchange used ("When was the
+    action plan released?" after an answer quoting Kunshan's "... Metaverse Industry ... Action Plan")? A question
+    giving a name of its own stands alone."""
+    if _names_before(question, len(question)):
+        return False
+    said = set(analyze(f"{turn} {_CITATION.sub('', reply)}"))
+    for match in _DEFINITE.finditer(question):
+        terms = [t for t in analyze(match.group(1)) if t not in _GENERIC]
+        if terms and set(terms) <= said:
+            return True
+    return False
 
 
 def _answer_names(reply: str, *, known: set[str]) -> list[str]:

@@ -171,6 +171,25 @@ def test_small_talk_in_the_conversation_is_passed_over() -> None:
     assert exchanges(history) == [("What is Shibei High-tech City?", "A science city. [1]")]
 
 
+def test_a_definite_phrase_the_last_exchange_used_points_back() -> None:
+    """"the action plan" stands for the plan the last answer quoted; its own three words had made the question look
+    self-contained, and Nantong's "five major action plans" answered it."""
+    history = [{"role": "user", "content": "Tell me about the Kunshan metaverse exhibition"},
+               {"role": "assistant", "content": 'Kunshan released the "Kunshan Metaverse Industry Innovation and '
+                                                'Development Action Plan" in Shanghai. [1]'}]
+    assert condenser.condense("When was the action plan released?", history).startswith(
+        "When was the action plan released? (Kunshan")
+    # A phrase the conversation did not use, or a question giving its own name, stands alone.
+    assert condenser.condense("When was the bridge opened to traffic?", history) == \
+        "When was the bridge opened to traffic?"
+    assert condenser.condense("When was the Nantong action plan released?", history) == \
+        "When was the Nantong action plan released?"
+    # The last question's words count as the answer's do.
+    declined = [{"role": "user", "content": "What is the bridge toll?"},
+                {"role": "assistant", "content": "The articles I have do not answer that question."}]
+    assert condenser.condense("When did the bridge open?", declined).startswith("When did the bridge open? (")
+
+
 def test_user_turns_and_exchanges() -> None:
     turns = ["a", " ", {"role": "assistant", "content": "b"}, {"content": "c"}, {"role": "user", "content": "d"},
              {"role": "assistant", "content": "e"}]
