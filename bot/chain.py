@@ -94,6 +94,14 @@ class Pipeline:
                           standalone_question=question, passages=[], small_talk=True)
         idf = self.retriever.bm25
         self._check_fits_model(question)
+        if (search_filters is not None and "no_filter_match" in self.prompts.names()
+                and not self.retriever.any_match(search_filters)):
+            # Not "the articles do not answer": there were no articles to ask.
+            spent = _ms(time.perf_counter() - started)
+            return Answer(question=question, answer=self.prompts.render("no_filter_match",
+                                                                          filters=search_filters.describe()),
+                          abstained=True, citations=[], timings_ms={"retrieve": spent, "answer": 0.0, "total": spent},
+                          standalone_question=question, passages=[])
         history = list(history or [])
         said = [str(t.get("content", "")) for t in history if not isinstance(t, str) and t.get("role") == "assistant"]
         standalone = self.condenser.condense(question, history)

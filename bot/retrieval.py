@@ -55,7 +55,19 @@ class SearchFilters:
                     raise UsageError(f"Filter {key} must be a date like 2024-05-14. Currently, it is "
                                      f"{values[key]!r}.") from None
         result = cls(**values)
+        if result.published_from and result.published_to and result.published_from > result.published_to:
+            raise UsageError(f"Filter published_from ({result.published_from}) is after published_to "
+                             f"({result.published_to}): no article can match.")
         return result if any((result.source, result.published_from, result.published_to)) else None
+
+    def describe(self) -> str:
+        """'source "003", published from 2030-01-01' (what a reader is told when nothing matches)."""
+        parts = [f'source "{self.source}"'] if self.source else []
+        if self.published_from or self.published_to:
+            span = " ".join(f"{word} {value}" for word, value in (("from", self.published_from),
+                                                                  ("to", self.published_to)) if value)
+            parts.append(f"published {span}")
+        return ", ".join(parts)
 
     def _ts(self, value: str | None) -> int | None:
         return int(value.replace("-", "")) if value else None
@@ -170,6 +182,10 @@ class HybridRetriever:
         with self._lock:
             self._bm25 = None
             self._bm25_stamp = None
+
+    def any_match(self, filters: SearchFilters) -> bool:
+        """Does any indexed chunk pass the filters?"""
+        return bool(self.bm25.ids_where(filters.matches))
 
     def retrieve(
         self,

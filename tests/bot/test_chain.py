@@ -62,6 +62,9 @@ class FakeRetriever:
         self.calls.append({"query": query, "k": k, "filters": filters, "query_vector": query_vector})
         return [make_passage(BRIDGE, title="")]
 
+    def any_match(self, filters: SearchFilters) -> bool:
+        return True
+
     def warm_up(self) -> None:
         pass
 
@@ -465,6 +468,12 @@ def test_filters_through_ask(seeds_pipeline: Pipeline) -> None:
     assert all(c.source == SINGLE for c in answer.citations)
     nothing = seeds_pipeline.ask(SUTONG_QUESTION, filters={"published_from": "2030-01-01"})
     assert nothing.abstained and nothing.passages == [] and nothing.citations == []
+    # Told that the filter matched nothing, not that the articles do not answer.
+    assert nothing.answer == ("No article matches your filter (published from 2030-01-01), so there is nothing to "
+                              "answer from. Widen the filter or remove it.")
+    assert "source \"nonexistent\"" in seeds_pipeline.ask(SUTONG_QUESTION, filters={"source": "nonexistent"}).answer
+    with pytest.raises(UsageError, match="published_from \\(2024-06-01\\) is after published_to"):
+        seeds_pipeline.ask(SUTONG_QUESTION, filters={"published_from": "2024-06-01", "published_to": "2024-01-01"})
     with pytest.raises(UsageError, match="published_to"):
         seeds_pipeline.ask(SUTONG_QUESTION, filters={"published_to": "2024-02-30"})
 

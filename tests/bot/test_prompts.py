@@ -11,7 +11,8 @@ from tests.bot.conftest import PROMPTS
 
 SHIPPED = {"abstain": set(), "article_fact": {"title", "field", "value"}, "condense_question": {"history", "question"}, "empty_question": set(),
            "generative_answer": {"passages", "question", "abstain_message"}, "question_too_long": {"length", "limit"},
-           "question_too_long_for_model": {"pieces", "limit"}, "small_talk": {"kind"}}
+           "question_too_long_for_model": {"pieces", "limit"}, "small_talk": {"kind"},
+           "no_filter_match": {"filters"}}
 
 
 def library(tmp_path: Path, **files: str) -> PromptLibrary:
