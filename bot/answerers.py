@@ -478,6 +478,10 @@ _OVERVIEW = re.compile(r"^\W*(?:(?:please|can you|could you|would you)\s+)?(?:"
                        r"(?:of|about|on)|summari[sz]e|describe|what do you know about|"
                        r"(?:give|tell|list) me (?:some |a few |the )?(?:\w+ )?(?:facts|things|key points|highlights) "
                        r"(?:about|on|of|from))\b", re.IGNORECASE)
+# A follow-up asking for more of the same subject: "Tell me more", "What else?", "go on".
+_MORE = re.compile(r"^\W*(?:(?:please|can you|could you)\s+)?(?:tell me more|more(?: details?| info(?:rmation)?)?|"
+                   r"go on|what else|anything else|(?:and )?then what|keep going|continue)\b(?:\s+(?:about (?:it|that|"
+                   r"this|them)|please|on that))?\W*$", re.IGNORECASE)
 # Words of a follow-up that ask for more about its subject, not about something else.
 _ABOUT_THE_SUBJECT = frozenset(analyze("else more next detail details anything further other others another go "
                                        "continue then after afterwards later matter important importance significant "
@@ -601,7 +605,14 @@ class ExtractiveAnswerer:
                     "kind_ok": float(best.kind_ok), "names_missing": float(len(best.names_missing))}
         if not supported or candidates[0].score - best.score > self.config.max_score_gap:
             return Draft(self.abstain_message, True, [], evidence)
-        if _OVERVIEW.search(question):
+        if said and _MORE.search(question):
+            # "Tell me more": what the conversation has not quoted yet.
+            spoken = "\n".join(" ".join(text.split()) for text in said)
+            supported = [c for c in supported if " ".join(c.text.split()) not in spoken]
+            if not supported:
+                return Draft(self.abstain_message, True, [], evidence)
+            groups = self._overview(supported, candidates)
+        elif _OVERVIEW.search(question):
             groups = self._overview(supported, candidates)
         else:
             groups = self._compose(best, supported, candidates, explains=bool(_EXPLAINS.search(question)))

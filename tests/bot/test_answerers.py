@@ -617,6 +617,20 @@ def test_an_overview_quotes_up_to_three_sentences_on_its_subject(answerer: Extra
     assert draft.evidence["coverage"] == pytest.approx(1.0)
 
 
+def test_tell_me_more_quotes_what_the_conversation_has_not(answerer: ExtractiveAnswerer) -> None:
+    text = ("The Sutong Bridge opened to traffic on June 30, 2008. Nantong sits on the Yangtze River. The Sutong "
+            "Bridge carries 90,000 vehicles every day. A second Sutong Bridge passage will start soon.")
+    passage = make_passage(text, title="Crossings")
+    said = ["The Sutong Bridge opened to traffic on June 30, 2008. [1]"]
+    more = ask(answerer, "Tell me more", passage, standalone_question="Tell me more (Sutong Bridge; open)", said=said)
+    assert not more.abstained and "June 30" not in more.text
+    assert "90,000 vehicles" in more.text and "second Sutong" in more.text
+    # Everything on the subject already said: nothing more to tell.
+    said.append(more.text)
+    assert ask(answerer, "what else?", passage, standalone_question="what else? (Sutong Bridge; open)",
+               said=said).abstained
+
+
 def test_the_follow_ups_subject_counts_from_the_standalone_question(answerer: ExtractiveAnswerer) -> None:
     passage = make_passage(BRIDGE, title="")
     alone = ask(answerer, "How many vehicles use it every day?", passage)
