@@ -178,6 +178,9 @@ class AnswerKind:
         if self.name == "duration":
             return new(_DURATION.findall(sentence)) or new(_DATE.findall(sentence))
         if self.name == "person":
+            # "Xu Xiaoyu, director of Jingjiang City, said." tells who spoke, not who runs the park.
+            if self.acted and self.acted not in _SAYING and _ONLY_ATTRIBUTION.match(sentence):
+                return False
             return new(named_people(sentence)) or bool(
                 self.acted and re.search(rf"\b{re.escape(self.acted)}\s+(?:\w+\s+)?by\s+{_AGENT}", sentence,
                                          re.IGNORECASE))
@@ -355,6 +358,10 @@ _TITLES = (r"(?:secretary|director|mayor|governor|president|chairman|chairwoman|
            r"inheritor|master|general manager)")
 
 
+# A sentence that only says who spoke: "Xu Xiaoyu, director of Jingjiang City, said."
+_ONLY_ATTRIBUTION = re.compile(r"^\W*[^,.;]{2,60},[^.;]{2,120},?\s+(?:said|says|added|noted|stated|told [\w ]{1,30})"
+                               r"\W*$", re.IGNORECASE)
+_SAYING = frozenset("said say says told tell tells spoke speak speaks added noted stated announced".split())
 # "Who held it?" -> "held" ("Who then took over?" -> "took"); not "Who is ..." or "Who did ...".
 _WHO_VERB = re.compile(r"^\s*who\s+(?:(?:then|first|also|actually|exactly|really|finally|later|just|now|still|ever|"
                        r"originally|initially)\s+)?(?!(?:is|was|are|were|does|did|do|will|would|can|could|has|have|"

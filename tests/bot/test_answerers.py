@@ -173,6 +173,10 @@ def test_a_named_answer_knows_what_it_names(question: str, head: str | None) -> 
     ("person", "Wu Xinming spoke at the meeting.", "Who spoke?", True),
     ("person", "The Sutong Bridge opened.", "Who opened it?", False),  # "Bridge" is not part of a person's name
     ("person", "The Regional Leaders Symposium was held in Wuhu.", "Who attended?", False),  # an event, no one
+    # A sentence that only says who spoke answers "who said", not "who runs it".
+    ("person", "Xu Xiaoyu, director of Jingjiang City, said.", "Who runs it?", False),
+    ("person", "Xu Xiaoyu, director of Jingjiang City, said.", "Who said that?", True),
+    ("person", "Xu Xiaoyu, director of Jingjiang City, runs the park.", "Who runs it?", True),
     # "Who held it?" is answered by whoever it was held by, people or not.
     ("person", "It was the first conference held by three provinces and one city.", "Who held it?", True),
     ("person", "It was the first conference held in three provinces.", "Who held it?", False),
