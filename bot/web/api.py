@@ -6,11 +6,12 @@ import logging
 from collections.abc import AsyncIterator, Iterator
 from datetime import date
 from importlib import metadata
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from fastapi import APIRouter, HTTPException
 from fastapi.responses import JSONResponse, StreamingResponse
-from pydantic import BaseModel, Field
+from pydantic import AfterValidator, BaseModel, Field, field_validator
+from pydantic_core import PydanticCustomError
 from starlette.concurrency import run_in_threadpool
 
 from bot import chain, errors
@@ -33,25 +34,51 @@ MAX_BODY_BYTES = 1_000_000
 _SSE_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
 
 
+# A string that is not valid Unicode: half of a UTF-16 surrogate pair, which JSON can carry ("\\ud800").
+INVALID_TEXT = "not valid text: it holds half of a UTF-16 character pair ({char}, character {position})"
+
+
+def valid_text(value: str) -> str:
+    """`value`, or a 422 when it is not valid Unicode: Python keeps a lone surrogate from JSON, and it would fail
+    later, when searched, stored or sent back, as an internal error."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise PydanticCustomError("invalid_text", INVALID_TEXT,
+                                  {"char": f"\\u{ord(value[exc.start]):04x}", "position": exc.start + 1}) from None
+    return value
+
+
+# A string from a client, checked to be valid Unicode.
+Text = Annotated[str, AfterValidator(valid_text)]
+
+
 class Turn(BaseModel):
     role: Literal["user", "assistant"]
-    content: str
+    content: str  # checked by the request holding it (inside `str | Turn`, a failure would be reported twice)
 
 
 class Filters(BaseModel):
-    source: str | None = Field(None, description="Substring or exact path of the source file.")
+    source: Text | None = Field(None, description="Substring or exact path of the source file.")
     published_from: date | None = Field(None, description="ISO date; only articles published on or after it.")
     published_to: date | None = Field(None, description="ISO date; only articles published on or before it.")
 
 
 class AskRequest(BaseModel):
-    question: str = Field(..., description="The question (1 to max_question_chars characters).")
+    question: Text = Field(..., description="The question (1 to max_question_chars characters).")
     history: list[str | Turn] = Field(
         default_factory=list, max_length=100,
         description="Earlier user questions, or {role, content} turns, oldest first.",
     )
     k: int | None = Field(None, ge=1, le=50, description="How many passages to retrieve (default: setting k).")
     filters: Filters | None = None
+
+    @field_validator("history")
+    @classmethod
+    def _history_is_text(cls, history: list[str | Turn]) -> list[str | Turn]:
+        for turn in history:
+            valid_text(turn if isinstance(turn, str) else turn.content)
+        return history
 
 
 class FeedbackRequest(BaseModel):

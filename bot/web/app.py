@@ -184,6 +184,9 @@ def _add_exception_handlers(app: FastAPI) -> None:
         app.add_exception_handler(expected, bot_error)
 
 
+INVALID_UNICODE = "not valid text: it holds half of a UTF-16 character pair"
+
+
 def validation_message(errors: Sequence[Any]) -> tuple[int, str]:
     """(status, one line) for pydantic/FastAPI request errors: 400 when the body is not JSON, else 422."""
     example = 'Send a JSON object such as {"question": "..."} with Content-Type: application/json.'
@@ -201,6 +204,8 @@ def validation_message(errors: Sequence[Any]) -> tuple[int, str]:
     for error in errors[:3]:
         loc = [str(p) for p in error.get("loc", ()) if p != "body"]
         where = ".".join(loc) or "body"
-        parts.append(f"{where}: {error.get('msg', 'invalid value')}")
+        # pydantic's own check of a constrained string, in words like ours (api.valid_text) for the other fields
+        message = INVALID_UNICODE if error.get("type") == "string_unicode" else error.get("msg", "invalid value")
+        parts.append(f"{where}: {message}")
     more = f" (and {len(errors) - 3} more)" if len(errors) > 3 else ""
     return 422, "Invalid request: " + "; ".join(parts) + more + "."

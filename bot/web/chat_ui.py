@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,7 +16,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 import gradio as gr
 
-from bot.errors import BotError
+from bot.errors import BotError, UsageError
 from index.errors import IndexingError
 from bot.schema import Answer, AnswerDelta
 from bot.settings import Settings
@@ -35,6 +36,8 @@ EXAMPLE_QUESTIONS = (
 # Earlier question/answer pairs sent with a follow-up (the widget sends the same number).
 HISTORY_TURNS = 6
 GENERIC_ERROR = "Sorry, something went wrong while answering. Please try again in a moment."
+# Half of a UTF-16 pair: in a Python str, any surrogate code point stands alone (JSON decoding joins whole pairs).
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 # A turn of the conversation as kept in the session state: the question, then either the final
 # answer (Answer.to_dict()) or a one-line error, plus the history the question was asked with.
@@ -56,15 +59,26 @@ class ChatResponder:
 
     def respond(self, question: str, turns: Sequence[Turn] | None) -> Iterator[ChatView]:
         """Stream one answer: the question and a placeholder at once, then the growing answer text,
-        then the final answer with linked citations and the sources panel."""
+        then the final answer with linked citations and the sources panel.
+
+        A blank question yields nothing (as in the widget, it is not asked: no empty bubble, no error). A question
+        the pipeline refuses (too long, say) is put back in the question box, to be shortened there; so is one
+        holding half of a UTF-16 pair, which is not asked."""
+        if is_blank(question):
+            return
+        broken = broken_text_message(question)
+        if broken:  # not asked; shown with U+FFFD, which the page can display, unlike half of a UTF-16 pair
+            question = _SURROGATE.sub("\ufffd", question)
         turns = [dict(t) for t in (turns or [])]
-        question = question or ""
         history = history_of(turns)
         turn: Turn = {"question": question, "answer": None, "error": None, "history": history}
         pending = [*turns, turn]
         yield messages_of(turns, pending=(question, render.pending_html())), turns, _searching_html(), ""
         text = ""
+        box = ""
         try:
+            if broken:
+                raise UsageError(broken)
             for item in self.pipeline.stream(question, history=history or None):
                 if isinstance(item, AnswerDelta):
                     text += item.text
@@ -74,13 +88,15 @@ class ChatResponder:
                     turn["answer"] = item.to_dict()
         except (BotError, IndexingError) as exc:  # UsageError, IndexMissingError...: meant for the user
             turn["error"] = _one_line(str(exc))
+            if isinstance(exc, UsageError):
+                box = question
         except Exception:  # anything else is our bug: log it, show a generic line, never a traceback
             logger.exception("The chat failed to answer %r", question)
             turn["error"] = GENERIC_ERROR
         if turn["answer"] is None and turn["error"] is None:
             logger.error("The pipeline stream ended without a final Answer for %r", question)
             turn["error"] = GENERIC_ERROR
-        yield messages_of(pending), pending, render.sources_html(pending), ""
+        yield messages_of(pending), pending, render.sources_html(pending), box
 
     def rate(self, turns: Sequence[Turn], message_index: int, liked: bool | str) -> int | None:
         """Store a thumbs up/down on the answer shown at chat message `message_index`."""
@@ -98,6 +114,20 @@ class ChatResponder:
             answer=turn["answer"],
             history=list(turn.get("history") or []),
         )
+
+
+def is_blank(question: str | None) -> bool:
+    return not (question or "").strip()
+
+
+def broken_text_message(question: str) -> str | None:
+    """What is wrong when `question` holds half of a UTF-16 character pair (a browser can send one; nothing can
+    encode it, so it would break the answer and the page), else None."""
+    found = _SURROGATE.search(question)
+    if found is None:
+        return None
+    return (f"Your question holds a broken character (half of a UTF-16 character pair, character "
+            f"{found.start() + 1}), shown as \ufffd. Please remove it or type it again.")
 
 
 def history_of(turns: Sequence[Turn]) -> list[dict[str, str]]:
@@ -157,7 +187,10 @@ def build_chat(pipeline: Pipeline, *, feedback: FeedbackSink | None = None, sett
     """The chat page. Event `ask` (the question box) is also the Gradio API endpoint `/ask`."""
     responder = ChatResponder(pipeline, feedback=feedback)
 
-    def ask(question: str, turns: list[Turn] | None) -> Iterator[ChatView]:
+    def ask(question: str, turns: list[Turn] | None) -> Iterator[ChatView | tuple[Any, ...]]:
+        if is_blank(question):  # ignored: the screen stays as it is
+            yield gr.skip(), gr.skip(), gr.skip(), gr.skip()
+            return
         yield from responder.respond(question, turns)
 
     def ask_example(turns: list[Turn] | None, evt: gr.SelectData) -> Iterator[ChatView]:
@@ -199,8 +232,7 @@ def build_chat(pipeline: Pipeline, *, feedback: FeedbackSink | None = None, sett
                     submit_btn="Ask",
                     autofocus=True,
                     elem_id="nb-question",
-                    max_length=settings.max_question_chars,
-                )
+                )  # no max_length: the box would cut a long paste silently; the pipeline refuses it with a message
                 new_chat = gr.Button("New conversation", size="sm", variant="secondary", elem_id="nb-new")
             with gr.Column(scale=2, min_width=300, elem_id="nb-sources-col"):
                 sources = gr.HTML(

@@ -2,6 +2,8 @@
 
 The last user message is the question; earlier user/assistant messages are the history; system messages are
 ignored. Citations travel twice: as numbered footnotes appended to the text, and as a `citations` field.
+There is one model, listed as "newsbot" and by its full id ("newsbot-extractive": the answerer); a completion
+accepts any model name (tools often insist on sending one) and reports the full id.
 """
 from __future__ import annotations
 
@@ -13,8 +15,8 @@ from collections.abc import AsyncIterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 from fastapi import APIRouter, HTTPException
-from fastapi.responses import StreamingResponse
-from pydantic import BaseModel, Field
+from fastapi.responses import JSONResponse, StreamingResponse
+from pydantic import BaseModel, Field, field_validator
 from starlette.concurrency import run_in_threadpool
 
 from bot.prompts import PromptLibrary
@@ -29,6 +31,7 @@ from bot.web.api import (
     error_message,
     plain_filters,
     stream_in_threadpool,
+    valid_text,
 )
 
 if TYPE_CHECKING:
@@ -43,14 +46,28 @@ class ChatMessage(BaseModel):
     role: str
     content: str | list[dict[str, Any]] | None = None
 
+    @field_validator("content")
+    @classmethod
+    def _content_is_text(cls, content: str | list[dict[str, Any]] | None) -> str | list[dict[str, Any]] | None:
+        parts = content if isinstance(content, list) else [{"text": content}]
+        for part in parts:
+            if isinstance(part.get("text"), str):
+                valid_text(part["text"])
+        return content
+
 
 class ChatRequest(BaseModel):
-    model: str | None = Field(None, description="Ignored: there is one model; any name is accepted.")
+    model: str | None = Field(None, description="Any name: there is one model (see GET /v1/models), which answers "
+                                                "whatever name is sent.")
     messages: list[ChatMessage] = Field(..., min_length=1, max_length=200)
     stream: bool = False
     # Extensions beyond OpenAI's schema (send with the client's extra_body).
     k: int | None = Field(None, ge=1, le=50)
     filters: Filters | None = None
+
+
+# The model's short name, as in the README's example; it stands for the full id, which names the answerer.
+MODEL_ALIAS = "newsbot"
 
 
 def model_id(settings: Settings) -> str:
@@ -102,17 +119,20 @@ def create_router(*, pipeline: Pipeline, settings: Settings, prompts: PromptLibr
     router = APIRouter(tags=["openai"], max_body_size=MAX_BODY_BYTES)
     name = model_id(settings)
     created = int(time.time())
-    model_card = {"id": name, "object": "model", "created": created, "owned_by": "newsbot"}
+    cards = {model: {"id": model, "object": "model", "created": created, "owned_by": "newsbot"}
+             for model in (MODEL_ALIAS, name)}
 
-    @router.get("/models", summary="The one model this server offers")
+    @router.get("/models", summary="The one model this server offers, by its short name and its full id")
     async def list_models() -> dict[str, Any]:
-        return {"object": "list", "data": [model_card]}
+        return {"object": "list", "data": list(cards.values())}
 
-    @router.get("/models/{model}", summary="One model")
-    async def get_model(model: str) -> dict[str, Any]:
-        if model != name:
-            raise HTTPException(404, f"Model {model!r} does not exist; this server offers {name!r}.")
-        return model_card
+    @router.get("/models/{model:path}", summary="One model", response_model=None)
+    async def get_model(model: str) -> dict[str, Any] | JSONResponse:
+        if model not in cards:
+            message = f"The model {model!r} does not exist; this server offers {' and '.join(map(repr, cards))}."
+            error = {"message": message, "type": "invalid_request_error", "param": "model", "code": "model_not_found"}
+            return JSONResponse({"detail": message, "error": error}, status_code=404)  # OpenAI's codes, our detail
+        return cards[model]
 
     @router.post("/chat/completions", summary="OpenAI-compatible chat completion (streaming or not)",
                  response_model=None)

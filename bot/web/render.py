@@ -35,6 +35,18 @@ def esc(text: object) -> str:
     return _SPECIAL.sub(lambda m: _ENTITIES[m.group(0)], value)
 
 
+def _attr(text: object) -> str:
+    """Text as an inert attribute value that keeps its line breaks (as `&#10;`, so no blank line ends the block)."""
+    lines = ("" if text is None else str(text)).replace("\r\n", "\n").replace("\r", "\n").split("\n")
+    return "&#10;".join(_SPECIAL.sub(lambda m: _ENTITIES[m.group(0)], line) for line in lines)
+
+
+def _copy(text: str) -> str:
+    """The `data-copy` attribute: the plain text the chat's copy button puts on the clipboard. The chatbot copies a
+    message's source, which is this HTML; chat.js hands the clipboard this attribute instead."""
+    return f' data-copy="{_attr(text.strip())}"'
+
+
 def _text_with_breaks(text: str) -> str:
     # Paragraph breaks as <br>: the output never holds a blank line, which would end the HTML block
     # and hand the rest to the Markdown renderer.
@@ -109,16 +121,38 @@ def _link_markers(text: str, numbers: set[int], turn: int) -> str:
     return "".join(pieces)
 
 
+def source_line(citation: Mapping[str, Any]) -> str:
+    """One cited passage as a line of plain text: `[1] Title (May 14, 2024) — source: “quote”`."""
+    date = format_date(citation.get("published"))
+    line = f"[{int(citation.get('n', 0))}] {' '.join(str(citation.get('title') or 'Untitled article').split())}"
+    if date:
+        line += f" ({date})"
+    if citation.get("source"):
+        line += f" — {citation['source']}"
+    quote = " ".join(str(citation.get("quote") or "").split())
+    return f"{line}: “{quote}”" if quote else line
+
+
+def answer_text(answer: Mapping[str, Any]) -> str:
+    """A final answer as plain text (what copying it gives): its text with the `[n]` markers, then its sources."""
+    text = str(answer.get("answer") or "").strip()
+    cites = [] if answer.get("small_talk") or answer.get("abstained") else _citations(answer)
+    if not cites:
+        return text
+    return text + "\n\nSources:\n" + "\n".join(source_line(c) for c in cites)
+
+
 def answer_html(answer: Mapping[str, Any], *, turn: int) -> str:
     """One chat message for a final answer: cited answers link each `[n]` to the sources panel;
     an abstention is set apart (muted, labelled) and shows no sources as support; a reply to small talk ("hi") is
-    plain text."""
+    plain text. Each carries its plain text for the copy button."""
     text = str(answer.get("answer") or "")
+    copy = _copy(answer_text(answer))
     if answer.get("small_talk"):
-        return f'<div class="nb-msg nb-small-talk">{_text_with_breaks(text)}</div>'
+        return f'<div class="nb-msg nb-small-talk"{copy}>{_text_with_breaks(text)}</div>'
     if answer.get("abstained"):
         return (
-            f'<div class="nb-msg nb-abstain"><span class="nb-abstain-label">{esc(ABSTAIN_LABEL)}</span>'
+            f'<div class="nb-msg nb-abstain"{copy}><span class="nb-abstain-label">{esc(ABSTAIN_LABEL)}</span>'
             f'<div class="nb-abstain-text">{_text_with_breaks(text)}</div></div>'
         )
     numbers = {int(c.get("n", 0)) for c in _citations(answer)}
@@ -128,7 +162,7 @@ def answer_html(answer: Mapping[str, Any], *, turn: int) -> str:
     if count:
         plural = "source" if count == 1 else "sources"
         footer = f'<div class="nb-msg-foot">{count} {plural} · click a number to read the passage</div>'
-    return f'<div class="nb-msg nb-answer">{body}{footer}</div>'
+    return f'<div class="nb-msg nb-answer"{copy}>{body}{footer}</div>'
 
 
 def streaming_html(text: str) -> str:
@@ -141,11 +175,11 @@ def pending_html() -> str:
 
 
 def error_html(message: str) -> str:
-    return f'<div class="nb-msg nb-error">{_text_with_breaks(message)}</div>'
+    return f'<div class="nb-msg nb-error"{_copy(message)}>{_text_with_breaks(message)}</div>'
 
 
 def question_html(question: str) -> str:
-    return f'<div class="nb-msg nb-question">{_text_with_breaks(question)}</div>'
+    return f'<div class="nb-msg nb-question"{_copy(question)}>{_text_with_breaks(question)}</div>'
 
 
 def citation_html(citation: Mapping[str, Any], *, turn: int, open_: bool = False) -> str:

@@ -216,8 +216,9 @@ def test_a_question_longer_than_the_model_reads(pipeline: Pipeline, retriever: F
     # 14 words = 14 pieces > 12: the model would silently read only the first 12.
     with pytest.raises(UsageError) as caught:
         pipeline.ask("When did the new Sutong Bridge over the wide Yangtze River open to traffic?")
-    assert str(caught.value) == ("Your question is too long for the search model to read whole (14 word pieces; it "
-                                 "reads 12). Please shorten it.")
+    # In plain words: 14 pieces where 12 are read: 2/14 must go, 14%, rounded up to a multiple of 5.
+    assert str(caught.value) == ("Your question has more words than the search can read at once. Please make it "
+                                 "about 15% shorter.")
     assert retriever.calls == []
     # Exactly 12 pieces is read whole.
     pipeline.ask("So, when exactly did the Sutong Bridge first open to public traffic?")
@@ -448,8 +449,8 @@ def test_bad_questions_raise_the_prompts_messages(seeds_pipeline: Pipeline, ques
 @pipeline_marks
 def test_a_question_within_2000_chars_but_beyond_the_models_word_pieces(seeds_pipeline: Pipeline) -> None:
     question = ((SUTONG_QUESTION + " ") * 50)[:2000]
-    with pytest.raises(UsageError, match=r"too long for the search model to read whole \(\d+ word pieces; it reads "
-                                         r"254\)"):
+    with pytest.raises(UsageError, match=r"more words than the search can read at once\. Please make it about "
+                                         r"\d+% shorter\."):
         seeds_pipeline.ask(question)
     # 254 word pieces or fewer is read whole and answered.
     assert "June 30, 2008" in seeds_pipeline.ask((SUTONG_QUESTION + " ") * 2 + "Thanks!").answer

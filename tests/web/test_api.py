@@ -112,6 +112,13 @@ def test_feedback_is_stored(api_server, web_settings: Settings) -> None:
         (b'{"history": []}', {}, 422, "question: Field required"),
         (b'{"question": "When?", "k": 0}', {}, 422, "k: Input should be greater than or equal to 1"),
         (b"question=When", {"content-type": "application/x-www-form-urlencoded"}, 400, "JSON object"),
+        # Half of a UTF-16 pair is valid JSON but not text: refused before it fails deep inside as a 500.
+        (b'{"question": "Sutong \\ud800"}', {}, 422,
+         "question: not valid text: it holds half of a UTF-16 character pair (\\ud800, character 8)"),
+        (b'{"question": "When?", "history": ["Sutong \\udfff"]}', {}, 422, "history: not valid text"),
+        (b'{"question": "When?", "history": [{"role": "user", "content": "\\ud83d"}]}', {}, 422,
+         "history: not valid text"),
+        (b'{"question": "When?", "filters": {"source": "\\ud800"}}', {}, 422, "filters.source: not valid text"),
     ],
 )
 def test_bad_requests_get_one_line_messages(api_server, fake_pipeline: FakePipeline, content: bytes,
@@ -124,6 +131,21 @@ def test_bad_requests_get_one_line_messages(api_server, fake_pipeline: FakePipel
         detail = response.json()["detail"]
         assert isinstance(detail, str) and phrase in detail and "\n" not in detail
     assert fake_pipeline.calls == []
+
+
+def test_a_whole_surrogate_pair_is_text(api_server, fake_pipeline: FakePipeline) -> None:
+    response = httpx.post(f"{api_server()}/api/ask", content=b'{"question": "Sutong \\ud83c\\udf09?"}',
+                          headers={"content-type": "application/json"})
+    assert response.status_code == 200
+    assert fake_pipeline.calls[0]["question"] == "Sutong \N{BRIDGE AT NIGHT}?"
+
+
+def test_feedback_with_half_a_character_pair_says_so(api_server) -> None:
+    response = httpx.post(f"{api_server()}/api/feedback", content=b'{"rating": "up", "question": "Sutong \\ud800", '
+                          b'"answer": {}}', headers={"content-type": "application/json"})
+    assert response.status_code == 422
+    assert response.json() == {
+        "detail": "Invalid request: question: not valid text: it holds half of a UTF-16 character pair."}
 
 
 def test_oversized_body_is_refused_with_a_message(api_server, fake_pipeline: FakePipeline) -> None:

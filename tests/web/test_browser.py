@@ -260,6 +260,63 @@ def test_widget_shows_html_in_articles_as_text(page: Any, app_url: str) -> None:
     _shot(page, "widget_injection")
 
 
+def test_widget_sends_a_long_question_whole_and_gives_it_back_when_refused(page: Any, app_url: str) -> None:
+    page.goto(f"{app_url}/widget/demo")
+    page.locator(f"{WIDGET} button.launcher").click()
+    question = (SUTONG + " ") * 50
+    box = page.locator(f"{WIDGET} textarea")
+    box.fill(question)
+    assert box.evaluate("e => e.value.length") == len(question)  # not cut at 2,000 characters
+    box.press("Enter")
+    bubble = page.locator(f"{WIDGET} .msg.error").first
+    bubble.wait_for()
+    long = len(question.strip())
+    assert bubble.inner_text() == f"Your question is {long} characters long; the limit is 2000. Please shorten it."
+    assert box.input_value() == question.strip()  # back in the box, to be shortened
+    assert page.errors == []
+
+
+def _site(live_server: Any, body: str) -> str:
+    """Another web site (its own origin: another port) serving one page with `body`."""
+    from starlette.applications import Starlette
+    from starlette.responses import HTMLResponse
+    from starlette.routing import Route
+
+    page = f"<!doctype html><html><head><title>Intranet</title></head><body>{body}</body></html>"
+    return live_server(Starlette(routes=[Route("/", lambda request: HTMLResponse(page))]))
+
+
+def _warnings(page: Any) -> list[str]:
+    warnings: list[str] = []
+    page.on("console", lambda message: warnings.append(message.text) if message.type == "warning" else None)
+    return warnings
+
+
+def test_widget_on_a_site_the_bot_does_not_allow_says_so(page: Any, app_url: str, live_server: Any) -> None:
+    site = _site(live_server, f'<script src="{app_url}/widget.js" data-bot-url="{app_url}" data-mode="embed"></script>')
+    warnings = _warnings(page)
+    page.goto(f"{site}/")
+    bubble = _widget_ask(page, SUTONG)
+    assert bubble.inner_text() == "The chatbot does not accept questions from this site."
+    # The site's owner finds what to do in the browser console.
+    assert any("BOT_ALLOWED_ORIGINS" in w and f"add {site} to" in w and app_url in w for w in warnings), warnings
+    assert page.errors == []
+
+
+def test_widget_says_when_the_bot_cannot_be_reached(page: Any, app_url: str, live_server: Any) -> None:
+    import socket
+
+    with socket.socket() as probe:  # a port nobody listens on
+        probe.bind(("127.0.0.1", 0))
+        gone = f"http://127.0.0.1:{probe.getsockname()[1]}"
+    site = _site(live_server, f'<script src="{app_url}/widget.js" data-bot-url="{gone}" data-mode="embed"></script>')
+    warnings = _warnings(page)
+    page.goto(f"{site}/")
+    bubble = _widget_ask(page, SUTONG)
+    assert bubble.inner_text() == "Could not reach the chatbot. It may be offline, or not allowed on this site."
+    assert any(f"could not reach the chatbot at {gone}" in w and "BOT_ALLOWED_ORIGINS" in w for w in warnings)
+
+
 def test_embed_page_is_the_chat_always_open(page: Any, app_url: str) -> None:
     page.set_viewport_size({"width": 420, "height": 640})
     page.goto(f"{app_url}/embed?title=Team%20news&primary_color=%23b45309")
@@ -321,6 +378,72 @@ def test_gradio_chat_answers_with_a_highlighted_citation(page: Any, app_url: str
     assert "nb-small-talk" in (reply.get_attribute("class") or "")
     assert "You're welcome" in reply.inner_text() and "Not in the articles" not in (reply.text_content() or "")
     assert "Nothing was looked up" in page.locator("#nb-sources-panel").inner_text()
+    assert page.dialogs == [] and page.errors == []
+
+
+def _chat_ask(page: Any, question: str, count: int) -> Any:
+    box = page.locator("#nb-question textarea")
+    box.fill(question)
+    box.press("Enter")
+    return _chat_wait_answer(page, count)
+
+
+def _buttons(page: Any, message: int) -> Any:
+    """The buttons under bot message `message` (0 = the first)."""
+    return page.locator("#nb-chat .message-buttons-left").nth(message)
+
+
+def test_gradio_chat_copies_plain_text(page: Any, app_url: str) -> None:
+    page.context.grant_permissions(["clipboard-read", "clipboard-write"])
+    page.goto(f"{app_url}/")
+    page.locator("#nb-question textarea").wait_for()
+    answer = _chat_ask(page, SUTONG, 1)
+    shown = answer.inner_text()
+    _buttons(page, 0).get_by_role("button", name="Copy message").click()
+    copied = page.evaluate("navigator.clipboard.readText()")
+    text, sources = copied.split("\n\nSources:\n")
+    assert "June 30, 2008" in text and text.endswith("[1]") and "<" not in copied and "&#" not in copied
+    assert text.replace(" [1]", "") in shown.replace("\n", " ")  # the text shown, with its marker
+    assert sources.startswith("[1] Why does Nantong frequently mention") and " (May 14, 2024) — " in sources
+    assert "“" in sources and "June 30, 2008" in sources.split("“", 1)[1]
+
+    # Over plain http to another host there is no Clipboard API: the chatbot copies with a hidden textarea instead.
+    page.evaluate("""() => { delete Navigator.prototype.clipboard;
+                             document.addEventListener('copy', e => {
+                               window.__copied = e.clipboardData.getData('text/plain'); }); }""")
+    _buttons(page, 0).get_by_role("button", name="Copy message").click()
+    assert page.evaluate("window.__copied") == copied
+    assert page.errors == []
+
+
+def test_gradio_chat_offers_thumbs_only_under_answers(page: Any, app_url: str) -> None:
+    page.goto(f"{app_url}/")
+    box = page.locator("#nb-question textarea")
+    box.wait_for()
+    _chat_ask(page, "hello", 1)
+    _chat_ask(page, SUTONG, 2)
+    _chat_ask(page, "Who won the 1990 football world cup?", 3)
+    question = (SUTONG + " ") * 50  # longer than 2,000 characters: refused, with a message
+    box.fill(question)
+    assert box.input_value() == question  # not cut
+    box.press("Enter")
+    error = _chat_wait_answer(page, 4)
+    long = len(question.strip())
+    assert error.inner_text() == f"Your question is {long} characters long; the limit is 2000. Please shorten it."
+    page.wait_for_function("() => document.querySelector('#nb-question textarea').value.length > 0")
+    assert box.input_value() == question  # back in the box as it was typed, to be shortened
+    _shot(page, "chat_thumbs")
+    rated = [_buttons(page, i).get_by_role("button", name="Like", exact=True).count() for i in range(4)]
+    assert rated == [0, 1, 1, 0]  # small talk: no; answer, abstention: yes; error: no
+    assert [_buttons(page, i).get_by_role("button", name="Dislike", exact=True).count() for i in range(4)] == rated
+    assert all(_buttons(page, i).get_by_role("button", name="Copy message").is_visible() for i in range(4))
+
+    # A blank question is ignored, as in the widget: no empty bubble, no error.
+    box.fill("   ")
+    box.press("Enter")
+    page.wait_for_timeout(1500)
+    assert page.locator("#nb-chat .nb-question").count() == 4
+    assert page.locator("#nb-chat .nb-error").count() == 1
     assert page.dialogs == [] and page.errors == []
 
 

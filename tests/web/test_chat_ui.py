@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from bot.errors import UsageError
 from bot.settings import Settings
 from bot.web import render
 from bot.web.chat_ui import GENERIC_ERROR, ChatResponder, history_of
@@ -76,13 +77,70 @@ def test_document_html_is_escaped_in_chat_and_sources() -> None:
     assert "&lt;img src&#61;x onerror&#61;&quot;window.&#95;&#95;xss&#61;1&quot;&gt;" in sources
 
 
-def test_usage_error_becomes_its_one_line_message() -> None:
-    views = _ask(ChatResponder(FakePipeline()), "   ", [])
-    messages, turns, _, _ = views[-1]
+class RefusingPipeline(FakePipeline):
+    """Refuses questions over 50 characters, as the real one refuses those over max_question_chars."""
+
+    def stream(self, question: str, **kwargs: Any) -> Iterator[Any]:
+        if len(question) > 50:
+            raise UsageError(f"Your question is {len(question)} characters long;\nthe limit is 50. Please shorten it.")
+        yield from super().stream(question, **kwargs)
+
+
+def test_usage_error_becomes_its_one_line_message_and_the_question_goes_back_in_the_box() -> None:
+    question = "When did the Sutong Bridge open? " * 3
+    views = _ask(ChatResponder(RefusingPipeline()), question, [])
+    assert views[0][3] == ""  # the box empties while the question is asked...
+    messages, turns, _, box = views[-1]
     assert "nb-error" in messages[-1]["content"]
-    assert "The question is empty. Type a question about the news articles." in messages[-1]["content"]
+    assert "Your question is 99 characters long; the limit is 50. Please shorten it." in messages[-1]["content"]
     assert turns[-1]["error"] and turns[-1]["answer"] is None
     assert history_of(turns) == []  # failed turns are not sent back as conversation
+    assert box == question  # ...and gets the refused question back, whole, to be shortened
+
+
+def test_half_a_character_pair_is_not_asked_and_is_shown_replaced() -> None:
+    pipeline = FakePipeline()
+    views = _ask(ChatResponder(pipeline), "Sutong \ud800?", [])
+    messages, turns, _, box = views[-1]
+    assert pipeline.calls == []
+    assert turns[0]["question"] == box == "Sutong \ufffd?"  # text the page can show and send back
+    assert render.esc("Your question holds a broken character (half of a UTF-16 character pair, character 8)") in \
+        messages[-1]["content"]
+    for messages, _, sources, box in views:  # nothing sent to the page holds the half pair (it breaks its JSON)
+        for text in (*(m["content"] for m in messages), sources, box):
+            text.encode("utf-8")
+
+
+@pytest.mark.parametrize("blank", ["", "   ", " \n\t ", None])
+def test_a_blank_question_is_ignored(blank: str | None) -> None:
+    pipeline = FakePipeline()
+    responder = ChatResponder(pipeline)
+    turns = _ask(responder, SUTONG, [])[-1][1]
+    assert _ask(responder, blank, turns) == []  # type: ignore[arg-type]
+    assert len(pipeline.calls) == 1  # not asked
+
+
+def test_the_chat_leaves_the_screen_as_it_is_for_a_blank_question() -> None:
+    import gradio as gr
+
+    from bot.web.chat_ui import build_chat
+
+    pipeline = FakePipeline()
+    blocks = build_chat(pipeline, settings=Settings())  # type: ignore[arg-type]
+    ask = next(fn for fn in blocks.fns.values() if fn.name == "ask").fn
+    assert list(ask("  \n ", [])) == [(gr.skip(),) * 4]  # no empty bubble, no error, box untouched
+    assert pipeline.calls == []
+    assert list(ask(SUTONG, []))[-1][1][0]["question"] == SUTONG
+
+
+def test_the_question_box_does_not_cut_long_questions() -> None:
+    import gradio as gr
+
+    from bot.web.chat_ui import build_chat
+
+    blocks = build_chat(FakePipeline(), settings=Settings(max_question_chars=100))  # type: ignore[arg-type]
+    box = next(b for b in blocks.blocks.values() if isinstance(b, gr.Textbox) and b.elem_id == "nb-question")
+    assert box.max_length is None  # a longer paste reaches the pipeline whole, which refuses it with a message
 
 
 def test_unexpected_error_shows_a_generic_line_not_the_details(caplog: pytest.LogCaptureFixture) -> None:
@@ -115,6 +173,14 @@ def test_a_reply_to_small_talk_is_not_rated() -> None:
     turns = _ask(responder, "hello", [])[-1][1]
     assert turns[0]["answer"]["small_talk"] is True
     assert responder.rate(turns, 1, False) is None and feedback.rows == []
+
+
+def test_an_error_is_not_rated() -> None:
+    feedback = FakeFeedback()
+    responder = ChatResponder(RefusingPipeline(), feedback=feedback)
+    turns = _ask(responder, "x" * 60, [])[-1][1]
+    assert turns[0]["error"]
+    assert responder.rate(turns, 1, True) is None and feedback.rows == []
 
 
 def test_rating_without_a_store_does_nothing() -> None:

@@ -1,6 +1,7 @@
 """The /v1 API through the official openai client, pointed at a real server on 127.0.0.1."""
 from __future__ import annotations
 
+import httpx
 import openai
 import pytest
 from openai import OpenAI
@@ -15,7 +16,43 @@ def client(url: str, key: str = "unused") -> OpenAI:
 
 
 def test_models(api_server) -> None:
-    assert [m.id for m in client(api_server()).models.list()] == ["newsbot-extractive"]
+    models = client(api_server()).models
+    assert [m.id for m in models.list()] == ["newsbot", "newsbot-extractive"]
+    for name in ("newsbot", "newsbot-extractive"):
+        model = models.retrieve(name)
+        assert (model.id, model.object, model.owned_by) == (name, "model", "newsbot")
+        assert isinstance(model.created, int)
+
+
+def test_an_unknown_model_is_not_found_in_openais_shape(api_server) -> None:
+    with pytest.raises(openai.NotFoundError) as caught:
+        client(api_server()).models.retrieve("gpt-4o")
+    assert caught.value.code == "model_not_found" and caught.value.param == "model"
+    assert caught.value.body["type"] == "invalid_request_error"
+    assert caught.value.body["message"] == ("The model 'gpt-4o' does not exist; this server offers 'newsbot' and "
+                                            "'newsbot-extractive'.")
+
+
+def test_the_readme_example_works(api_server) -> None:
+    reply = client(api_server()).chat.completions.create(
+        model="newsbot", messages=[{"role": "user", "content": "When did the Sutong Bridge open?"}])
+    assert reply.choices[0].message.content.startswith(FAKE_TEXT)
+    assert reply.model == "newsbot-extractive"  # the full id, as OpenAI names the version that answered
+
+
+@pytest.mark.parametrize("content", ['"Sutong \\ud800"', '[{"type": "text", "text": "Sutong \\ud800"}]'])
+def test_half_a_character_pair_is_refused_with_a_message(api_server, fake_pipeline: FakePipeline,
+                                                         content: str) -> None:
+    url = api_server()
+    for stream in ("false", "true"):
+        body = f'{{"model": "m", "stream": {stream}, "messages": [{{"role": "user", "content": {content}}}]}}'
+        response = httpx.post(f"{url}/v1/chat/completions", content=body.encode(),
+                              headers={"content-type": "application/json"})
+        assert response.status_code == 422
+        message = response.json()["error"]["message"]
+        assert message == ("Invalid request: messages.0.content: not valid text: it holds half of a UTF-16 character "
+                           "pair (\\ud800, character 8).")
+    assert fake_pipeline.calls == []
 
 
 def test_completion_has_footnotes_and_citations(api_server) -> None:

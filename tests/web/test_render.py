@@ -3,16 +3,19 @@ from __future__ import annotations
 
 import html
 import re
+from html.parser import HTMLParser
 
 import pytest
 
 from bot.web import render
 from tests.web.fake_pipeline import (
     INJECTION_PASSAGE,
+    INJECTION_QUOTE,
     INJECTION_TITLE,
     SUTONG_QUOTE,
     abstain_answer,
     injection_answer,
+    small_talk_answer,
     sutong_answer,
 )
 
@@ -27,6 +30,47 @@ NASTY = [
 
 def _tags(markup: str) -> set[str]:
     return {m.lower() for m in re.findall(r"<\s*([a-zA-Z][\w-]*)", markup)}
+
+
+class _CopyText(HTMLParser):
+    """The data-copy attribute of the first element, as a browser reads it."""
+
+    def __init__(self, markup: str) -> None:
+        super().__init__()
+        self.value: str | None = None
+        self.feed(markup)
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if self.value is None:
+            self.value = dict(attrs).get("data-copy") or ""
+
+
+def test_an_answer_copies_as_plain_text_with_its_markers_then_its_sources() -> None:
+    answer = sutong_answer("q").to_dict()
+    expected = (f"{SUTONG_QUOTE} [1]\n\nSources:\n[1] Why does Nantong frequently mention the Yangtze River "
+                f"Estuary? (May 14, 2024) — seeds/000_f5096a39126c624c.txt: “{SUTONG_QUOTE}”")
+    assert render.answer_text(answer) == expected
+    markup = render.answer_html(answer, turn=0)
+    assert _CopyText(markup).value == expected
+    assert "\n" not in markup  # the line breaks travel as &#10;
+
+
+@pytest.mark.parametrize(("markup", "expected"), [
+    (render.question_html("  Two\nlines <b>?</b> "), "Two\nlines <b>?</b>"),
+    (render.error_html("Please type a question."), "Please type a question."),
+    (render.answer_html(abstain_answer("q").to_dict(), turn=0), "The articles do not say."),
+    (render.answer_html(small_talk_answer("hi").to_dict(), turn=0), "Hello! Ask me about the articles."),
+])
+def test_every_message_copies_as_its_plain_text(markup: str, expected: str) -> None:
+    assert _CopyText(markup).value == expected
+
+
+def test_copy_text_of_an_injection_article_stays_inert() -> None:
+    markup = render.answer_html(injection_answer("q").to_dict(), turn=0)
+    assert _tags(markup) <= {"div", "sup", "a", "br"}
+    assert "onerror=" not in markup.replace("onerror&#61;", "")
+    copied = _CopyText(markup).value or ""
+    assert copied.startswith(INJECTION_QUOTE + " [1]") and INJECTION_TITLE in copied  # literal text, as shown
 
 
 @pytest.mark.parametrize("text", NASTY)

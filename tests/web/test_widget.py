@@ -38,6 +38,12 @@ def test_widget_js_builds_the_dom_from_text_only() -> None:
     assert "https://" not in code
 
 
+def test_widget_js_cuts_no_question_and_names_the_origin_setting() -> None:
+    source = (STATIC_DIR / "widget.js").read_text(encoding="utf-8")
+    assert "maxlength" not in source.lower()  # a long paste reaches the bot, which says what the limit is
+    assert "BOT_ALLOWED_ORIGINS" in source  # told to the site owner (console) when the bot refuses the page
+
+
 def test_demo_page_has_hostile_css_and_the_widget_tag() -> None:
     response = _client().get("/widget/demo")
     assert response.status_code == 200

@@ -1,5 +1,6 @@
 // Loaded by the sources panel (gr.HTML js_on_load; `element` is the panel). Runs once per page:
-// adds the chat stylesheet, and makes each [n] in an answer open its passage in the sources panel.
+// adds the chat stylesheet, makes each [n] in an answer open its passage in the sources panel, and makes the
+// chatbot's "copy message" button copy plain text.
 (function () {
   if (!document.getElementById("nb-chat-style")) {
     var style = document.createElement("style");
@@ -31,5 +32,34 @@
     event.preventDefault();
     event.stopPropagation();
     if (target) reveal(target);
+  }, true);
+
+  // The chatbot's copy button copies a message's source, which is our HTML. Each message carries its plain text
+  // (the answer with its [n] markers, then its sources) in data-copy: the clipboard gets that instead. Parsed in
+  // an inert document (DOMParser runs no script and loads nothing); any other text is copied unchanged.
+  function plainText(text) {
+    if (typeof text !== "string" || text.trim().indexOf('<div class="nb-msg') !== 0) return text;
+    var message = new DOMParser().parseFromString(text, "text/html").body.firstElementChild;
+    if (!message) return text;
+    var copy = message.getAttribute("data-copy");
+    return copy !== null ? copy : message.textContent.trim();
+  }
+
+  // With the Clipboard API (https, or http on localhost) the chatbot calls navigator.clipboard.writeText...
+  var clipboard = navigator.clipboard;
+  if (clipboard && typeof clipboard.writeText === "function") {
+    var writeText = clipboard.writeText.bind(clipboard);
+    clipboard.writeText = function (text) { return writeText(plainText(text)); };
+  }
+  // ...elsewhere (plain http) it selects the text in a hidden textarea and runs the "copy" command.
+  document.addEventListener("copy", function (event) {
+    var field = document.activeElement && document.activeElement.tagName === "TEXTAREA"
+      ? document.activeElement : event.target;
+    if (!field || field.tagName !== "TEXTAREA" || !event.clipboardData) return;
+    var selected = field.value.slice(field.selectionStart, field.selectionEnd);
+    var plain = plainText(selected);
+    if (plain === selected) return;
+    event.clipboardData.setData("text/plain", plain);
+    event.preventDefault();
   }, true);
 })();

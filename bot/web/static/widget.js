@@ -227,7 +227,7 @@
   var headChildren = [el("div", { className: "head-text" }, [titleEl, el("p", { className: "subtitle", text: config.subtitle })]), newButton];
   if (!embed) headChildren.push(closeButton);
   var log = el("div", { className: "log", role: "log", "aria-live": "polite", "aria-label": "Conversation" });
-  var input = el("textarea", { className: "input", id: uid + "-input", rows: "1", placeholder: "Ask a question\u2026", maxlength: "2000", autocomplete: "off" });
+  var input = el("textarea", { className: "input", id: uid + "-input", rows: "1", placeholder: "Ask a question\u2026", autocomplete: "off" });
   var send = el("button", { type: "submit", className: "send", text: "Ask", "aria-label": "Send question" });
   var form = el("form", { className: "form" }, [el("label", { className: "sr-only", "for": uid + "-input", text: "Your question" }), input, send]);
   var panel = el("section", {
@@ -443,8 +443,10 @@
       renderAnswer(bubble, turn, index);
     }, function (error) {
       if (error && error.name === "AbortError") { bubble.remove(); return; }
-      turn.error = error && error.shown ? error.message : "Could not reach the chatbot at " + botUrl + ". Please try again.";
+      turn.error = error && error.shown ? error.message : "The connection to the chatbot was lost. Please try again.";
       renderError(bubble, turn.error);
+      // A question the bot refused (too long, say) goes back in the box, to be shortened there.
+      if (error && error.status === 422 && !input.value) { input.value = question; autosize(); }
     }).then(function () {
       if (turn.answer || turn.error) { state.turns.push(turn); save(); }
       busy = false;
@@ -454,7 +456,26 @@
     });
   }
 
-  function shown(message) { var e = new Error(message); e.shown = true; return e; }
+  function shown(message, status) { var e = new Error(message); e.shown = true; e.status = status; return e; }
+
+  // fetch() fails without a response both when the bot cannot be reached and when the browser withholds the
+  // bot's reply because the bot does not allow this page's origin (CORS); the page is not told which. A no-cors
+  // request for the widget script (which any origin may load) tells them apart.
+  function notReached() {
+    var site = location.origin;
+    if (new URL(botUrl, location.href).origin === site) {
+      return Promise.resolve(shown("Could not reach the chatbot. Please try again."));
+    }
+    return fetch(botUrl + "/widget.js", { mode: "no-cors", cache: "no-store" }).then(function () {
+      console.warn("Newsbot widget: the chatbot at " + botUrl + " is running but does not allow this site (" + site +
+        "). To allow it, add " + site + " to BOT_ALLOWED_ORIGINS on the chatbot's server and restart it.");
+      return shown("The chatbot does not accept questions from this site.");
+    }, function () {
+      console.warn("Newsbot widget: could not reach the chatbot at " + botUrl + ". Check that it is running and " +
+        "reachable from this page; if it is, add " + site + " to BOT_ALLOWED_ORIGINS on the chatbot's server.");
+      return shown("Could not reach the chatbot. It may be offline, or not allowed on this site.");
+    }).then(function (error) { throw error; });
+  }
 
   function stream(question, history, bubble) {
     var body = JSON.stringify({ question: question, history: history });
@@ -464,7 +485,8 @@
       if (!response.ok) {
         return response.json().catch(function () { return {}; }).then(function (payload) {
           var detail = payload && (payload.detail || payload.message);
-          throw shown(typeof detail === "string" ? detail : "The chatbot could not answer (HTTP " + response.status + ").");
+          var message = typeof detail === "string" ? detail : "The chatbot could not answer (HTTP " + response.status + ").";
+          throw shown(message, response.status);
         });
       }
       var reader = response.body.getReader(), decoder = new TextDecoder(), buffer = "", text = "", textNode = null;
@@ -505,6 +527,9 @@
         });
       }
       return pump();
+    }, function (error) {
+      if (error && error.name === "AbortError") throw error;
+      return notReached();
     });
   }
 
