@@ -12,34 +12,50 @@ import os
 import sys
 import textwrap
 from collections.abc import Sequence
+from datetime import date
 from pathlib import Path
 from typing import Any
 
 from bot import __version__
-from bot.errors import BotError, UsageError
+from bot.errors import BotError, ConfigError, UsageError
 from bot.schema import Answer
 from bot.settings import Settings
 
 log = logging.getLogger(__name__)
 
+# Every argument or option that names a file or folder: (command or None for the global options, dest, how the
+# user wrote it). They are parsed as text, so an empty one can be refused: Path("") is the current folder, and
+# `bot remove ""` would empty the index.
+PATH_ARGUMENTS: tuple[tuple[str | None, str, str], ...] = (
+    (None, "data_dir", "--data-dir"),
+    (None, "config", "--config"),
+    ("index", "paths", "bot index PATH"),
+    ("remove", "paths", "bot remove PATH"),
+    ("eval", "file", "bot eval FILE"),
+    ("eval", "output", "--output"),
+    ("eval", "report", "--report"),
+    ("eval", "compare", "--compare"),
+    ("feedback", "file", "bot feedback export FILE"),
+)
+
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="bot", description="Ask questions of news articles; answers quote them.")
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
-    parser.add_argument("--data-dir", type=Path, help="where the index lives (env BOT_DATA_DIR, default .bot/)")
-    parser.add_argument("--config", type=Path, help="a TOML settings file (env BOT_CONFIG, default ./bot.toml)")
+    parser.add_argument("--data-dir", help="where the index lives (env BOT_DATA_DIR, default .bot/)")
+    parser.add_argument("--config", help="a TOML settings file (env BOT_CONFIG, default ./bot.toml)")
     parser.add_argument("-v", "--verbose", action="store_true", help="log what happens")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     commands.required = True
 
     index = commands.add_parser("index", help="index article folders (default: seeds/)")
-    index.add_argument("paths", nargs="*", type=Path, metavar="PATH", help="folders or files to index")
+    index.add_argument("paths", nargs="*", metavar="PATH", help="folders or files to index")
     index.add_argument("--rebuild", action="store_true", help="drop the index and build it again")
     index.add_argument("--json", action="store_true", help="print the summary as JSON")
     index.add_argument("--quiet", action="store_true", help="no progress bar")
 
     remove = commands.add_parser("remove", help="take files or folders out of the index (the files stay on disk)")
-    remove.add_argument("paths", nargs="+", type=Path, metavar="PATH",
+    remove.add_argument("paths", nargs="+", metavar="PATH",
                         help="indexed files or folders; they need not exist any more")
 
     sources = commands.add_parser("sources", help="list every indexed article")
@@ -60,22 +76,24 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, default=None, help="port (default 7860)")
 
     evaluate = commands.add_parser("eval", help="run a question set and report its metrics")
-    evaluate.add_argument("file", nargs="?", type=Path, help="question set (YAML or JSONL)")
-    evaluate.add_argument("--output", type=Path, help="write one JSON line per case here")
-    evaluate.add_argument("--report", type=Path, help="write a Markdown report here")
-    evaluate.add_argument("--min-accuracy", type=float, help="exit 1 when answer accuracy is below this")
-    evaluate.add_argument("--min-abstention", type=float, help="exit 1 when abstention recall is below this")
+    evaluate.add_argument("file", nargs="?", help="question set (YAML or JSONL)")
+    evaluate.add_argument("--output", help="write one JSON line per case here")
+    evaluate.add_argument("--report", help="write a Markdown report here")
+    evaluate.add_argument("--min-accuracy", type=float,
+                          help="exit 1 when answer accuracy is below this (with --compare: NEW's)")
+    evaluate.add_argument("--min-abstention", type=float,
+                          help="exit 1 when abstention recall is below this (with --compare: NEW's)")
     evaluate.add_argument("-k", type=int, default=None, help="passages to retrieve")
     evaluate.add_argument("--split", help="only cases of this split (e.g. heldout)")
-    evaluate.add_argument("--compare", nargs=2, type=Path, metavar=("OLD", "NEW"),
-                          help="compare two results files instead of running")
+    evaluate.add_argument("--compare", nargs=2, metavar=("OLD", "NEW"),
+                          help="compare two results files instead of running (no FILE)")
     evaluate.add_argument("--quiet", action="store_true", help="no progress bar")
 
     feedback = commands.add_parser("feedback", help="work with thumbs up/down from the chat")
     feedback_commands = feedback.add_subparsers(dest="feedback_command", metavar="ACTION")
     feedback_commands.required = True
     export = feedback_commands.add_parser("export", help="write the rated answers as a question set for bot eval")
-    export.add_argument("file", type=Path)
+    export.add_argument("file")
     return parser
 
 
@@ -90,20 +108,71 @@ def main(argv: Sequence[str] | None = None) -> int:
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
     os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
+    settings: Settings | None = None
     try:
-        settings = Settings.load(config_file=args.config, env=os.environ, data_dir=args.data_dir)
+        _paths_from_args(args)
+        settings = _load_settings(args)
         return int(COMMANDS[args.command](args, settings) or 0)
     except KeyboardInterrupt:
-        print("Interrupted. The index stays usable; run the command again to finish.", file=sys.stderr)
+        if args.command == "serve":  # Ctrl-C is how a server is stopped
+            print("Stopped.", file=sys.stderr)
+            return 0
+        if args.command == "index":
+            print("Interrupted. The index stays usable; run the command again to finish.", file=sys.stderr)
+        else:
+            print("Interrupted.", file=sys.stderr)
         return 130
     except BrokenPipeError:  # `bot sources | head`: the reader left; nothing is wrong
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
     except Exception as exc:  # the one place errors become user text
-        return _report(exc)
+        return _report(exc, settings)
 
 
-def _report(exc: Exception) -> int:
+def _paths_from_args(args: argparse.Namespace) -> None:
+    """Turn the file and folder arguments into Paths, refusing empty ones (they would mean the current folder)."""
+    for command, dest, shown in PATH_ARGUMENTS:
+        if command not in (None, args.command):
+            continue
+        value = getattr(args, dest, None)
+        if value is None:
+            continue
+        values = value if isinstance(value, list) else [value]
+        if any(not v.strip() for v in values):
+            raise UsageError(f"{shown} is empty, which would mean the whole current folder. "
+                             "Give a file or folder (`.` for the current folder).")
+        setattr(args, dest, [Path(v) for v in values] if isinstance(value, list) else Path(value))
+
+
+def _load_settings(args: argparse.Namespace) -> Settings:
+    """The settings, with a bad --config or data dir named the way the user gave it."""
+    if args.config is not None and not args.config.is_file():
+        what = "is a folder" if args.config.is_dir() else "does not exist"
+        raise ConfigError(f"Config file {args.config} (given with --config) {what}. "
+                          "Check the path, or leave out --config.")
+    settings = Settings.load(config_file=args.config, env=os.environ, data_dir=args.data_dir)
+    if not (args.command == "eval" and args.compare):  # comparing results files needs no data dir
+        _check_data_dir(settings.data_dir, _data_dir_origin(args))
+    return settings
+
+
+def _data_dir_origin(args: argparse.Namespace) -> str:
+    if args.data_dir is not None:
+        return "--data-dir"
+    return "BOT_DATA_DIR" if os.environ.get("BOT_DATA_DIR") else "the data_dir setting"
+
+
+def _check_data_dir(data_dir: Path, origin: str) -> None:
+    """The data dir must be a folder, or a path where one can be made (it is created on first use)."""
+    blocker = next((p for p in (data_dir, *data_dir.parents) if p.exists()), None)
+    if blocker is None or blocker.is_dir():
+        return
+    where = f"{data_dir} is a file" if blocker == data_dir else f"{data_dir} is inside {blocker}, which is a file"
+    raise UsageError(f"The data dir {where}, not a folder. Point {origin} at a folder "
+                     "(a new one is created on first use).")
+
+
+def _report(exc: Exception, settings: Settings | None = None) -> int:
     from index.errors import CorpusError, IndexingError
 
     if isinstance(exc, BotError):
@@ -112,9 +181,35 @@ def _report(exc: Exception) -> int:
     if isinstance(exc, IndexingError):
         print(f"Error: {exc}", file=sys.stderr)
         return 2 if isinstance(exc, CorpusError) else 1
+    damaged = _damaged_database(exc, settings)
+    if damaged:
+        log.info("damaged database", exc_info=True)
+        print(f"Error: {damaged}", file=sys.stderr)
+        return 1
     log.info("unexpected error", exc_info=True)  # shown with -v
     print(f"Error: {type(exc).__name__}: {exc}. Run with -v for details.", file=sys.stderr)
     return 1
+
+
+def _damaged_database(exc: Exception, settings: Settings | None) -> str | None:
+    """What to do about an index or feedback database that SQLite cannot read, or None for other errors."""
+    import re
+    import sqlite3
+
+    # Chroma's Rust layer says "error returned from database: (code: 26) file is not a database".
+    reason = re.sub(r"^.*\(code: \d+\)", "", str(exc)).strip()
+    # SQLite's words for a file that is not (or no longer) a database; "locked" and the like are not damage.
+    if not any(words in reason for words in ("not a database", "malformed")):
+        return None
+    if type(exc).__module__.startswith("chromadb"):
+        if settings is None or settings.chroma_url:
+            return f"The Chroma store cannot read its database ({reason}). Check the store, or rebuild it."
+        return (f"The index in {settings.chroma_dir} is damaged (chroma.sqlite3: {reason}). Move that folder "
+                "aside (or delete it) and run `bot index` to build the index again.")
+    if isinstance(exc, sqlite3.DatabaseError) and settings is not None:
+        return (f"The feedback database {settings.feedback_db} is damaged ({reason}). Move it aside; "
+                "new ratings then start a new one.")
+    return None
 
 
 def _quiet_libraries() -> None:
@@ -174,11 +269,29 @@ def cmd_sources(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
     from bot.chain import build_pipeline
 
-    filters = {key: getattr(args, key) for key in ("source", "published_from", "published_to")
-               if getattr(args, key)}
+    filters = {"source": args.source} if args.source else {}
+    filters |= _date_filters(args)
     answer = build_pipeline(settings).ask(args.question, k=args.k, filters=filters or None)
     print(json.dumps(answer.to_dict(), ensure_ascii=False) if args.json else format_answer(answer))
     return 0
+
+
+def _date_filters(args: argparse.Namespace) -> dict[str, str]:
+    """--since / --until checked here, so a bad date names the option typed (and fails before the model loads)."""
+    dates: dict[str, str] = {}
+    for option, key in (("--since", "published_from"), ("--until", "published_to")):
+        value = (getattr(args, key) or "").strip()
+        if not value:
+            continue
+        try:
+            date.fromisoformat(value)
+        except ValueError:
+            raise UsageError(f"{option} must be a date like 2024-05-14. Currently, it is {value!r}.") from None
+        dates[key] = value
+    since, until = dates.get("published_from"), dates.get("published_to")
+    if since and until and since > until:
+        raise UsageError(f"--since {since} is after --until {until}: no article can match.")
+    return dates
 
 
 def cmd_chat(args: argparse.Namespace, settings: Settings) -> int:
@@ -206,6 +319,8 @@ def cmd_chat(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
+    if args.port is not None and not 1 <= args.port <= 65535:
+        raise UsageError(f"--port must be between 1 and 65535. Currently, it is {args.port}.")
     from bot.web.app import serve
 
     serve(settings, host=args.host, port=args.port)
@@ -215,9 +330,9 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
     from bot import evaluate
 
+    evaluate.validate_thresholds(min_accuracy=args.min_accuracy, min_abstention=args.min_abstention)
     if args.compare:
-        print(evaluate.compare_results(*args.compare))
-        return 0
+        return _compare(args)
     if args.file is None:
         raise UsageError("bot eval needs a question-set FILE (or --compare OLD NEW).")
     from bot.chain import build_pipeline
@@ -232,6 +347,28 @@ def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
     if args.report:
         evaluate.write_report(metrics, results, args.report)
     print(evaluate.format_metrics(metrics))
+    return _thresholds(metrics, args)
+
+
+def _compare(args: argparse.Namespace) -> int:
+    """`bot eval --compare OLD NEW`: the differences, with the thresholds applied to NEW (as a CI gate would)."""
+    from bot import evaluate
+
+    if args.file is not None:
+        raise UsageError(f"Give a question-set FILE or --compare OLD NEW, not both ({args.file} was given too).")
+    ignored = [option for option, value in (("--split", args.split), ("-k", args.k), ("--output", args.output),
+                                            ("--report", args.report)) if value is not None]
+    if ignored:
+        raise UsageError(f"--compare reads two results files and runs nothing, so it takes no {ignored[0]}. "
+                         "Run `bot eval FILE --output NEW.jsonl` first, then compare.")
+    old, new = args.compare
+    print(evaluate.compare_results(old, new))
+    return _thresholds(evaluate.results_metrics(new), args)
+
+
+def _thresholds(metrics: dict[str, float | int], args: argparse.Namespace) -> int:
+    from bot import evaluate
+
     missed = evaluate.check_thresholds(metrics, min_accuracy=args.min_accuracy, min_abstention=args.min_abstention)
     for line in missed:
         print(f"Below threshold: {line}", file=sys.stderr)

@@ -501,11 +501,14 @@ def run_cases(
     k: int | None = None,
     progress: bool = True,
 ) -> list[CaseResult]:
-    """Ask every case; a case that raises is recorded as an error (a wrong answer) and the run goes on."""
+    """Ask every case; a case that raises is recorded as an error (a wrong answer) and the run goes on.
+
+    The progress bar shows only when stderr is a terminal (as `bot index`'s does), not in a log or a pipe."""
     from tqdm import tqdm  # only `bot eval` needs it
 
     results: list[CaseResult] = []
-    for case in tqdm(cases, desc="bot eval", unit="case", file=sys.stderr, disable=not progress):
+    # disable=None: tqdm turns the bar off by itself when stderr is not a terminal.
+    for case in tqdm(cases, desc="bot eval", unit="case", file=sys.stderr, disable=None if progress else True):
         history = tuple(case.history)
         try:
             history = replay(pipeline, case.history, k=k)
@@ -631,6 +634,7 @@ def check_thresholds(
     min_abstention: float | None,
 ) -> list[str]:
     """One line per missed threshold; an empty list means every given threshold is met."""
+    validate_thresholds(min_accuracy=min_accuracy, min_abstention=min_abstention)
     checks = (
         ("accuracy", "answer accuracy", "--min-accuracy", min_accuracy, "no answerable case has `expected` facts"),
         ("abstention_recall", "abstention recall", "--min-abstention", min_abstention,
@@ -640,14 +644,19 @@ def check_thresholds(
     for key, label, option, threshold, why_absent in checks:
         if threshold is None:
             continue
-        if not 0.0 <= threshold <= 1.0:
-            raise UsageError(f"{option} must be between 0 and 1. Currently, it is {threshold}.")
         value = metrics.get(key)
         if value is None:
             problems.append(f"{label} cannot be checked against {option} {threshold:.3f}: {why_absent}.")
         elif value < threshold - EPSILON:
             problems.append(f"{label} {value:.3f} is below {option} {threshold:.3f}.")
     return problems
+
+
+def validate_thresholds(*, min_accuracy: float | None, min_abstention: float | None) -> None:
+    """Refuse a threshold outside 0..1 (checked before a run, not after it)."""
+    for option, threshold in (("--min-accuracy", min_accuracy), ("--min-abstention", min_abstention)):
+        if threshold is not None and not 0.0 <= threshold <= 1.0:
+            raise UsageError(f"{option} must be between 0 and 1. Currently, it is {threshold}.")
 
 
 def _format_value(key: str, value: float | int | None) -> str:
@@ -787,7 +796,15 @@ def _read_results(path: Path) -> list[dict[str, Any]]:
                 "Compare files written by `bot eval --output`."
             )
         rows.append(row)
+    if not rows:
+        raise UsageError(f"Results file {path} has no cases (it is empty). Compare files written by "
+                         "`bot eval FILE --output ...`.")
     return rows
+
+
+def results_metrics(path: Path) -> dict[str, float | int]:
+    """The metrics of a results file, recomputed from its rows (e.g. to apply thresholds to a compared run)."""
+    return _metrics_from_rows(_read_results(path))
 
 
 def compare_results(old: Path, new: Path) -> str:

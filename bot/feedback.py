@@ -109,20 +109,33 @@ class FeedbackStore:
     def export_question_set(self, path: Path) -> int:
         """Write every rating as a `bot eval` case (YAML); returns the number of cases written.
 
-        Thumbs-up: the answer becomes the reference and its cited titles the gold sources. Thumbs-down: only the
-        question, with a YAML comment asking for the expected answer (`bot eval` rejects unknown keys, so the
-        note and the rated answer travel as comments).
+        Thumbs-up: the answer becomes the reference and its cited titles the gold sources; a thumbs-up on a
+        decline is an unanswerable case. Thumbs-down: only the question, as an answerable case, with a YAML comment
+        asking for the expected answer (`bot eval` rejects unknown keys, so the note and the rated answer travel as
+        comments). A thumbs-down on a decline says the user wanted an answer: until `expected` is filled in, the
+        case checks only that the bot answers. With no ratings nothing is written (UsageError): `bot eval` refuses
+        a set without cases.
         """
-        rows = self.rows()
+        rows = self.rows() if self.path.exists() else []
+        if not rows:
+            raise UsageError(f"Nothing to export: no answer has been rated yet (in {self.path}). "
+                             "Rate answers with thumbs up/down in the chat (`bot serve`) first.")
         lines = [
             "# Question set exported from user feedback (bot feedback export); `bot eval` reads it.",
             "# Thumbs-up answers are kept as references; thumbs-down cases need their expected answer filled in.",
-            "cases:" if rows else "cases: []",
+            "cases:",
         ]
         for row in rows:
             lines.append("")
-            if row["rating"] == "down":
-                lines.append(f"  # {DOWN_NOTE}. The answer that was rated down:")
+            if row["rating"] == "down" and row["abstained"]:
+                lines.append(f"  # {DOWN_NOTE}: the bot declined and the user wanted an answer.")
+                lines.append("  # Add `expected:`, the facts the answer must hold; without it the case checks only")
+                lines.append("  # that the bot answers.")
+                lines.append("  # The decline that was rated down:")
+                lines.extend(_comment_lines(row["answer"] or "(empty answer)"))
+            elif row["rating"] == "down":
+                lines.append(f"  # {DOWN_NOTE} (or set `answerable: false` if the articles do not say).")
+                lines.append("  # The answer that was rated down:")
                 lines.extend(_comment_lines(row["answer"] or "(empty answer)"))
             if row["comment"]:
                 lines.append("  # The user's comment:")
@@ -130,14 +143,19 @@ class FeedbackStore:
             dumped = yaml.safe_dump([_case(row)], allow_unicode=True, sort_keys=False, width=100)
             lines.extend("  " + line for line in dumped.splitlines())
         path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+        except OSError as exc:
+            raise UsageError(f"Cannot write {path}: {exc.strerror}. Choose a writable file path.") from None
         logger.info("Exported %d feedback cases to %s", len(rows), path)
         return len(rows)
 
 
 def _case(row: Mapping[str, Any]) -> dict[str, Any]:
-    answerable = not row["abstained"]
+    # A thumbs-down says the reply was wrong: on a decline, that an answer was wanted. Only a thumbs-up on a
+    # decline says the question is one the articles do not answer.
+    answerable = row["rating"] == "down" or not row["abstained"]
     case: dict[str, Any] = {"id": f"feedback-{row['id']}", "question": row["question"],
                             "history": row["history"], "answerable": answerable}
     if row["rating"] == "up":

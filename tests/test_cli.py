@@ -8,9 +8,14 @@ from __future__ import annotations
 import json
 import os
 import re
+import selectors
 import shutil
+import signal
+import socket
 import subprocess
 import sys
+import time
+from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
@@ -27,12 +32,17 @@ SUMMARY_LINE = re.compile(r"^Indexed (\d+) files, (\d+) articles: (\d+) chunks a
                           r"(\d+) files skipped \((\d+) chunks in the index\) in \d+\.\ds\.$")
 
 
-def bot(*args: str, data_dir: Path, cwd: Path) -> subprocess.CompletedProcess[str]:
-    """`python -m bot --data-dir DATA ARGS...` with a clean environment (no BOT_* settings, nothing online)."""
+def clean_env() -> dict[str, str]:
+    """The environment without BOT_* settings, nothing online."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("BOT_")}
     env.update(HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1", ANONYMIZED_TELEMETRY="False", PYTHONUNBUFFERED="1")
-    return subprocess.run([sys.executable, "-m", "bot", "--data-dir", str(data_dir), *args], cwd=cwd, env=env,
-                          capture_output=True, text=True, timeout=300, check=False)
+    return env
+
+
+def bot(*args: str, data_dir: Path, cwd: Path) -> subprocess.CompletedProcess[str]:
+    """`python -m bot --data-dir DATA ARGS...` with a clean environment (no BOT_* settings, nothing online)."""
+    return subprocess.run([sys.executable, "-m", "bot", "--data-dir", str(data_dir), *args], cwd=cwd,
+                          env=clean_env(), capture_output=True, text=True, timeout=300, check=False)
 
 
 def assert_one_error_line(result: subprocess.CompletedProcess[str], status: int, *fragments: str) -> str:
@@ -156,15 +166,20 @@ def test_a_question_of_exactly_the_limit_is_not_refused_for_length(
 
 
 @pytest.mark.parametrize(
-    ("options", "fragment"),
-    [(["-k", "0"], "k must be greater than 0"), (["--since", "2024-13-01"], "2024-13-01")],
-    ids=["k-zero", "bad-date"],
+    ("options", "fragments"),
+    [(["-k", "0"], ["k must be greater than 0"]),
+     (["--since", "2024-13-45"], ["--since must be a date", "2024-13-45"]),
+     (["--until", "30/06/2008"], ["--until must be a date", "30/06/2008"]),
+     (["--since", "2024-05-02", "--until", "2024-01-01"], ["--since 2024-05-02 is after --until 2024-01-01"])],
+    ids=["k-zero", "bad-since", "bad-until", "since-after-until"],
 )
 def test_bad_options_are_one_usage_line(
-    indexed: tuple[Path, Path, dict], workdir: Path, options: list[str], fragment: str
+    indexed: tuple[Path, Path, dict], workdir: Path, options: list[str], fragments: list[str]
 ) -> None:
+    """The date options are named as typed, not by the filter behind them (published_from / published_to)."""
     data_dir, _, _ = indexed
-    assert_one_error_line(bot("ask", *options, QUESTION, data_dir=data_dir, cwd=workdir), 2, fragment)
+    line = assert_one_error_line(bot("ask", *options, QUESTION, data_dir=data_dir, cwd=workdir), 2, *fragments)
+    assert "published_" not in line
 
 
 def test_ask_before_any_index_says_how_to_build_one(tmp_path: Path, workdir: Path) -> None:
@@ -249,6 +264,175 @@ def test_remove_takes_a_gone_folder_out_of_the_index(tmp_path: Path, workdir: Pa
     assert answer["abstained"] is True
     assert_one_error_line(bot("remove", str(gone), data_dir=data_dir, cwd=workdir), 2, "Nothing is indexed under",
                           "bot sources")
+
+
+@pytest.mark.parametrize("path", ["", "  "], ids=["empty", "whitespace"])
+def test_an_empty_path_is_refused_before_the_index_is_touched(
+    indexed: tuple[Path, Path, dict], tmp_path: Path, path: str
+) -> None:
+    """Path("") is the current folder: `bot remove ""` used to empty the index, `bot index ""` to index the cwd."""
+    data_dir, corpus, summary = indexed
+    # Run from inside the indexed corpus, where "" would mean every indexed file.
+    assert_one_error_line(bot("remove", path, data_dir=data_dir, cwd=corpus), 2, "bot remove PATH is empty")
+    listed = json.loads(bot("sources", "--json", data_dir=data_dir, cwd=corpus).stdout)
+    assert len(listed) == 7 and sum(a["chunks"] for a in listed) == summary["chunks_total"]
+
+    (tmp_path / "story.txt").write_text("A headline\n\nThe Sutong Bridge opened in 2008.\n", encoding="utf-8")
+    fresh = tmp_path / "data"
+    assert_one_error_line(bot("index", path, data_dir=fresh, cwd=tmp_path), 2, "bot index PATH is empty")
+    assert_one_error_line(bot("index", str(tmp_path), path, data_dir=fresh, cwd=tmp_path), 2, "is empty")
+    assert not fresh.exists()
+
+
+# --- settings and the data dir -------------------------------------------------------------------------------
+
+
+def test_a_missing_config_file_names_the_option_given(tmp_path: Path, workdir: Path) -> None:
+    line = assert_one_error_line(bot("--config", "nope.toml", "sources", data_dir=tmp_path, cwd=workdir), 2,
+                                 "nope.toml", "--config")
+    assert "BOT_CONFIG" not in line
+
+
+def test_a_data_dir_that_is_a_file_is_one_line(tmp_path: Path, workdir: Path) -> None:
+    afile = tmp_path / "afile"
+    afile.write_text("not a folder", encoding="utf-8")
+    for data_dir in (afile, afile / "below"):
+        line = assert_one_error_line(bot("sources", data_dir=data_dir, cwd=workdir), 2, "is a file", "--data-dir")
+        assert "NotADirectoryError" not in line and "FileExistsError" not in line
+
+
+def test_a_damaged_index_database_is_one_line_saying_what_to_do(tmp_path: Path, workdir: Path) -> None:
+    (tmp_path / "chroma").mkdir()
+    (tmp_path / "chroma" / "chroma.sqlite3").write_bytes(b"this is not SQLite" * 100)
+    line = assert_one_error_line(bot("sources", data_dir=tmp_path, cwd=workdir), 1, "damaged", "bot index",
+                                 str(tmp_path / "chroma"))
+    assert "InternalError" not in line and "-v" not in line
+
+
+# --- serve ---------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("port", ["99999", "0", "-1"])
+def test_a_bad_port_is_one_line_before_anything_loads(tmp_path: Path, workdir: Path, port: str) -> None:
+    started = time.monotonic()
+    line = assert_one_error_line(bot("serve", "--port", port, data_dir=tmp_path, cwd=workdir), 2,
+                                 "--port must be between 1 and 65535", port)
+    assert "OverflowError" not in line
+    assert time.monotonic() - started < 30  # no model load (a generous bound for a busy machine)
+
+
+@pytest.mark.slow
+def test_ctrl_c_stops_serve_quietly(indexed: tuple[Path, Path, dict], workdir: Path) -> None:
+    """Not `bot index`'s "The index stays usable; run the command again": Ctrl-C is how a server is stopped."""
+    data_dir, _, _ = indexed
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    command = [sys.executable, "-m", "bot", "--data-dir", str(data_dir), "serve", "--port", str(port)]
+    server = subprocess.Popen(command, cwd=workdir, env=clean_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                              text=True)
+    try:
+        deadline = time.monotonic() + 240
+        with selectors.DefaultSelector() as selector:
+            selector.register(server.stdout, selectors.EVENT_READ)  # type: ignore[arg-type]
+            line = ""
+            while "Chat ready" not in line and time.monotonic() < deadline and server.poll() is None:
+                if selector.select(timeout=1):
+                    line = server.stdout.readline()  # type: ignore[union-attr]
+        assert "Chat ready" in line, server.poll()
+        while True:  # wait until uvicorn listens, so its own signal handling is what gets the Ctrl-C
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=5).close()
+                break
+            except OSError:
+                assert server.poll() is None and time.monotonic() < deadline, "bot serve did not come up"
+                time.sleep(0.3)
+        server.send_signal(signal.SIGINT)
+        _, stderr = server.communicate(timeout=60)
+    finally:
+        if server.poll() is None:
+            server.kill()
+            server.wait()
+    assert server.returncode == 0, stderr
+    assert "Traceback" not in stderr and "Interrupted" not in stderr and "index stays usable" not in stderr
+    assert stderr.strip().splitlines()[-1] == "Stopped."
+
+
+# --- eval and feedback -----------------------------------------------------------------------------------------
+
+
+def results_file(path: Path, passed: Sequence[bool]) -> Path:
+    """A `bot eval --output` file whose cases passed or failed as given (each expects "2008")."""
+    from bot.evaluate import CaseResult, EvalCase, write_results
+    from bot.schema import Answer
+
+    write_results([CaseResult(EvalCase(id=f"c{n}", question=f"q{n}", expected=("2008",)),
+                              Answer(question=f"q{n}", answer="In 2008." if ok else "In 2010.", abstained=False,
+                                     citations=[], timings_ms={"total": 10.0}))
+                   for n, ok in enumerate(passed)], path)
+    return path
+
+
+def test_compare_applies_the_thresholds_to_new(tmp_path: Path, workdir: Path) -> None:
+    old = results_file(tmp_path / "old.jsonl", [True, True, True, True])
+    new = results_file(tmp_path / "new.jsonl", [True, True, False, False])
+    below = bot("eval", "--compare", str(old), str(new), "--min-accuracy", "0.9", data_dir=tmp_path, cwd=workdir)
+    assert below.returncode == 1, below.stderr
+    assert "Got worse (2):" in below.stdout
+    assert below.stderr.strip() == "Below threshold: answer accuracy 0.500 is below --min-accuracy 0.900."
+    met = bot("eval", "--compare", str(new), str(old), "--min-accuracy", "0.9", data_dir=tmp_path, cwd=workdir)
+    assert met.returncode == 0 and met.stderr == "", met.stderr
+
+
+def test_compare_refuses_an_empty_results_file_and_a_question_set(tmp_path: Path, workdir: Path) -> None:
+    good = results_file(tmp_path / "good.jsonl", [True])
+    empty = tmp_path / "empty.jsonl"
+    empty.write_bytes(b"")
+    assert_one_error_line(bot("eval", "--compare", str(good), str(empty), data_dir=tmp_path, cwd=workdir), 2,
+                          f"Results file {empty} has no cases")
+    assert_one_error_line(bot("eval", "set.yaml", "--compare", str(good), str(good), data_dir=tmp_path,
+                              cwd=workdir), 2, "not both", "set.yaml")
+    assert_one_error_line(bot("eval", "--compare", str(good), str(good), "--min-accuracy", "90",
+                              data_dir=tmp_path, cwd=workdir), 2, "--min-accuracy must be between 0 and 1")
+
+
+def test_eval_shows_no_progress_bar_in_redirected_stderr(
+    indexed: tuple[Path, Path, dict], workdir: Path, tmp_path: Path
+) -> None:
+    data_dir, _, _ = indexed
+    questions = tmp_path / "set.yaml"
+    questions.write_text(f'- id: sutong\n  question: "{QUESTION}"\n  expected: ["June 30, 2008"]\n',
+                         encoding="utf-8")
+    log = tmp_path / "stderr.log"
+    with log.open("w", encoding="utf-8") as stderr:
+        result = subprocess.run([sys.executable, "-m", "bot", "--data-dir", str(data_dir), "eval", str(questions),
+                                 "--min-accuracy", "1"], cwd=workdir, env=clean_env(), stdout=subprocess.PIPE,
+                                stderr=stderr, text=True, timeout=300, check=False)
+    assert result.returncode == 0, log.read_text(encoding="utf-8")
+    assert log.read_text(encoding="utf-8") == ""
+    assert re.search(r"^answer accuracy +1\.000", result.stdout, re.MULTILINE), result.stdout
+
+
+def test_feedback_export_with_no_ratings_writes_nothing(tmp_path: Path, workdir: Path) -> None:
+    out = tmp_path / "rated.yaml"
+    assert_one_error_line(bot("feedback", "export", str(out), data_dir=tmp_path / "data", cwd=workdir), 2,
+                          "Nothing to export")
+    assert not out.exists()
+
+
+def test_feedback_export_of_a_rated_down_decline_is_an_answerable_case(tmp_path: Path, workdir: Path) -> None:
+    from bot.evaluate import load_cases
+    from bot.feedback import FeedbackStore
+
+    data_dir = tmp_path / "data"
+    FeedbackStore(data_dir / "feedback.sqlite3").add(
+        rating="down", question="How much did the bridge cost?", comment="should say 12 billion",
+        answer={"answer": "The articles do not say.", "abstained": True, "citations": []})
+    out = tmp_path / "rated.yaml"
+    result = bot("feedback", "export", str(out), data_dir=data_dir, cwd=workdir)
+    assert result.returncode == 0 and result.stdout.strip() == f"Wrote 1 rated answers to {out}.", result.stderr
+    assert [(c.answerable, c.expected) for c in load_cases(out)] == [(True, ())]
+    assert "Add `expected:`" in out.read_text(encoding="utf-8")
 
 
 # --- help ------------------------------------------------------------------------------------------------------

@@ -1,6 +1,7 @@
 """`bot eval` with a fake pipeline whose answers are fixed, so every metric is simple arithmetic."""
 from __future__ import annotations
 
+import io
 import json
 from dataclasses import replace
 from collections.abc import Mapping, Sequence
@@ -21,8 +22,10 @@ from bot.evaluate import (
     load_cases,
     matches_source,
     missing_facts,
+    results_metrics,
     run_cases,
     token_f1,
+    validate_thresholds,
     write_report,
     write_results,
 )
@@ -179,10 +182,23 @@ def test_a_missing_index_stops_the_run() -> None:
         run_cases(pipeline, [EvalCase(id="a", question="q")], progress=False)
 
 
-def test_progress_bar_goes_to_stderr(capsys: pytest.CaptureFixture[str]) -> None:
+class Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_progress_bar_goes_to_stderr_on_a_terminal(monkeypatch: pytest.MonkeyPatch,
+                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    terminal = Terminal()
+    monkeypatch.setattr("sys.stderr", terminal)
     run_cases(FakePipeline(TABLE), CASES[:1], progress=True)
-    captured = capsys.readouterr()
-    assert captured.out == "" and "1/1" in captured.err
+    assert capsys.readouterr().out == "" and "1/1" in terminal.getvalue()
+
+
+def test_no_progress_bar_in_a_redirected_stderr(capsys: pytest.CaptureFixture[str]) -> None:
+    """As with `bot index`: a log file or a pipe gets only the real messages, not the bar's redraws."""
+    run_cases(FakePipeline(TABLE), CASES[:1], progress=True)
+    assert capsys.readouterr() == ("", "")
 
 
 def test_verdicts_per_case(results: list[CaseResult]) -> None:
@@ -242,6 +258,13 @@ def test_thresholds() -> None:
     assert len(missing) == 1 and "answerable: false" in missing[0]
     with pytest.raises(UsageError, match="--min-accuracy must be between 0 and 1"):
         check_thresholds(metrics, min_accuracy=85, min_abstention=None)
+
+
+def test_thresholds_are_validated_before_any_run() -> None:
+    validate_thresholds(min_accuracy=0.0, min_abstention=1.0)
+    validate_thresholds(min_accuracy=None, min_abstention=None)
+    with pytest.raises(UsageError, match=r"--min-abstention must be between 0 and 1. Currently, it is -0.1"):
+        validate_thresholds(min_accuracy=0.5, min_abstention=-0.1)
 
 
 # ------------------------------------------------------------------------------------------------ files
@@ -307,6 +330,26 @@ def test_compare_rejects_files_that_are_not_results(tmp_path: Path) -> None:
         compare_results(bad, bad)
     with pytest.raises(UsageError, match="does not exist"):
         compare_results(tmp_path / "nope.jsonl", bad)
+
+
+@pytest.mark.parametrize("text", ["", "\n  \n"], ids=["zero-bytes", "blank-lines"])
+def test_compare_refuses_a_results_file_without_cases(results: list[CaseResult], tmp_path: Path,
+                                                      text: str) -> None:
+    """Not "0 cases in both": an empty results file is a run that went wrong, and the error names it."""
+    good, empty = tmp_path / "good.jsonl", tmp_path / "empty.jsonl"
+    write_results(results, good)
+    empty.write_text(text, encoding="utf-8")
+    for old, new in ((good, empty), (empty, good)):
+        with pytest.raises(UsageError, match=f"Results file {empty} has no cases"):
+            compare_results(old, new)
+    with pytest.raises(UsageError, match="has no cases"):
+        results_metrics(empty)
+
+
+def test_results_metrics_are_those_of_the_run(results: list[CaseResult], tmp_path: Path) -> None:
+    path = tmp_path / "results.jsonl"
+    write_results(results, path)
+    assert results_metrics(path) == compute_metrics(results)
 
 
 # ------------------------------------------------------------------------------------------------ loading

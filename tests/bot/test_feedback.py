@@ -60,12 +60,13 @@ def test_export_question_set(tmp_path: Path) -> None:
     assert cases == [
         {"id": "feedback-1", "question": "When did it open?", "history": ["Which bridge?"], "answerable": True,
          "reference": "In 2008 [1][2].", "sources": ["A", "B"]},
-        {"id": "feedback-2", "question": "Who built it?", "history": [], "answerable": False},
+        # A thumbs-down on a decline: the user wanted an answer, so the case is answerable.
+        {"id": "feedback-2", "question": "Who built it?", "history": [], "answerable": True},
     ]
     # `bot eval` reads it as it is.
     loaded = load_cases(out)
     assert [(c.id, c.answerable, c.sources, c.reference) for c in loaded] == [
-        ("feedback-1", True, ("A", "B"), "In 2008 [1][2]."), ("feedback-2", False, (), None)]
+        ("feedback-1", True, ("A", "B"), "In 2008 [1][2]."), ("feedback-2", True, (), None)]
     assert loaded[0].history == ("Which bridge?",)
 
 
@@ -77,10 +78,55 @@ def test_thumbs_up_on_an_abstention_has_no_gold_sources(tmp_path: Path) -> None:
     assert [(c.answerable, c.sources) for c in load_cases(out)] == [(False, ())]
 
 
-def test_export_of_an_empty_store(tmp_path: Path) -> None:
+def test_thumbs_down_on_a_decline_asks_for_the_answer_not_for_declining(tmp_path: Path) -> None:
+    """The user rated the decline as wrong ("should say 12 billion"): exporting it as `answerable: false` would
+    score declining as correct. It is an answerable case whose `expected` the comment asks to fill in."""
+    store = FeedbackStore(tmp_path / "fb.sqlite3")
+    store.add(rating="down", question="How much did the bridge cost?",
+              answer=answer("The articles do not say.", abstained=True), comment="should say 12 billion")
+    out = tmp_path / "fb.yaml"
+    assert store.export_question_set(out) == 1
+    text = out.read_text(encoding="utf-8")
+    assert "# rated down - fill in expected: the bot declined and the user wanted an answer." in text
+    assert "Add `expected:`" in text and "#   should say 12 billion" in text
+    [case] = load_cases(out)
+    assert (case.answerable, case.expected, case.sources) == (True, (), ())
+    # Filled in as the comment says, it is an ordinary case.
+    out.write_text(text.replace("answerable: true", "answerable: true\n    expected: ['12 billion']"),
+                   encoding="utf-8")
+    assert load_cases(out)[0].expected == ("12 billion",)
+
+
+def test_thumbs_down_on_an_answer_says_how_to_mark_it_unanswerable(tmp_path: Path) -> None:
+    store = FeedbackStore(tmp_path / "fb.sqlite3")
+    store.add(rating="down", question="Who won?", answer=answer("Nantong [1].", titles=("A",)))
+    out = tmp_path / "fb.yaml"
+    store.export_question_set(out)
+    text = out.read_text(encoding="utf-8")
+    assert "# rated down - fill in expected (or set `answerable: false` if the articles do not say)." in text
+    assert "#   Nantong [1]." in text
+    assert [(c.answerable, c.sources, c.reference) for c in load_cases(out)] == [(True, (), None)]
+
+
+def test_export_of_an_empty_store_writes_nothing(tmp_path: Path) -> None:
+    """`bot eval` refuses a set without cases, so an empty export would be an unusable file."""
     out = tmp_path / "empty.yaml"
-    assert FeedbackStore(tmp_path / "fb.sqlite3").export_question_set(out) == 0
-    assert yaml.safe_load(out.read_text()) == {"cases": []}
+    with pytest.raises(UsageError, match="Nothing to export: no answer has been rated yet"):
+        FeedbackStore(tmp_path / "data" / "fb.sqlite3").export_question_set(out)
+    assert not out.exists()
+    assert not (tmp_path / "data").exists()  # nor is an empty database created on the way
+    store = FeedbackStore(tmp_path / "fb.sqlite3")
+    assert store.count() == 0
+    with pytest.raises(UsageError, match="Nothing to export"):
+        store.export_question_set(out)
+    assert not out.exists()
+
+
+def test_export_to_an_unwritable_path_is_a_usage_error(tmp_path: Path) -> None:
+    store = FeedbackStore(tmp_path / "fb.sqlite3")
+    store.add(rating="up", question="When?", answer=answer("In 2008."))
+    with pytest.raises(UsageError, match=f"Cannot write {tmp_path}"):
+        store.export_question_set(tmp_path)  # a folder
 
 
 def test_safe_from_several_threads(tmp_path: Path) -> None:
