@@ -129,12 +129,7 @@ class BM25Index:
             _remove_tree(tmp)
         self._model.save(str(tmp))
         (tmp / self.IDS_FILE).write_text(json.dumps({"digest": self.digest, "ids": self.ids, "meta": self.meta}))
-        old = directory.with_name(directory.name + ".old")
-        if directory.exists():
-            directory.rename(old)
-        tmp.rename(directory)
-        if old.exists():
-            _remove_tree(old)
+        replace_directory(tmp, directory)
 
     @classmethod
     def load(cls, directory: Path) -> BM25Index | None:
@@ -186,6 +181,19 @@ class BM25Index:
         top = np.argpartition(-scores, n - 1)[:n]
         top = top[np.argsort(-scores[top], kind="stable")]
         return [(self.ids[i], float(scores[i])) for i in top if scores[i] > 0]
+
+
+def replace_directory(new: Path, directory: Path) -> None:
+    """Put the saved index in `new` in place of the one in `directory`, by renaming: a reader finds the old one or
+    the new one, never half of either."""
+    old = directory.with_name(directory.name + ".old")
+    if old.exists():  # left by a crash
+        _remove_tree(old)
+    if directory.exists():
+        directory.rename(old)
+    new.rename(directory)
+    if old.exists():
+        _remove_tree(old)
 
 
 def _remove_tree(path: Path) -> None:

@@ -3,7 +3,9 @@
 A file whose bytes are unchanged and whose chunks are all present is skipped without parsing. A changed file has
 its stale chunks removed just before its new ones are written; unchanged chunk texts keep their ids and vectors.
 A deleted file has its chunks removed. Chunk ids derive from the text, so an interrupted run leaves no duplicates
-and the next run writes only what is missing.
+and the next run writes only what is missing. A file or folder skipped unread (it cannot be read or listed now, or
+is not a regular file) keeps what was indexed from it. A rebuild is written beside the index in use, which answers
+until the new one replaces it, complete.
 """
 from __future__ import annotations
 
@@ -11,9 +13,13 @@ import base64
 import hashlib
 import json
 import logging
+import os
 import re
+import signal
+import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -21,11 +27,11 @@ from typing import Any
 import numpy as np
 
 from index.articles import ARTICLE_PARSER_VERSION, BYLINE_KEYS, Article, split_articles
-from index.bm25 import BM25Index, analyze, ids_digest
+from index.bm25 import BM25Index, analyze, ids_digest, replace_directory
 from index.chunking import CHUNKER_VERSION, Chunk, Chunker
 from index.embedder import Embedder
-from index.errors import IndexingError
-from index.loaders import SourceFile, discover_files, load_file
+from index.errors import IndexingError, UnreadableError
+from index.loaders import Skipped, SourceFile, discover_files, load_file, read_bytes
 from index.store import ChunkStore, IndexSignature
 from index.tokens import TiktokenCounter
 
@@ -34,6 +40,13 @@ log = logging.getLogger(__name__)
 # Chunks are embedded and written in batches this big: large enough to keep the model busy, small enough that an
 # interrupted run loses little.
 WRITE_BATCH = 1024
+# Within a batch, chunks go to the model this many at a time; on Ctrl-C the ones already embedded are written, so
+# an interrupted run (a first one too) keeps all but the last few.
+EMBED_STEP = 16
+# A rebuild is written to a collection and a keyword index named like the index in use plus this, then swapped in.
+REBUILD_SUFFIX = "-rebuild"
+# Added to the one-line report of a file or folder skipped unread that has articles in the index.
+KEPT = " Its articles already in the index are kept."
 
 
 @dataclass
@@ -139,6 +152,35 @@ def _published_ts(published: str | None) -> int:
     return int(published.replace("-", "")) if published else 0
 
 
+def _is_gone(path: str) -> bool:
+    """Nothing is at `path` any more. A path that cannot be looked at (its folder cannot be listed) is not gone."""
+    try:
+        os.stat(path)
+    except (FileNotFoundError, NotADirectoryError):
+        return True
+    except OSError:
+        return False
+    return False
+
+
+@contextmanager
+def _interrupts_deferred() -> Iterator[None]:
+    """Ctrl-C during the block takes effect once it is done (a swap half done would leave no index). Only the main
+    thread receives signals; elsewhere, or when SIGINT is ignored, the block just runs."""
+    on_main = threading.current_thread() is threading.main_thread()
+    if not on_main or signal.getsignal(signal.SIGINT) in (signal.SIG_IGN, None):
+        yield
+        return
+    caught: list[int] = []
+    previous = signal.signal(signal.SIGINT, lambda signum, frame: caught.append(signum))
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    if caught:
+        raise KeyboardInterrupt
+
+
 class Indexer:
     """Builds and syncs one index. Collaborators are passed in so tests can hand in small real ones."""
 
@@ -182,6 +224,45 @@ class Indexer:
         rebuild: bool = False,
         on_warning: Callable[[str], None] | None = None,
     ) -> IndexSummary:
+        """Bring the index in line with the files under `roots`. `rebuild`: build it again from these files alone,
+        beside the index in use, which answers until the new one replaces it; an interrupted rebuild is taken up
+        by the next."""
+        if rebuild:
+            return self._rebuild(roots, on_warning=on_warning)
+        return self._sync(roots, on_warning=on_warning)
+
+    def _rebuild(self, roots: Sequence[Path], *, on_warning: Callable[[str], None] | None) -> IndexSummary:
+        started = time.perf_counter()
+        warn = on_warning or (lambda message: log.warning("%s", message))
+        side = Indexer(store=self.store.beside(REBUILD_SUFFIX), embedder=self.embedder,
+                       bm25_dir=self.bm25_dir.with_name(self.bm25_dir.name + REBUILD_SUFFIX),
+                       max_wordpieces=self.max_wordpieces, overlap_sentences=self.overlap_sentences,
+                       progress=self.progress)
+        side._chunker, side._tokens = self._chunker, self._tokens
+        if side.store.signature() not in (None, self.signature):
+            side.store.drop()  # left by a rebuild for another model or chunker
+        summary = side._sync(roots, on_warning=warn, exact=True)
+        if side.store.count() == 0 and self.store.count() > 0:
+            summary.warnings.append("Nothing could be indexed from the given folders; the index in use is left as "
+                                    "it was.")
+            warn(summary.warnings[-1])
+        else:
+            with _interrupts_deferred():
+                self.store.replace_with(side.store)
+                replace_directory(side.bm25_dir, self.bm25_dir)
+        summary.chunks_total = self.store.count()
+        summary.seconds = time.perf_counter() - started
+        return summary
+
+    def _sync(
+        self,
+        roots: Sequence[Path],
+        *,
+        on_warning: Callable[[str], None] | None,
+        exact: bool = False,
+    ) -> IndexSummary:
+        """`exact`: the index is to hold these files alone (a rebuild's, taking up an interrupted one): files
+        indexed from anywhere else go."""
         started = time.perf_counter()
         summary = IndexSummary()
         warn = on_warning or (lambda message: log.warning("%s", message))
@@ -190,13 +271,16 @@ class Indexer:
             summary.warnings.append(message)
             warn(message)
 
-        files = discover_files([Path(r) for r in roots])
-        if rebuild:
-            self.store.drop()
+        skipped: list[Skipped] = []
+        files = discover_files([Path(r) for r in roots], skipped=skipped)
         summary.rebuilt = self.store.open_for_writing(self.signature)
         if summary.rebuilt:
             report("The index was built with another model or chunker; rebuilding it from the given folders.")
         existing = self._existing_files()
+        for item in skipped:
+            summary.files_skipped += 1
+            indexed = any(Path(entry["path"]).is_relative_to(item.path) for entry in existing.values())
+            report(item.message + (KEPT if indexed else ""))
         # A file is one file however it is reached: through its folder, directly, or through a folder inside
         # another. The identity it was first indexed under stays, so it is never stored twice.
         indexed_at = {entry["path"]: key for key, entry in existing.items()}
@@ -211,6 +295,10 @@ class Indexer:
             seen.add(key)
             try:
                 item = self._plan_file(file, existing.get(key), summary, report=report, sha=hashes.get(file.path))
+            except UnreadableError as exc:  # there, but not to be read now: its articles stay
+                summary.files_skipped += 1
+                report(str(exc) + (KEPT if key in existing else ""))
+                continue
             except IndexingError as exc:
                 summary.files_skipped += 1
                 report(str(exc))
@@ -222,7 +310,8 @@ class Indexer:
             if item is not None:
                 work.append(item)
 
-        self._remove_deleted_files(roots, files, existing, seen, summary)
+        self._remove_deleted_files(roots, files, existing, seen, summary, kept=[item.path for item in skipped],
+                                   exact=exact)
         changed = self._write(work, summary, moved)
         # A moved file's old chunks go once its new ones are written: a crash before leaves both, and the next
         # run finds the pair again.
@@ -278,11 +367,7 @@ class Indexer:
         sha: str | None = None,
     ) -> _FileWork | None:
         if sha is None:
-            try:
-                sha = hashlib.sha256(file.path.read_bytes()).hexdigest()
-            except OSError as exc:
-                raise IndexingError(f"{file.path}: cannot be read ({exc.strerror or exc}); check its "
-                                    "permissions.") from None
+            sha = hashlib.sha256(read_bytes(file.path)).hexdigest()
         if (existing and existing["shas"] == {sha} and len(existing["ids"]) == existing["file_chunks"]
                 and existing["parsers"] == {ARTICLE_PARSER_VERSION}):
             summary.files_unchanged += 1
@@ -355,16 +440,20 @@ class Indexer:
         existing: dict[tuple[str, str], dict[str, Any]],
         seen: set[tuple[str, str]],
         summary: IndexSummary,
+        *,
+        kept: Sequence[Path] = (),
+        exact: bool = False,
     ) -> None:
         # Only folders are scanned whole, so only under a folder can a missing file mean a deleted one (whether it
         # was indexed through that folder or on its own). A second copy of a file indexed now (stored twice by
-        # an older version) goes too.
-        folders = [Path(r).resolve() for r in roots if Path(r).is_dir()]
+        # an older version) goes too. Under a folder that could not be listed nothing is known to be gone.
+        folders = [Path(r).resolve() for r in roots if os.path.isdir(r)]
         indexed_now = {str(f.path) for f in files}
         # (A moved file's old chunks lend their vectors first: they go after writing.)
         self._remove([entry for key, entry in existing.items()
                       if key not in seen and not entry.get("removed") and not entry.get("moved")
-                      and (entry["path"] in indexed_now
+                      and not any(Path(entry["path"]).is_relative_to(k) for k in kept)
+                      and (exact or entry["path"] in indexed_now
                            or any(Path(entry["path"]).is_relative_to(f) for f in folders))], summary)
 
     def _moved_files(self, files: Sequence[SourceFile], existing: dict[tuple[str, str], dict[str, Any]],
@@ -374,7 +463,7 @@ class Indexer:
         their vectors). A file that is merely gone (an unplugged drive) is kept until its folder is indexed again."""
         keys = {(str(f.root), f.source) for f in files}
         gone = {key: entry for key, entry in existing.items()
-                if key not in keys and len(entry["shas"]) == 1 and not Path(entry["path"]).exists()}
+                if key not in keys and len(entry["shas"]) == 1 and _is_gone(entry["path"])}
         by_sha: dict[str, list[dict[str, Any]]] = {}
         for entry in gone.values():
             by_sha.setdefault(next(iter(entry["shas"])), []).append(entry)
@@ -388,8 +477,8 @@ class Indexer:
                 sha = next(iter(indexed["shas"])) if len(indexed["shas"]) == 1 else None
             else:
                 try:
-                    sha = hashes[file.path] = hashlib.sha256(file.path.read_bytes()).hexdigest()
-                except OSError:
+                    sha = hashes[file.path] = hashlib.sha256(read_bytes(file.path)).hexdigest()
+                except IndexingError:
                     continue  # reported when the file is planned
             moved.extend(by_sha.pop(sha, []) if sha else [])
         for entry in moved:
@@ -423,15 +512,28 @@ class Indexer:
         for batch in self._batches(pending):
             # A file's stale chunks go just before its new ones are written, so a crash loses little either way.
             self._delete_stale(list({id(i): i for i, _ in batch}.values()), summary)
-            chunks = [c for _, c in batch]
-            vectors, metadatas = self._vectors(chunks, donors, summary)
-            self.store.upsert([c.id for c in chunks], vectors, [c.text for c in chunks], metadatas)
+            self._embed_and_write([c for _, c in batch], donors, summary)
             for item, _ in batch:
                 if item.existed:
                     summary.chunks_updated += 1
                 else:
                     summary.chunks_added += 1
         return True
+
+    def _embed_and_write(self, chunks: Sequence[PreparedChunk], donors: dict[str, str],
+                         summary: IndexSummary) -> None:
+        """Embed the chunks EMBED_STEP at a time and write them in one go; on Ctrl-C (or any error), the ones
+        already embedded are written before it goes on."""
+        embedded: list[tuple[PreparedChunk, np.ndarray, dict[str, Any]]] = []
+        try:
+            for start in range(0, len(chunks), EMBED_STEP):
+                step = chunks[start:start + EMBED_STEP]
+                vectors, metadatas = self._vectors(step, donors, summary)
+                embedded.extend(zip(step, vectors, metadatas, strict=True))
+        finally:
+            if embedded:
+                self.store.upsert([c.id for c, _, _ in embedded], np.stack([v for _, v, _ in embedded]),
+                                  [c.text for c, _, _ in embedded], [m for _, _, m in embedded])
 
     def _delete_stale(self, items: Sequence[_FileWork], summary: IndexSummary) -> None:
         items = [item for item in items if not item.stale_deleted]

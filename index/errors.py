@@ -10,5 +10,10 @@ class LoadError(IndexingError):
     """A file that cannot be read; the message starts with the file path."""
 
 
+class UnreadableError(LoadError):
+    """A file skipped without judging its text: it cannot be read now (permissions, a broken link, gone meanwhile)
+    or is not a regular file at all (a pipe, a socket, a device). What was indexed from it is kept."""
+
+
 class CorpusError(IndexingError):
     """A missing corpus folder, or a folder with no supported files."""

@@ -6,11 +6,13 @@ import io
 import logging
 import os
 import re
-from collections.abc import Sequence
+import stat
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from index.errors import CorpusError, LoadError
+from index.errors import CorpusError, LoadError, UnreadableError
 
 logger = logging.getLogger(__name__)
 
@@ -24,6 +26,15 @@ class SourceFile:
     path: Path  # absolute
     root: Path  # absolute corpus root it was found under (the file itself when it was given directly)
     source: str  # POSIX path relative to root (for a single file given directly: its name)
+
+
+@dataclass(frozen=True)
+class Skipped:
+    """Left out of the corpus without being read: a folder that cannot be listed, or an entry that is not a regular
+    file (a named pipe, a socket, a device, a broken link). What was indexed from under `path` is kept."""
+
+    path: Path  # absolute
+    message: str  # one line, starting with the path
 
 
 @dataclass(frozen=True)
@@ -47,27 +58,44 @@ def _is_supported(path: Path) -> bool:
     return path.suffix.lower() in SUPPORTED_SUFFIXES
 
 
-def discover_files(roots: Sequence[Path]) -> list[SourceFile]:
-    """Every supported, non-hidden file under the roots (folders walked recursively, sorted; a root may be a file)."""
+def discover_files(roots: Sequence[Path], *, skipped: list[Skipped] | None = None) -> list[SourceFile]:
+    """Every supported, non-hidden regular file under the roots (folders walked recursively, sorted; a root may be a
+    file). What is left out unread (see Skipped) is added to `skipped`, or logged as a warning without it."""
     if not roots:
         raise CorpusError("No corpus folder was given. Pass a folder: bot index PATH")
     found: list[SourceFile] = []
     seen: set[Path] = set()
+    passed: list[Skipped] = []
     for given in roots:
         root = Path(given).expanduser().resolve()
-        if not root.exists():
-            raise CorpusError(f"Corpus folder {given} does not exist. Pass an existing folder: bot index PATH")
-        if root.is_file():
+        try:
+            mode = root.stat().st_mode
+        except (FileNotFoundError, NotADirectoryError):
+            raise CorpusError(
+                f"Corpus folder {given} does not exist. Pass an existing folder: bot index PATH") from None
+        except OSError as exc:  # a folder on the way to it cannot be searched
+            passed.append(_unlistable(root, exc))
+            continue
+        if stat.S_ISDIR(mode):
+            files = [SourceFile(path=p, root=root, source=p.relative_to(root).as_posix())
+                     for p in _walk(root, passed)]
+        elif stat.S_ISREG(mode):
             candidates = [(root, root.name)] if _is_supported(root) else []
             # A file given directly is its own root, so re-indexing it never touches its neighbours.
             files = [SourceFile(path=p, root=root, source=s) for p, s in candidates]
         else:
-            files = [SourceFile(path=p, root=root, source=p.relative_to(root).as_posix()) for p in _walk(root)]
+            passed.append(Skipped(root, _not_regular(root, mode)))
+            files = []
         for file in files:
             if file.path not in seen:
                 seen.add(file.path)
                 found.append(file)
-    if not found:
+    if skipped is None:
+        for item in passed:
+            logger.warning("%s", item.message)
+    else:
+        skipped.extend(passed)
+    if not found and not passed:
         names = ", ".join(str(r) for r in roots)
         raise CorpusError(
             f"No supported files in {names}. Add files ending in {' '.join(SUPPORTED_SUFFIXES)} or pass another folder."
@@ -75,9 +103,13 @@ def discover_files(roots: Sequence[Path]) -> list[SourceFile]:
     return found
 
 
-def _walk(root: Path) -> list[Path]:
+def _walk(root: Path, skipped: list[Skipped]) -> list[Path]:
     paths: list[Path] = []
-    for folder, dirnames, filenames in os.walk(root, onerror=_walk_error):
+
+    def unlistable(exc: OSError) -> None:
+        skipped.append(_unlistable(Path(exc.filename) if exc.filename else root, exc))
+
+    for folder, dirnames, filenames in os.walk(root, onerror=unlistable):
         # Hidden folders (.git, .bot, ...) are pruned in place so os.walk never enters them.
         dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
         for name in sorted(filenames):
@@ -87,12 +119,59 @@ def _walk(root: Path) -> list[Path]:
             if not _is_supported(path):
                 logger.debug("Skipping %s: unsupported suffix", path)
                 continue
+            if (problem := _not_a_file(path)) is not None:
+                skipped.append(Skipped(path, problem))
+                continue
             paths.append(path)
     return paths
 
 
-def _walk_error(exc: OSError) -> None:
-    logger.warning("Cannot list %s (%s); skipping it.", exc.filename, exc.strerror)
+def _unlistable(folder: Path, exc: OSError) -> Skipped:
+    return Skipped(folder, f"{folder} cannot be listed ({exc.strerror or exc}); skipped. Make it readable: "
+                           f"`chmod a+rx {folder}`.")
+
+
+_KIND_NAMES = ((stat.S_ISFIFO, "a named pipe"), (stat.S_ISSOCK, "a socket"), (stat.S_ISCHR, "a device"),
+               (stat.S_ISBLK, "a device"))
+
+
+def _not_regular(path: Path, mode: int) -> str:
+    kind = next((name for test, name in _KIND_NAMES if test(mode)), "something else")
+    return f"{path} is {kind}, not a regular file; skipped without opening it."
+
+
+def _not_a_file(path: Path) -> str | None:
+    """Why `path` must not be opened (it is not a regular file: reading a named pipe waits forever; or it is a link
+    to nothing), or None. A folder, or a path that cannot be looked at, is left to reading, which says why."""
+    try:
+        mode = path.stat().st_mode
+    except FileNotFoundError:
+        if not path.is_symlink():
+            return None
+        try:
+            target = f" to {os.readlink(path)}"
+        except OSError:
+            target = ""
+        return f"{path} is a broken link{target}: its target does not exist; skipped. Fix or remove the link."
+    except OSError:
+        return None
+    return None if stat.S_ISREG(mode) or stat.S_ISDIR(mode) else _not_regular(path, mode)
+
+
+def read_bytes(path: Path) -> bytes:
+    """A corpus file's bytes. Raises UnreadableError, without opening it, for anything but a regular file, and for
+    a file that cannot be read now; LoadError for a folder."""
+    if (problem := _not_a_file(path)) is not None:
+        raise UnreadableError(problem)
+    try:
+        return path.read_bytes()
+    except IsADirectoryError:
+        raise LoadError(f"{path} is a folder, not a file. Pass the folder itself as the corpus.") from None
+    except PermissionError:
+        raise UnreadableError(
+            f"{path} cannot be read (permission denied); skipped. Make it readable: `chmod a+r {path}`.") from None
+    except OSError as exc:
+        raise UnreadableError(f"{path} cannot be read ({exc.strerror or exc}); skipped. Check the file.") from None
 
 
 # --------------------------------------------------------------------------------------------- loading
@@ -103,19 +182,13 @@ def load_file(file: SourceFile) -> LoadedDocument:
     kind = _KINDS.get(path.suffix.lower())
     if kind is None:
         raise LoadError(f"{path} has an unsupported suffix. Use one of: {' '.join(SUPPORTED_SUFFIXES)}.")
-    try:
-        data = path.read_bytes()
-    except IsADirectoryError:
-        raise LoadError(f"{path} is a folder, not a file. Pass the folder itself as the corpus.") from None
-    except PermissionError:
-        raise LoadError(f"{path} cannot be read (permission denied). Make it readable: chmod a+r {path}") from None
-    except OSError as exc:
-        raise LoadError(f"{path} cannot be read ({exc.strerror or exc}). Check the file and try again.") from None
+    data = read_bytes(path)
     sha = hashlib.sha256(data).hexdigest()
     if kind == "pdf":
-        text, page_starts = _pdf_text(path, data)
+        with _library_logs_to_debug(path, "pypdf"):
+            text, page_starts, warnings = _pdf_text(path, data)
         return LoadedDocument(file=file, text=text, kind=kind, title=None, page_starts=page_starts,
-                              warnings=(), sha256=sha)
+                              warnings=tuple(warnings), sha256=sha)
     raw, warnings = _decode(path, data, html=kind == "html")
     title: str | None = None
     published: tuple[str, str | None] | None = None
@@ -132,6 +205,30 @@ def load_file(file: SourceFile) -> LoadedDocument:
     return LoadedDocument(file=file, text=text.strip(), kind=kind, title=title, page_starts=(),
                           warnings=tuple(warnings), sha256=sha, published=published[0] if published else None,
                           published_time=published[1] if published else None)
+
+
+class _DebugHandler(logging.Handler):
+    def __init__(self, path: Path) -> None:
+        super().__init__()
+        self.path = path
+
+    def emit(self, record: logging.LogRecord) -> None:
+        logger.debug("%s: %s: %s", self.path, record.name, record.getMessage())
+
+
+@contextmanager
+def _library_logs_to_debug(path: Path, name: str) -> Iterator[None]:
+    """A parsing library's own log lines about one file (pypdf's "EOF marker not found") go to this module's debug
+    log instead of the terminal: what matters about the file is reported once, in our own line."""
+    library = logging.getLogger(name)
+    handler, propagate = _DebugHandler(path), library.propagate
+    library.addHandler(handler)
+    library.propagate = False
+    try:
+        yield
+    finally:
+        library.removeHandler(handler)
+        library.propagate = propagate
 
 
 def _normalize_newlines(text: str) -> str:
@@ -291,8 +388,9 @@ def _html_published(soup: object) -> tuple[str, str | None] | None:
 
 # --- PDF
 
-def _pdf_text(path: Path, data: bytes) -> tuple[str, tuple[int, ...]]:
-    """pypdf text per page, pages joined by blank lines; page_starts[i] is where page i+1 begins."""
+def _pdf_text(path: Path, data: bytes) -> tuple[str, tuple[int, ...], list[str]]:
+    """pypdf text per page, pages joined by blank lines; page_starts[i] is where page i+1 begins; and a warning per
+    page that has no readable text."""
     import pypdf
 
     try:
@@ -308,12 +406,14 @@ def _pdf_text(path: Path, data: bytes) -> tuple[str, tuple[int, ...]]:
         ) from None
     parts: list[str] = []
     starts: list[int] = []
+    warnings: list[str] = []
     offset = 0
     for number, page in enumerate(pages, start=1):
         try:
             page_text = page.extract_text() or ""
         except Exception as exc:  # one bad page must not lose the rest of the document
-            logger.warning("%s: page %d has no readable text (%s)", path, number, _one_line(exc))
+            warnings.append(f"{path}: page {number} has no readable text ({_one_line(exc)}); the other pages are "
+                            "indexed.")
             page_text = ""
         page_text = _normalize_newlines(page_text).strip()
         starts.append(offset)
@@ -325,7 +425,7 @@ def _pdf_text(path: Path, data: bytes) -> tuple[str, tuple[int, ...]]:
         raise LoadError(
             f"{path} has no extractable text (is it a scanned PDF?). Run OCR on it or convert it to .txt."
         )
-    return text, tuple(min(s, len(text)) for s in starts)
+    return text, tuple(min(s, len(text)) for s in starts), warnings
 
 
 def _one_line(exc: BaseException) -> str:

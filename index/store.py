@@ -9,7 +9,7 @@ import logging
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import urlparse
 
 import numpy as np
@@ -17,6 +17,7 @@ import numpy as np
 from index.errors import IndexingError
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 # Explicit HNSW parameters: cosine space for unit vectors; a wider build/search beam than Chroma's defaults
 # costs little at this size and keeps recall high.
@@ -105,17 +106,52 @@ class ChunkStore:
     def reconnect(self) -> None:
         """See what another process wrote. An embedded Chroma keeps its vector index in memory and does not see the
         vectors `bot index` adds meanwhile; a new client, once this one is closed, reads them from disk. (A store on
-        a Chroma server, or one given a client, has nothing to do.) The caller makes sure no query is under way."""
+        a Chroma server, or one given a client, only looks its collection up again: a rebuild swaps in another.)
+        The caller makes sure no query is under way."""
+        self._collection = None
         if self._connect is None:
             return
         close = getattr(self._client, "close", None)
         if callable(close):
             close()
-        self._client, self._collection = self._connect(), None
+        # (Closed first: Chroma shares one engine among the clients of a path, and a new client opened while the old
+        # one is open gets the same stale engine. If opening fails, the next use tries again.)
+        self._client = None
+        try:
+            self._client = self._connect()
+        except Exception:  # e.g. the database busy while `bot index` writes
+            log.warning("could not open the index again; the next question tries again", exc_info=True)
+
+    def beside(self, suffix: str) -> ChunkStore:
+        """The store of the collection named like this one plus `suffix`, on the same client (a rebuild is written
+        there, then swapped in with replace_with)."""
+        return ChunkStore(self._client, name=self.name + suffix, where_it_is=self.where_it_is)
+
+    def replace_with(self, other: ChunkStore) -> None:
+        """Put `other`'s collection in place of this one's, under this name; this one's goes. A reader still holding
+        the old collection looks the name up again (see _on_current)."""
+        new = other.collection
+        if self._existing() is not None:
+            self._client.delete_collection(self.name)
+        new.modify(name=self.name)
+        self._collection = other._collection = None
+
+    def _on_current(self, call: Callable[[Any], T]) -> T:
+        """`call(collection)`; when the collection held is gone (`bot index --rebuild` swapped in a new one under
+        its name meanwhile), once more with the one under the name now."""
+        from chromadb.errors import NotFoundError
+
+        try:
+            return call(self.collection)
+        except NotFoundError:
+            self._collection = None
+            return call(self.collection)
 
     # --- opening -------------------------------------------------------------------------------------------
 
     def _existing(self) -> Any:
+        if self._client is None and self._connect is not None:
+            self._client = self._connect()
         if self._collection is None:
             names = [c if isinstance(c, str) else c.name for c in self._client.list_collections()]
             if self.name in names:
@@ -190,12 +226,12 @@ class ChunkStore:
     def query(
         self, embedding: np.ndarray, *, n: int, where: Mapping[str, Any] | None = None
     ) -> list[StoredChunk]:
-        result = self.collection.query(
+        result = self._on_current(lambda collection: collection.query(
             query_embeddings=[np.asarray(embedding, dtype=np.float32).tolist()],
             n_results=n,
             where=dict(where) if where else None,
             include=["documents", "metadatas", "distances"],
-        )
+        ))
         return [
             StoredChunk(id=i, text=d or "", metadata=dict(m or {}), similarity=1.0 - float(dist))
             for i, d, m, dist in zip(result["ids"][0], result["documents"][0], result["metadatas"][0],
@@ -224,7 +260,8 @@ class ChunkStore:
         """The store's answers for these ids, asked in batches it accepts."""
         step = self._max_batch()
         for start in range(0, len(ids), step):
-            yield self.collection.get(ids=list(ids[start:start + step]), include=include)
+            part = list(ids[start:start + step])
+            yield self._on_current(lambda collection, part=part: collection.get(ids=part, include=include))
 
     def iter_chunks(
         self, *, where: Mapping[str, Any] | None = None, documents: bool = True, batch: int = 2000

@@ -6,7 +6,11 @@ private copy of seeds/ per test (000_... holds 6 articles, 003_... holds 1).
 from __future__ import annotations
 
 import hashlib
+import logging
+import os
 import shutil
+import signal
+import socket
 from collections import Counter, defaultdict
 from collections.abc import Callable
 from pathlib import Path
@@ -195,7 +199,7 @@ def test_a_file_stored_twice_by_an_older_version_is_stored_once_again(
     with monkeypatch.context() as older:  # before files had one identity however they were reached
         older.setattr(index.build, "_as_indexed", lambda file, key: file)
         # (A file given directly never removed anything.)
-        older.setattr(index.build.Indexer, "_remove_deleted_files", lambda self, *args: None)
+        older.setattr(index.build.Indexer, "_remove_deleted_files", lambda self, *args, **options: None)
         once = _index(settings, counting(), corpus)
         twice = _index(settings, counting(), corpus / SINGLE)
     assert twice.chunks_added > 0 and twice.chunks_total > once.chunks_total
@@ -524,3 +528,158 @@ def test_a_byline_deleted_from_the_file_leaves_the_index(settings: Settings, cor
     assert keyword is not None
     hits = store.get([i for i, _ in keyword.search("Sun Yan", n=5)])
     assert SINGLE not in {c.metadata["source"] for c in hits}  # (the other file has a "Huang Yan")
+
+
+def _collections(settings: Settings) -> set[str]:
+    client = open_store(settings)._client
+    return {c if isinstance(c, str) else c.name for c in client.list_collections()}
+
+
+def test_an_interrupted_rebuild_leaves_the_old_index_answering_and_the_next_finishes_it(
+    settings: Settings, corpus: Path, counting: Counting, embedder: Embedder, tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch
+) -> None:
+    other = tmp_path / "other"
+    other.mkdir()
+    (other / "note.txt").write_text("The Qinhuai River glitters in early summer, the guide said.\n", encoding="utf-8")
+    first = _index(settings, counting(), corpus)
+    _index(settings, counting(), other)
+    monkeypatch.setattr(index.build, "WRITE_BATCH", 8)
+    interrupted = counting(interrupt_on_call=2)
+    with pytest.raises(KeyboardInterrupt):
+        _index(settings, interrupted, corpus, rebuild=True)
+    # Nothing of the index in use was touched: it answers, with a keyword index that still matches it.
+    store = open_store(settings)
+    assert store.count() == first.chunks_total + 1 and len(interrupted.encoded) == 8
+    assert load_fresh_bm25(store, settings.bm25_dir) is not None
+    serving = build_pipeline(settings, embedder=embedder)  # like `bot serve`, it holds the collection in use
+    assert "June 30, 2008" in serving.ask(QUESTION).answer
+
+    # The next rebuild takes up where this one stopped; a real Ctrl-C while it swaps the new index in waits until
+    # the swap is done.
+    real_replace = ChunkStore.replace_with
+
+    def interrupt_mid_swap(self: ChunkStore, other_store: ChunkStore) -> None:
+        signal.raise_signal(signal.SIGINT)
+        real_replace(self, other_store)
+
+    monkeypatch.setattr(ChunkStore, "replace_with", interrupt_mid_swap)
+    finishing = counting()
+    with pytest.raises(KeyboardInterrupt):
+        _index(settings, finishing, corpus, rebuild=True)
+    assert not set(finishing.encoded) & set(interrupted.encoded)
+    assert len(finishing.encoded) + 8 == first.chunks_total
+    # The rebuilt index holds the given folder alone, in sync with its keyword index; nothing is left beside it.
+    _assert_in_sync(settings, corpus)
+    assert {c.metadata["corpus"] for c in open_store(settings).iter_chunks(documents=False)} == {str(corpus.resolve())}
+    assert not {name for name in _collections(settings) if name.endswith(index.build.REBUILD_SUFFIX)}
+    assert not settings.bm25_dir.with_name(settings.bm25_dir.name + index.build.REBUILD_SUFFIX).exists()
+    assert "June 30, 2008" in build_pipeline(settings, embedder=embedder).ask(QUESTION).answer
+    assert "June 30, 2008" in serving.ask(QUESTION).answer  # it finds the new collection under the old name
+
+
+@pytest.mark.parametrize("settings", ["embedded"], indirect=True)
+def test_an_interrupted_first_run_answers_from_what_it_embedded(
+    settings: Settings, corpus: Path, counting: Counting, embedder: Embedder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Ctrl-C in the middle of one write batch (the seeds are one): what the model had embedded is written."""
+    monkeypatch.setattr(index.build, "EMBED_STEP", 8)
+    interrupted = counting(interrupt_on_call=3)
+    with pytest.raises(KeyboardInterrupt):
+        _index(settings, interrupted, corpus)
+    assert len(interrupted.encoded) == 16 and open_store(settings).count() == 16
+    answer = build_pipeline(settings, embedder=embedder).ask(QUESTION)  # no "No index"
+    assert "June 30, 2008" in answer.answer
+
+    finishing = counting()
+    _index(settings, finishing, corpus)
+    assert not set(finishing.encoded) & set(interrupted.encoded)
+    _assert_in_sync(settings, corpus)
+
+
+# The tests below are about the corpus folder, not the store: one backend is enough.
+@pytest.mark.parametrize("settings", ["embedded"], indirect=True)
+def test_a_folder_that_cannot_be_listed_is_reported_skipped_and_keeps_its_files(
+    settings: Settings, corpus: Path, counting: Counting, lock: Callable[[Path], None],
+    caplog: pytest.LogCaptureFixture
+) -> None:
+    sub = corpus / "jiangsu"
+    sub.mkdir()
+    (corpus / SINGLE).rename(sub / SINGLE)
+    _index(settings, counting(), corpus)
+    before = _by_file(open_store(settings))
+    lock(sub)
+    (corpus / "new.txt").write_text("Qinhuai lanterns\n\nThe Qinhuai lantern fair opened on Friday, the city said.\n",
+                                    encoding="utf-8")
+
+    with caplog.at_level(logging.WARNING):
+        summary = _index(settings, counting(), corpus)
+    [warning] = summary.warnings
+    assert warning.startswith(f"{sub.resolve()} cannot be listed (Permission denied); skipped.")
+    assert warning.endswith(index.build.KEPT) and "\n" not in warning
+    # Reported once, as the summary's warning, not as a log line too.
+    assert not [r for r in caplog.records if r.name.startswith("index")]
+    assert (summary.files, summary.files_skipped, summary.chunks_removed, summary.chunks_added) == (2, 1, 0, 1)
+    after = _by_file(open_store(settings))
+    assert after[f"jiangsu/{SINGLE}"] == before[f"jiangsu/{SINGLE}"] and "new.txt" in after
+
+    sub.chmod(0o755)
+    again = counting()
+    assert _index(settings, again, corpus).files_unchanged == 3 and again.calls == 0
+    _assert_in_sync(settings, corpus)
+
+
+@pytest.mark.parametrize("settings", ["embedded"], indirect=True)
+def test_a_file_that_cannot_be_read_for_now_keeps_its_chunks(
+    settings: Settings, corpus: Path, counting: Counting, lock: Callable[[Path], None]
+) -> None:
+    _index(settings, counting(), corpus)
+    before = _by_file(open_store(settings))
+    path = corpus / SINGLE
+    lock(path)
+
+    summary = _index(settings, counting(), corpus)
+    [warning] = summary.warnings
+    assert warning == (f"{path.resolve()} cannot be read (permission denied); skipped. Make it readable: "
+                       f"`chmod a+r {path.resolve()}`.{index.build.KEPT}")
+    assert (summary.files_skipped, summary.chunks_removed, summary.files_unchanged) == (1, 0, 1)
+    assert _by_file(open_store(settings)) == before
+    assert load_fresh_bm25(open_store(settings), settings.bm25_dir) is not None
+
+    path.chmod(0o644)
+    again = counting()
+    assert _index(settings, again, corpus).files_unchanged == 2 and again.calls == 0
+    _assert_in_sync(settings, corpus)
+
+
+@pytest.mark.timeout(120)  # opening the pipe would wait forever
+@pytest.mark.parametrize("settings", ["embedded"], indirect=True)
+def test_pipes_sockets_and_broken_links_are_skipped_unopened(
+    settings: Settings, corpus: Path, counting: Counting
+) -> None:
+    _index(settings, counting(), corpus)
+    before = _by_file(open_store(settings))
+    root = corpus.resolve()
+    os.mkfifo(root / "pipe.txt")
+    # An indexed file turned into a pipe keeps its chunks, like any file that cannot be read for now.
+    (root / SINGLE).unlink()
+    os.mkfifo(root / SINGLE)
+    server = socket.socket(socket.AF_UNIX)
+    socket_path = root / "s.md"
+    if len(str(socket_path)) < 100:  # the limit of a socket's path
+        server.bind(str(socket_path))
+    (root / "gone.html").symlink_to(root / "nowhere.html")
+
+    summary = _index(settings, counting(), corpus)
+    server.close()
+    assert set(summary.warnings) >= {
+        f"{root / 'pipe.txt'} is a named pipe, not a regular file; skipped without opening it.",
+        f"{root / SINGLE} is a named pipe, not a regular file; skipped without opening it.{index.build.KEPT}",
+        f"{root / 'gone.html'} is a broken link to {root / 'nowhere.html'}: its target does not exist; skipped. "
+        "Fix or remove the link.",
+    }
+    sockets = int(socket_path.exists())
+    assert len(summary.warnings) == summary.files_skipped == 3 + sockets
+    assert not sockets or f"{socket_path} is a socket, not a regular file" in " ".join(summary.warnings)
+    assert (summary.files, summary.files_unchanged, summary.chunks_removed) == (1, 1, 0)
+    assert _by_file(open_store(settings)) == before

@@ -1,12 +1,15 @@
 from __future__ import annotations
 
 import hashlib
+import logging
+import os
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
-from index.errors import CorpusError, IndexingError, LoadError
-from index.loaders import SUPPORTED_SUFFIXES, LoadedDocument, SourceFile, discover_files, load_file
+from index.errors import CorpusError, IndexingError, LoadError, UnreadableError
+from index.loaders import SUPPORTED_SUFFIXES, LoadedDocument, Skipped, SourceFile, discover_files, load_file
 from tests.index.pdfmaker import make_pdf
 
 
@@ -54,6 +57,53 @@ def test_discover_accepts_a_single_file_and_drops_duplicates(tmp_path: Path) -> 
     files = discover_files([single, tmp_path])
     assert [(f.source, f.path) for f in files] == [("one.txt", single.resolve())]
     assert files[0].source == "one.txt"
+
+
+@pytest.mark.timeout(60)  # opening the pipe would wait forever
+def test_discover_leaves_out_pipes_and_broken_links_unopened_and_says_why(tmp_path: Path) -> None:
+    _write(tmp_path / "a.txt", "Alpha")
+    os.mkfifo(tmp_path / "pipe.txt")
+    (tmp_path / "link.md").symlink_to(tmp_path / "missing.md")
+    os.mkfifo(tmp_path / "fifo.bin")  # unsupported suffix: not looked at
+
+    skipped: list[Skipped] = []
+    files = discover_files([tmp_path], skipped=skipped)
+
+    root = tmp_path.resolve()
+    assert [f.source for f in files] == ["a.txt"]
+    assert skipped == [
+        Skipped(root / "link.md", f"{root / 'link.md'} is a broken link to {root / 'missing.md'}: its target does "
+                                  "not exist; skipped. Fix or remove the link."),
+        Skipped(root / "pipe.txt", f"{root / 'pipe.txt'} is a named pipe, not a regular file; skipped without "
+                                   "opening it."),
+    ]
+    # Given directly, a pipe is left out too; and reading one refuses without opening it.
+    assert discover_files([tmp_path / "pipe.txt", tmp_path / "a.txt"], skipped=skipped)[0].source == "a.txt"
+    assert skipped[-1].path == root / "pipe.txt"
+    with pytest.raises(UnreadableError, match="is a named pipe, not a regular file"):
+        _load(root / "pipe.txt")
+
+
+def test_discover_reports_a_folder_it_cannot_list_and_goes_on(
+    tmp_path: Path, lock: Callable[[Path], None], caplog: pytest.LogCaptureFixture
+) -> None:
+    _write(tmp_path / "a.txt", "Alpha")
+    _write(tmp_path / "locked" / "b.txt", "Beta")
+    _write(tmp_path / "only" / "c.txt", "Gamma")
+    lock(tmp_path / "locked")
+    lock(tmp_path / "only")
+
+    skipped: list[Skipped] = []
+    with caplog.at_level(logging.WARNING):
+        files = discover_files([tmp_path], skipped=skipped)
+        # A folder holding nothing that can be listed is not "no supported files": it is reported, not refused.
+        assert discover_files([tmp_path / "only"], skipped=skipped) == []
+    root = tmp_path.resolve()
+    assert [f.source for f in files] == ["a.txt"]
+    assert [s.message for s in skipped] == [
+        f"{folder} cannot be listed (Permission denied); skipped. Make it readable: `chmod a+rx {folder}`."
+        for folder in (root / "locked", root / "only", root / "only")]
+    assert not caplog.records  # for the caller to report, once
 
 
 def test_discover_missing_folder_names_it_and_the_fix(tmp_path: Path) -> None:
@@ -215,6 +265,19 @@ def test_broken_pdf(tmp_path: Path) -> None:
         _load(path)
     message = _one_line(caught.value)
     assert message.startswith(f"{path} is not a readable PDF")
+
+
+def test_a_damaged_pdf_is_one_report_without_pypdf_log_lines(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    whole = make_pdf(tmp_path / "whole.pdf", [["The bridge opened in 2008."]]).read_bytes()
+    path = _write(tmp_path / "cut.pdf", whole[: len(whole) // 2])
+    with caplog.at_level(logging.DEBUG), pytest.raises(LoadError) as caught:
+        _load(path)
+    assert _one_line(caught.value).startswith(f"{path} is not a readable PDF")
+    # pypdf's own lines ("EOF marker not found") go to our debug log only.
+    assert not [r for r in caplog.records if r.levelno >= logging.WARNING]
+    assert any("EOF marker not found" in r.getMessage() for r in caplog.records if r.name == "index.loaders")
 
 
 def test_pdf_without_text(tmp_path: Path) -> None:

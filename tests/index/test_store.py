@@ -157,3 +157,38 @@ def test_a_url_without_a_host_is_refused(tmp_path: Path) -> None:
 def test_collection_names_must_be_chroma_legal() -> None:
     with pytest.raises(ValueError, match="at least 3 characters"):
         ChunkStore(object(), name="ab")
+
+
+def test_a_failed_reconnect_is_tried_again_on_next_use() -> None:
+    """`bot serve` reopens its embedded store when `bot index` saved a new index; if that fails (the database busy),
+    the store must not be left on the closed client for good."""
+
+    class Collection:
+        def count(self) -> int:
+            return 7
+
+    class Client:
+        closed = False
+
+        def close(self) -> None:
+            self.closed = True
+
+        def list_collections(self) -> list[str]:
+            return ["news"]
+
+        def get_collection(self, name: str, embedding_function: object = None) -> Collection:
+            return Collection()
+
+    attempts: list[int] = []
+
+    def connect() -> Client:
+        attempts.append(1)
+        if len(attempts) == 1:
+            raise RuntimeError("database is locked")
+        return Client()
+
+    first = Client()
+    store = ChunkStore(first, name="news", connect=connect)
+    store.reconnect()  # fails: logged, not raised
+    assert first.closed and len(attempts) == 1
+    assert store.count() == 7 and len(attempts) == 2  # opened again on next use
