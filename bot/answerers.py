@@ -87,8 +87,14 @@ _SIZE = re.compile(r"\b\d[\d,.]*\s*(?:square\s+(?:kilo)?met(?:er|re)s?|square\s+
 # "the Fortune 500" or "in Room 101" names something; its number measures nothing. (Not the first word: "Its 500
 # firms".)
 _AFTER_A_NAME = re.compile(r"(?<=[\w,]\s)[A-Z][a-z]+\s+$")
-# What a population is counted in: "7.7 million people", "a population of 1.6 million".
-_PEOPLE_WORDS = re.compile(r"\b(?:population|people|residents|inhabitants|citizens|persons)\b", re.IGNORECASE)
+# A population: "7.7 million permanent residents", "a population of about 1.6 million" (not "the Kunshan people
+# hosted 2 exhibitions").
+_POPULATION = re.compile(r"\b\d[\d,.]*\s*(?:hundred|thousand|million|billion)?\s+(?:[a-z-]+\s+)?(?:people|residents|"
+                         r"inhabitants|citizens|persons)\b|\bpopulation\b[^.;]{0,40}?\b\d[\d,.]*(?:\s*(?:million|"
+                         r"thousand|billion))?", re.IGNORECASE)
+# How far, in time: "the one-hour commuting circle", "about 40 minutes" (not "in the past three years").
+_TRAVEL_TIME = re.compile(r"\b(?:\d+|an?|one|two|three|four|five|six|ten|half|nearly|about)\b[\w\s-]{0,12}?"
+                          r"\b(?:minutes?|hours?)\b", re.IGNORECASE)
 _PERCENT = re.compile(r"\d+(?:\.\d+)?\s*(?:%|percent)|\b\d+/\d+\b", re.IGNORECASE)
 _FRACTION = re.compile(r"\b(?:half|one[- ]third|two[- ]thirds|a third|one[- ]quarter|a quarter|three[- ]quarters|"
                        r"majority|minority)\b", re.IGNORECASE)
@@ -166,9 +172,9 @@ class AnswerKind:
             return new([m.group(0) for m in _SIZE.finditer(sentence)
                         if not (m.group(0).isdigit() and _AFTER_A_NAME.search(sentence, 0, m.start()))])
         if self.name == "population":
-            return bool(_PEOPLE_WORDS.search(sentence)) and new(_quantities(sentence))
+            return new(_POPULATION.findall(sentence))
         if self.name == "distance":
-            return new(_LENGTH.findall(sentence) + _DURATION.findall(sentence))
+            return new(_LENGTH.findall(sentence) + _TRAVEL_TIME.findall(sentence))
         if self.name == "money":
             return bool(_MONEY.search(sentence))
         if self.name == "percent":
@@ -359,8 +365,8 @@ _TITLES = (r"(?:secretary|director|mayor|governor|president|chairman|chairwoman|
 
 
 # A sentence that only says who spoke: "Xu Xiaoyu, director of Jingjiang City, said."
-_ONLY_ATTRIBUTION = re.compile(r"^\W*[^,.;]{2,60},[^.;]{2,120},?\s+(?:said|says|added|noted|stated|told [\w ]{1,30})"
-                               r"\W*$", re.IGNORECASE)
+_ONLY_ATTRIBUTION = re.compile(r"^\W*[A-Z][\w'’-]*(?:\s+[A-Z][\w'’-]*){0,3},\s*[^,.;]{2,120},?\s+"
+                               r"(?:said|says|added|noted|stated)\W*$")
 _SAYING = frozenset("said say says told tell tells spoke speak speaks added noted stated announced".split())
 # "Who held it?" -> "held" ("Who then took over?" -> "took"); not "Who is ..." or "Who did ...".
 _WHO_VERB = re.compile(r"^\s*who\s+(?:(?:then|first|also|actually|exactly|really|finally|later|just|now|still|ever|"
@@ -644,13 +650,15 @@ class ExtractiveAnswerer:
         alone does not answer it. A paraphrase still reads close ("What has it turned into after more than a
         decade?" - "After more than ten years ..., it has become ..."); words asking for more about the subject ("what
         else?", "why did it matter?") ask about the subject itself."""
+        # (A sentence off the subject, missing its names, may read close to the new words without answering.)
+        on_subject = [c for c in candidates if not c.names_missing]
         if (embed is None or kind.name != "any" or candidates[0].own_coverage is None
                 or any(c.own_coverage for c in candidates)
                 or all(t in _ABOUT_THE_SUBJECT for t in _content_terms(question))):
             return False
         own = embed(question)
         closest = None
-        for c in candidates:
+        for c in on_subject:
             vectors = self._analyse(c.passage)[1]
             if vectors is not None:
                 closest = max(closest or -1.0, float(vectors[c.index] @ own))
@@ -996,9 +1004,15 @@ def _whole_names(terms: frozenset[str], people: Sequence[frozenset[str]]) -> fro
     return terms - partial if partial else terms
 
 
+def without_request_words(question: str) -> str:
+    """The question without the words that ask for an overview or for more ("Tell me about", "Describe", "keep
+    going"): what is left names the subject."""
+    return _OVERVIEW.sub(" ", _MORE.sub(" ", question))
+
+
 def _content_terms(question: str) -> list[str]:
     seen: dict[str, None] = {}
-    for term in analyze(_spell_months(_OVERVIEW.sub(" ", question))):
+    for term in analyze(_spell_months(without_request_words(question))):
         if term not in _QUESTION_WORDS:
             seen.setdefault(term, None)
     return list(seen)

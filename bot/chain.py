@@ -15,7 +15,7 @@ from typing import Any
 from langchain_core.runnables import Runnable, RunnableConfig
 
 from bot.answerers import Answerer, Draft, ExtractiveAnswerer, IdfLookup
-from bot.condense import Condenser, HeuristicCondenser, Turn, names_what_it_points_at
+from bot.condense import Condenser, HeuristicCondenser, Turn, names_what_it_points_at, points_at_nothing
 from bot.errors import UsageError
 from bot.indexing import open_store
 from bot.prompts import PromptLibrary
@@ -110,7 +110,10 @@ class Pipeline:
         # Read as a follow-up, a question whose pointing words all follow a name of its own may have taken the
         # conversation's subject wrongly ("Sutong Bridge - when did it open?" after a question about Huangyan): when
         # that reading finds nothing, the question is tried as it stands.
-        if draft.abstained and standalone != question and names_what_it_points_at(question):
+        # So is one with no pointing word at all, read as a follow-up only because it has few words of its own
+        # ("What do you know about baijiu?" after the bridge).
+        if draft.abstained and standalone != question and (names_what_it_points_at(question)
+                                                           or points_at_nothing(question)):
             standalone = question
             passages, draft, retrieved = self._answer(question, standalone, k=k, filters=search_filters, said=said,
                                                       idf=idf)

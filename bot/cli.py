@@ -9,6 +9,7 @@ import argparse
 import json
 import logging
 import os
+import re
 import sys
 import textwrap
 from collections.abc import Sequence
@@ -118,7 +119,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             print("Stopped.", file=sys.stderr)
             return 0
         if args.command == "index":
-            print("Interrupted. The index stays usable; run the command again to finish.", file=sys.stderr)
+            print("Interrupted. What was indexed so far stays searchable; run the command again to finish.",
+                  file=sys.stderr)
         else:
             print("Interrupted.", file=sys.stderr)
         return 130
@@ -284,6 +286,8 @@ def _date_filters(args: argparse.Namespace) -> dict[str, str]:
         if not value:
             continue
         try:
+            if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
+                raise ValueError(value)
             date.fromisoformat(value)
         except ValueError:
             raise UsageError(f"{option} must be a date like 2024-05-14. Currently, it is {value!r}.") from None

@@ -12,7 +12,7 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Protocol
 
-from bot.answerers import introduced_people
+from bot.answerers import introduced_people, without_request_words
 from bot.small_talk import small_talk_kind
 from index.bm25 import analyze
 
@@ -111,9 +111,11 @@ class HeuristicCondenser:
         # subject stays "the Jiangyin-Jingjiang Industrial Park" through "How big is it?" and "How many companies are
         # in it?" to "Who runs it?", but not past "How many passengers did the railways carry?".
         leaning = True
-        for back, (turn, reply) in enumerate(reversed(earlier)):
+        for back, (asked, reply) in enumerate(reversed(earlier)):
             if back >= self.max_turns and not leaning:
                 break
+            # "Describe Huangyan" names Huangyan, not "Describe Huangyan".
+            turn = without_request_words(asked)
             phrases = [p for p in (m.group(0) for m in _PROPER_PHRASE.finditer(turn)) if _is_subject(p, turn)]
             named = {t for p in phrases for t in analyze(p)}
             if back < self.max_turns:
@@ -137,13 +139,14 @@ class HeuristicCondenser:
                 subject.extend(answered)
             if phrases:
                 break
-            leaning = leaning and self.needs_context(turn)
+            leaning = leaning and self.needs_context(asked)
         extra = "; ".join(dict.fromkeys(s for s in subject if s))
         return f"{question} ({extra})" if extra else question
 
 
 # "the action plan", "the bridge": a definite phrase of up to three lower-case words.
-_DEFINITE = re.compile(r"\bthe\s+((?:[a-z][\w-]*\s+){0,2}[a-z][\w-]*)")
+# (It stops before "of", "the" or "and": "the goal of the action plan" holds "the goal" and "the action plan".)
+_DEFINITE = re.compile(r"\bthe\s+([a-z][\w-]*(?:\s+(?!(?:the|of|and)\b)[a-z][\w-]*){0,2})")
 
 
 def _points_back(question: str, turn: str, reply: str) -> bool:
@@ -181,6 +184,12 @@ def _answer_names(reply: str, *, known: set[str]) -> list[str]:
             names.append(" ".join(words))
             known = known | set(terms)
     return names
+
+
+def points_at_nothing(question: str) -> bool:
+    """Has the question no pointing word at all ("What do you know about baijiu?")? Read as a follow-up only for its
+    few words of its own, it may be about something new."""
+    return _ANAPHORA.search(_without_idioms(question)) is None
 
 
 def names_what_it_points_at(question: str) -> bool:

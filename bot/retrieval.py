@@ -6,6 +6,7 @@ Optional: metadata filters (source, published date range), MMR for diversity, a 
 from __future__ import annotations
 
 import logging
+import re
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -49,7 +50,9 @@ class SearchFilters:
         values = {key: (str(value).strip() or None) if value is not None else None for key, value in filters.items()}
         for key in ("published_from", "published_to"):
             if values.get(key):
-                try:
+                try:  # (only YYYY-MM-DD: "20240101" or "2024-W01-1" would compare wrongly as text)
+                    if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", values[key]):
+                        raise ValueError(values[key])
                     date.fromisoformat(values[key])
                 except ValueError:
                     raise UsageError(f"Filter {key} must be a date like 2024-05-14. Currently, it is "

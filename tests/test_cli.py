@@ -170,8 +170,11 @@ def test_a_question_of_exactly_the_limit_is_not_refused_for_length(
     [(["-k", "0"], ["k must be greater than 0"]),
      (["--since", "2024-13-45"], ["--since must be a date", "2024-13-45"]),
      (["--until", "30/06/2008"], ["--until must be a date", "30/06/2008"]),
-     (["--since", "2024-05-02", "--until", "2024-01-01"], ["--since 2024-05-02 is after --until 2024-01-01"])],
-    ids=["k-zero", "bad-since", "bad-until", "since-after-until"],
+     (["--since", "2024-05-02", "--until", "2024-01-01"], ["--since 2024-05-02 is after --until 2024-01-01"]),
+     # Other ISO forms would be compared as text ("20240101" > "2024-02-01").
+     (["--since", "20240101", "--until", "2024-02-01"], ["--since must be a date", "20240101"]),
+     (["--since", "2024-W01-1"], ["--since must be a date", "2024-W01-1"])],
+    ids=["k-zero", "bad-since", "bad-until", "since-after-until", "basic-form", "week-form"],
 )
 def test_bad_options_are_one_usage_line(
     indexed: tuple[Path, Path, dict], workdir: Path, options: list[str], fragments: list[str]
@@ -323,7 +326,7 @@ def test_a_bad_port_is_one_line_before_anything_loads(tmp_path: Path, workdir: P
 
 @pytest.mark.slow
 def test_ctrl_c_stops_serve_quietly(indexed: tuple[Path, Path, dict], workdir: Path) -> None:
-    """Not `bot index`'s "The index stays usable; run the command again": Ctrl-C is how a server is stopped."""
+    """Not `bot index`'s "What was indexed so far stays searchable": Ctrl-C is how a server is stopped."""
     data_dir, _, _ = indexed
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
@@ -354,7 +357,7 @@ def test_ctrl_c_stops_serve_quietly(indexed: tuple[Path, Path, dict], workdir: P
             server.kill()
             server.wait()
     assert server.returncode == 0, stderr
-    assert "Traceback" not in stderr and "Interrupted" not in stderr and "index stays usable" not in stderr
+    assert "Traceback" not in stderr and "Interrupted" not in stderr and "stays searchable" not in stderr
     assert stderr.strip().splitlines()[-1] == "Stopped."
 
 

@@ -83,10 +83,32 @@ class AskRequest(BaseModel):
 
 class FeedbackRequest(BaseModel):
     rating: Literal["up", "down"]
-    question: str = Field(..., min_length=1)
+    question: Text = Field(..., min_length=1)
     answer: dict[str, Any] = Field(..., description="The answer object as returned by /api/ask.")
     history: list[str | Turn] = Field(default_factory=list, max_length=100)
-    comment: str = Field("", max_length=4000)
+    comment: Text = Field("", max_length=4000)
+
+    @field_validator("history")
+    @classmethod
+    def _history_is_text(cls, history: list[str | Turn]) -> list[str | Turn]:
+        for turn in history:
+            valid_text(turn if isinstance(turn, str) else turn.content)
+        return history
+
+    @field_validator("answer")
+    @classmethod
+    def _answer_is_text(cls, answer: dict[str, Any]) -> dict[str, Any]:
+        """Every string in the answer object (it is stored as it came)."""
+        pending: list[Any] = [answer]
+        while pending:
+            value = pending.pop()
+            if isinstance(value, str):
+                valid_text(value)
+            elif isinstance(value, dict):
+                pending += [*value.keys(), *value.values()]
+            elif isinstance(value, list):
+                pending += value
+        return answer
 
 
 def check_question(question: str, *, settings: Settings, prompts: PromptLibrary) -> str:

@@ -159,6 +159,8 @@ def test_a_named_answer_knows_what_it_names(question: str, head: str | None) -> 
     ("distance", "The commuting time will be shortened to about 40 minutes.", "How far is it from Shanghai?", True),
     ("distance", "The bridge is 8,206 meters long.", "How far is it?", True),
     ("distance", "More than 40% of its goods are shipped through Shanghai.", "How far is it from Shanghai?", False),
+    ("distance", "In the past three years, trade with Shanghai grew.", "How far is it from Shanghai?", False),
+    ("population", "The Kunshan people hosted 2 exhibitions.", "What's the population of Kunshan?", False),
     # ... unless the name is of what is counted.
     ("number", 'Shanghai builds its "Five Centers".', "How many 'centers' is Shanghai building?", True),
     ("money", "It cost 12 billion yuan.", "How much did it cost?", True),
@@ -177,6 +179,9 @@ def test_a_named_answer_knows_what_it_names(question: str, head: str | None) -> 
     ("person", "Xu Xiaoyu, director of Jingjiang City, said.", "Who runs it?", False),
     ("person", "Xu Xiaoyu, director of Jingjiang City, said.", "Who said that?", True),
     ("person", "Xu Xiaoyu, director of Jingjiang City, runs the park.", "Who runs it?", True),
+    ("person", "The bridge, 8 km long, was built by China Communications Company, Wang Wei said.", "Who built it?",
+     True),
+    ("person", "The park, set up in 2010, is run by Wang Wei, the deputy mayor said.", "Who runs the park?", True),
     # "Who held it?" is answered by whoever it was held by, people or not.
     ("person", "It was the first conference held by three provinces and one city.", "Who held it?", True),
     ("person", "It was the first conference held in three provinces.", "Who held it?", False),
@@ -629,6 +634,9 @@ def test_tell_me_more_quotes_what_the_conversation_has_not(answerer: ExtractiveA
     more = ask(answerer, "Tell me more", passage, standalone_question="Tell me more (Sutong Bridge; open)", said=said)
     assert not more.abstained and "June 30" not in more.text
     assert "90,000 vehicles" in more.text and "second Sutong" in more.text
+    # "keep going" asks for more too: its words are not searched for.
+    going = ask(answerer, "keep going", passage, standalone_question="keep going (Sutong Bridge; open)", said=said)
+    assert going.text == more.text
     # Everything on the subject already said: nothing more to tell.
     said.append(more.text)
     assert ask(answerer, "what else?", passage, standalone_question="what else? (Sutong Bridge; open)",

@@ -350,6 +350,16 @@ def test_a_follow_up_about_something_else_is_not_answered_with_the_subject(seeds
 
 
 @pipeline_marks
+def test_a_question_about_something_new_after_the_bridge_is_not_answered_with_the_bridge(
+        seeds_pipeline: Pipeline) -> None:
+    """"What do you know about baijiu?" has too few words of its own, so it was read as a follow-up; a baijiu
+    sentence then kept the off-topic rule from firing and the bridge was quoted."""
+    history = [{"role": "user", "content": "When did the Sutong Bridge open?"}]
+    answer = seeds_pipeline.ask("What do you know about baijiu?", history=history)
+    assert "Sutong" not in answer.answer
+
+
+@pipeline_marks
 def test_a_paraphrased_follow_up_still_reads_close_enough_to_answer(seeds_pipeline: Pipeline) -> None:
     """No sentence holds "turned" or "decade", but one reads close to the follow-up's own words ("After more than ten
     years of development, it has become ..."), so it is not taken for a question about something else. (Which
@@ -477,6 +487,10 @@ def test_filters_through_ask(seeds_pipeline: Pipeline) -> None:
         seeds_pipeline.ask(SUTONG_QUESTION, filters={"published_from": "2024-06-01", "published_to": "2024-01-01"})
     with pytest.raises(UsageError, match="published_to"):
         seeds_pipeline.ask(SUTONG_QUESTION, filters={"published_to": "2024-02-30"})
+    # Only YYYY-MM-DD: other ISO forms would be compared as text.
+    for other in ("20240101", "2024-W01-1"):
+        with pytest.raises(UsageError, match="published_from must be a date like 2024-05-14"):
+            seeds_pipeline.ask(SUTONG_QUESTION, filters={"published_from": other})
 
 
 ANSWERABLE = [

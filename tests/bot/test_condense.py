@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.condense import HeuristicCondenser, exchanges, names_what_it_points_at
+from bot.condense import HeuristicCondenser, exchanges, names_what_it_points_at, points_at_nothing
 from bot.small_talk import small_talk_kind
 from tests.bot.conftest import SUTONG_FOLLOW_UP, SUTONG_QUESTION
 
@@ -179,6 +179,9 @@ def test_a_definite_phrase_the_last_exchange_used_points_back() -> None:
                                                 'Development Action Plan" in Shanghai. [1]'}]
     assert condenser.condense("When was the action plan released?", history).startswith(
         "When was the action plan released? (Kunshan")
+    # Also after another definite phrase: "the goal of the action plan".
+    assert condenser.condense("What is the goal of the action plan?", history).endswith(
+        "(Kunshan; metaverse exhibition)")
     # A phrase the conversation did not use, or a question giving its own name, stands alone.
     assert condenser.condense("When was the bridge opened to traffic?", history) == \
         "When was the bridge opened to traffic?"
@@ -188,6 +191,18 @@ def test_a_definite_phrase_the_last_exchange_used_points_back() -> None:
     declined = [{"role": "user", "content": "What is the bridge toll?"},
                 {"role": "assistant", "content": "The articles I have do not answer that question."}]
     assert condenser.condense("When did the bridge open?", declined).startswith("When did the bridge open? (")
+
+
+@pytest.mark.parametrize("earlier", ["Describe Huangyan", "Tell me about Huangyan",
+                                     "Give me three facts about Huangyan"])
+def test_an_overview_requests_subject_is_its_name_not_its_verb(earlier: str) -> None:
+    assert condenser.condense("What is its main industry?", [earlier]) == "What is its main industry? (Huangyan)"
+
+
+def test_points_at_nothing() -> None:
+    assert points_at_nothing("What do you know about baijiu?")
+    assert not points_at_nothing("What is its main industry?")
+    assert points_at_nothing("Is there a museum in Ningxi?")  # "there is" points at nothing
 
 
 def test_user_turns_and_exchanges() -> None:

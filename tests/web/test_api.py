@@ -140,12 +140,17 @@ def test_a_whole_surrogate_pair_is_text(api_server, fake_pipeline: FakePipeline)
     assert fake_pipeline.calls[0]["question"] == "Sutong \N{BRIDGE AT NIGHT}?"
 
 
-def test_feedback_with_half_a_character_pair_says_so(api_server) -> None:
-    response = httpx.post(f"{api_server()}/api/feedback", content=b'{"rating": "up", "question": "Sutong \\ud800", '
-                          b'"answer": {}}', headers={"content-type": "application/json"})
+@pytest.mark.parametrize(("body", "where"), [
+    (b'{"rating": "up", "question": "Sutong \\ud800", "answer": {}}', "question"),
+    # ... anywhere it would be stored: the history, the answer object (it gave 500 there).
+    (b'{"rating": "up", "question": "Q", "answer": {}, "history": ["Sutong \\ud800"]}', "history"),
+    (b'{"rating": "up", "question": "Q", "answer": {"answer": "x", "citations": [{"quote": "\\ud800"}]}}', "answer"),
+])
+def test_feedback_with_half_a_character_pair_says_so(api_server, body: bytes, where: str) -> None:
+    response = httpx.post(f"{api_server()}/api/feedback", content=body, headers={"content-type": "application/json"})
     assert response.status_code == 422
-    assert response.json() == {
-        "detail": "Invalid request: question: not valid text: it holds half of a UTF-16 character pair."}
+    detail = response.json()["detail"]
+    assert detail.startswith(f"Invalid request: {where}") and "half of a UTF-16 character pair" in detail
 
 
 def test_oversized_body_is_refused_with_a_message(api_server, fake_pipeline: FakePipeline) -> None:

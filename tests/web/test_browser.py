@@ -297,7 +297,7 @@ def test_widget_on_a_site_the_bot_does_not_allow_says_so(page: Any, app_url: str
     warnings = _warnings(page)
     page.goto(f"{site}/")
     bubble = _widget_ask(page, SUTONG)
-    assert bubble.inner_text() == "The chatbot does not accept questions from this site."
+    assert bubble.inner_text() == "The chatbot may not accept questions from this site."
     # The site's owner finds what to do in the browser console.
     assert any("BOT_ALLOWED_ORIGINS" in w and f"add {site} to" in w and app_url in w for w in warnings), warnings
     assert page.errors == []

@@ -469,7 +469,7 @@
     return fetch(botUrl + "/widget.js", { mode: "no-cors", cache: "no-store" }).then(function () {
       console.warn("Newsbot widget: the chatbot at " + botUrl + " is running but does not allow this site (" + site +
         "). To allow it, add " + site + " to BOT_ALLOWED_ORIGINS on the chatbot's server and restart it.");
-      return shown("The chatbot does not accept questions from this site.");
+      return shown("The chatbot may not accept questions from this site.");
     }, function () {
       console.warn("Newsbot widget: could not reach the chatbot at " + botUrl + ". Check that it is running and " +
         "reachable from this page; if it is, add " + site + " to BOT_ALLOWED_ORIGINS on the chatbot's server.");
