@@ -55,7 +55,17 @@ Text = Annotated[str, AfterValidator(valid_text)]
 
 class Turn(BaseModel):
     role: Literal["user", "assistant"]
-    content: str  # checked by the request holding it (inside `str | Turn`, a failure would be reported twice)
+    content: str  # checked with the whole history (inside `str | Turn`, a failure would be reported twice)
+
+
+def valid_history(history: list[str | Turn]) -> list[str | Turn]:
+    for turn in history:
+        valid_text(turn if isinstance(turn, str) else turn.content)
+    return history
+
+
+# Earlier turns from a client, each checked to be valid Unicode.
+History = Annotated[list[str | Turn], AfterValidator(valid_history)]
 
 
 class Filters(BaseModel):
@@ -66,34 +76,20 @@ class Filters(BaseModel):
 
 class AskRequest(BaseModel):
     question: Text = Field(..., description="The question (1 to max_question_chars characters).")
-    history: list[str | Turn] = Field(
+    history: History = Field(
         default_factory=list, max_length=100,
         description="Earlier user questions, or {role, content} turns, oldest first.",
     )
     k: int | None = Field(None, ge=1, le=50, description="How many passages to retrieve (default: setting k).")
     filters: Filters | None = None
 
-    @field_validator("history")
-    @classmethod
-    def _history_is_text(cls, history: list[str | Turn]) -> list[str | Turn]:
-        for turn in history:
-            valid_text(turn if isinstance(turn, str) else turn.content)
-        return history
-
 
 class FeedbackRequest(BaseModel):
     rating: Literal["up", "down"]
     question: Text = Field(..., min_length=1)
     answer: dict[str, Any] = Field(..., description="The answer object as returned by /api/ask.")
-    history: list[str | Turn] = Field(default_factory=list, max_length=100)
+    history: History = Field(default_factory=list, max_length=100)
     comment: Text = Field("", max_length=4000)
-
-    @field_validator("history")
-    @classmethod
-    def _history_is_text(cls, history: list[str | Turn]) -> list[str | Turn]:
-        for turn in history:
-            valid_text(turn if isinstance(turn, str) else turn.content)
-        return history
 
     @field_validator("answer")
     @classmethod
