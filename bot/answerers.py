@@ -620,8 +620,7 @@ class ExtractiveAnswerer:
             return Draft(self.abstain_message, True, [], evidence)
         if said and _MORE.search(question):
             # "Tell me more": what the conversation has not quoted yet.
-            spoken = "\n".join(" ".join(text.split()) for text in said)
-            supported = [c for c in supported if " ".join(c.text.split()) not in spoken]
+            supported = [c for c in supported if not _already_said(c, said)]
             if not supported:
                 return Draft(self.abstain_message, True, [], evidence)
             groups = self._overview(supported, candidates)
@@ -633,8 +632,7 @@ class ExtractiveAnswerer:
         # ("Xu Xiaoyu, director of Jingjiang City, said." again before the park). Alone, that quote stays: the
         # earlier answer may hold the follow-up's answer too ("5.2 square kilometers ... nearly 300 companies").
         if said and standalone_question and standalone_question != question:
-            spoken = "\n".join(" ".join(text.split()) for text in said)
-            new = [g for g in groups if not all(" ".join(c.text.split()) in spoken for c in g)]
+            new = [g for g in groups if not all(_already_said(c, said) for c in g)]
             # Nothing new for an open follow-up, and not a word of the follow-up itself in it ("Why did it matter?"
             # after the passenger figures): the bot would only say again what it has said. (A repeat that holds the
             # kind of fact asked for stays: "how big is it?" after an answer giving "5.2 square kilometers".)
@@ -945,6 +943,12 @@ class _PassageCache:
     def clear(self) -> None:
         with self._lock:
             self._items.clear()
+
+
+def _already_said(c: Candidate, said: Sequence[str]) -> bool:
+    """Did one of the bot's earlier answers quote this sentence (spacing aside)?"""
+    sentence = " ".join(c.text.split())
+    return any(sentence in " ".join(text.split()) for text in said)
 
 
 def _dense_standout(candidates: Sequence[Candidate], margin: float) -> Candidate | None:
