@@ -101,7 +101,7 @@ class Pipeline:
             return Answer(question=question, answer=self.prompts.render("no_filter_match",
                                                                           filters=search_filters.describe()),
                           abstained=True, citations=[], timings_ms={"retrieve": spent, "answer": 0.0, "total": spent},
-                          standalone_question=question, passages=[])
+                          standalone_question=question, passages=[], no_filter_match=True)
         history = list(history or [])
         said = [str(t.get("content", "")) for t in history if not isinstance(t, str) and t.get("role") == "assistant"]
         standalone = self.condenser.condense(question, history)

@@ -223,7 +223,7 @@ class CaseResult:
             body = self.answer.to_dict()
         else:
             body = {"question": self.case.question, "answer": "", "abstained": False, "small_talk": False,
-                    "citations": [], "timings_ms": {}}
+                    "no_filter_match": False, "citations": [], "timings_ms": {}}
         row: dict[str, Any] = {"id": self.case.id, **body, "verdicts": self.verdicts.to_dict()}
         if self.history:
             row["history"] = [t if isinstance(t, str) else dict(t) for t in self.history]

@@ -65,6 +65,9 @@ class Answer:
     # The message was only a greeting, thanks or goodbye: the reply searched and cited nothing (and, answering
     # nothing from the articles, counts as abstained).
     small_talk: bool = False
+    # Search filters were given and no article passes them: the reply says so, rather than "the articles do not
+    # answer" (nothing was asked of any article). Counts as abstained.
+    no_filter_match: bool = False
     # Everything retrieved, cited or not (used by `bot eval` for hit@k and MRR); not part of to_dict().
     passages: list[Passage] = field(default_factory=list, repr=False, compare=False)
 
@@ -75,6 +78,7 @@ class Answer:
             "answer": self.answer,
             "abstained": self.abstained,
             "small_talk": self.small_talk,
+            "no_filter_match": self.no_filter_match,
             "citations": [c.to_dict() for c in self.citations],
             "timings_ms": dict(self.timings_ms),
         }

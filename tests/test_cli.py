@@ -24,7 +24,7 @@ pytestmark = pytest.mark.integration
 
 SEEDS = Path(__file__).resolve().parents[1] / "seeds"
 QUESTION = "When did the Sutong Bridge open to traffic?"
-ANSWER_KEYS = {"question", "answer", "abstained", "small_talk", "citations", "timings_ms"}
+ANSWER_KEYS = {"question", "answer", "abstained", "small_talk", "no_filter_match", "citations", "timings_ms"}
 CITATION_KEYS = {"n", "title", "published", "source", "chunk_id", "text", "quote", "score", "quote_start",
                  "quote_end"}
 TIMING_KEYS = {"retrieve", "answer", "total"}

@@ -157,6 +157,7 @@ def create_router(*, pipeline: Pipeline, settings: Settings, prompts: PromptLibr
                 "citations": [c.to_dict() for c in answer.citations],
                 "abstained": answer.abstained,
                 "small_talk": answer.small_talk,
+                "no_filter_match": answer.no_filter_match,
             }
         iterator = await run_in_threadpool(
             lambda: iter(pipeline.stream(question, history=history, k=body.k, filters=filters))
@@ -189,7 +190,7 @@ async def _chunks(items: AsyncIterator[Any], chunk: _ChunkMaker) -> AsyncIterato
                 if notes:
                     yield chunk({"content": notes})
                 yield chunk({}, "stop", citations=[c.to_dict() for c in item.citations], abstained=item.abstained,
-                            small_talk=item.small_talk)
+                            small_talk=item.small_talk, no_filter_match=item.no_filter_match)
                 break
         else:
             raise IncompleteStreamError("The pipeline's stream ended without an Answer.")

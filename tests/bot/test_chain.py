@@ -107,7 +107,8 @@ def test_ask_answers_with_a_citation_and_timings(pipeline: Pipeline, retriever: 
 
 def test_to_dict_is_the_public_shape(pipeline: Pipeline) -> None:
     data = pipeline.ask(SUTONG_QUESTION).to_dict()
-    assert set(data) == {"question", "answer", "abstained", "small_talk", "citations", "timings_ms"}
+    assert set(data) == {"question", "answer", "abstained", "small_talk", "no_filter_match", "citations",
+                         "timings_ms"}
     assert set(data["citations"][0]) == {"n", "title", "published", "source", "chunk_id", "text", "quote", "score",
                                          "quote_start", "quote_end"}
 
@@ -478,7 +479,9 @@ def test_filters_through_ask(seeds_pipeline: Pipeline) -> None:
     assert len(answer.passages) == 4 and {p.source for p in answer.passages} == {SINGLE}
     assert all(c.source == SINGLE for c in answer.citations)
     nothing = seeds_pipeline.ask(SUTONG_QUESTION, filters={"published_from": "2030-01-01"})
-    assert nothing.abstained and nothing.passages == [] and nothing.citations == []
+    assert nothing.abstained and nothing.no_filter_match and nothing.passages == [] and nothing.citations == []
+    assert nothing.to_dict()["no_filter_match"] is True
+    assert not answer.no_filter_match
     # Told that the filter matched nothing, not that the articles do not answer.
     assert nothing.answer == ("No article matches your filter (published from 2030-01-01), so there is nothing to "
                               "answer from. Widen the filter or remove it.")

@@ -44,7 +44,8 @@ def test_ask_returns_the_answer_object(api_server, fake_pipeline: FakePipeline) 
     assert body["answer"] == FAKE_TEXT
     assert body["abstained"] is False
     assert body["citations"][0]["quote"] == FAKE_QUOTE
-    assert set(body) == {"question", "answer", "abstained", "small_talk", "citations", "timings_ms"}
+    assert set(body) == {"question", "answer", "abstained", "small_talk", "no_filter_match", "citations",
+                         "timings_ms"}
     assert fake_pipeline.calls[0]["question"] == "When did the bridge open?"
 
 
