@@ -141,7 +141,7 @@ _PROPER = re.compile(r"(?<![.!?]\s)(?<!^)\b[A-Z][a-z]+(?:[\s-][A-Z][a-z]+)*")
 @dataclass(frozen=True)
 class AnswerKind:
     # date | day | time | alias | number | size | population | distance | money | percent | length | duration | age |
-    # person | role | place | direction | named | any
+    # person | role | place | direction | named | comparison | any
     name: str
     # What a "named" answer names ("river" in "Which river ...?"), as an analysed term; None: any name.
     head: str | None = None
@@ -151,6 +151,8 @@ class AnswerKind:
     who: str | None = None
     # The verb of "Who held it?": "held by three provinces and one city" answers it, people or not.
     acted: str | None = None
+    # The two things a comparison weighs ("Which is bigger, Nantong or Kunshan?"), as analysed terms.
+    sides: tuple[frozenset[str], ...] = ()
 
     def found_in(self, sentence: str, question: str) -> bool:
         """Does the sentence hold an answer of this kind (not merely one the question already states)?"""
@@ -208,6 +210,10 @@ class AnswerKind:
             return bool(_AGE.search(sentence))
         if self.name == "role":
             return self.who is not None and _says_who(sentence, self.who)
+        if self.name == "comparison":
+            # Only a sentence that weighs the two against each other answers; one that names one of them does not.
+            terms = set(analyze(sentence))
+            return all(side & terms for side in self.sides) and bool(_COMPARES.search(sentence))
         return True
 
     def _names_head(self, name: str) -> bool:
@@ -378,8 +384,33 @@ _AGENT = (rf"(?!\d|(?:{MONTHS})\b|the (?:end|start|beginning|middle|time)\b|(?:h
           rf"email|car|train|air|sea|road)\b)\w")
 
 
+_COMPARATIVES = (r"(?:bigger|larger|smaller|greater|higher|lower|longer|shorter|older|newer|younger|richer|poorer|"
+                 r"wealthier|faster|slower|earlier|later|sooner|closer|nearer|farther|further|wider|busier|cheaper|"
+                 r"heavier|taller|better|worse|more|less|fewer|first)")
+# "Which is bigger, Nantong or Kunshan?", "Which has more people: A or B?", "Is Kunshan richer than Jiangyin?"
+_COMPARISON = re.compile(
+    rf"^\W*(?:which|who|what)\b[^?]*?\b{_COMPARATIVES}\b(?:[^,:?]*[,:])?\s*(?P<a>[^,:?]+?)\s+or\s+(?P<b>[^,:?]+?)"
+    rf"\s*\??\s*$|"
+    rf"^\W*(?:is|are|was|were|does|did|do|has|have|had)\s+(?P<c>[^?]+?)\s+(?:\w+er|{_COMPARATIVES}(?:\s+\w+)?)"
+    rf"\s+than\s+(?P<d>[^?]+?)\s*\??\s*$", re.IGNORECASE)
+_COMPARES = re.compile(rf"\b(?:than|{_COMPARATIVES}|\w{{3,}}est|ahead of|behind|surpass\w*|exceed\w*|"
+                       r"overt(?:ake|ook|aken)|outpac\w*|rank\w*|top)\b", re.IGNORECASE)
+
+
+def _sides(question: str) -> tuple[frozenset[str], ...]:
+    """The two things a comparison weighs, as analysed terms; () when the question compares nothing."""
+    match = _COMPARISON.search(question)
+    if match is None:
+        return ()
+    first, second = (match.group("a") or match.group("c")), (match.group("b") or match.group("d"))
+    sides = (frozenset(analyze(first)), frozenset(analyze(second)))
+    return sides if all(sides) and sides[0] != sides[1] else ()
+
+
 def answer_kind(question: str) -> AnswerKind:
     counted = counted_noun(question)
+    if sides := _sides(question):
+        return AnswerKind("comparison", counted=counted, sides=sides)
     if who := _who_is(question):
         return AnswerKind("role", counted=counted, who=who)
     for name, pattern in _KIND_RULES:

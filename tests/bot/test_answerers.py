@@ -106,6 +106,15 @@ def ask(answerer: ExtractiveAnswerer, question: str, *passages, **options):
     ("Why does Nantong mention the collaborative zone?", "any"),
     ("Tell me about the Sutong Bridge.", "any"),
     ("Give me three facts about Jiaxing", "any"),
+    # Comparisons weigh two things: a sentence about one of them does not answer.
+    ("Which is bigger, Nantong or Kunshan?", "comparison"),
+    ("Which city is larger: Suzhou or Nantong?", "comparison"),
+    ("Which came first, the bridge or the railway?", "comparison"),
+    ("Is Kunshan richer than Jiangyin?", "comparison"),
+    ("Is Nantong bigger than it was?", "any"),  # one side is only "it was"
+    ("Is it more than 100 km?", "any"),
+    ("Which river or lake is the park near?", "named"),
+    ("Which projects are more important?", "any"),
 ])
 def test_answer_kind(question: str, kind: str) -> None:
     assert answer_kind(question).name == kind
@@ -245,6 +254,11 @@ def test_a_named_answer_knows_what_it_names(question: str, head: str | None) -> 
     ("direction", "It faces Shanghai and southern Jiangsu.", "Which side is Nantong on?", False),
     ("direction", "The North Yanjiang railway opened.", "Which side is Nantong on?", False),
     ("any", "Anything at all.", "Why?", True),
+    ("comparison", "Kunshan's GDP is higher than Jiangyin's.", "Is Kunshan richer than Jiangyin?", True),
+    ("comparison", "Kunshan ranked first among the top 100 counties, ahead of Jiangyin.",
+     "Which is richer, Kunshan or Jiangyin?", True),
+    ("comparison", "Kunshan ranked first among the top 100 counties.", "Which is richer, Kunshan or Jiangyin?", False),
+    ("comparison", "Kunshan and Jiangyin signed an agreement.", "Which is richer, Kunshan or Jiangyin?", False),
 ])
 def test_answer_kind_found_in(kind: str, sentence: str, question: str, found: bool) -> None:
     assert dataclasses.replace(answer_kind(question), name=kind).found_in(sentence, question) is found

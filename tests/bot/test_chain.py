@@ -426,6 +426,14 @@ def test_off_topic_questions_abstain(seeds_pipeline: Pipeline, question: str) ->
 
 
 @pipeline_marks
+@pytest.mark.parametrize("question", ["Which is bigger, Nantong or Kunshan?", "Is Kunshan richer than Jiangyin?"])
+def test_comparisons_the_articles_never_make_abstain(seeds_pipeline: Pipeline, question: str) -> None:
+    # Before, the first quoted a sentence about Kunshan's party secretary from an article about Nantong.
+    answer = seeds_pipeline.ask(question)
+    assert answer.abstained and answer.answer == ABSTAIN and answer.citations == []
+
+
+@pipeline_marks
 def test_stream_over_the_index(seeds_pipeline: Pipeline) -> None:
     deltas, answer = split_stream(seeds_pipeline.stream(SUTONG_QUESTION))
     assert "".join(d.text for d in deltas) == answer.answer
