@@ -556,6 +556,8 @@ _ARTICLE_FACT_RULES: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
 )
 _FIELD_LABELS = {"published": "Dated", "published_time": "Dated", "editor": "Editor", "reviewer": "Review",
                  "author": "Author", "agency": "Source", "outlet": "Outlet"}
+_FIELD_NAMES = {"published": "date", "published_time": "time of publication", "editor": "editor",
+                "reviewer": "reviewer", "author": "author", "agency": "news agency", "outlet": "outlet"}
 
 
 def article_fact(question: str) -> str | None:
@@ -755,7 +757,9 @@ class ExtractiveAnswerer:
         else:
             value = shown = str(passage.metadata.get(field_name) or "").strip()
         if not value:
-            return Draft(self.abstain_message, True, [], {"article_fact": 0.0})
+            # Declined, naming the article and what it lacks: not the generic "the articles do not answer".
+            lacking = self.article_fact_message(passage.title, "missing", _FIELD_NAMES[field_name])
+            return Draft(lacking, True, [], {"article_fact": 0.0})
         quote = f"{_FIELD_LABELS[field_name]}: {value}"
         citation = Citation(n=1, title=passage.title, published=passage.published, source=passage.source,
                             chunk_id=passage.chunk_id, text=passage.text, quote=quote, score=1.0)

@@ -14,7 +14,7 @@ from typing import Any
 
 from langchain_core.runnables import Runnable, RunnableConfig
 
-from bot.answerers import Answerer, Draft, ExtractiveAnswerer, IdfLookup
+from bot.answerers import Answerer, Draft, ExtractiveAnswerer, IdfLookup, readable_date
 from bot.condense import Condenser, HeuristicCondenser, Turn, names_what_it_points_at, points_at_nothing
 from bot.errors import UsageError
 from bot.indexing import open_store
@@ -22,7 +22,7 @@ from bot.prompts import PromptLibrary
 from bot.retrieval import HybridRetriever, Reranker, SearchFilters
 from bot.schema import Answer, AnswerDelta, Passage
 from bot.settings import Settings
-from bot.small_talk import small_talk_kind
+from bot.small_talk import asks_what_is_indexed, small_talk_kind
 from index.build import index_signature
 from index.embedder import Embedder
 
@@ -30,6 +30,8 @@ log = logging.getLogger(__name__)
 
 
 _STREAM_PIECE = re.compile(r"\S+\s*")
+# How many articles the reply to "What articles do you have?" names.
+_LIBRARY_SHOWN = 10
 
 
 class Pipeline:
@@ -92,6 +94,14 @@ class Pipeline:
             return Answer(question=question, answer=reply, abstained=True, citations=[],
                           timings_ms={"retrieve": 0.0, "answer": spent, "total": spent},
                           standalone_question=question, passages=[], small_talk=True)
+        if asks_what_is_indexed(question) and "library" in self.prompts.names():
+            # About the collection, not its news: the list of articles (those the filters let through), from the
+            # keyword index's metadata; nothing searched, nothing quoted.
+            reply = self._library(search_filters)
+            spent = _ms(time.perf_counter() - started)
+            return Answer(question=question, answer=reply, abstained=True, citations=[],
+                          timings_ms={"retrieve": 0.0, "answer": spent, "total": spent},
+                          standalone_question=question, passages=[], small_talk=True)
         idf = self.retriever.bm25
         self._check_fits_model(question)
         if (search_filters is not None and "no_filter_match" in self.prompts.names()
@@ -136,6 +146,23 @@ class Pipeline:
         if kind is None or "small_talk" not in self.prompts.names():
             return None
         return self.prompts.render("small_talk", kind=kind)
+
+    def _library(self, search_filters: SearchFilters | None) -> str:
+        """The reply to "What articles do you have?": the articles, newest first (undated ones last, in index
+        order), from prompts/library.txt."""
+        seen: dict[tuple[Any, Any, Any], Mapping[str, Any]] = {}
+        for meta in self.retriever.bm25.meta:
+            key = (meta.get("corpus"), meta.get("source"), meta.get("article"))
+            if key not in seen and (search_filters is None or search_filters.matches(meta)):
+                seen[key] = meta
+        ordered = sorted(seen.values(), key=lambda m: -int(str(m.get("published_ts") or 0) or 0))
+        articles = []
+        for meta in ordered[:_LIBRARY_SHOWN]:
+            stamp = str(meta.get("published_ts") or "")
+            date = readable_date(f"{stamp[:4]}-{stamp[4:6]}-{stamp[6:8]}") if len(stamp) == 8 else ""
+            articles.append({"title": str(meta.get("title") or meta.get("source") or ""), "date": date})
+        return self.prompts.render("library", count=len(ordered), articles=articles,
+                                   more=max(0, len(ordered) - _LIBRARY_SHOWN))
 
     def _answer(self, question: str, standalone: str, *, k: int | None, filters: SearchFilters,
                 said: Sequence[str], idf: IdfLookup) -> tuple[list[Passage], Draft, float]:

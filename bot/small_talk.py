@@ -32,3 +32,28 @@ def small_talk_kind(message: str) -> str | None:
         position = _SEPARATOR.match(message, match.end()).end()  # type: ignore[union-attr]
     kinds = [k for k in kinds if k]
     return next((k for k in reversed(kinds) if k != "ack"), kinds[-1] if kinds else None)
+
+
+# "What articles do you have?", "List the articles", "What is the latest news?", "What can I ask you?": a question
+# about the collection itself, answered with its list of articles rather than by searching their text.
+_LIBRARY = re.compile(
+    r"^\W*(?:(?:please|can you|could you|would you)\s+)?(?:"
+    r"(?:list|show|show me|give me|name)\s+(?:the\s+|all\s+(?:the\s+)?|your\s+|me\s+)?(?:articles|stories|sources|"
+    r"documents|news)|"
+    r"what\s+(?:articles|stories|sources|documents|news|topics|subjects)\s+(?:do you have|have you got|are there|"
+    r"can i ask about|do you know(?: about)?|do you cover|are (?:in|covered)|are available)|"
+    r"what\s+(?:are|were)\s+(?:the|your|these|those)\s+(?:articles|stories|sources|documents)(?:\s+about)?|"
+    r"what\s+do\s+(?:the|your)\s+(?:articles|stories|documents)\s+(?:cover|talk about|say|discuss)|"
+    r"what\s+(?:is|are)\s+in\s+(?:the|your)\s+(?:articles|index|collection|database)|"
+    r"what(?:'s|’s|\s+is|\s+are)\s+(?:the\s+)?(?:latest|newest|most recent|recent)\s+(?:news|articles|stories)|"
+    r"what(?:'s|’s|\s+is)\s+new|"
+    r"what\s+can\s+(?:i|you)\s+(?:ask|answer)(?:\s+you)?(?:\s+about)?|"
+    r"what\s+do\s+you\s+know(?:\s+about)?|"
+    r"how\s+many\s+articles\s+(?:do you have|are there)"
+    r")(?:\s+(?:here|now|today|then|so far|at the moment))?\s*[?.!]*\s*$",
+    re.IGNORECASE)
+
+
+def asks_what_is_indexed(message: str) -> bool:
+    """Is the message a question about the collection itself ("What articles do you have?"), not about its news?"""
+    return bool(_LIBRARY.match(message))

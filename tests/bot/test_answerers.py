@@ -855,6 +855,8 @@ def test_a_question_about_the_time_of_an_article_is_answered_from_its_dateline()
     # No date at all: nothing to say.
     undated = make_passage(BRIDGE, published="")
     assert ask(answerer, "What time was the Sutong Bridge article posted?", undated).abstained
+    assert ask(answerer, "When was the Sutong Bridge article published?", undated).text.endswith(
+        "does not give its date.")
 
 
 def test_the_article_whose_title_the_question_names_answers_though_it_ranks_lower() -> None:
@@ -874,6 +876,8 @@ def test_an_article_without_that_byline_gets_an_abstention_not_another_articles_
     other = make_passage("Cakes need flour.", chunk_id="p2", title="Cakes", rank=2, reviewer="Someone Else")
     draft = ask(answerer, "Who reviewed the article about the Sutong Bridge?", top, other)
     assert draft.abstained and draft.citations == []
+    # The decline names the article and what it lacks, not "the articles do not answer".
+    assert draft.text == f'"{top.title}" does not give its reviewer.'
     # The article asked about is the one naming what the question names, even when it ranks lower.
     named = ask(answerer, "Who reviewed the article about Cakes?", top, other)
     assert "Someone Else" in named.text and named.citations[0].chunk_id == "p2"

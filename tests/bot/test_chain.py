@@ -426,6 +426,19 @@ def test_off_topic_questions_abstain(seeds_pipeline: Pipeline, question: str) ->
 
 
 @pipeline_marks
+def test_what_articles_do_you_have_lists_them_newest_first(seeds_pipeline: Pipeline) -> None:
+    answer = seeds_pipeline.ask("What articles do you have?")
+    assert answer.small_talk and answer.citations == [] and answer.passages == []
+    lines = answer.answer.splitlines()
+    assert lines[0] == "I have 7 articles, newest first:"
+    assert lines[2].startswith("- Why does Nantong frequently mention") and lines[2].endswith("(May 14, 2024)")
+    assert lines[3].endswith("(January 30, 2024)") and len([line for line in lines if line.startswith("- ")]) == 7
+    # The filters choose which.
+    only = seeds_pipeline.ask("What is the latest news?", filters={"source": "003"}).answer.splitlines()
+    assert only[0] == "I have 1 article:" and only[2].startswith("- Promote the two strategies")
+
+
+@pipeline_marks
 @pytest.mark.parametrize("question", ["Which is bigger, Nantong or Kunshan?", "Is Kunshan richer than Jiangyin?"])
 def test_comparisons_the_articles_never_make_abstain(seeds_pipeline: Pipeline, question: str) -> None:
     # Before, the first quoted a sentence about Kunshan's party secretary from an article about Nantong.

@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 
 from bot.condense import HeuristicCondenser, exchanges, names_what_it_points_at, points_at_nothing
-from bot.small_talk import small_talk_kind
+from bot.small_talk import asks_what_is_indexed, small_talk_kind
 from tests.bot.conftest import SUTONG_FOLLOW_UP, SUTONG_QUESTION
 
 condenser = HeuristicCondenser()
@@ -259,3 +259,21 @@ def test_a_question_can_stand_alone_when_its_pointing_words_follow_its_own_name(
 ])
 def test_small_talk_kind(message: str, kind: str | None) -> None:
     assert small_talk_kind(message) == kind
+
+
+@pytest.mark.parametrize("message", [
+    "What articles do you have?", "what can I ask you?", "How many articles do you have?", "What is the latest news?",
+    "What's new?", "Show me the articles", "List all the articles.", "What are the articles about?",
+    "What do the articles cover?", "What topics do you cover?", "What do you know about?",
+])
+def test_questions_about_the_collection_itself(message: str) -> None:
+    assert asks_what_is_indexed(message)
+
+
+@pytest.mark.parametrize("message", [
+    "What do you know about baijiu?", "What articles mention the bridge?", "What is new in Nantong?",
+    "What is the latest news about Kunshan?", "List the articles about Nantong", "What news is there about the bridge?",
+    "When did the Sutong Bridge open?",
+])
+def test_questions_about_the_news_are_not_about_the_collection(message: str) -> None:
+    assert not asks_what_is_indexed(message)

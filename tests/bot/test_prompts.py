@@ -12,7 +12,7 @@ from tests.bot.conftest import PROMPTS
 SHIPPED = {"abstain": set(), "article_fact": {"title", "field", "value"}, "condense_question": {"history", "question"}, "empty_question": set(),
            "generative_answer": {"passages", "question", "abstain_message"}, "question_too_long": {"length", "limit"},
            "question_too_long_for_model": {"pieces", "limit"}, "small_talk": {"kind"},
-           "no_filter_match": {"filters"}}
+           "no_filter_match": {"filters"}, "library": {"count", "articles", "more"}}
 
 
 def library(tmp_path: Path, **files: str) -> PromptLibrary:
@@ -135,3 +135,13 @@ def test_nothing_is_read_before_first_use(tmp_path: Path) -> None:
 def test_a_variable_called_name_renders(tmp_path: Path) -> None:
     prompts = library(tmp_path, hello="---\nvariables: [name]\n---\nHello {{ name }}!\n")
     assert prompts.render("hello", name="Ada") == "Hello Ada!"
+
+
+def test_the_library_reply_lists_articles_and_says_how_many_more() -> None:
+    prompts = PromptLibrary(default_prompts_dir())
+    shown = [{"title": "A <b>bridge</b>", "date": "May 14, 2024"}, {"title": "Undated", "date": ""}]
+    text = prompts.render("library", count=12, articles=shown, more=10)
+    assert text.splitlines() == ["I have 12 articles, newest first:", "", "- A <b>bridge</b> (May 14, 2024)",
+                                 "- Undated", "- and 10 more.", "", "Ask me about any of them."]
+    assert prompts.render("library", count=1, articles=shown[1:], more=0).startswith("I have 1 article:")
+    assert prompts.render("library", count=0, articles=[], more=0).startswith("No articles are indexed yet.")
