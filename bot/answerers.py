@@ -455,6 +455,14 @@ class Candidate:
     # Coverage by the sentence and the one before alone, without the title: none when only the title shares the
     # question's words (every sentence of "... good Baijiu in Zhejiang?" would answer "Why does Zhejiang ...?").
     near_coverage: float = 1.0
+    # A yes-no question's own words beyond its names ("longest", "world" in "Is the Sutong Bridge the longest bridge
+    # in the world?"): one of them is in the sentence or the one before. A sentence that only names the subject says
+    # nothing to yes or no.
+    predicate_here: bool = True
+
+
+# "Is it ...?", "Does it ...?", "Has it ...?": asks whether something holds, not for a fact of a kind.
+_YES_NO = re.compile(r"^\W*(?:is|are|was|were|does|do|did|has|have|had|can|could|will|would|should)\b", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -769,7 +777,8 @@ class ExtractiveAnswerer:
     def on_point(self, c: Candidate) -> bool:
         """The checks a paraphrase must pass even when it shares few words with the question."""
         counted = c.counted_ok or c.dense >= self.config.min_dense_uncounted
-        return c.kind_ok and counted and not c.names_missing and c.dense >= self.config.min_dense
+        return (c.kind_ok and counted and not c.names_missing and c.dense >= self.config.min_dense
+                and c.predicate_here)
 
     def _compose(self, best: Candidate, supported: Sequence[Candidate],
                  candidates: Sequence[Candidate], *, explains: bool = False) -> list[list[Candidate]]:
@@ -862,6 +871,7 @@ class ExtractiveAnswerer:
         # A person is named whole: "Xu Hong" does not cover the "Xu" of "Xu Xiaoyu".
         people = [frozenset(analyze(n)) for n in named_people(standalone_question or question)]
         asks_qualified = bool(_QUALIFIED.search(standalone_question or question))
+        predicate = [t for t in own if t not in names and t not in one_word] if _YES_NO.match(question) else []
         candidates: list[Candidate] = []
         for passage in passages:
             spans, vectors, title_terms, passage_terms, all_terms, qualified = self._analyse(passage)
@@ -902,7 +912,8 @@ class ExtractiveAnswerer:
                 candidates.append(Candidate(passage, j, start, end, sentence, score, dense, coverage, kind_ok,
                                             counted_ok, missing, own_coverage=own_coverage if follow_up else None,
                                             names_near=names_near, own_names_here=own_here,
-                                            near_coverage=near_coverage))
+                                            near_coverage=near_coverage,
+                                            predicate_here=not predicate or any(t in near for t in predicate)))
         candidates.sort(key=lambda c: -c.score)
         return candidates
 

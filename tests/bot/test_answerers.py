@@ -870,6 +870,16 @@ def test_the_article_whose_title_the_question_names_answers_though_it_ranks_lowe
     assert ask(answerer, "Who edited the article?", top, other).abstained
 
 
+@pytest.mark.parametrize(("question", "abstains"), [
+    ("Is the Sutong Bridge the longest bridge in the world?", True),  # the sentences only name the bridge
+    ("Did the Sutong Bridge open in 2008?", False),
+    ("Does the Sutong Bridge carry 90,000 vehicles every day?", False),
+])
+def test_a_yes_no_question_needs_a_sentence_about_more_than_its_subject(answerer: ExtractiveAnswerer, question: str,
+                                                                       abstains: bool) -> None:
+    assert ask(answerer, question, make_passage(BRIDGE)).abstained is abstains
+
+
 def test_an_article_without_that_byline_gets_an_abstention_not_another_articles_byline() -> None:
     answerer = _fact_answerer()
     top = make_passage(BRIDGE)  # no reviewer

@@ -439,9 +439,11 @@ def test_what_articles_do_you_have_lists_them_newest_first(seeds_pipeline: Pipel
 
 
 @pipeline_marks
-@pytest.mark.parametrize("question", ["Which is bigger, Nantong or Kunshan?", "Is Kunshan richer than Jiangyin?"])
-def test_comparisons_the_articles_never_make_abstain(seeds_pipeline: Pipeline, question: str) -> None:
-    # Before, the first quoted a sentence about Kunshan's party secretary from an article about Nantong.
+@pytest.mark.parametrize("question", ["Which is bigger, Nantong or Kunshan?", "Is Kunshan richer than Jiangyin?",
+                                      "Is the Sutong Bridge the longest bridge in the world?"])
+def test_comparisons_and_claims_the_articles_never_make_abstain(seeds_pipeline: Pipeline, question: str) -> None:
+    # Before, the first quoted a sentence about Kunshan's party secretary from an article about Nantong, and the last
+    # the bridge's opening date.
     answer = seeds_pipeline.ask(question)
     assert answer.abstained and answer.answer == ABSTAIN and answer.citations == []
 
