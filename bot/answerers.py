@@ -428,7 +428,8 @@ def answer_kind(question: str) -> AnswerKind:
 
 _QUESTION_WORDS = frozenset(analyze("what which who whom whose when where why how many much did does do is are was "
                                     "were will would can could tell me about please kind sort happen happened "
-                                    "according article articles say said", keep_stopwords=True))
+                                    "according article articles say said mean means meant meaning stand stands",
+                                    keep_stopwords=True))
 
 
 @dataclass(frozen=True)
@@ -459,8 +460,12 @@ class Candidate:
     # in the world?"): one of them is in the sentence or the one before. A sentence that only names the subject says
     # nothing to yes or no.
     predicate_here: bool = True
+    # The question's own words are nothing but names or figures ("What is Canny?", "What is the 4567?"), all in this
+    # sentence: the model may not know the name, so the sentence need not read close to the question.
+    all_named_here: bool = False
 
 
+_ACRONYM = re.compile(r"\b[A-Z][A-Z0-9]+\b")
 # "Is it ...?", "Does it ...?", "Has it ...?": asks whether something holds, not for a fact of a kind.
 _YES_NO = re.compile(r"^\W*(?:is|are|was|were|does|do|did|has|have|had|can|could|will|would|should)\b", re.IGNORECASE)
 
@@ -777,7 +782,7 @@ class ExtractiveAnswerer:
     def on_point(self, c: Candidate) -> bool:
         """The checks a paraphrase must pass even when it shares few words with the question."""
         counted = c.counted_ok or c.dense >= self.config.min_dense_uncounted
-        return (c.kind_ok and counted and not c.names_missing and c.dense >= self.config.min_dense
+        return (c.kind_ok and counted and not c.names_missing and (c.dense >= self.config.min_dense or c.all_named_here)
                 and c.predicate_here)
 
     def _compose(self, best: Candidate, supported: Sequence[Candidate],
@@ -872,6 +877,8 @@ class ExtractiveAnswerer:
         people = [frozenset(analyze(n)) for n in named_people(standalone_question or question)]
         asks_qualified = bool(_QUALIFIED.search(standalone_question or question))
         predicate = [t for t in own if t not in names and t not in one_word] if _YES_NO.match(question) else []
+        acronyms = {t for m in _ACRONYM.findall(question) for t in analyze(m)}
+        only_names = bool(own) and not follow_up and all(t in names or t in acronyms for t in own)
         candidates: list[Candidate] = []
         for passage in passages:
             spans, vectors, title_terms, passage_terms, all_terms, qualified = self._analyse(passage)
@@ -913,7 +920,8 @@ class ExtractiveAnswerer:
                                             counted_ok, missing, own_coverage=own_coverage if follow_up else None,
                                             names_near=names_near, own_names_here=own_here,
                                             near_coverage=near_coverage,
-                                            predicate_here=not predicate or any(t in near for t in predicate)))
+                                            predicate_here=not predicate or any(t in near for t in predicate),
+                                            all_named_here=only_names and all(t in sentence_terms[j] for t in own)))
         candidates.sort(key=lambda c: -c.score)
         return candidates
 

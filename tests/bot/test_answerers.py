@@ -880,6 +880,19 @@ def test_a_yes_no_question_needs_a_sentence_about_more_than_its_subject(answerer
     assert ask(answerer, question, make_passage(BRIDGE)).abstained is abstains
 
 
+@pytest.mark.parametrize(("question", "abstains"), [
+    ("What is Canny?", False),
+    ("What does VEP mean?", False),
+    ("What is Tesla?", True),
+    ("Why is Canny famous?", True),  # more than a name: the sentence must read close to it
+])
+def test_a_question_only_naming_something_is_answered_where_it_is_named_however_far_it_reads(
+        answerer: ExtractiveAnswerer, question: str, abstains: bool) -> None:
+    # MiniLM does not know such names: the sentence naming them reads far from the question.
+    text = "In June, elevators from Suzhou Canny went into use. It explores the value of ecological products (VEP)."
+    assert ask(answerer, question, make_passage(text, dense=0.15)).abstained is abstains
+
+
 def test_an_article_without_that_byline_gets_an_abstention_not_another_articles_byline() -> None:
     answerer = _fact_answerer()
     top = make_passage(BRIDGE)  # no reviewer
