@@ -14,6 +14,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.security import APIKeyHeader
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from bot.errors import UsageError
@@ -68,6 +69,7 @@ def create_app(
                        prefix="/api", dependencies=key_docs)
     app.include_router(openai_compat.create_router(pipeline=pipeline, settings=settings, prompts=prompts),
                        prefix="/v1", dependencies=key_docs)
+    _add_api_fallback(app)
     _add_exception_handlers(app)
     # Added first = innermost: failures inside the app become a JSON 500 that still gets CORS headers.
     app.add_middleware(CatchAll)
@@ -161,6 +163,32 @@ class CatchAll:
             logger.exception("Unhandled error in %s %s", scope.get("method"), scope.get("path"))
             if not started:
                 await send_json_error(send, 500, api.INTERNAL_ERROR, path=scope.get("path", ""))
+
+
+def _add_api_fallback(app: FastAPI) -> None:
+    """Under /api and /v1, a path the API does not have is a 404 naming /docs, and a method a path does not take a
+    405 naming those it takes. Without this route (added after the API's own) the chat, mounted at "/", would take
+    both and answer a bare "Not Found": `GET /api/ask` would read as if there were no such endpoint."""
+    routes = list(app.router.routes)  # the API's own, before the fallback
+
+    def methods_of(path: str) -> list[str]:
+        probes = ({"type": "http", "path": path, "root_path": "", "method": method, "headers": []}
+                  for method in _METHODS)
+        return [probe["method"] for probe in probes if any(r.matches(probe)[0] == Match.FULL for r in routes)]
+
+    async def fallback(request: Request) -> None:
+        path = request.url.path
+        methods = methods_of(path)
+        if methods:
+            raise StarletteHTTPException(405, f"{path} does not take {request.method}; use {' or '.join(methods)}.",
+                                         headers={"Allow": ", ".join(methods)})
+        raise StarletteHTTPException(404, f"There is no {path}; the API's endpoints are listed at /docs.")
+
+    for prefix in ("/api", "/v1"):
+        app.add_api_route(prefix + "/{rest:path}", fallback, methods=list(_METHODS), include_in_schema=False)
+
+
+_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
 
 
 def _add_exception_handlers(app: FastAPI) -> None:

@@ -106,7 +106,9 @@ class ChatResponder:
         if not 0 <= turn_index < len(turns) or turns[turn_index].get("answer") is None:
             return None
         turn = turns[turn_index]
-        if turn["answer"].get("small_talk"):  # a reply to "thanks!" is no answer to rate
+        # A reply to "thanks!" is no answer to rate, nor is "no article passes your filters": no article was asked
+        # (and the rating, stored without the filters, would export as a question the articles cannot answer).
+        if turn["answer"].get("small_talk") or turn["answer"].get("no_filter_match"):
             return None
         return self.feedback.add(
             rating="up" if liked else "down",

@@ -88,6 +88,11 @@ def split_messages(messages: Sequence[ChatMessage]) -> tuple[str, list[dict[str,
     last_user = max((i for i, m in enumerate(messages) if m.role == "user"), default=None)
     if last_user is None:
         raise HTTPException(400, "messages has no message with role 'user'; the last user message is the question.")
+    content = messages[last_user].content
+    if isinstance(content, list) and content and not any(p.get("type") == "text" for p in content):
+        kinds = ", ".join(sorted({str(p.get("type")) for p in content}))
+        raise HTTPException(400, f"The last user message has no text part (only {kinds}); this model reads text "
+                                 "only: send the question as a part of type 'text'.")
     history: list[dict[str, str]] = []
     for message in messages[:last_user]:
         if message.role not in ("user", "assistant"):

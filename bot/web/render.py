@@ -27,6 +27,11 @@ _SPACES = re.compile(r"\s+")
 _BLANK_LINES = re.compile(r"\n\s*\n\s*")
 
 ABSTAIN_LABEL = "Not in the articles"
+# On every element holding a question or document text: the browser sets right-to-left text (Arabic, Hebrew) right
+# to left from its first letter, where the chat's left-to-right layout would put its punctuation at the wrong end.
+_AUTO = ' dir="auto"'
+# The reply when search filters were given and no article passes them: nothing was asked of any article.
+NO_MATCH_LABEL = "No matching articles"
 
 
 def esc(text: object) -> str:
@@ -144,16 +149,18 @@ def answer_text(answer: Mapping[str, Any]) -> str:
 
 def answer_html(answer: Mapping[str, Any], *, turn: int) -> str:
     """One chat message for a final answer: cited answers link each `[n]` to the sources panel;
-    an abstention is set apart (muted, labelled) and shows no sources as support; a reply to small talk ("hi") is
-    plain text. Each carries its plain text for the copy button."""
+    an abstention is set apart (muted, labelled) and shows no sources as support, as is the reply saying no article
+    passes the search filters (labelled as such: no article was asked); a reply to small talk ("hi") is plain text.
+    Each carries its plain text for the copy button."""
     text = str(answer.get("answer") or "")
     copy = _copy(answer_text(answer))
     if answer.get("small_talk"):
-        return f'<div class="nb-msg nb-small-talk"{copy}>{_text_with_breaks(text)}</div>'
-    if answer.get("abstained"):
+        return f'<div class="nb-msg nb-small-talk"{_AUTO}{copy}>{_text_with_breaks(text)}</div>'
+    if answer.get("no_filter_match") or answer.get("abstained"):
+        kind, label = (" nb-no-match", NO_MATCH_LABEL) if answer.get("no_filter_match") else ("", ABSTAIN_LABEL)
         return (
-            f'<div class="nb-msg nb-abstain"{copy}><span class="nb-abstain-label">{esc(ABSTAIN_LABEL)}</span>'
-            f'<div class="nb-abstain-text">{_text_with_breaks(text)}</div></div>'
+            f'<div class="nb-msg nb-abstain{kind}"{copy}><span class="nb-abstain-label">{esc(label)}</span>'
+            f'<div class="nb-abstain-text"{_AUTO}>{_text_with_breaks(text)}</div></div>'
         )
     numbers = {int(c.get("n", 0)) for c in _citations(answer)}
     body = _link_markers(text.strip(), numbers, turn)
@@ -162,12 +169,12 @@ def answer_html(answer: Mapping[str, Any], *, turn: int) -> str:
     if count:
         plural = "source" if count == 1 else "sources"
         footer = f'<div class="nb-msg-foot">{count} {plural} · click a number to read the passage</div>'
-    return f'<div class="nb-msg nb-answer"{copy}>{body}{footer}</div>'
+    return f'<div class="nb-msg nb-answer"{_AUTO}{copy}>{body}{footer}</div>'
 
 
 def streaming_html(text: str) -> str:
     """The partial answer while it streams in (markers are linked once the final answer arrives)."""
-    return f'<div class="nb-msg nb-streaming">{_text_with_breaks(text)}<span class="nb-caret"></span></div>'
+    return f'<div class="nb-msg nb-streaming"{_AUTO}>{_text_with_breaks(text)}<span class="nb-caret"></span></div>'
 
 
 def pending_html() -> str:
@@ -179,7 +186,7 @@ def error_html(message: str) -> str:
 
 
 def question_html(question: str) -> str:
-    return f'<div class="nb-msg nb-question"{_copy(question)}>{_text_with_breaks(question)}</div>'
+    return f'<div class="nb-msg nb-question"{_AUTO}{_copy(question)}>{_text_with_breaks(question)}</div>'
 
 
 def citation_html(citation: Mapping[str, Any], *, turn: int, open_: bool = False) -> str:
@@ -189,13 +196,13 @@ def citation_html(citation: Mapping[str, Any], *, turn: int, open_: bool = False
     source = str(citation.get("source") or "")
     meta = " · ".join(esc(part) for part in (date, source) if part)
     quote = str(citation.get("quote") or "").strip()
-    quote_line = f'<span class="nb-src-quote">“{esc(quote)}”</span>' if quote else ""
+    quote_line = f'<span class="nb-src-quote"{_AUTO}>“{esc(quote)}”</span>' if quote else ""
     return (
         f'<details class="nb-src" id="{anchor_id(turn, n)}"{" open" if open_ else ""}>'
         f'<summary><span class="nb-src-n">{n}</span><span class="nb-src-head">'
-        f'<span class="nb-src-title">{esc(citation.get("title") or "Untitled article")}</span>'
+        f'<span class="nb-src-title"{_AUTO}>{esc(citation.get("title") or "Untitled article")}</span>'
         f'<span class="nb-src-meta">{meta}</span>{quote_line}</span></summary>'
-        f'<div class="nb-src-passage">{passage_html(citation)}</div></details>'
+        f'<div class="nb-src-passage"{_AUTO}>{passage_html(citation)}</div></details>'
     )
 
 
@@ -223,10 +230,13 @@ def sources_html(turns: Iterable[Mapping[str, Any]]) -> str:
 
 def _turn_sources(turn: int, record: Mapping[str, Any]) -> str:
     answer = record["answer"]
-    head = f'<div class="nb-turn-q">{esc(record.get("question") or answer.get("question") or "")}</div>'
+    head = f'<div class="nb-turn-q"{_AUTO}>{esc(record.get("question") or answer.get("question") or "")}</div>'
     if answer.get("small_talk"):
         return (f'<div class="nb-turn" data-turn="{turn}">{head}<p class="nb-none">Nothing was looked up for this '
                 "message.</p></div>")
+    if answer.get("no_filter_match"):
+        return (f'<div class="nb-turn" data-turn="{turn}">{head}<p class="nb-none">No article passes the search '
+                "filters, so none was searched.</p></div>")
     if answer.get("abstained"):
         return (
             f'<div class="nb-turn" data-turn="{turn}">{head}<p class="nb-none">No passage answers this '

@@ -1,74 +1,18 @@
-"""Real servers on loopback for the web tests, and a small fake pipeline with obvious output."""
+"""Real servers on loopback for the web tests, over the fake pipeline of tests/web/fake_pipeline.py."""
 from __future__ import annotations
 
 import socket
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 import uvicorn
 
-from bot.schema import Answer, AnswerDelta, Citation
 from bot.settings import Settings
-
-FAKE_TEXT = "The bridge opened on June 30, 2008 [1]."
-FAKE_PASSAGE = "The Sutong Bridge opened to traffic on June 30, 2008. It spans the Yangtze."
-FAKE_QUOTE = "The Sutong Bridge opened to traffic on June 30, 2008."
-
-
-def fake_answer(question: str) -> Answer:
-    citation = Citation(
-        n=1, title="Sutong Bridge opens", published="2008-06-30", source="bridges.txt", chunk_id="c1",
-        text=FAKE_PASSAGE, quote=FAKE_QUOTE, score=0.9, quote_start=0, quote_end=len(FAKE_QUOTE),
-    )
-    return Answer(question=question, answer=FAKE_TEXT, abstained=False, citations=[citation],
-                  timings_ms={"retrieve": 1.0, "answer": 2.0, "total": 3.0})
-
-
-class FakePipeline:
-    """Always the same answer with one citation; `stream` yields it in three pieces then the Answer."""
-
-    def __init__(self) -> None:
-        self.calls: list[dict[str, Any]] = []
-        self._lock = threading.Lock()
-
-    def _record(self, method: str, question: str, history: Any, k: Any, filters: Any) -> None:
-        with self._lock:
-            self.calls.append({"method": method, "question": question, "history": list(history or []),
-                               "k": k, "filters": filters})
-
-    def ask(self, question: str, *, history: Sequence[Any] | None = None, k: int | None = None,
-            filters: Mapping[str, Any] | None = None) -> Answer:
-        self._record("ask", question, history, k, filters)
-        return fake_answer(question)
-
-    def stream(self, question: str, *, history: Sequence[Any] | None = None, k: int | None = None,
-               filters: Mapping[str, Any] | None = None) -> Iterator[AnswerDelta | Answer]:
-        self._record("stream", question, history, k, filters)
-        for piece in ("The bridge opened ", "on June 30, 2008", " [1]."):
-            yield AnswerDelta(piece)
-        yield fake_answer(question)
-
-    def stats(self) -> dict[str, Any]:
-        return {"chunks": 3, "articles": 2, "model": "fake-model"}
-
-
-class SecretError(RuntimeError):
-    pass
-
-
-class RaisingPipeline:
-    """Fails with an internal-looking message that must never reach a client."""
-
-    def ask(self, question: str, **_: Any) -> Answer:
-        raise SecretError("secret internal detail /srv/private/path")
-
-    def stream(self, question: str, **_: Any) -> Iterator[AnswerDelta | Answer]:
-        yield AnswerDelta("The bridge ")
-        raise SecretError("secret internal detail /srv/private/path")
+from tests.web.fake_pipeline import FakePipeline
 
 
 class LiveServer:

@@ -20,9 +20,16 @@ from bot.feedback import FeedbackStore
 from bot.settings import Settings
 from bot.web.app import bind_socket, create_app
 from index import store as index_store
-from tests.web.conftest import FAKE_QUOTE, FAKE_TEXT, FakePipeline, RaisingPipeline
+from tests.web.fake_pipeline import (
+    NO_MATCH_SOURCE,
+    NO_MATCH_TEXT,
+    SECRET,
+    SUTONG_QUOTE,
+    SUTONG_TEXT,
+    FakePipeline,
+)
 
-SECRET = "secret internal detail"
+SUTONG = "When did the Sutong Bridge open?"
 
 
 def parse_sse(text: str) -> list[tuple[str, Any]]:
@@ -38,15 +45,15 @@ def parse_sse(text: str) -> list[tuple[str, Any]]:
 
 def test_ask_returns_the_answer_object(api_server, fake_pipeline: FakePipeline) -> None:
     url = api_server()
-    response = httpx.post(f"{url}/api/ask", json={"question": "  When did the bridge open? "})
+    response = httpx.post(f"{url}/api/ask", json={"question": f"  {SUTONG} "})
     assert response.status_code == 200
     body = response.json()
-    assert body["answer"] == FAKE_TEXT
-    assert body["abstained"] is False
-    assert body["citations"][0]["quote"] == FAKE_QUOTE
+    assert body["answer"] == SUTONG_TEXT
+    assert body["abstained"] is False and body["no_filter_match"] is False
+    assert body["citations"][0]["quote"] == SUTONG_QUOTE
     assert set(body) == {"question", "answer", "abstained", "small_talk", "no_filter_match", "citations",
                          "timings_ms"}
-    assert fake_pipeline.calls[0]["question"] == "When did the bridge open?"
+    assert fake_pipeline.calls[0]["question"] == SUTONG
 
 
 def test_ask_passes_history_k_and_filters(api_server, fake_pipeline: FakePipeline) -> None:
@@ -65,15 +72,27 @@ def test_ask_passes_history_k_and_filters(api_server, fake_pipeline: FakePipelin
     assert call["filters"] == {"source": "000_", "published_from": "2024-01-01"}
 
 
+def test_filters_no_article_passes_are_said_apart_from_an_abstention(api_server) -> None:
+    url = api_server()
+    payload = {"question": SUTONG, "filters": {"source": NO_MATCH_SOURCE}}
+    body = httpx.post(f"{url}/api/ask", json=payload).json()
+    with httpx.stream("POST", f"{url}/api/ask/stream", json=payload) as response:
+        streamed = parse_sse(response.read().decode())[-1]
+    assert streamed[0] == "answer"
+    for answer in (body, streamed[1]):
+        assert (answer["answer"], answer["no_filter_match"], answer["abstained"]) == (NO_MATCH_TEXT, True, True)
+        assert answer["citations"] == []
+
+
 def test_stream_sends_deltas_then_one_answer(api_server) -> None:
     url = api_server()
-    with httpx.stream("POST", f"{url}/api/ask/stream", json={"question": "When?"}) as response:
+    with httpx.stream("POST", f"{url}/api/ask/stream", json={"question": SUTONG}) as response:
         assert response.status_code == 200
         assert response.headers["content-type"].startswith("text/event-stream")
         events = parse_sse(response.read().decode())
     kinds = [kind for kind, _ in events]
-    assert kinds == ["delta", "delta", "delta", "answer"]
-    assert "".join(data["text"] for kind, data in events if kind == "delta") == FAKE_TEXT
+    assert kinds == ["delta"] * len(SUTONG_TEXT.split(" ")) + ["answer"]
+    assert "".join(data["text"] for kind, data in events if kind == "delta") == SUTONG_TEXT
     assert events[-1][1]["citations"][0]["n"] == 1
 
 
@@ -86,14 +105,14 @@ def test_health(api_server) -> None:
 
 def test_feedback_is_stored(api_server, web_settings: Settings) -> None:
     url = api_server()
-    answer = httpx.post(f"{url}/api/ask", json={"question": "When?"}).json()
+    answer = httpx.post(f"{url}/api/ask", json={"question": SUTONG}).json()
     response = httpx.post(f"{url}/api/feedback", json={
-        "rating": "up", "question": "When?", "answer": answer, "history": ["Earlier?"], "comment": "good",
+        "rating": "up", "question": SUTONG, "answer": answer, "history": ["Earlier?"], "comment": "good",
     })
     assert response.status_code == 200
     rows = FeedbackStore(web_settings.feedback_db).rows()
     assert [(r["id"], r["rating"], r["answer"], r["comment"]) for r in rows] == [
-        (response.json()["id"], "up", FAKE_TEXT, "good")
+        (response.json()["id"], "up", SUTONG_TEXT, "good")
     ]
     assert rows[0]["history"] == ["Earlier?"]
     bad = httpx.post(f"{url}/api/feedback", json={"rating": "meh", "question": "q", "answer": answer})
@@ -162,14 +181,14 @@ def test_oversized_body_is_refused_with_a_message(api_server, fake_pipeline: Fak
 
 
 def test_unexpected_failure_leaks_no_stack_trace(api_server, caplog: pytest.LogCaptureFixture) -> None:
-    url = api_server(pipeline=RaisingPipeline())
+    url = api_server()
     with caplog.at_level("ERROR"):
-        response = httpx.post(f"{url}/api/ask", json={"question": "When?"})
+        response = httpx.post(f"{url}/api/ask", json={"question": "boom"})  # the fake fails
         assert response.status_code == 500
         assert response.json() == {"detail": "Internal error; see the server log."}
-        with httpx.stream("POST", f"{url}/api/ask/stream", json={"question": "When?"}) as stream:
+        with httpx.stream("POST", f"{url}/api/ask/stream", json={"question": "boom now"}) as stream:
             events = parse_sse(stream.read().decode())
-    assert events == [("delta", {"text": "The bridge "}),
+    assert events == [("delta", {"text": "boom "}),  # it fails once the answer has started
                       ("error", {"message": "Internal error; see the server log.", "status": 500})]
     assert SECRET not in response.text
     # The traceback is in the server log instead.
@@ -262,7 +281,7 @@ def test_one_app_serves_every_face(live_server, web_settings: Settings, fake_pip
     if importlib.util.find_spec("bot.web.widget"):
         expected.update({"/widget.js": 200, "/widget/demo": 200, "/embed": 200})
     assert {path: httpx.get(url + path).status_code for path in expected} == expected
-    assert httpx.post(f"{url}/api/ask", json={"question": "When?"}).json()["answer"] == FAKE_TEXT
+    assert httpx.post(f"{url}/api/ask", json={"question": SUTONG}).json()["answer"] == SUTONG_TEXT
 
 
 def test_busy_port_is_a_usage_error() -> None:
@@ -305,3 +324,18 @@ def test_bot_serve_without_an_index_says_how_to_build_one(tmp_path: Path) -> Non
     finally:
         server.terminate()
         server.wait(timeout=30)
+
+
+@pytest.mark.parametrize("chat", [False, True])
+def test_a_wrong_method_or_path_under_the_api_says_so(api_server, chat: bool) -> None:
+    url = api_server(chat=chat)  # with the chat mounted at "/", these were its bare "Not Found"
+    wrong_method = httpx.get(f"{url}/api/ask")
+    assert wrong_method.status_code == 405 and wrong_method.headers["allow"] == "POST"
+    assert wrong_method.json() == {"detail": "/api/ask does not take GET; use POST."}
+    openai_shaped = httpx.get(f"{url}/v1/chat/completions")
+    assert openai_shaped.status_code == 405
+    assert openai_shaped.json()["error"]["message"] == "/v1/chat/completions does not take GET; use POST."
+    missing = httpx.post(f"{url}/api/answer", json={"question": SUTONG})
+    assert missing.status_code == 404
+    assert missing.json() == {"detail": "There is no /api/answer; the API's endpoints are listed at /docs."}
+    assert httpx.post(f"{url}/api/ask", json={"question": SUTONG}).status_code == 200

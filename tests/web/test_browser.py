@@ -23,6 +23,7 @@ CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--no-first-run", "--disable-sync", "--disable-quic"]
 SUTONG = "When did the Sutong Bridge open to traffic?"
+RTL_QUESTION = "متى افتتح جسر سوتونغ؟ (Sutong)"
 CANTEEN = "When does the canteen reopen?"
 INJECTION_ARTICLE = """Canteen maintenance notice <img src=x onerror="window.__xss=1">
 
@@ -216,6 +217,55 @@ def test_widget_abstention_is_set_apart_and_can_be_rated(page: Any, served: dict
     row = served["feedback"].rows()[-1]
     assert row["rating"] == "down" and row["question"] == question and row["abstained"]
     _shot(page, "widget_abstention")
+
+
+def test_widget_says_when_no_article_passes_the_filters(page: Any, app_url: str) -> None:
+    # The widget sends no filters itself; a page (or a later widget option) may: add one that no article passes.
+    def with_filter(route: Any) -> None:
+        body = json.loads(route.request.post_data or "{}")
+        route.continue_(post_data=json.dumps({**body, "filters": {"source": "no-such-article"}}))
+
+    page.route("**/api/ask/stream", with_filter)
+    page.goto(f"{app_url}/widget/demo")
+    page.locator(f"{WIDGET} button.launcher").click()
+    bubble = _widget_ask(page, SUTONG)
+    assert "abstain" in (bubble.get_attribute("class") or "")  # set apart like a decline...
+    assert (bubble.locator(".badge").text_content() or "").lower() == "no matching articles"  # ...but said apart
+    assert bubble.locator(".text").inner_text().startswith('No article matches your filter (source "no-such-article")')
+    assert bubble.locator("button").count() == 0  # nothing to rate: no article was asked
+    assert page.errors == []
+    _shot(page, "widget_no_filter_match")
+
+
+def test_widget_sets_right_to_left_text_right_to_left(page: Any, app_url: str) -> None:
+    page.goto(f"{app_url}/widget/demo")
+    page.locator(f"{WIDGET} button.launcher").click()
+    box = page.locator(f"{WIDGET} textarea")
+    box.fill(RTL_QUESTION)
+    assert box.evaluate("e => getComputedStyle(e).direction") == "rtl"  # as typed
+    _widget_ask(page, RTL_QUESTION)
+    asked = page.locator(f"{WIDGET} .msg.user").last
+    assert asked.evaluate("e => getComputedStyle(e).direction") == "rtl"  # "You: " for screen readers does not count
+    assert page.locator(f"{WIDGET} .greeting").evaluate("e => getComputedStyle(e).direction") == "ltr"
+    _widget_ask(page, "hello שלום")  # left to right from its first letter
+    assert page.locator(f"{WIDGET} .msg.user").last.evaluate("e => getComputedStyle(e).direction") == "ltr"
+
+
+def test_widget_header_stays_when_a_passage_is_scrolled_into_view(page: Any, app_url: str) -> None:
+    page.goto(f"{app_url}/widget/demo")
+    page.locator(f"{WIDGET} button.launcher").click()
+    for question in ("Tell me about the Sutong Bridge", "How many vehicles use it every day?", "Who is Xu Xiaoyu?",
+                     "What is his city?", "hello", "ok", "Who is Xu Xiaoyu?", "ok"):
+        _widget_ask(page, question)
+    # Playwright scrolls the first [n], far up the log, into view before clicking it, as a screen reader may: only
+    # the log scrolls; the panel (overflow hidden) once scrolled too, its header out of reach and a gap below.
+    page.locator(f"{WIDGET} button.cite").first.click()
+    assert page.locator(f"{WIDGET} .panel").evaluate("e => e.scrollTop") == 0
+    assert page.locator(f"{WIDGET} details[open]").first.is_visible()
+    head = page.locator(f"{WIDGET} .head").bounding_box()
+    panel = page.locator(f"{WIDGET} .panel").bounding_box()
+    assert head and panel and head["y"] == panel["y"] + 1  # below the panel's 1px border
+    assert page.errors == []
 
 
 def test_widget_replies_to_a_greeting_without_a_badge(page: Any, app_url: str) -> None:
@@ -464,6 +514,17 @@ def test_gradio_chat_thumbs_are_stored(page: Any, served: dict[str, Any]) -> Non
     row = served["feedback"].rows()[-1]
     assert row["rating"] == "down" and row["question"] == CANTEEN
     assert row["history"][0] == {"role": "user", "content": SUTONG}
+
+
+def test_gradio_chat_sets_right_to_left_text_right_to_left(page: Any, app_url: str) -> None:
+    page.goto(f"{app_url}/")
+    page.locator("#nb-question textarea").wait_for()
+    _chat_ask(page, RTL_QUESTION, 1)
+    direction = "e => getComputedStyle(e).direction"
+    assert page.locator("#nb-chat .nb-question").first.evaluate(direction) == "rtl"  # dir="auto" survives sanitizing
+    assert page.locator("#nb-sources-panel .nb-turn-q").evaluate(direction) == "rtl"
+    assert page.locator("#nb-chat .nb-abstain-text").first.evaluate(direction) == "ltr"  # the English reply
+    assert page.errors == []
 
 
 def test_gradio_chat_shows_html_in_articles_as_text(page: Any, app_url: str) -> None:

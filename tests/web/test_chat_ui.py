@@ -11,7 +11,7 @@ from bot.errors import UsageError
 from bot.settings import Settings
 from bot.web import render
 from bot.web.chat_ui import GENERIC_ERROR, ChatResponder, history_of
-from tests.web.fake_pipeline import SUTONG_QUOTE, FakePipeline
+from tests.web.fake_pipeline import SUTONG_QUOTE, FakePipeline, no_filter_match_answer
 
 SUTONG = "When did the Sutong Bridge open to traffic?"
 
@@ -173,6 +173,14 @@ def test_a_reply_to_small_talk_is_not_rated() -> None:
     turns = _ask(responder, "hello", [])[-1][1]
     assert turns[0]["answer"]["small_talk"] is True
     assert responder.rate(turns, 1, False) is None and feedback.rows == []
+
+
+def test_a_reply_that_no_article_passes_the_filters_is_not_rated() -> None:
+    feedback = FakeFeedback()
+    responder = ChatResponder(FakePipeline(), feedback=feedback)
+    answer = no_filter_match_answer(SUTONG).to_dict()
+    turns = [{"question": SUTONG, "answer": answer, "error": None, "history": []}]
+    assert responder.rate(turns, 1, True) is None and feedback.rows == []  # no article was asked
 
 
 def test_an_error_is_not_rated() -> None:

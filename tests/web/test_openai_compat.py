@@ -6,9 +6,18 @@ import openai
 import pytest
 from openai import OpenAI
 
-from tests.web.conftest import FAKE_QUOTE, FAKE_TEXT, FakePipeline, RaisingPipeline
+from tests.web.fake_pipeline import (
+    NO_MATCH_SOURCE,
+    NO_MATCH_TEXT,
+    SUTONG_QUOTE,
+    SUTONG_SOURCE,
+    SUTONG_TEXT,
+    SUTONG_TITLE,
+    FakePipeline,
+)
 
-FOOTNOTE = f'\n\n[1] Sutong Bridge opens (2008-06-30) — bridges.txt: "{FAKE_QUOTE}"'
+SUTONG = "When did the Sutong Bridge open?"
+FOOTNOTE = f'\n\n[1] {SUTONG_TITLE} (2024-05-14) — {SUTONG_SOURCE}: "{SUTONG_QUOTE}"'
 
 
 def client(url: str, key: str = "unused") -> OpenAI:
@@ -36,7 +45,7 @@ def test_an_unknown_model_is_not_found_in_openais_shape(api_server) -> None:
 def test_the_readme_example_works(api_server) -> None:
     reply = client(api_server()).chat.completions.create(
         model="newsbot", messages=[{"role": "user", "content": "When did the Sutong Bridge open?"}])
-    assert reply.choices[0].message.content.startswith(FAKE_TEXT)
+    assert reply.choices[0].message.content.startswith(SUTONG_TEXT)
     assert reply.model == "newsbot-extractive"  # the full id, as OpenAI names the version that answered
 
 
@@ -57,27 +66,27 @@ def test_half_a_character_pair_is_refused_with_a_message(api_server, fake_pipeli
 
 def test_completion_has_footnotes_and_citations(api_server) -> None:
     completion = client(api_server()).chat.completions.create(
-        model="newsbot-extractive", messages=[{"role": "user", "content": "When did the bridge open?"}],
+        model="newsbot-extractive", messages=[{"role": "user", "content": SUTONG}],
     )
-    assert completion.choices[0].message.content == FAKE_TEXT + FOOTNOTE
+    assert completion.choices[0].message.content == SUTONG_TEXT + FOOTNOTE
     assert completion.choices[0].finish_reason == "stop"
     assert completion.model == "newsbot-extractive"
     citations = completion.model_extra["citations"]
-    assert citations[0]["quote"] == FAKE_QUOTE and citations[0]["n"] == 1
+    assert citations[0]["quote"] == SUTONG_QUOTE and citations[0]["n"] == 1
     assert completion.model_extra["abstained"] is False and completion.model_extra["small_talk"] is False
 
 
 def test_streaming_completion(api_server) -> None:
     stream = client(api_server()).chat.completions.create(
-        model="anything", stream=True, messages=[{"role": "user", "content": "When did the bridge open?"}],
+        model="anything", stream=True, messages=[{"role": "user", "content": SUTONG}],
     )
     chunks = list(stream)
     text = "".join(c.choices[0].delta.content or "" for c in chunks)
-    assert text == FAKE_TEXT + FOOTNOTE
+    assert text == SUTONG_TEXT + FOOTNOTE
     assert chunks[0].choices[0].delta.role == "assistant"
     last = chunks[-1]
     assert last.choices[0].finish_reason == "stop"
-    assert last.model_extra["citations"][0]["title"] == "Sutong Bridge opens"
+    assert last.model_extra["citations"][0]["title"] == SUTONG_TITLE
     assert last.model_extra["abstained"] is False and last.model_extra["small_talk"] is False
     assert len({c.id for c in chunks}) == 1
 
@@ -85,19 +94,22 @@ def test_streaming_completion(api_server) -> None:
 def test_messages_become_question_and_history(api_server, fake_pipeline: FakePipeline) -> None:
     client(api_server()).chat.completions.create(model="m", messages=[
         {"role": "system", "content": "You are a pirate."},
-        {"role": "user", "content": "When did the bridge open?"},
-        {"role": "assistant", "content": FAKE_TEXT + FOOTNOTE},
+        {"role": "user", "content": SUTONG},
+        {"role": "assistant", "content": SUTONG_TEXT + FOOTNOTE},
         {"role": "user", "content": [{"type": "text", "text": "How long is it?"}]},
     ])
     call = fake_pipeline.calls[0]
     assert call["question"] == "How long is it?"
-    assert call["history"] == [{"role": "user", "content": "When did the bridge open?"},
-                               {"role": "assistant", "content": FAKE_TEXT}]
+    assert call["history"] == [{"role": "user", "content": SUTONG},
+                               {"role": "assistant", "content": SUTONG_TEXT}]
 
 
 def test_errors_reach_the_client_as_messages(api_server) -> None:
     with pytest.raises(openai.BadRequestError, match="role 'user'"):
         client(api_server()).chat.completions.create(model="m", messages=[{"role": "system", "content": "x"}])
+    image = {"type": "image_url", "image_url": {"url": "data:image/png;base64,AAAA"}}
+    with pytest.raises(openai.BadRequestError, match=r"no text part \(only image_url\); this model reads text only"):
+        client(api_server()).chat.completions.create(model="m", messages=[{"role": "user", "content": [image]}])
     with pytest.raises(openai.UnprocessableEntityError, match="limit is 2000"):
         client(api_server()).chat.completions.create(model="m", messages=[{"role": "user", "content": "x" * 2001}])
 
@@ -107,18 +119,30 @@ def test_keys_with_the_openai_client(api_server) -> None:
     with pytest.raises(openai.AuthenticationError, match="not valid"):
         client(url, "sk-wrong").chat.completions.create(model="m", messages=[{"role": "user", "content": "q"}])
     completion = client(url, "sk-right").chat.completions.create(
-        model="m", messages=[{"role": "user", "content": "q"}])
-    assert completion.choices[0].message.content.startswith(FAKE_TEXT)
+        model="m", messages=[{"role": "user", "content": SUTONG}])
+    assert completion.choices[0].message.content.startswith(SUTONG_TEXT)
 
 
 def test_failures_carry_no_stack_trace(api_server) -> None:
-    url = api_server(pipeline=RaisingPipeline())
-    with pytest.raises(openai.InternalServerError) as caught:
-        client(url).chat.completions.create(model="m", messages=[{"role": "user", "content": "q"}])
+    url = api_server()
+    with pytest.raises(openai.InternalServerError) as caught:  # the fake fails on "boom"
+        client(url).chat.completions.create(model="m", messages=[{"role": "user", "content": "boom"}])
     assert caught.value.body["message"] == "Internal error; see the server log."
     assert "secret" not in str(caught.value.response.text)
     stream = client(url).chat.completions.create(model="m", stream=True,
-                                                 messages=[{"role": "user", "content": "q"}])
+                                                 messages=[{"role": "user", "content": "boom"}])
     with pytest.raises(openai.APIError, match="Internal error; see the server log.") as streamed:
         list(stream)
     assert "secret" not in str(streamed.value.body)
+
+
+def test_filters_no_article_passes_are_flagged(api_server) -> None:
+    messages = [{"role": "user", "content": SUTONG}]
+    extra = {"filters": {"source": NO_MATCH_SOURCE}}
+    completion = client(api_server()).chat.completions.create(model="m", messages=messages, extra_body=extra)
+    assert completion.choices[0].message.content == NO_MATCH_TEXT
+    chunks = list(client(api_server()).chat.completions.create(model="m", messages=messages, extra_body=extra,
+                                                               stream=True))
+    assert "".join(c.choices[0].delta.content or "" for c in chunks) == NO_MATCH_TEXT
+    for extras in (completion.model_extra, chunks[-1].model_extra):
+        assert (extras["no_filter_match"], extras["abstained"], extras["citations"]) == (True, True, [])

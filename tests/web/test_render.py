@@ -12,9 +12,11 @@ from tests.web.fake_pipeline import (
     INJECTION_PASSAGE,
     INJECTION_QUOTE,
     INJECTION_TITLE,
+    NO_MATCH_TEXT,
     SUTONG_QUOTE,
     abstain_answer,
     injection_answer,
+    no_filter_match_answer,
     small_talk_answer,
     sutong_answer,
 )
@@ -60,6 +62,7 @@ def test_an_answer_copies_as_plain_text_with_its_markers_then_its_sources() -> N
     (render.error_html("Please type a question."), "Please type a question."),
     (render.answer_html(abstain_answer("q").to_dict(), turn=0), "The articles do not say."),
     (render.answer_html(small_talk_answer("hi").to_dict(), turn=0), "Hello! Ask me about the articles."),
+    (render.answer_html(no_filter_match_answer("q").to_dict(), turn=0), NO_MATCH_TEXT),
 ])
 def test_every_message_copies_as_its_plain_text(markup: str, expected: str) -> None:
     assert _CopyText(markup).value == expected
@@ -108,6 +111,28 @@ def test_abstention_is_marked_and_has_no_links() -> None:
     out = render.answer_html(abstain_answer("q").to_dict(), turn=0)
     assert "nb-abstain" in out and render.ABSTAIN_LABEL in out
     assert "nb-cite" not in out
+
+
+def test_no_article_passing_the_filters_is_labelled_as_such_not_as_an_abstention() -> None:
+    answer = no_filter_match_answer("When did the Sutong Bridge open?").to_dict()
+    assert answer["abstained"] is True  # as the pipeline sends it
+    out = render.answer_html(answer, turn=0)
+    assert render.NO_MATCH_LABEL in out and render.ABSTAIN_LABEL not in out
+    assert "nb-no-match" in out and "nb-cite" not in out  # set apart like an abstention; the CSS hides its thumbs
+    sources = render.sources_html([{"question": "q", "answer": answer}])
+    assert "No article passes the search filters" in sources and "No passage answers" not in sources
+
+
+def test_right_to_left_text_is_set_in_its_own_direction() -> None:
+    question = "متى افتتح جسر سوتونغ؟"
+    answer = sutong_answer(question).to_dict()
+    sources = render.sources_html([{"question": question, "answer": answer}])
+    for markup, cls in ((render.question_html(question), "nb-question"), (render.streaming_html("…"), "nb-streaming"),
+                        (render.answer_html(answer, turn=0), "nb-answer"),
+                        (render.answer_html(abstain_answer(question).to_dict(), turn=0), "nb-abstain-text"),
+                        (sources, "nb-turn-q"), (sources, "nb-src-title"), (sources, "nb-src-quote"),
+                        (sources, "nb-src-passage")):
+        assert re.search(f'class="[^"]*{cls}[^"]*" dir="auto"', markup), cls
 
 
 def test_passage_highlights_the_quote_by_offsets() -> None:

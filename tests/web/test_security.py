@@ -5,7 +5,7 @@ import httpx
 import pytest
 
 from bot.web.security import TokenBucket, normalize_origin
-from tests.web.conftest import FakePipeline
+from tests.web.fake_pipeline import FakePipeline
 
 ALLOWED = "https://news.example.org"
 EVIL = "https://evil.example.com"

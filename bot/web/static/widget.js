@@ -63,6 +63,9 @@
     ".panel { position: fixed; bottom: 88px; z-index: 2147483001; width: min(420px, calc(100vw - 24px));",
     "  height: min(620px, calc(100vh - 108px)); display: flex; flex-direction: column; background: #fff;",
     "  border: 1px solid var(--nb-border); border-radius: 16px; overflow: hidden;",
+    // Clipped, not a scroll container: bringing a passage into view (scrollIntoView, a screen reader) scrolls only
+    // the log, never the panel, whose header would be scrolled out of reach.
+    "  overflow: clip;",
     "  box-shadow: 0 18px 50px rgba(0,0,0,.18), 0 2px 6px rgba(0,0,0,.08); }",
     ".panel[hidden] { display: none; }",
     ".pos-right .panel { right: 20px; } .pos-left .panel { left: 20px; }",
@@ -227,7 +230,10 @@
   var headChildren = [el("div", { className: "head-text" }, [titleEl, el("p", { className: "subtitle", text: config.subtitle })]), newButton];
   if (!embed) headChildren.push(closeButton);
   var log = el("div", { className: "log", role: "log", "aria-live": "polite", "aria-label": "Conversation" });
-  var input = el("textarea", { className: "input", id: uid + "-input", rows: "1", placeholder: "Ask a question\u2026", autocomplete: "off" });
+  var input = el("textarea", {
+    className: "input", id: uid + "-input", rows: "1", placeholder: "Ask a question\u2026", autocomplete: "off",
+    dir: "auto"
+  });
   var send = el("button", { type: "submit", className: "send", text: "Ask", "aria-label": "Send question" });
   var form = el("form", { className: "form" }, [el("label", { className: "sr-only", "for": uid + "-input", text: "Your question" }), input, send]);
   var panel = el("section", {
@@ -269,33 +275,44 @@
   function scrollDown() { log.scrollTop = log.scrollHeight; }
 
   function addUser(question) {
-    log.appendChild(el("div", { className: "msg user" }, [el("span", { className: "sr-only", text: "You: " }), question]));
+    // dir="auto": right-to-left text (Arabic, Hebrew) is set right to left; "You: " has its own dir, so the
+    // question's first letter decides.
+    log.appendChild(el("div", { className: "msg user", dir: "auto" },
+      [el("span", { className: "sr-only", dir: "ltr", text: "You: " }), question]));
   }
 
   function addGreeting() {
-    log.appendChild(el("div", { className: "msg bot greeting", text: config.greeting }));
+    log.appendChild(el("div", { className: "msg bot greeting", dir: "auto", text: config.greeting }));
   }
 
   function renderAnswer(bubble, turn, index) {
     var answer = turn.answer;
     bubble.textContent = "";
     bubble.className = "msg bot";
+    bubble.removeAttribute("dir"); // set while streaming; now each text part has its own
     if (answer.small_talk) {
       // A reply to "hi" or "thanks": nothing was looked up, so no badge and no sources.
-      bubble.appendChild(el("div", { className: "text", text: String(answer.answer || "") }));
+      bubble.appendChild(el("div", { className: "text", dir: "auto", text: String(answer.answer || "") }));
+      return;
+    }
+    if (answer.no_filter_match) {
+      // No article passes the search filters: none was asked, so not "not in the articles", and nothing to rate.
+      bubble.classList.add("abstain", "no-match");
+      bubble.appendChild(el("span", { className: "badge", text: "No matching articles" }));
+      bubble.appendChild(el("div", { className: "text", dir: "auto", text: String(answer.answer || "") }));
       return;
     }
     if (answer.abstained) {
       bubble.classList.add("abstain");
       bubble.appendChild(el("span", { className: "badge", text: "Not in the articles" }));
-      bubble.appendChild(el("div", { className: "text", text: String(answer.answer || "") }));
+      bubble.appendChild(el("div", { className: "text", dir: "auto", text: String(answer.answer || "") }));
       bubble.appendChild(rating(turn));
       return;
     }
     var citations = Array.isArray(answer.citations) ? answer.citations : [];
     var byNumber = {};
     citations.forEach(function (c) { byNumber[c.n] = c; });
-    var text = el("div", { className: "text" });
+    var text = el("div", { className: "text", dir: "auto" });
     var source = String(answer.answer || "");
     var marker = /\[(\d+(?:\s*,\s*\d+)*)\]/g, last = 0, match;
     while ((match = marker.exec(source))) {
@@ -325,12 +342,15 @@
     var quote = span ? passageText.slice(span[0], span[1]) : String(citation.quote || "");
     var meta = [formatDate(citation.published), String(citation.source || "")].filter(Boolean).join(" \u00b7 ");
     var head = el("span", { className: "src-head" }, [
-      el("span", { className: "src-title", text: String(citation.title || "Untitled article") }),
+      el("span", { className: "src-title", dir: "auto", text: String(citation.title || "Untitled article") }),
       el("span", { className: "src-meta", text: meta, title: String(citation.source || "") })
     ]);
-    if (quote) head.appendChild(el("span", { className: "src-quote" }, ["\u201c", el("mark", { text: quote }), "\u201d"]));
+    if (quote) {
+      head.appendChild(el("span", { className: "src-quote", dir: "auto" },
+        ["\u201c", el("mark", { text: quote }), "\u201d"]));
+    }
     head.appendChild(el("span", { className: "more", text: "Show the passage" }));
-    var passage = el("p", { className: "passage" });
+    var passage = el("p", { className: "passage", dir: "auto" });
     if (span) {
       passage.appendChild(document.createTextNode(passageText.slice(0, span[0])));
       passage.appendChild(el("mark", { text: passageText.slice(span[0], span[1]) }));
@@ -384,6 +404,7 @@
   function renderError(bubble, message) {
     bubble.textContent = "";
     bubble.className = "msg error";
+    bubble.removeAttribute("dir");
     bubble.setAttribute("role", "alert");
     bubble.textContent = message;
   }
@@ -497,6 +518,7 @@
           if (!textNode) {
             bubble.textContent = "";
             bubble.className = "msg bot streaming";
+            bubble.dir = "auto";
             textNode = document.createTextNode("");
             bubble.appendChild(textNode);
             bubble.appendChild(el("span", { className: "caret" }));
