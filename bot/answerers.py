@@ -613,8 +613,11 @@ class ExtractiveAnswerer:
     """Quotes the best-supported sentences of the passages, each followed by its [n]."""
 
     def __init__(self, *, abstain_message: str, config: ExtractiveConfig | None = None, dimension: int = 384,
-                 cache_size: int = 4096, article_fact_message: ArticleFactRenderer | None = None) -> None:
+                 cache_size: int = 4096, article_fact_message: ArticleFactRenderer | None = None,
+                 nothing_more_message: str | None = None) -> None:
         self.abstain_message = abstain_message
+        # Said to "Tell me more" when everything on the subject has been quoted (prompts/nothing_more.txt).
+        self.nothing_more_message = nothing_more_message or abstain_message
         # (title, field, value) -> the answer sentence; from prompts/article_fact.txt in the real pipeline.
         self.article_fact_message = article_fact_message
         self.config = config or ExtractiveConfig()
@@ -668,8 +671,8 @@ class ExtractiveAnswerer:
             # "Tell me more": what the conversation has not quoted yet.
             supported = [c for c in supported if not _already_said(c, said)]
             if not supported:
-                return Draft(self.abstain_message, True, [], evidence)
-            groups = self._overview(supported, candidates)
+                return Draft(self.nothing_more_message, True, [], evidence)
+            groups = self._overview(supported, candidates, said=said)
         elif _OVERVIEW.search(question):
             groups = self._overview(supported, candidates)
         else:
@@ -816,13 +819,16 @@ class ExtractiveAnswerer:
             break
         return [chosen]
 
-    def _overview(self, supported: Sequence[Candidate], candidates: Sequence[Candidate]) -> list[list[Candidate]]:
+    def _overview(self, supported: Sequence[Candidate], candidates: Sequence[Candidate], *,
+                  said: Sequence[str] = ()) -> list[list[Candidate]]:
         """"Tell me about X", "Give me three facts about X": the best supported sentences, up to max_sentences and
-        max_answer_words, each with its own [n] (sentences next to each other share one)."""
+        max_answer_words, each with its own [n] (sentences next to each other share one). A sentence the
+        conversation has quoted is not quoted again as the antecedent of the next ("This fully reflects ...")."""
         cfg = self.config
         chosen: list[Candidate] = []
         for c in supported:
-            run = [g for g in self._with_antecedent(c, candidates) if all(g.text != t.text for t in chosen)]
+            run = [g for g in self._with_antecedent(c, candidates) if all(g.text != t.text for t in chosen)
+                   and (g is c or not _already_said(g, said))]
             if not run:
                 continue
             if chosen and (len(chosen) + len(run) > cfg.max_sentences
@@ -1060,6 +1066,11 @@ def _whole_names(terms: frozenset[str], people: Sequence[frozenset[str]]) -> fro
     """`terms` without the words of a person named only in part ("xu" of "Xu Hong" when "Xu Xiaoyu" is asked)."""
     partial = {t for person in people if not person <= terms for t in person}
     return terms - partial if partial else terms
+
+
+def asks_for_more(question: str) -> bool:
+    """"Tell me more", "What else?", "go on": more about the conversation's subject."""
+    return bool(_MORE.search(question))
 
 
 def without_request_words(question: str) -> str:

@@ -235,9 +235,10 @@ def _make_answerer(settings: Settings, prompts: PromptLibrary) -> Answerer:
         def article_fact_message(title: str, field: str, value: str) -> str:
             return prompts.render("article_fact", title=title, field=field, value=value)
 
+        nothing_more = prompts.render("nothing_more") if "nothing_more" in prompts.names() else None
         return ExtractiveAnswerer(abstain_message=prompts.render("abstain"),
                                   config=ExtractiveConfig(max_sentences=settings.max_answer_sentences),
-                                  article_fact_message=article_fact_message)
+                                  article_fact_message=article_fact_message, nothing_more_message=nothing_more)
     raise UsageError(f"Unknown answerer {settings.answerer!r}. Available: extractive.")
 
 

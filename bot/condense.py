@@ -12,7 +12,7 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Protocol
 
-from bot.answerers import introduced_people, without_request_words
+from bot.answerers import asks_for_more, introduced_people, without_request_words
 from bot.small_talk import small_talk_kind
 from index.bm25 import analyze
 
@@ -188,8 +188,8 @@ def _answer_names(reply: str, *, known: set[str]) -> list[str]:
 
 def points_at_nothing(question: str) -> bool:
     """Has the question no pointing word at all ("What do you know about baijiu?")? Read as a follow-up only for its
-    few words of its own, it may be about something new."""
-    return _ANAPHORA.search(_without_idioms(question)) is None
+    few words of its own, it may be about something new. ("Tell me more" asks about the subject it does not name.)"""
+    return _ANAPHORA.search(_without_idioms(question)) is None and not asks_for_more(question)
 
 
 def names_what_it_points_at(question: str) -> bool:

@@ -655,6 +655,20 @@ def test_tell_me_more_quotes_what_the_conversation_has_not(answerer: ExtractiveA
     said.append(more.text)
     assert ask(answerer, "what else?", passage, standalone_question="what else? (Sutong Bridge; open)",
                said=said).abstained
+    # ... and saying so, where the pipeline gives the message.
+    told = ExtractiveAnswerer(abstain_message=ABSTAIN, nothing_more_message="That is all.")
+    assert ask(told, "what else?", passage, standalone_question="what else? (Sutong Bridge; open)",
+               said=said).text == "That is all."
+
+
+def test_tell_me_more_does_not_quote_again_what_a_new_sentence_points_back_to(answerer: ExtractiveAnswerer) -> None:
+    # "This fully reflects ..." leans on the sentence before; the conversation has quoted that one already.
+    text = ("The Sutong Bridge opened to traffic in 2008. The Sutong Bridge carries 90,000 vehicles every day. "
+            "This fully reflects the Sutong Bridge's close exchanges with Shanghai.")
+    said = ["The Sutong Bridge carries 90,000 vehicles every day. [1]"]
+    more = ask(answerer, "Tell me more", make_passage(text, title="Crossings"),
+               standalone_question="Tell me more (Sutong Bridge; vehicles)", said=said)
+    assert not more.abstained and "90,000" not in more.text and "This fully reflects" in more.text
 
 
 def test_the_follow_ups_subject_counts_from_the_standalone_question(answerer: ExtractiveAnswerer) -> None:

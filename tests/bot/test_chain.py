@@ -426,6 +426,20 @@ def test_off_topic_questions_abstain(seeds_pipeline: Pipeline, question: str) ->
 
 
 @pipeline_marks
+def test_tell_me_more_quotes_nothing_already_said_then_says_that_is_all(seeds_pipeline: Pipeline) -> None:
+    history: list[dict[str, str]] = []
+    answers = []
+    for question in (SUTONG_QUESTION, "How many vehicles use it every day?", "Tell me more", "Tell me more"):
+        answers.append(seeds_pipeline.ask(question, history=history))
+        history += [{"role": "user", "content": question}, {"role": "assistant", "content": answers[-1].answer}]
+    vehicles, more, again = answers[1:]
+    assert "90,000 vehicles" in vehicles.answer
+    # Before, the sentence after the traffic figures ("This fully reflects ...") brought them along again.
+    assert not more.abstained and "90,000" not in more.answer
+    assert again.abstained and again.answer.startswith("That is all the articles say about it")
+
+
+@pipeline_marks
 def test_what_articles_do_you_have_lists_them_newest_first(seeds_pipeline: Pipeline) -> None:
     answer = seeds_pipeline.ask("What articles do you have?")
     assert answer.small_talk and answer.citations == [] and answer.passages == []

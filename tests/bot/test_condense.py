@@ -277,3 +277,9 @@ def test_questions_about_the_collection_itself(message: str) -> None:
 ])
 def test_questions_about_the_news_are_not_about_the_collection(message: str) -> None:
     assert not asks_what_is_indexed(message)
+
+
+def test_tell_me_more_points_at_the_subject_it_does_not_name() -> None:
+    # So the pipeline does not retry it as a question standing alone.
+    assert not points_at_nothing("Tell me more") and not points_at_nothing("what else?")
+    assert points_at_nothing("What do you know about baijiu?")
