@@ -1117,8 +1117,9 @@ def _key_terms(question: str, terms: Sequence[str]) -> tuple[str, ...]:
     about something else; a rare but generic word ("call", "large") may well be paraphrased, so it only counts
     towards coverage."""
     proper = {t for m in _PROPER.findall(_spell_months(question)) for t in analyze(m)}
-    # A year or figure the question states ("GDP in 2023") pins it as firmly as a name does.
-    return tuple(t for t in terms if t in proper or t[0].isdigit())
+    # A year or figure the question states ("GDP in 2023") pins it as firmly as a name does; a lone digit ("1 When
+    # did ...", "alert(1)") is more likely a stray key than a figure.
+    return tuple(t for t in terms if t in proper or (t[0].isdigit() and len(t) > 1))
 
 
 def _sentence_spans(passage: Passage) -> list[tuple[int, int]]:

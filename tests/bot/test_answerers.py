@@ -884,6 +884,11 @@ def test_the_article_whose_title_the_question_names_answers_though_it_ranks_lowe
     assert ask(answerer, "Who edited the article?", top, other).abstained
 
 
+@pytest.mark.parametrize("question", ["1 When did the Sutong Bridge open?", "alert(1) When did the Sutong Bridge open?"])
+def test_a_stray_digit_is_not_a_figure_the_answer_must_hold(answerer: ExtractiveAnswerer, question: str) -> None:
+    assert "June 30, 2008" in ask(answerer, question, make_passage(BRIDGE)).text
+
+
 @pytest.mark.parametrize(("question", "abstains"), [
     ("Is the Sutong Bridge the longest bridge in the world?", True),  # the sentences only name the bridge
     ("Did the Sutong Bridge open in 2008?", False),
