@@ -461,7 +461,8 @@ class Candidate:
     # nothing to yes or no.
     predicate_here: bool = True
     # The question's own words are nothing but names or figures ("What is Canny?", "What is the 4567?"), all in this
-    # sentence: the model may not know the name, so the sentence need not read close to the question.
+    # sentence or the one before: the model may not know the name, so the sentence need not read close to the
+    # question.
     all_named_here: bool = False
 
 
@@ -785,8 +786,8 @@ class ExtractiveAnswerer:
     def on_point(self, c: Candidate) -> bool:
         """The checks a paraphrase must pass even when it shares few words with the question."""
         counted = c.counted_ok or c.dense >= self.config.min_dense_uncounted
-        return (c.kind_ok and counted and not c.names_missing and (c.dense >= self.config.min_dense or c.all_named_here)
-                and c.predicate_here)
+        close = c.dense >= self.config.min_dense or c.all_named_here
+        return c.kind_ok and counted and not c.names_missing and close and c.predicate_here
 
     def _compose(self, best: Candidate, supported: Sequence[Candidate],
                  candidates: Sequence[Candidate], *, explains: bool = False) -> list[list[Candidate]]:
@@ -883,8 +884,10 @@ class ExtractiveAnswerer:
         people = [frozenset(analyze(n)) for n in named_people(standalone_question or question)]
         asks_qualified = bool(_QUALIFIED.search(standalone_question or question))
         predicate = [t for t in own if t not in names and t not in one_word] if _YES_NO.match(question) else []
-        acronyms = {t for m in _ACRONYM.findall(question) for t in analyze(m)}
-        only_names = bool(own) and not follow_up and all(t in names or t in acronyms for t in own)
+        # ("Tell me more" has no words of its own: the subject's count, "Tell me more (Canny)".)
+        named_terms = own or terms
+        acronyms = {t for m in _ACRONYM.findall(standalone_question or question) for t in analyze(m)}
+        only_names = bool(named_terms) and not follow_up and all(t in names or t in acronyms for t in named_terms)
         candidates: list[Candidate] = []
         for passage in passages:
             spans, vectors, title_terms, passage_terms, all_terms, qualified = self._analyse(passage)
@@ -927,7 +930,7 @@ class ExtractiveAnswerer:
                                             names_near=names_near, own_names_here=own_here,
                                             near_coverage=near_coverage,
                                             predicate_here=not predicate or any(t in near for t in predicate),
-                                            all_named_here=only_names and all(t in sentence_terms[j] for t in own)))
+                                            all_named_here=only_names and all(t in near for t in named_terms)))
         candidates.sort(key=lambda c: -c.score)
         return candidates
 

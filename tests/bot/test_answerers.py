@@ -912,6 +912,15 @@ def test_a_question_only_naming_something_is_answered_where_it_is_named_however_
     assert ask(answerer, question, make_passage(text, dense=0.15)).abstained is abstains
 
 
+def test_tell_me_more_about_a_name_the_model_does_not_know(answerer: ExtractiveAnswerer) -> None:
+    text = ("In June, elevators from Suzhou Canny went into use on Metro Line 11. Meng Qingdong, chief engineer of "
+            "the company, said the cost was 450,000 yuan.")
+    said = ["In June, elevators from Suzhou Canny went into use on Metro Line 11. [1]"]
+    more = ask(answerer, "Tell me more", make_passage(text, dense=0.1), standalone_question="Tell me more (Canny)",
+               said=said)
+    assert not more.abstained and "450,000 yuan" in more.text and "June" not in more.text
+
+
 def test_an_article_without_that_byline_gets_an_abstention_not_another_articles_byline() -> None:
     answerer = _fact_answerer()
     top = make_passage(BRIDGE)  # no reviewer
