@@ -25,10 +25,11 @@ FALLBACK_TITLE_CHARS = 120
 MAX_META_LINE_CHARS = 120
 MAX_HEADER_META_LINES = 6
 BYLINE_KEYS = ("editor", "reviewer", "agency", "outlet", "author")
-# How headlines, datelines and bylines are read into an article's metadata. A file indexed by an older version is
-# read again on the next `bot index` (its chunks keep their vectors; only their metadata changes).
+# How files are read into articles, their metadata and sentences. A file indexed by an older version is read again
+# on the next `bot index` (its unchanged chunks keep their vectors; only their metadata changes).
 # 2: the dateline's time of day (published_time). 3: an HTML page's time (its published meta or <time datetime>).
-ARTICLE_PARSER_VERSION = 3
+# 4: a Markdown link's text alone (no stray bracket or target), and sentences that end in a web address split.
+ARTICLE_PARSER_VERSION = 4
 
 
 @dataclass(frozen=True)

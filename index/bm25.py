@@ -196,6 +196,11 @@ def replace_directory(new: Path, directory: Path) -> None:
         _remove_tree(old)
 
 
+def remove_directory(directory: Path) -> None:
+    """Delete a saved index, if there is one (e.g. a rebuild's that came to nothing)."""
+    _remove_tree(directory)
+
+
 def _remove_tree(path: Path) -> None:
     import shutil
 

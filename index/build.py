@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 
 from index.articles import ARTICLE_PARSER_VERSION, BYLINE_KEYS, Article, split_articles
-from index.bm25 import BM25Index, analyze, ids_digest, replace_directory
+from index.bm25 import BM25Index, analyze, ids_digest, remove_directory, replace_directory
 from index.chunking import CHUNKER_VERSION, Chunk, Chunker
 from index.embedder import Embedder
 from index.errors import IndexingError, UnreadableError
@@ -47,6 +47,10 @@ EMBED_STEP = 16
 REBUILD_SUFFIX = "-rebuild"
 # Added to the one-line report of a file or folder skipped unread that has articles in the index.
 KEPT = " Its articles already in the index are kept."
+# Said by a plain `bot index` while a rebuild's collection is there. It is kept: the next --rebuild takes it up
+# without embedding again what it holds, and it may be a rebuild still running in another process.
+REBUILD_LEFT = ("An interrupted `bot index --rebuild` (or one still running) left a partial new index beside the one "
+                "in use; this run updated the one in use. Run `bot index --rebuild` to finish it and swap it in.")
 
 
 @dataclass
@@ -229,7 +233,11 @@ class Indexer:
         by the next."""
         if rebuild:
             return self._rebuild(roots, on_warning=on_warning)
-        return self._sync(roots, on_warning=on_warning)
+        summary = self._sync(roots, on_warning=on_warning)
+        if self.store.beside(REBUILD_SUFFIX).exists():
+            summary.warnings.append(REBUILD_LEFT)
+            (on_warning or (lambda message: log.warning("%s", message)))(REBUILD_LEFT)
+        return summary
 
     def _rebuild(self, roots: Sequence[Path], *, on_warning: Callable[[str], None] | None) -> IndexSummary:
         started = time.perf_counter()
@@ -246,6 +254,9 @@ class Indexer:
             summary.warnings.append("Nothing could be indexed from the given folders; the index in use is left as "
                                     "it was.")
             warn(summary.warnings[-1])
+            # Empty, so nothing is lost; left there, every plain `bot index` would report it (REBUILD_LEFT).
+            side.store.drop()
+            remove_directory(side.bm25_dir)
         else:
             with _interrupts_deferred():
                 self.store.replace_with(side.store)

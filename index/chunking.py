@@ -50,6 +50,11 @@ _NUMBER_ABBREVIATIONS = frozenset({
     "no", "nos", "vol", "vols", "fig", "figs", "pp", "p", "art", "sec", "ch", "chap", "para", "ref", "op", "ed",
     "jan", "feb", "mar", "apr", "jun", "jul", "aug", "sep", "sept", "oct", "nov", "dec",
 })
+# A web address (with a scheme, "www.", or a domain and a path; ASCII, so CJK text after one keeps its full stops),
+# without the punctuation after it. Its dots are not sentence ends ("example.org/News.Today"), and its last letter
+# is no initial: "see https://example.org/x. Ships".
+_URL = re.compile(r"(?:\b[a-z][a-z0-9+.-]*://|\bwww\.|\b(?:[a-z0-9-]+\.)+[a-z]{2,}/)(?:(?![<>\"])[!-~])*?"
+                  r"(?=[.,;:!?)\]'\"”’]*(?:\s|$|[^\x00-\x7f]))", re.IGNORECASE)
 _STRUCTURAL_LINE = re.compile(r"^\s*(?:#{1,6}\s|[-*+•]\s|\d{1,3}[.)]\s|\|)")
 
 
@@ -80,9 +85,15 @@ def _trim(text: str, start: int, end: int) -> Span | None:
 
 def _terminator_cuts(text: str) -> list[int]:
     cuts: list[int] = []
+    urls = [(m.start(), m.end()) for m in _URL.finditer(text)]
+    url_starts = [start for start, _ in urls]
     for match in _TERMINATOR_RUN.finditer(text):
         end = match.end()
         run = match.group()
+        url = bisect.bisect_right(url_starts, match.start()) - 1
+        if url >= 0 and match.start() < urls[url][1]:
+            continue  # a dot inside a web address
+        after_url = url >= 0 and match.start() == urls[url][1]
         if end >= len(text) or any(c in "。？！" for c in run):
             cuts.append(end)  # CJK text puts no space after its full-width terminators
             continue
@@ -95,7 +106,7 @@ def _terminator_cuts(text: str) -> list[int]:
             nxt = rest[0]
             if nxt.islower():
                 continue  # "the U.S. economy", '"Why?" he asked'
-            if run[0] == "." and _is_abbreviation(text, match.start(), nxt):
+            if run[0] == "." and not after_url and _is_abbreviation(text, match.start(), nxt):
                 continue
             cuts.append(end)
         elif following.isupper() or (following in "\"“‘«「『" and end + 1 < len(text) and text[end + 1].isupper()):

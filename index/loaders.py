@@ -278,9 +278,20 @@ def _decode(path: Path, data: bytes, *, html: bool) -> tuple[str, list[str]]:
 
 _FRONT_MATTER = re.compile(r"\A---[ \t]*\n(.*?)\n(?:---|\.\.\.)[ \t]*(?:\n|\Z)", re.DOTALL)
 _FRONT_TITLE = re.compile(r"^title\s*:\s*(.+?)\s*$", re.MULTILINE | re.IGNORECASE)
-_MD_IMAGE = re.compile(r"!\[([^\]\n]*)\]\([^)\n]*\)")
-_MD_LINK = re.compile(r"\[([^\]\n]+)\]\([^)\n]*\)")
-_MD_REF_DEF = re.compile(r"^[ ]{0,3}\[[^\]\n]+\]:\s*\S+.*$", re.MULTILINE)
+# Link text: no brackets but one nested pair ("[the [new] ministry]"), and it may wrap onto the next line.
+_MD_TEXT = r"((?:[^\[\]\n]|\n(?![ \t]*\n)|\[[^\[\]\n]*\])*)"
+# A link's or image's target: `<...>`, or a URL with balanced parentheses ("wiki/X_(y)", "javascript:alert(1)"),
+# then an optional title ("...", '...' or (...)).
+_MD_TARGET = (r"""\(\s*(?:<[^<>\n]*>|(?:[^()\s]|\((?:[^()\s]|\([^()\s]*\))*\))*)"""
+              r"""(?:\s+(?:"[^"\n]*"|'[^'\n]*'|\([^()\n]*\)))?\s*\)""")
+_MD_INLINE = re.compile(r"!?\[" + _MD_TEXT + r"\]" + _MD_TARGET)
+# [text][label] and [text][]: a reference link (or image) whose target is defined elsewhere in the file.
+_MD_REFERENCE = re.compile(r"!?\[" + _MD_TEXT + r"\]\[[^\[\]\n]*\]")
+_MD_SHORTCUT = re.compile(r"!?\[" + _MD_TEXT + r"\](?![(\[:])")
+_MD_REF_DEF = re.compile(r"^[ ]{0,3}\[([^\]\n]+)\]:\s*\S+.*$", re.MULTILINE)
+# <https://...>, <mailto:...>, <press@example.org>: what a reader sees is the address itself.
+_MD_AUTOLINK = re.compile(r"<([A-Za-z][A-Za-z0-9+.-]{1,31}:[^\s<>]*|[\w.+-]+@[\w-]+(?:\.[\w-]+)+)>")
+_SCRIPT_SCHEMES = ("javascript:", "vbscript:", "data:")
 _MD_STRONG = re.compile(r"(\*\*|__)(?=\S)(.+?)(?<=\S)\1")
 _MD_FENCE = re.compile(r"^[ ]{0,3}(```|~~~).*$", re.MULTILINE)
 _MD_COMMENT = re.compile(r"<!--.*?-->", re.DOTALL)
@@ -295,14 +306,41 @@ def _markdown_text(text: str) -> tuple[str, str | None]:
             title = found.group(1).strip().strip("\"'") or None
         text = text[match.end():]
     text = _MD_COMMENT.sub("", text)
-    text = _MD_IMAGE.sub(r"\1", text)
-    text = _MD_LINK.sub(r"\1", text)
-    text = _MD_REF_DEF.sub("", text)
+    text = _markdown_links(text)
     text = _MD_STRONG.sub(r"\2", text)
     text = _MD_FENCE.sub("", text)
     if title is None and (heading := _MD_H1.search(text)):
         title = heading.group(1).strip() or None
     return text, title
+
+
+def _markdown_links(text: str) -> str:
+    """Links and images as the words a reader sees: a link's text, an image's alt text, an autolink's address; the
+    targets, titles and reference definitions go (a `javascript:` one too)."""
+    # (A footnote's "[^1]" is no link.)
+    labels = {_reference_label(m.group(1)) for m in _MD_REF_DEF.finditer(text) if not m.group(1).startswith("^")}
+    text = _MD_REF_DEF.sub("", text)
+
+    def link_text(match: re.Match[str]) -> str:  # one phrase, on one line even when the source wrapped it
+        return re.sub(r"[ \t]*\n[ \t]*", " ", match.group(1))
+
+    def shortcut(match: re.Match[str]) -> str:  # "[sic]" stays: only a defined label is a link
+        return link_text(match) if _reference_label(match.group(1)) in labels else match.group(0)
+
+    # Innermost first, until nothing changes: an image inside a link ("[![alt](src)](href)") becomes "alt".
+    for _ in range(5):
+        before = text
+        text = _MD_INLINE.sub(link_text, text)
+        text = _MD_REFERENCE.sub(link_text, text)
+        if labels:
+            text = _MD_SHORTCUT.sub(shortcut, text)
+        if text == before:
+            break
+    return _MD_AUTOLINK.sub(lambda m: "" if m.group(1).lower().startswith(_SCRIPT_SCHEMES) else m.group(1), text)
+
+
+def _reference_label(label: str) -> str:
+    return " ".join(label.split()).casefold()
 
 
 # --- HTML

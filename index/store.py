@@ -158,6 +158,10 @@ class ChunkStore:
                 self._collection = self._client.get_collection(self.name, embedding_function=None)
         return self._collection
 
+    def exists(self) -> bool:
+        """Whether the collection is there (it may be empty)."""
+        return self._existing() is not None
+
     def signature(self) -> IndexSignature | None:
         collection = self._existing()
         if collection is None:

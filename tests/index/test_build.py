@@ -578,6 +578,52 @@ def test_an_interrupted_rebuild_leaves_the_old_index_answering_and_the_next_fini
     assert "June 30, 2008" in serving.ask(QUESTION).answer  # it finds the new collection under the old name
 
 
+def test_a_plain_run_says_a_rebuild_was_left_and_keeps_it_for_the_next_rebuild(
+    settings: Settings, corpus: Path, counting: Counting, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """After an interrupted --rebuild, a plain `bot index` updates the index in use and says, once, what is beside
+    it; the partial rebuild stays (dropping it would lose what it embedded), and the next --rebuild finishes it."""
+    first = _index(settings, counting(), corpus)
+    monkeypatch.setattr(index.build, "WRITE_BATCH", 8)
+    interrupted = counting(interrupt_on_call=2)
+    with pytest.raises(KeyboardInterrupt):
+        _index(settings, interrupted, corpus, rebuild=True)
+    side = open_store(settings).beside(index.build.REBUILD_SUFFIX)
+    assert side.count() == len(interrupted.encoded) == 8
+
+    (corpus / "new.txt").write_text("Harbour news\n\nThe new ferry to Chongming starts in May.\n", encoding="utf-8")
+    plain = counting()
+    summary = _index(settings, plain, corpus)
+    assert summary.warnings == [index.build.REBUILD_LEFT]
+    assert summary.warnings[0].startswith("An interrupted `bot index --rebuild` (or one still running) left a partial")
+    assert "Run `bot index --rebuild` to finish it" in summary.warnings[0]
+    assert summary.chunks_added == len(plain.encoded) > 0 and summary.chunks_total > first.chunks_total
+    assert side.count() == 8 and side.name in _collections(settings)
+
+    finishing = counting()
+    rebuilt = _index(settings, finishing, corpus, rebuild=True)
+    assert rebuilt.warnings == [] and not set(finishing.encoded) & set(interrupted.encoded)
+    assert not {name for name in _collections(settings) if name.endswith(index.build.REBUILD_SUFFIX)}
+    assert _index(settings, counting(), corpus).warnings == []
+    _assert_in_sync(settings, corpus)
+
+
+@pytest.mark.parametrize("settings", ["embedded"], indirect=True)
+def test_a_rebuild_that_reads_nothing_leaves_nothing_beside_the_index(
+    settings: Settings, corpus: Path, counting: Counting, lock: Callable[[Path], None]
+) -> None:
+    first = _index(settings, counting(), corpus)
+    for path in corpus.iterdir():
+        lock(path)
+    summary = _index(settings, counting(), corpus, rebuild=True)
+    assert summary.warnings[-1] == ("Nothing could be indexed from the given folders; the index in use is left as it "
+                                    "was.")
+    assert summary.chunks_total == first.chunks_total
+    assert not {name for name in _collections(settings) if name.endswith(index.build.REBUILD_SUFFIX)}
+    assert not settings.bm25_dir.with_name(settings.bm25_dir.name + index.build.REBUILD_SUFFIX).exists()
+    assert index.build.REBUILD_LEFT not in _index(settings, counting(), corpus).warnings
+
+
 @pytest.mark.parametrize("settings", ["embedded"], indirect=True)
 def test_an_interrupted_first_run_answers_from_what_it_embedded(
     settings: Settings, corpus: Path, counting: Counting, embedder: Embedder, monkeypatch: pytest.MonkeyPatch

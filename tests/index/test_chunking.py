@@ -69,6 +69,37 @@ def test_seed_sentences_are_trimmed_and_cover_all_words() -> None:
             assert "".join(article.body[s:e] for s, e in spans).replace(" ", "") == "".join(article.body.split())
 
 
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Visit https://example.org/x. Ships came in.", ["Visit https://example.org/x.", "Ships came in."]),
+        ("Read example.org/a. Ships came in.", ["Read example.org/a.", "Ships came in."]),
+        ("See www.gov.cn/p! Then go.", ["See www.gov.cn/p!", "Then go."]),
+        ("See (https://example.org/x). Ships came in.", ["See (https://example.org/x).", "Ships came in."]),
+        ("See https://example.org/News.Today for it. Then go.", ["See https://example.org/News.Today for it.",
+                                                                 "Then go."]),
+        ("Rates at https://a.org/b?q=1.2&x=y. Next one.", ["Rates at https://a.org/b?q=1.2&x=y.", "Next one."]),
+    ],
+)
+def test_a_web_address_neither_ends_a_sentence_inside_nor_glues_two(text: str, expected: list[str]) -> None:
+    """Its last letter is no initial ("x." is not "J."), and its dots are not full stops."""
+    assert sentences_of(text) == expected
+
+
+def test_markdown_links_in_a_real_file_give_whole_sentences(tmp_path: Path) -> None:
+    path = tmp_path / "port.md"
+    path.write_text("# Port news\n\nThe port grew in 2023. See [the ministry](https://example.org/x) for details. "
+                    "Ships came in. Read [the wiki](https://en.wikipedia.org/wiki/Port_(Nantong)) now. Or see "
+                    "<https://example.org/y>. Cranes [moved](javascript:void(0)) too. ![A crane](c.png) stood.\n",
+                    encoding="utf-8")
+    [file] = discover_files([path])
+    [article] = split_articles(load_file(file))
+    [chunk] = make_chunker(max_wordpieces=200).chunk(article.body)
+    assert [chunk.text[start:end] for start, end in chunk.sentences] == [
+        "The port grew in 2023.", "See the ministry for details.", "Ships came in.", "Read the wiki now.",
+        "Or see https://example.org/y.", "Cranes moved too.", "A crane stood."]
+
+
 # --------------------------------------------------------------------------------------------- chunker
 
 def make_chunker(max_wordpieces: int = 10, overlap: int = 1, count: Callable[[str], int] = words) -> Chunker:

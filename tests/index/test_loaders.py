@@ -152,6 +152,38 @@ def test_load_markdown_takes_title_and_drops_link_markup(tmp_path: Path) -> None
     assert "https://" not in doc.text
 
 
+MARKDOWN_LINKS = """# Port news
+
+The port grew in 2023. See [the ministry](https://example.org/x) for details. Ships came in.
+Read [the wiki page](https://en.wikipedia.org/wiki/Port_(Nantong) "Port (Nantong)") and [the
+annual report](<https://example.org/annual report.pdf>) today.
+Do not [click here](javascript:alert(document.cookie)) now.
+![A crane at dawn](img/crane.png "The crane") stands by [![the quay](q.png)](https://example.org/quay).
+The [harbour master][hm] spoke, as did [the Mayor][] and [Customs]. A note [sic] stays.
+Write to <press@example.org> or see <https://example.org/y>. Or <javascript:alert(1)> nothing.
+
+[hm]: https://example.org/hm "Harbour master"
+[the mayor]: <https://example.org/mayor>
+  [customs]: https://example.org/customs
+"""
+
+
+def test_load_markdown_keeps_link_text_and_drops_every_target(tmp_path: Path) -> None:
+    doc = _load(_write(tmp_path / "port.md", MARKDOWN_LINKS))
+    assert doc.title == "Port news"
+    assert doc.text.splitlines()[2:8] == [
+        "The port grew in 2023. See the ministry for details. Ships came in.",
+        "Read the wiki page and the annual report today.",  # (a link's text wrapped in the source is one phrase)
+        "Do not click here now.",
+        "A crane at dawn stands by the quay.",
+        "The harbour master spoke, as did the Mayor and Customs. A note [sic] stays.",
+        "Write to press@example.org or see https://example.org/y. Or  nothing.",
+    ]
+    assert doc.text.rstrip().endswith("nothing.")  # the reference definitions are gone
+    for markup in ("](", "][", "javascript", "img/", ".png", "<", ">", "[hm]", "Harbour master\""):
+        assert markup not in doc.text, markup
+
+
 def test_load_markdown_front_matter_title(tmp_path: Path) -> None:
     doc = _load(_write(tmp_path / "r.markdown", "---\ntitle: \"Port news\"\ndate: 2024-02-03\n---\nShips came in.\n"))
     assert doc.title == "Port news"
