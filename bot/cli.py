@@ -14,11 +14,11 @@ import sys
 import textwrap
 from collections.abc import Sequence
 from datetime import date
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 from bot import __version__
-from bot.errors import BotError, ConfigError, UsageError
+from bot.errors import BotError, UsageError
 from bot.schema import Answer
 from bot.settings import Settings
 
@@ -66,7 +66,8 @@ def build_parser() -> argparse.ArgumentParser:
     ask.add_argument("question", help="the question (quote it)")
     ask.add_argument("--json", action="store_true", help="print the answer as one JSON object")
     ask.add_argument("-k", type=int, default=None, help="passages to retrieve (default 5)")
-    ask.add_argument("--source", help="only articles whose source contains this")
+    ask.add_argument("--source", help="only articles whose source, as `bot sources` shows it (the file's path in "
+                                      "the folder it was indexed from), contains this; case is ignored")
     ask.add_argument("--since", dest="published_from", help="only articles published on or after (YYYY-MM-DD)")
     ask.add_argument("--until", dest="published_to", help="only articles published on or before (YYYY-MM-DD)")
 
@@ -148,11 +149,8 @@ def _paths_from_args(args: argparse.Namespace) -> None:
 
 def _load_settings(args: argparse.Namespace) -> Settings:
     """The settings, with a bad --config or data dir named the way the user gave it."""
-    if args.config is not None and not args.config.is_file():
-        what = "is a folder" if args.config.is_dir() else "does not exist"
-        raise ConfigError(f"Config file {args.config} (given with --config) {what}. "
-                          "Check the path, or leave out --config.")
-    settings = Settings.load(config_file=args.config, env=os.environ, data_dir=args.data_dir)
+    settings = Settings.load(config_file=args.config, config_origin="--config", env=os.environ,
+                             data_dir=args.data_dir)
     if not (args.command == "eval" and args.compare):  # comparing results files needs no data dir
         _check_data_dir(settings.data_dir, _data_dir_origin(args))
     return settings
@@ -194,10 +192,8 @@ def _report(exc: Exception, settings: Settings | None = None) -> int:
 
 
 def _damaged_database(exc: Exception, settings: Settings | None) -> str | None:
-    """What to do about an index or feedback database that SQLite cannot read, or None for other errors."""
-    import re
-    import sqlite3
-
+    """What to do about an index database that SQLite cannot read, or None for other errors. (The feedback store
+    says so itself, with a FeedbackStoreError.)"""
     # Chroma's Rust layer says "error returned from database: (code: 26) file is not a database".
     reason = re.sub(r"^.*\(code: \d+\)", "", str(exc)).strip()
     # SQLite's words for a file that is not (or no longer) a database; "locked" and the like are not damage.
@@ -208,9 +204,6 @@ def _damaged_database(exc: Exception, settings: Settings | None) -> str | None:
             return f"The Chroma store cannot read its database ({reason}). Check the store, or rebuild it."
         return (f"The index in {settings.chroma_dir} is damaged (chroma.sqlite3: {reason}). Move that folder "
                 "aside (or delete it) and run `bot index` to build the index again.")
-    if isinstance(exc, sqlite3.DatabaseError) and settings is not None:
-        return (f"The feedback database {settings.feedback_db} is damaged ({reason}). Move it aside; "
-                "new ratings then start a new one.")
     return None
 
 
@@ -249,7 +242,8 @@ def cmd_remove(args: argparse.Namespace, settings: Settings) -> int:
     summary = make_indexer(settings, progress=False).remove(args.paths)
     if not summary.files_removed:
         shown = " ".join(str(p) for p in args.paths)
-        raise UsageError(f"Nothing is indexed under {shown}. `bot sources` lists every indexed file's path.")
+        raise UsageError(f"Nothing is indexed under {shown}. `bot sources` lists every indexed file and the folder "
+                         "it was indexed from.")
     print(f"Removed {summary.files_removed} files ({summary.chunks_removed} chunks); "
           f"{summary.chunks_total} chunks are left in the index.")
     return 0
@@ -263,19 +257,32 @@ def cmd_sources(args: argparse.Namespace, settings: Settings) -> int:
         print(json.dumps(articles, indent=2, ensure_ascii=False))
         return 0
     for a in articles:
-        print(f"{a['published'] or '(no date)':<10}  {a['title']}\n            {a['path']}  ({a['chunks']} chunks)")
-    print(f"{len(articles)} articles.")
+        # The source first, as citations show it and as `--source` matches it; then where its file lives.
+        folder = Path(a["path"]).parents[max(len(PurePosixPath(a["source"]).parts), 1) - 1]
+        print(f"{a['published'] or '(no date)':<10}  {a['title']}\n"
+              f"            {a['source']}  ({a['chunks']} chunks, indexed from {folder})")
+    print(f"{len(articles)} articles. `bot ask --source TEXT` asks only those whose source (as above) contains TEXT.")
     return 0
 
 
 def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
     from bot.chain import build_pipeline
 
-    filters = {"source": args.source} if args.source else {}
+    filters = {"source": _source_filter(args.source)} if args.source else {}
     filters |= _date_filters(args)
     answer = build_pipeline(settings).ask(args.question, k=args.k, filters=filters or None)
     print(json.dumps(answer.to_dict(), ensure_ascii=False) if args.json else format_answer(answer))
     return 0
+
+
+def _source_filter(value: str) -> str:
+    """--source as the filter matches it: a part of an article's source, a path inside the folder it was indexed
+    from. A full path to a file on disk can never match one, so it is refused with what to type."""
+    given = Path(value.strip()).expanduser()
+    if given.is_absolute() and given.is_file():
+        raise UsageError(f"--source {value} is a full path; it matches the source `bot sources` shows, the file's "
+                         f"path inside the folder it was indexed from. Try --source {given.name}.")
+    return value
 
 
 def _date_filters(args: argparse.Namespace) -> dict[str, str]:

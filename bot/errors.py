@@ -23,8 +23,12 @@ class ConfigError(BotError):
     exit_code = 2
 
 
+class FeedbackStoreError(BotError):
+    """The feedback database cannot be used: damaged, not a database, a folder, busy, or not writable."""
+
+
 # The index's own errors, raised below the bot layer; re-exported so callers need one place to import from.
 from index.store import IndexMismatchError, IndexMissingError, StoreUnavailableError  # noqa: E402
 
-__all__ = ["BotError", "ConfigError", "IndexMismatchError", "IndexMissingError", "StoreUnavailableError",
-           "UsageError"]
+__all__ = ["BotError", "ConfigError", "FeedbackStoreError", "IndexMismatchError", "IndexMissingError",
+           "StoreUnavailableError", "UsageError"]

@@ -30,7 +30,8 @@ Turn = str | Mapping[str, str]
 # Facts that must all appear in the answer; an item that is a tuple is a set of alternatives (any one suffices).
 Expected = tuple[str | tuple[str, ...], ...]
 
-CASE_KEYS = ("id", "question", "history", "expected", "sources", "answerable", "reference", "split", "kind")
+CASE_KEYS = ("id", "question", "history", "expected", "unexpected", "sources", "answerable", "reference", "split",
+             "kind")
 ROLES = ("user", "assistant")
 # RAGAS multi-turn samples name the speakers this way.
 RAGAS_ROLES = {"human": "user", "user": "user", "ai": "assistant", "assistant": "assistant"}
@@ -50,6 +51,8 @@ class EvalCase:
     question: str
     history: tuple[Turn, ...] = ()
     expected: Expected = ()
+    # Texts that must not be in the answer (a wrong answer rated down): any one found makes the answer wrong.
+    unexpected: tuple[str, ...] = ()
     sources: tuple[str, ...] = ()
     answerable: bool = True
     reference: str | None = None
@@ -80,6 +83,11 @@ def contains_fact(text: str, item: str | Sequence[str]) -> bool:
 def missing_facts(text: str, expected: Expected) -> tuple[str, ...]:
     """The expected items not found in `text`, alternatives shown joined by ' | '."""
     return tuple(_show_item(item) for item in expected if not contains_fact(text, item))
+
+
+def found_unwanted(text: str, unexpected: Sequence[str]) -> tuple[str, ...]:
+    """The unexpected items found in `text` (matched as expected items are)."""
+    return tuple(item for item in unexpected if contains_fact(text, item))
 
 
 def matches_source(title: str, source: str, wanted: Iterable[str]) -> bool:
@@ -124,9 +132,11 @@ class Verdicts:
     passed: bool
     answerable: bool
     abstained: bool
-    # Answerable case with `expected`: not abstained and every expected item in the answer.
+    # Answerable case with `expected` or `unexpected`: not abstained, every expected item in the answer and no
+    # unexpected one.
     correct: bool | None
     missing: tuple[str, ...]
+    unexpected_found: tuple[str, ...]
     # Answerable case with `sources`: 1-based rank of the first retrieved passage from a gold source, None if none.
     retrieval_judged: bool
     gold_rank: int | None
@@ -143,6 +153,7 @@ class Verdicts:
             "abstained": self.abstained,
             "correct": self.correct,
             "missing": list(self.missing),
+            "unexpected_found": list(self.unexpected_found),
             "retrieval_judged": self.retrieval_judged,
             "gold_rank": self.gold_rank,
             "gold_cited": self.gold_cited,
@@ -161,10 +172,13 @@ def judge(case: EvalCase, answer: Answer | None) -> Verdicts:
 
     correct: bool | None = None
     missing: tuple[str, ...] = ()
+    unexpected_found: tuple[str, ...] = ()
     cited_with_facts: int | None = None
-    if judged and case.expected:
+    if judged and (case.expected or case.unexpected):
         missing = missing_facts(text, case.expected) if not abstained else tuple(map(_show_item, case.expected))
-        correct = answer is not None and not abstained and not missing
+        unexpected_found = () if abstained else found_unwanted(text, case.unexpected)
+        correct = answer is not None and not abstained and not missing and not unexpected_found
+    if judged and case.expected:
         cited_with_facts = sum(
             1 for c in citations if all(contains_fact(c.text, item) for item in case.expected)
         )
@@ -195,6 +209,7 @@ def judge(case: EvalCase, answer: Answer | None) -> Verdicts:
         abstained=abstained,
         correct=correct,
         missing=missing,
+        unexpected_found=unexpected_found,
         retrieval_judged=retrieval_judged,
         gold_rank=gold_rank,
         gold_cited=gold_cited,
@@ -353,6 +368,7 @@ def _parse_case(obj: Any, *, where: str, number: int) -> EvalCase:
     if not isinstance(answerable, bool):
         raise UsageError(f"{where}: `answerable` must be true or false, not {answerable!r}.")
     expected = _parse_expected(obj.get("expected"), where=where)
+    unexpected = _parse_unexpected(obj.get("unexpected"), where=where)
     sources = _parse_strings(obj.get("sources"), key="sources", where=where)
     if not answerable and (expected or sources):
         key = "expected" if expected else "sources"
@@ -362,6 +378,7 @@ def _parse_case(obj: Any, *, where: str, number: int) -> EvalCase:
         question=question,
         history=_parse_history(obj.get("history"), where=where),
         expected=expected,
+        unexpected=unexpected,
         sources=sources,
         answerable=answerable,
         reference=_parse_optional_text(obj.get("reference"), key="reference", where=where),
@@ -453,6 +470,20 @@ def _parse_expected(value: Any, *, where: str) -> Expected:
             raise UsageError(
                 f"{where}: `expected` item {n} must be non-empty text or a list of alternatives, not {item!r}."
             )
+        parsed.append(text)
+    return tuple(parsed)
+
+
+def _parse_unexpected(value: Any, *, where: str) -> tuple[str, ...]:
+    """Texts the answer must not hold. (A case may have them with `answerable: false` too: they agree with it.)"""
+    if value is None:
+        return ()
+    items = [value] if not isinstance(value, list) else value
+    parsed: list[str] = []
+    for n, item in enumerate(items, 1):
+        text = _fact_text(item)
+        if text is None:
+            raise UsageError(f"{where}: `unexpected` item {n} must be non-empty text, not {item!r}.")
         parsed.append(text)
     return tuple(parsed)
 
@@ -636,7 +667,8 @@ def check_thresholds(
     """One line per missed threshold; an empty list means every given threshold is met."""
     validate_thresholds(min_accuracy=min_accuracy, min_abstention=min_abstention)
     checks = (
-        ("accuracy", "answer accuracy", "--min-accuracy", min_accuracy, "no answerable case has `expected` facts"),
+        ("accuracy", "answer accuracy", "--min-accuracy", min_accuracy,
+         "no answerable case has `expected` or `unexpected` facts"),
         ("abstention_recall", "abstention recall", "--min-abstention", min_abstention,
          "no case has `answerable: false`"),
     )
@@ -732,6 +764,8 @@ def _report_case(result: CaseResult) -> list[str]:
     out.append(f"- **Why it failed:** {'; '.join(failure_reasons(result.to_dict()))}")
     if case.expected:
         out.append(f"- **Expected:** {'; '.join(_show_item(i) for i in case.expected)}")
+    if case.unexpected:
+        out.append(f"- **Unexpected:** {'; '.join(case.unexpected)}")
     if case.sources:
         where = f"rank {v.gold_rank}" if v.gold_rank else "not retrieved"
         out.append(f"- **Gold source:** {'; '.join(case.sources)} ({where})")
@@ -761,6 +795,8 @@ def failure_reasons(row: Mapping[str, Any]) -> list[str]:
     reasons = []
     if v["missing"]:
         reasons.append(f"missing {', '.join(repr(m) for m in v['missing'])}")
+    if v.get("unexpected_found"):  # (absent from results files written before `unexpected`)
+        reasons.append(f"holds unexpected {', '.join(repr(m) for m in v['unexpected_found'])}")
     if v["gold_cited"] is False:
         reasons.append("gold article not cited" + ("" if v["gold_rank"] else " (nor retrieved)"))
     return reasons

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import sqlite3
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import closing, contextmanager
@@ -15,7 +16,7 @@ from typing import Any
 
 import yaml
 
-from bot.errors import UsageError
+from bot.errors import FeedbackStoreError, UsageError
 
 logger = logging.getLogger(__name__)
 
@@ -43,13 +44,27 @@ class FeedbackStore:
 
     @contextmanager
     def _connect(self) -> Iterator[sqlite3.Connection]:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        # timeout: concurrent writers wait for the lock instead of failing at once.
-        with closing(sqlite3.connect(self.path, timeout=10.0)) as conn:
-            conn.row_factory = sqlite3.Row
-            with conn:
-                conn.execute(_SCHEMA)
-                yield conn
+        """A connection in a transaction. A database that cannot be used raises FeedbackStoreError saying what to do,
+        so every face (CLI, REST, chat) can report it in one line; the file is never changed or replaced."""
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        except (FileExistsError, NotADirectoryError):
+            raise FeedbackStoreError(f"The feedback database {self.path} cannot be made: a file is in the way of "
+                                     "its folder. Point the data dir at a folder.") from None
+        except OSError as exc:
+            raise FeedbackStoreError(f"The folder of the feedback database {self.path} cannot be created "
+                                     f"({exc.strerror or exc}). Point the data dir at a writable folder.") from None
+        try:
+            # timeout: concurrent writers wait for the lock instead of failing at once.
+            with closing(sqlite3.connect(self.path, timeout=10.0)) as conn:
+                conn.row_factory = sqlite3.Row
+                with conn:
+                    conn.execute(_SCHEMA)
+                    yield conn
+        except (sqlite3.IntegrityError, sqlite3.ProgrammingError):
+            raise  # our own mistake, not the database's
+        except sqlite3.DatabaseError as exc:
+            raise FeedbackStoreError(_unusable(self.path, exc)) from None
 
     def add(
         self,
@@ -110,11 +125,12 @@ class FeedbackStore:
         """Write every rating as a `bot eval` case (YAML); returns the number of cases written.
 
         Thumbs-up: the answer becomes the reference and its cited titles the gold sources; a thumbs-up on a
-        decline is an unanswerable case. Thumbs-down: only the question, as an answerable case, with a YAML comment
+        decline is an unanswerable case. Thumbs-down: the question, as an answerable case, with a YAML comment
         asking for the expected answer (`bot eval` rejects unknown keys, so the note and the rated answer travel as
-        comments). A thumbs-down on a decline says the user wanted an answer: until `expected` is filled in, the
-        case checks only that the bot answers. With no ratings nothing is written (UsageError): `bot eval` refuses
-        a set without cases.
+        comments). On an answer, the sentences it quoted become `unexpected`, so the case fails while the bot
+        gives the same wrong answer. A thumbs-down on a decline says the user wanted an answer: until `expected`
+        is filled in, the case checks only that the bot answers. With no ratings nothing is written (UsageError):
+        `bot eval` refuses a set without cases.
         """
         rows = self.rows() if self.path.exists() else []
         if not rows:
@@ -135,6 +151,8 @@ class FeedbackStore:
                 lines.extend(_comment_lines(row["answer"] or "(empty answer)"))
             elif row["rating"] == "down":
                 lines.append(f"  # {DOWN_NOTE} (or set `answerable: false` if the articles do not say).")
+                lines.append("  # `unexpected` holds what the answer quoted (drop any sentence that was right): the")
+                lines.append("  # case fails while the bot gives that answer again.")
                 lines.append("  # The answer that was rated down:")
                 lines.extend(_comment_lines(row["answer"] or "(empty answer)"))
             if row["comment"]:
@@ -164,7 +182,50 @@ def _case(row: Mapping[str, Any]) -> dict[str, Any]:
         # `bot eval` refuses gold sources on an unanswerable case.
         if answerable and sources:
             case["sources"] = sources
+    elif not row["abstained"] and (wrong := _wrong_answer(row["answer"], row["citations"])):
+        case["unexpected"] = wrong
     return case
+
+
+_MARKER = re.compile(r"\s*\[\d+\]")
+
+
+def _wrong_answer(answer: str, citations: Sequence[Mapping[str, Any]]) -> list[str]:
+    """What a rated-down answer said, as `unexpected` items: the sentences it quoted, as far as the answer shows
+    them (not a byline behind "The article was reviewed by ..."); else the answer itself, without its [n] markers."""
+    from bot.evaluate import contains_fact
+
+    quotes: list[str] = []
+    for citation in citations:
+        quote = " ".join(str(citation.get("quote") or "").split()) if isinstance(citation, Mapping) else ""
+        if quote and quote not in quotes and contains_fact(answer, quote):
+            quotes.append(quote)
+    if quotes:
+        return quotes
+    whole = " ".join(_MARKER.sub("", answer).split())
+    return [whole] if whole else []
+
+
+def _unusable(path: Path, exc: sqlite3.DatabaseError) -> str:
+    """One line saying why SQLite cannot use the feedback database at `path`, and what to do."""
+    reason = " ".join(str(exc).split()) or type(exc).__name__
+    if "locked" in reason or "busy" in reason:
+        return (f"The feedback database {path} is busy ({reason}): another process has held it for over 10 "
+                "seconds. Try again.")
+    if path.is_dir():
+        return f"The feedback database {path} is a folder, not a file. Move it aside; new ratings then start a new one."
+    if "readonly" in reason or "read-only" in reason:
+        return f"The feedback database {path} cannot be written ({reason}). Make it writable: `chmod u+w {path}`."
+    if "unable to open" in reason:
+        return (f"The feedback database {path} cannot be opened ({reason}). Check that its folder exists and is "
+                "writable.")
+    if "no such" in reason or "no column" in reason:  # a SQLite file, with another program's tables
+        return (f"The feedback database {path} is not one this version can use ({reason}). Move it aside; new "
+                "ratings then start a new one.")
+    if isinstance(exc, sqlite3.OperationalError):
+        return f"The feedback database {path} cannot be used ({reason}). Check the file and its folder."
+    # "file is not a database", "database disk image is malformed".
+    return f"The feedback database {path} is damaged ({reason}). Move it aside; new ratings then start a new one."
 
 
 def _cited_titles(citations: Sequence[Mapping[str, Any]]) -> list[str]:

@@ -6,6 +6,7 @@ environment.
 from __future__ import annotations
 
 import dataclasses
+import stat
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, fields
@@ -93,18 +94,23 @@ class Settings:
         cls,
         *,
         config_file: Path | None = None,
+        config_origin: str | None = None,
         env: Mapping[str, str] | None = None,
         **overrides: Any,
     ) -> Settings:
-        """Defaults < config file (`bot.toml`, or BOT_CONFIG) < BOT_* variables < overrides (None = unset)."""
+        """Defaults < config file (`bot.toml`, or BOT_CONFIG) < BOT_* variables < overrides (None = unset).
+
+        `config_origin` is how the caller's user named `config_file` (e.g. "--config"), for the error messages."""
         env = dict(env or {})
         values: dict[str, Any] = {}
         if config_file is None and env.get("BOT_CONFIG"):
-            config_file = Path(env["BOT_CONFIG"])
+            config_file, config_origin = Path(env["BOT_CONFIG"]), "BOT_CONFIG"
         if config_file is None and Path("bot.toml").is_file():
-            config_file = Path("bot.toml")
+            config_file, config_origin = Path("bot.toml"), None
+        from_file: dict[str, Any] = {}
         if config_file is not None:
-            values.update(_read_config_file(config_file))
+            from_file = _read_config_file(Path(config_file), origin=config_origin)
+            values.update(from_file)
         known = {f.name for f in fields(cls)}
         for key, raw in env.items():
             if key.startswith(ENV_PREFIX) and key != "BOT_CONFIG":
@@ -114,21 +120,50 @@ class Settings:
         values.update({k: v for k, v in overrides.items() if v is not None})
         unknown = sorted(set(values) - known)
         if unknown:
-            raise ConfigError(f"Unknown setting {unknown[0]!r}. Known settings: {', '.join(sorted(known))}.")
+            where = f" in config file {config_file}" if unknown[0] in from_file else ""
+            raise ConfigError(f"Unknown setting {unknown[0]!r}{where}. Known settings: {', '.join(sorted(known))}.")
         hints = get_type_hints(cls)
         return cls(**{name: _coerce(name, value, hints[name]) for name, value in values.items()})
 
 
-def _read_config_file(path: Path) -> dict[str, Any]:
+def _read_config_file(path: Path, *, origin: str | None) -> dict[str, Any]:
+    """The settings in a TOML file. Each way it can fail is one ConfigError naming the file, what is wrong and
+    what to do: missing, a folder, not a regular file (a named pipe would block the read forever), unreadable, not
+    UTF-8, not TOML, or a `bot` key that is not a table."""
+    named = f"Config file {path}" + (f" (given with {origin})" if origin else "")
+    leave_out = f"leave out {origin}" if origin == "--config" else f"unset {origin}" if origin else "remove it"
+    try:
+        mode = path.stat().st_mode
+    except FileNotFoundError:
+        raise ConfigError(f"{named} does not exist. Check the path, or {leave_out}.") from None
+    except OSError as exc:
+        raise ConfigError(f"{named} cannot be read ({exc.strerror or exc}). Check the path, or {leave_out}.") from None
+    if stat.S_ISDIR(mode):
+        raise ConfigError(f"{named} is a folder, not a file. Point it at a TOML file, or {leave_out}.")
+    if not stat.S_ISREG(mode):
+        raise ConfigError(f"{named} is not a regular file (a pipe or a device?). Point it at a TOML file, "
+                          f"or {leave_out}.")
     try:
         with path.open("rb") as handle:
             data = tomllib.load(handle)
-    except FileNotFoundError:
-        raise ConfigError(f"Config file {path} does not exist. Create it or unset BOT_CONFIG.") from None
+    except PermissionError:
+        raise ConfigError(f"{named} cannot be read (permission denied). Make it readable "
+                          f"(`chmod a+r {path}`), or {leave_out}.") from None
+    except OSError as exc:
+        raise ConfigError(f"{named} cannot be read ({exc.strerror or exc}). Check the file, or {leave_out}.") from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{named} is not UTF-8 text ({exc.reason} at byte {exc.start}). Save it as UTF-8 "
+                          "TOML.") from None
     except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"Config file {path} is not valid TOML: {exc}.") from None
+        other = {".yaml": "YAML", ".yml": "YAML", ".json": "JSON"}.get(path.suffix.lower())
+        hint = f"Settings files are TOML (`k = 5`), not {other}." if other else f"Fix it, or {leave_out}."
+        raise ConfigError(f"{named} is not valid TOML: {exc}. {hint}") from None
     # Accept either top-level keys or a [bot] table.
-    return dict(data.get("bot", data))
+    table = data.get("bot", data)
+    if not isinstance(table, dict):
+        raise ConfigError(f"{named}: `bot` must be a table of settings ([bot]), not {table!r}. Put the settings "
+                          "under [bot], or at the top level.")
+    return dict(table)
 
 
 def _coerce(name: str, value: Any, hint: Any) -> Any:

@@ -111,6 +111,28 @@ def test_sources_json_lists_the_seven_articles(indexed: tuple[Path, Path, dict],
     assert {a["published"] for a in articles} >= {"2024-05-14", "2024-01-30"}
 
 
+def test_a_source_copied_from_sources_works_with_ask_source(indexed: tuple[Path, Path, dict], workdir: Path) -> None:
+    """`bot sources` shows each article's source, which is what `--source` matches (a full path never does)."""
+    data_dir, corpus, _ = indexed
+    listed = bot("sources", data_dir=data_dir, cwd=workdir)
+    assert listed.returncode == 0, listed.stderr
+    lines = listed.stdout.splitlines()
+    sutong = lines.index(next(line for line in lines if "Nantong frequently mention" in line))
+    copied = lines[sutong + 1].split()[0]  # as a user selects the first word of the line under the title
+    assert lines[sutong + 1] == f"            {copied}  (17 chunks, indexed from {corpus.resolve()})"
+    assert lines[-1].startswith("7 articles. `bot ask --source TEXT`")
+    result = bot("ask", "--json", "--source", copied, QUESTION, data_dir=data_dir, cwd=workdir)
+    assert result.returncode == 0, result.stderr
+    answer = json.loads(result.stdout)
+    assert "June 30, 2008" in answer["answer"] and {c["source"] for c in answer["citations"]} == {copied}
+
+    full = corpus.resolve() / copied
+    assert_one_error_line(bot("ask", "--source", str(full), QUESTION, data_dir=data_dir, cwd=workdir), 2,
+                          f"--source {full} is a full path", f"Try --source {full.name}.")
+    help_text = " ".join(bot("ask", "--help", data_dir=data_dir, cwd=workdir).stdout.split())
+    assert "whose source, as `bot sources` shows it" in help_text
+
+
 # --- ask -----------------------------------------------------------------------------------------------------
 
 
@@ -296,6 +318,22 @@ def test_a_missing_config_file_names_the_option_given(tmp_path: Path, workdir: P
     assert "BOT_CONFIG" not in line
 
 
+@pytest.mark.parametrize("command", [["ask", QUESTION], ["serve"], ["index"]], ids=["ask", "serve", "index"])
+def test_a_bad_config_file_is_one_line_on_every_face(tmp_path: Path, workdir: Path, command: list[str]) -> None:
+    """BOT_CONFIG at a folder, or at a file that is not TOML: one line naming it, before anything loads or listens."""
+    folder = tmp_path / "conf.d"
+    folder.mkdir()
+    malformed = tmp_path / "bot.yaml"
+    malformed.write_text("k: 3\n", encoding="utf-8")
+    for path, problem in ((folder, "is a folder"), (malformed, "is not valid TOML")):
+        env = clean_env() | {"BOT_CONFIG": str(path)}
+        result = subprocess.run([sys.executable, "-m", "bot", "--data-dir", str(tmp_path / "data"), *command],
+                                cwd=workdir, env=env, capture_output=True, text=True, timeout=120, check=False)
+        line = assert_one_error_line(result, 2, f"Config file {path} (given with BOT_CONFIG) {problem}")
+        assert "Error: IsADirectoryError" not in line and "-v for details" not in line
+    assert not (tmp_path / "data").exists()
+
+
 def test_a_data_dir_that_is_a_file_is_one_line(tmp_path: Path, workdir: Path) -> None:
     afile = tmp_path / "afile"
     afile.write_text("not a folder", encoding="utf-8")
@@ -420,6 +458,17 @@ def test_feedback_export_with_no_ratings_writes_nothing(tmp_path: Path, workdir:
     out = tmp_path / "rated.yaml"
     assert_one_error_line(bot("feedback", "export", str(out), data_dir=tmp_path / "data", cwd=workdir), 2,
                           "Nothing to export")
+    assert not out.exists()
+
+
+def test_feedback_export_from_a_damaged_database_is_one_line(tmp_path: Path, workdir: Path) -> None:
+    data_dir = tmp_path / "data"
+    data_dir.mkdir()
+    (data_dir / "feedback.sqlite3").write_bytes(b"this is not SQLite" * 100)
+    out = tmp_path / "rated.yaml"
+    line = assert_one_error_line(bot("feedback", "export", str(out), data_dir=data_dir, cwd=workdir), 1,
+                                 f"The feedback database {data_dir / 'feedback.sqlite3'} is damaged", "Move it aside")
+    assert "DatabaseError" not in line and "-v" not in line
     assert not out.exists()
 
 

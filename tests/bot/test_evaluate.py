@@ -445,3 +445,97 @@ def test_malformed_sets_say_where_and_what(tmp_path: Path, name: str, text: str,
 def test_missing_file(tmp_path: Path) -> None:
     with pytest.raises(UsageError, match="does not exist"):
         load_cases(tmp_path / "none.yaml")
+
+
+# ------------------------------------------------------------------------------------------------ unexpected
+
+WRONG = "The Sutong Bridge opened to traffic in 2010."
+
+
+def test_unexpected_fails_an_answer_that_repeats_the_wrong_one(tmp_path: Path) -> None:
+    """A thumbs-down on a wrong answer: the case must fail while the bot says it again, however spaced or cased."""
+    cases = [EvalCase(id="again", question="q1", unexpected=(WRONG,)),
+             EvalCase(id="other", question="q2", unexpected=(WRONG,)),
+             EvalCase(id="declined", question="q3", unexpected=(WRONG,)),
+             EvalCase(id="both", question="q4", expected=("2008",), unexpected=("2010", "1999")),
+             EvalCase(id="unanswerable", question="q5", answerable=False, unexpected=(WRONG,))]
+    table = {"q1": answer("the sutong bridge  opened to traffic in 2,010. [1]", question="q1"),
+             "q2": answer("The Sutong Bridge opened to traffic on June 30, 2008. [1]", question="q2"),
+             "q3": answer("The articles do not say.", abstained=True, question="q3"),
+             "q4": answer("It opened in 2008, not 2010. [1]", question="q4"),
+             "q5": answer("The articles do not say.", abstained=True, question="q5")}
+    results = run_cases(FakePipeline(table), cases, progress=False)
+    v = {r.case.id: r.verdicts for r in results}
+    assert (v["again"].passed, v["again"].correct, v["again"].unexpected_found) == (False, False, (WRONG,))
+    assert (v["other"].passed, v["other"].correct, v["other"].unexpected_found) == (True, True, ())
+    assert (v["declined"].passed, v["declined"].correct, v["declined"].unexpected_found) == (False, False, ())
+    assert (v["both"].passed, v["both"].missing, v["both"].unexpected_found) == (False, (), ("2010",))
+    assert v["both"].cited_with_facts == 0 and v["other"].cited_with_facts is None  # (only `expected` facts)
+    assert (v["unanswerable"].passed, v["unanswerable"].correct) == (True, None)
+    metrics = compute_metrics(results)
+    assert (metrics["accuracy"], metrics["accuracy_cases"]) == (1 / 4, 4)  # "other" right; "again", "declined",
+    # "both" wrong; the unanswerable case counts for abstention, not accuracy
+    assert check_thresholds({}, min_accuracy=0.5, min_abstention=None) == [
+        "answer accuracy cannot be checked against --min-accuracy 0.500: no answerable case has `expected` or "
+        "`unexpected` facts."]
+
+    out, report = tmp_path / "results.jsonl", tmp_path / "report.md"
+    write_results(results, out)
+    rows = {row["id"]: row for row in map(json.loads, out.read_text(encoding="utf-8").splitlines())}
+    assert rows["again"]["verdicts"]["unexpected_found"] == [WRONG] and rows["other"]["verdicts"]["correct"]
+    assert results_metrics(out)["accuracy"] == 1 / 4
+    write_report(compute_metrics(results), results, report)
+    text = report.read_text(encoding="utf-8")
+    assert f"- **Why it failed:** holds unexpected '{WRONG}'" in text
+    assert "- **Why it failed:** holds unexpected '2010'" in text and "- **Unexpected:** 2010; 1999" in text
+
+
+def test_a_results_file_from_before_unexpected_still_compares(results: list[CaseResult], tmp_path: Path) -> None:
+    old, new = tmp_path / "old.jsonl", tmp_path / "new.jsonl"
+    write_results(results, new)
+    rows = [json.loads(line) for line in new.read_text(encoding="utf-8").splitlines()]
+    for row in rows:
+        del row["verdicts"]["unexpected_found"]
+    old.write_text("".join(json.dumps(row) + "\n" for row in rows), encoding="utf-8")
+    assert "0 worse, 0 better" in compare_results(new, old)
+    assert results_metrics(old) == results_metrics(new)
+
+
+def test_load_unexpected_from_yaml_and_jsonl(tmp_path: Path) -> None:
+    yaml_set = write(tmp_path, "set.yaml", f"""
+- id: one
+  question: When did it open?
+  unexpected: "{WRONG}"
+- id: two
+  question: How many vehicles?
+  expected: ["90,000"]
+  unexpected: [70000, "80,000"]
+- id: three
+  question: How much did it cost?
+  answerable: false
+  unexpected: ["12 billion"]
+""")
+    one, two, three = load_cases(yaml_set)
+    assert (one.unexpected, two.unexpected, two.expected) == ((WRONG,), ("70000", "80,000"), ("90,000",))
+    assert (three.answerable, three.unexpected) == (False, ("12 billion",))
+    jsonl_set = write(tmp_path, "set.jsonl", json.dumps({"id": "j", "question": "q", "unexpected": [WRONG]}) + "\n")
+    assert load_cases(jsonl_set) == [EvalCase(id="j", question="q", unexpected=(WRONG,))]
+
+
+@pytest.mark.parametrize(
+    ("name", "text", "message"),
+    [
+        ("s.yaml", "- question: a\n  unexpected: [[x, y]]\n",
+         r"^.*s.yaml, case 1: `unexpected` item 1 must be non-empty text, not \['x', 'y'\]\.$"),
+        ("s.yaml", "- id: b\n  question: a\n  unexpected: {x: 1}\n",
+         r"s.yaml, case 1 \(id 'b'\): `unexpected` item 1 must be non-empty text, not \{'x': 1\}\.$"),
+        ("s.yaml", "- question: a\n  unexpected: [x, '  ']\n", r"case 1: `unexpected` item 2 must be non-empty text"),
+        ("s.yaml", "- question: a\n  unexpected: [true]\n", r"case 1: `unexpected` item 1 must be non-empty text"),
+        ("s.jsonl", '{"question": "a"}\n{"question": "b", "unexpected": [null]}\n',
+         r"s.jsonl, line 2: `unexpected` item 1 must be non-empty text, not None\.$"),
+        ("s.jsonl", '{"question": "a", "unexpected": ""}\n', r"s.jsonl, line 1: `unexpected` item 1 must be"),
+    ],
+)
+def test_malformed_unexpected_says_which_case(tmp_path: Path, name: str, text: str, message: str) -> None:
+    with pytest.raises(UsageError, match=message):
+        load_cases(write(tmp_path, name, text))

@@ -1,15 +1,19 @@
 """The SQLite feedback store and its export as a `bot eval` question set."""
 from __future__ import annotations
 
+import sqlite3
 import threading
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
 
-from bot.errors import UsageError
-from bot.evaluate import load_cases
+from bot.errors import BotError, FeedbackStoreError, UsageError
+from bot.evaluate import judge, load_cases, run_cases
 from bot.feedback import FeedbackStore
+from tests.bot.conftest import SUTONG_QUESTION
 
 
 def answer(text: str, *, abstained: bool = False, titles: tuple[str, ...] = ()) -> dict:
@@ -148,3 +152,109 @@ def test_safe_from_several_threads(tmp_path: Path) -> None:
     assert errors == []
     assert store.count() == 80
     assert sorted(r["id"] for r in store.rows()) == list(range(1, 81))
+
+
+def _damaged_copy(tmp_path: Path) -> Path:
+    """A real feedback database cut in half, as a full disk or a crash of the machine can leave one."""
+    whole = FeedbackStore(tmp_path / "whole.sqlite3")
+    for n in range(200):
+        whole.add(rating="up", question=f"When did bridge {n} open? " + "x" * 500, answer=answer("In 2008."))
+    data = whole.path.read_bytes()
+    damaged = tmp_path / "cut.sqlite3"
+    damaged.write_bytes(data[: len(data) // 2])
+    return damaged
+
+
+def _operations(out: Path) -> dict[str, Callable[[FeedbackStore], object]]:
+    return {"add": lambda s: s.add(rating="up", question="When?", answer=answer("In 2008.")),
+            "rows": FeedbackStore.rows, "count": FeedbackStore.count,
+            "export": lambda s: s.export_question_set(out)}
+
+
+def test_a_damaged_database_is_a_feedback_store_error_naming_it_and_nothing_is_lost(tmp_path: Path) -> None:
+    """Every face catches BotError: the CLI prints the line, the web API can send it (see bot/web/api.py)."""
+    junk = tmp_path / "junk.sqlite3"
+    junk.write_bytes(b"this is not SQLite" * 100)
+    foreign = tmp_path / "foreign.sqlite3"
+    with sqlite3.connect(foreign) as conn:
+        conn.execute("CREATE TABLE feedback (note TEXT)")
+    conn.close()
+    cases = [(junk, "is damaged (file is not a database). Move it aside; new ratings then start a new one."),
+             (_damaged_copy(tmp_path), "is damaged (database disk image is malformed). Move it aside"),
+             (foreign, "is not one this version can use (")]
+    out = tmp_path / "out.yaml"
+    for path, problem in cases:
+        before = path.read_bytes()
+        for name, operation in _operations(out).items():
+            if path == foreign and name == "count":
+                continue  # (its rows can be counted: it has a table called feedback)
+            with pytest.raises(FeedbackStoreError) as caught:
+                operation(FeedbackStore(path))
+            assert isinstance(caught.value, BotError), name
+            message = str(caught.value)
+            assert message.startswith(f"The feedback database {path} {problem}"), (name, message)
+            assert "\n" not in message and caught.value.__cause__ is None
+        assert path.read_bytes() == before  # never repaired or replaced behind the user's back
+    assert not out.exists()
+
+
+def test_a_folder_or_a_file_in_the_way_is_a_feedback_store_error(tmp_path: Path) -> None:
+    folder = tmp_path / "feedback.sqlite3"
+    folder.mkdir()
+    blocker = tmp_path / "data"
+    blocker.write_text("not a folder", encoding="utf-8")
+    for path, problem in ((folder, "is a folder, not a file."), (blocker / "fb.sqlite3", "cannot be made: a file is "
+                                                                                       "in the way of its folder.")):
+        for name, operation in _operations(tmp_path / "out.yaml").items():
+            if name == "export" and path.parent == blocker:
+                continue  # nothing there to export: "Nothing to export", as before
+            with pytest.raises(FeedbackStoreError, match=f"^The feedback database {path} {problem}"):
+                operation(FeedbackStore(path))
+    assert blocker.read_text(encoding="utf-8") == "not a folder" and not any(folder.iterdir())
+
+
+
+def test_thumbs_down_on_an_answer_exports_its_quotes_as_unexpected(tmp_path: Path) -> None:
+    store = FeedbackStore(tmp_path / "fb.sqlite3")
+    quoted = [{"n": 1, "title": "A", "quote": "The bridge opened\nin 2010.", "source": "a.txt"},
+              {"n": 2, "title": "B", "quote": "It cost 12 billion yuan.", "source": "b.txt"},
+              {"n": 3, "title": "A", "quote": "The bridge opened in 2010.", "source": "a.txt"}]
+    store.add(rating="down", question="When did it open?", answer={
+        "answer": "The bridge opened in 2010. [1] It cost 12 billion yuan. [2]", "abstained": False,
+        "citations": quoted})
+    # An answer from the article's byline quotes "Reviewer: ...", which its text does not show: the answer is used.
+    store.add(rating="down", question="Who reviewed it?", answer={
+        "answer": "The article was reviewed by Zhang Xiang. [1]", "abstained": False,
+        "citations": [{"n": 1, "title": "A", "quote": "Reviewer: Zhang Xiang", "source": "a.txt"}]})
+    store.add(rating="up", question="When?", answer=answer("In 2008 [1].", titles=("A",)))
+    out = tmp_path / "fb.yaml"
+    store.export_question_set(out)
+    text = out.read_text(encoding="utf-8")
+    assert "# `unexpected` holds what the answer quoted (drop any sentence that was right): the" in text
+    assert [(c.id, c.answerable, c.unexpected, c.expected) for c in load_cases(out)] == [
+        ("feedback-1", True, ("The bridge opened in 2010.", "It cost 12 billion yuan."), ()),
+        ("feedback-2", True, ("The article was reviewed by Zhang Xiang.",), ()),
+        ("feedback-3", True, (), ())]
+    # Marked unanswerable as the comment offers, it still loads.
+    out.write_text(text.replace("answerable: true", "answerable: false", 1), encoding="utf-8")
+    assert load_cases(out)[0].answerable is False
+
+
+@pytest.mark.integration
+def test_an_exported_thumbs_down_fails_while_the_bot_repeats_the_answer(tmp_path: Path, seeds_pipeline: Any) -> None:
+    """The real pipeline's answer, rated down and exported, is a case the same pipeline fails; another answer to
+    the question passes it."""
+    question = SUTONG_QUESTION
+    given = seeds_pipeline.ask(question)
+    assert not given.abstained and given.citations
+    store = FeedbackStore(tmp_path / "fb.sqlite3")
+    store.add(rating="down", question=question, answer=given.to_dict())
+    out = tmp_path / "rated.yaml"
+    store.export_question_set(out)
+    [case] = load_cases(out)
+    assert case.unexpected and all(q in given.answer for q in case.unexpected)
+    [again] = run_cases(seeds_pipeline, [case], progress=False)
+    assert (again.verdicts.passed, again.verdicts.correct) == (False, False)
+    assert again.verdicts.unexpected_found == case.unexpected
+    other = seeds_pipeline.ask("How many vehicles use the Sutong Bridge every day?")
+    assert not other.abstained and judge(case, other).passed

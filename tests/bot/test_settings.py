@@ -2,6 +2,9 @@
 from __future__ import annotations
 
 import dataclasses
+import os
+import re
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -152,3 +155,54 @@ def test_missing_and_malformed_config_files(tmp_path: Path) -> None:
 def test_wrongly_typed_toml_values_are_config_errors(tmp_path: Path, toml: str, name: str) -> None:
     with pytest.raises(ConfigError, match=rf"\b{name}\b"):
         Settings.load(config_file=write_toml(tmp_path, toml + "\n"), env={})
+
+
+@pytest.mark.parametrize("origin", ["--config", None])
+def test_a_config_file_that_cannot_be_read_is_one_line_naming_it(
+    tmp_path: Path, origin: str | None, lock: Callable[[Path], None]
+) -> None:
+    folder = tmp_path / "conf.d"
+    folder.mkdir()
+    pipe = tmp_path / "pipe.toml"
+    os.mkfifo(pipe)  # opening it would wait for a writer forever
+    locked = write_toml(tmp_path, "k = 3\n", "locked.toml")
+    shown = f" (given with {origin})" if origin else ""
+    for path, problem in ((folder, "is a folder, not a file"), (pipe, "is not a regular file"),
+                          (tmp_path / "gone.toml", "does not exist")):
+        with pytest.raises(ConfigError) as caught:
+            Settings.load(config_file=path, config_origin=origin, env={})
+        assert str(caught.value).startswith(f"Config file {path}{shown} {problem}")
+        assert "\n" not in str(caught.value)
+    lock(locked)
+    with pytest.raises(ConfigError, match=rf"^Config file {locked}{re.escape(shown)} cannot be read \(permission "
+                                          rf"denied\)\. Make it readable \(`chmod a\+r {locked}`\)"):
+        Settings.load(config_file=locked, config_origin=origin, env={})
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "problem"),
+    [
+        ("bad.toml", b"k = [\n",
+         " is not valid TOML: Invalid value (at end of document). Fix it, or unset BOT_CONFIG."),
+        ("settings.yaml", b"k: 3\n", " is not valid TOML: Expected '=' after a key in a key/value pair (at line 1, "
+                                     "column 2). Settings files are TOML (`k = 5`), not YAML."),
+        ("latin.toml", b'collection = "caf\xe9"\n', " is not UTF-8 text (invalid continuation byte at byte 17)."),
+        ("table.toml", b"bot = 3\n", ": `bot` must be a table of settings ([bot]), not 3."),
+    ],
+)
+def test_a_malformed_config_file_is_one_line_naming_it(tmp_path: Path, name: str, content: bytes,
+                                                       problem: str) -> None:
+    path = tmp_path / name
+    path.write_bytes(content)
+    with pytest.raises(ConfigError) as caught:
+        Settings.load(env={"BOT_CONFIG": str(path)})
+    assert str(caught.value).startswith(f"Config file {path} (given with BOT_CONFIG){problem}")
+    assert "\n" not in str(caught.value)
+
+
+def test_an_unknown_setting_in_the_file_names_the_file(tmp_path: Path) -> None:
+    path = write_toml(tmp_path, 'k = 3\ncolour = "blue"\n')
+    with pytest.raises(ConfigError, match=rf"^Unknown setting 'colour' in config file {path}\. Known settings: "):
+        Settings.load(config_file=path, env={})
+    with pytest.raises(ConfigError, match=r"^Unknown setting 'kk'\. Known"):
+        Settings.load(config_file=write_toml(tmp_path, "k = 3\n", "clean.toml"), env={}, kk=3)
