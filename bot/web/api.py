@@ -126,6 +126,7 @@ def plain_filters(filters: Filters | None) -> dict[str, Any] | None:
     return {k: v for k, v in values.items() if v not in (None, "")} or None
 
 
+FEEDBACK_UNAVAILABLE = "Ratings cannot be stored right now; the server's log says why."
 # Expected failures whose message is meant for the user (the index raises its own classes; bot never wraps them).
 EXPECTED_ERRORS = (BotError, IndexingError)
 # "Not ready" rather than "broken": no index yet, an index built differently, or the Chroma server is down.
@@ -222,10 +223,15 @@ def create_router(
 
     @router.post("/feedback", summary="Rate an answer (thumbs up/down)")
     async def add_feedback(body: FeedbackRequest) -> dict[str, int]:
-        feedback_id = await run_in_threadpool(
-            feedback.add, rating=body.rating, question=body.question, answer=body.answer,
-            history=plain_history(body.history), comment=body.comment,
-        )
+        try:
+            feedback_id = await run_in_threadpool(
+                feedback.add, rating=body.rating, question=body.question, answer=body.answer,
+                history=plain_history(body.history), comment=body.comment,
+            )
+        except errors.FeedbackStoreError as exc:
+            # The message names the server's file: it goes to the log, the client hears only that it failed.
+            logger.error("A rating was not stored: %s", exc)
+            raise HTTPException(503, FEEDBACK_UNAVAILABLE) from None
         return {"id": feedback_id}
 
     return router

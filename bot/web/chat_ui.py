@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 import gradio as gr
 
-from bot.errors import BotError, UsageError
+from bot.errors import BotError, FeedbackStoreError, UsageError
 from index.errors import IndexingError
 from bot.schema import Answer, AnswerDelta
 from bot.settings import Settings
@@ -110,12 +110,16 @@ class ChatResponder:
         # (and the rating, stored without the filters, would export as a question the articles cannot answer).
         if turn["answer"].get("small_talk") or turn["answer"].get("no_filter_match"):
             return None
-        return self.feedback.add(
-            rating="up" if liked else "down",
-            question=turn["question"],
-            answer=turn["answer"],
-            history=list(turn.get("history") or []),
-        )
+        try:
+            return self.feedback.add(
+                rating="up" if liked else "down",
+                question=turn["question"],
+                answer=turn["answer"],
+                history=list(turn.get("history") or []),
+            )
+        except FeedbackStoreError as exc:  # the chat goes on; the log says why the rating was lost
+            logger.error("A rating was not stored: %s", exc)
+            return None
 
 
 def is_blank(question: str | None) -> bool:

@@ -120,6 +120,18 @@ def test_feedback_is_stored(api_server, web_settings: Settings) -> None:
     assert "rating" in bad.json()["detail"]
 
 
+def test_a_damaged_feedback_database_is_a_503_without_the_servers_path(api_server, tmp_path: Path, caplog) -> None:
+    junk = tmp_path / "feedback.sqlite3"
+    junk.write_bytes(b"not a database at all" * 100)
+    url = api_server(data_dir=tmp_path)
+    answer = httpx.post(f"{url}/api/ask", json={"question": SUTONG}).json()
+    response = httpx.post(f"{url}/api/feedback", json={"rating": "up", "question": SUTONG, "answer": answer})
+    assert response.status_code == 503
+    assert response.json()["detail"] == "Ratings cannot be stored right now; the server's log says why."
+    assert str(tmp_path) not in response.text and str(junk) in caplog.text  # the log names the file
+    assert junk.read_bytes() == b"not a database at all" * 100  # left as it was
+
+
 @pytest.mark.parametrize(
     ("content", "headers", "status", "phrase"),
     [

@@ -3,11 +3,13 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from bot.errors import UsageError
+from bot.feedback import FeedbackStore
 from bot.settings import Settings
 from bot.web import render
 from bot.web.chat_ui import GENERIC_ERROR, ChatResponder, history_of
@@ -165,6 +167,15 @@ def test_thumbs_are_stored_with_question_answer_and_history() -> None:
                                {"role": "assistant", "content": f"{SUTONG_QUOTE} [1]"}]
     assert up == {"rating": "up", "question": SUTONG, "answer": turns[0]["answer"], "history": []}
     assert up["answer"]["citations"][0]["n"] == 1  # Answer.to_dict() shape
+
+
+def test_a_damaged_feedback_database_loses_the_rating_not_the_chat(tmp_path: Path, caplog) -> None:
+    junk = tmp_path / "feedback.sqlite3"
+    junk.write_bytes(b"not a database at all" * 100)
+    responder = ChatResponder(FakePipeline(), feedback=FeedbackStore(junk))
+    turns = _ask(responder, SUTONG, [])[-1][1]
+    assert responder.rate(turns, 1, True) is None
+    assert "A rating was not stored" in caplog.text
 
 
 def test_a_reply_to_small_talk_is_not_rated() -> None:
