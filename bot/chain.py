@@ -127,6 +127,14 @@ class Pipeline:
             standalone = question
             passages, draft, retrieved = self._answer(question, standalone, k=k, filters=search_filters, said=said,
                                                       idf=idf)
+        # The other way round: a question that looks whole ("What was released at the opening ceremony?") but finds
+        # nothing alone may lean on the conversation (the Kunshan expo asked about before).
+        elif draft.abstained and standalone == question and history:
+            leaning = self.condenser.condense(question, history, lean=True)
+            if leaning != question:
+                found = self._answer(question, leaning, k=k, filters=search_filters, said=said, idf=idf)
+                if not found[1].abstained:
+                    standalone, (passages, draft, retrieved) = leaning, found
         done = time.perf_counter()
         return Answer(
             question=question,

@@ -60,7 +60,11 @@ _SENTENCE_START = re.compile(r"(?:^|[.!?][\"'”’)]?\s+)$")
 
 
 class Condenser(Protocol):
-    def condense(self, question: str, history: Sequence[Turn]) -> str: ...
+    def condense(self, question: str, history: Sequence[Turn], *, lean: bool = False) -> str:
+        """The question as retrieval should read it. `lean`: read it as leaning on the conversation even when it
+        looks whole ("What was released at the opening ceremony?" after a question about the Kunshan expo), which
+        the pipeline asks for when the question read alone finds nothing."""
+        ...
 
 
 def exchanges(history: Sequence[Turn]) -> list[tuple[str, str]]:
@@ -101,9 +105,9 @@ class HeuristicCondenser:
         text = _without_idioms(question)
         return any(not _own_or_clause(question, text, match) for match in _ANAPHORA.finditer(text))
 
-    def condense(self, question: str, history: Sequence[Turn]) -> str:
+    def condense(self, question: str, history: Sequence[Turn], *, lean: bool = False) -> str:
         earlier = exchanges(history)[-self.max_name_turns:]
-        if not earlier or not (self.needs_context(question) or _points_back(question, *earlier[-1])):
+        if not earlier or not (lean or self.needs_context(question) or _points_back(question, *earlier[-1])):
             return question
         own = set(analyze(question))
         subject: list[str] = []

@@ -440,6 +440,20 @@ def test_tell_me_more_quotes_nothing_already_said_then_says_that_is_all(seeds_pi
 
 
 @pipeline_marks
+@pytest.mark.parametrize(("first", "then", "expected"), [
+    ("Where was the Kunshan metaverse exhibition held?", "What was released at the opening ceremony?", "TOP50"),
+    ("Who is Xu Xiaoyu?", "What are the four key points?", "public service urbanization"),
+])
+def test_a_question_that_finds_nothing_alone_is_tried_on_the_conversations_subject(
+        seeds_pipeline: Pipeline, first: str, then: str, expected: str) -> None:
+    assert seeds_pipeline.ask(then).abstained  # alone, it names too little
+    earlier = seeds_pipeline.ask(first)
+    answer = seeds_pipeline.ask(then, history=[{"role": "user", "content": first},
+                                               {"role": "assistant", "content": earlier.answer}])
+    assert not answer.abstained and expected in answer.answer
+
+
+@pipeline_marks
 def test_what_articles_do_you_have_lists_them_newest_first(seeds_pipeline: Pipeline) -> None:
     answer = seeds_pipeline.ask("What articles do you have?")
     assert answer.small_talk and answer.citations == [] and answer.passages == []

@@ -283,3 +283,11 @@ def test_tell_me_more_points_at_the_subject_it_does_not_name() -> None:
     # So the pipeline does not retry it as a question standing alone.
     assert not points_at_nothing("Tell me more") and not points_at_nothing("what else?")
     assert points_at_nothing("What do you know about baijiu?")
+
+
+def test_lean_reads_a_whole_looking_question_as_a_follow_up() -> None:
+    history = ["Where was the Kunshan metaverse exhibition held?"]
+    question = "What was released at the opening ceremony?"
+    assert condenser.condense(question, history) == question  # it names enough of its own
+    assert "Kunshan" in condenser.condense(question, history, lean=True)
+    assert condenser.condense(question, [], lean=True) == question  # nothing to lean on
