@@ -12,7 +12,7 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Protocol
 
-from bot.answerers import asks_for_more, introduced_people, without_request_words
+from bot.answerers import asks_for_more, introduced_people, named_people, without_request_words
 from bot.small_talk import small_talk_kind
 from index.bm25 import analyze
 
@@ -144,6 +144,11 @@ class HeuristicCondenser:
             if phrases:
                 break
             leaning = leaning and self.needs_context(asked)
+        # "he" is a person: when the turn that gave the subject named only a place ("How long was he in the Fenhu
+        # zone?"), the person comes from further back ("Who is Wu Xinming?").
+        if _PERSONAL.search(question) and (person := _last_person(earlier)):
+            if not set(analyze(person)) <= set(analyze(" ".join(subject))) | own:
+                subject.insert(0, person)
         extra = "; ".join(dict.fromkeys(s for s in subject if s))
         return f"{question} ({extra})" if extra else question
 
@@ -165,6 +170,18 @@ def _points_back(question: str, turn: str, reply: str) -> bool:
         if terms and set(terms) <= said:
             return True
     return False
+
+
+def _last_person(earlier: Sequence[tuple[str, str]]) -> str | None:
+    """The person the conversation last named: in a question ("Where did Wu Xinming work?"), or in a cited answer
+    that introduces them ("Wu Xinming, secretary of ...") or names the one asked about in lower case."""
+    for asked, reply in reversed(earlier):
+        text = _CITATION.sub("", reply) if _CITATION.search(reply) else ""
+        people = named_people(asked) + introduced_people(text) + [
+            n for n in named_people(text) if n.lower() in asked.lower()]
+        if people:
+            return people[0]
+    return None
 
 
 def _answer_names(reply: str, *, known: set[str]) -> list[str]:

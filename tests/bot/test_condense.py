@@ -291,3 +291,14 @@ def test_lean_reads_a_whole_looking_question_as_a_follow_up() -> None:
     assert condenser.condense(question, history) == question  # it names enough of its own
     assert "Kunshan" in condenser.condense(question, history, lean=True)
     assert condenser.condense(question, [], lean=True) == question  # nothing to lean on
+
+
+def test_he_is_the_person_named_further_back_when_the_last_turn_named_only_a_place() -> None:
+    history = [*conversation("who is wu xinming", "When the reporter met Wu Xinming, secretary of the Nantong "
+                             "Municipal Party Committee, he had just returned. [1]"),
+               *conversation("how long was he in the Fenhu zone", "Wu Xinming: I have worked in the Fenhu High-tech "
+                             "Industrial Development Zone for eight and a half years. [1]")]
+    standalone = condenser.condense("what did he do in 2020?", history)
+    assert standalone.startswith("what did he do in 2020? (Wu Xinming; Fenhu")
+    # No person in the conversation: nothing added for "he".
+    assert "Wu" not in condenser.condense("what did he do in 2020?", history[2:])
