@@ -583,6 +583,22 @@ def article_fact(question: str) -> str | None:
     return None
 
 
+def _article_fact_follow_up(question: str, standalone_question: str | None, *, about_an_article: bool) -> str | None:
+    """The field a follow-up asks of the article the conversation was about ("Who edited the two strategies
+    article?" -> "who reviewed it?", "when was it published?", "what news agency?"): one the subject carried over
+    calls an article, or the one the last answer named."""
+    if not standalone_question or standalone_question == question or not standalone_question.startswith(question):
+        return None
+    if not (about_an_article
+            or re.search(rf"\b{_DOCUMENT}\b", standalone_question[len(question):], re.IGNORECASE)):
+        return None
+    for reading in (re.sub(r"\bit\b", "the article", question, flags=re.IGNORECASE),
+                    f"{question.rstrip('?.! ')} of the article"):
+        if field_name := article_fact(reading):
+            return field_name
+    return None
+
+
 def readable_date(value: str) -> str:
     """2024-05-14 -> May 14, 2024 (other forms unchanged)."""
     match = re.fullmatch(r"(\d{4})-(\d{2})-(\d{2})", value.strip())
@@ -640,7 +656,7 @@ class ExtractiveAnswerer:
         said: Sequence[str] = (),
         embed: Callable[[str], np.ndarray] | None = None,
     ) -> Draft:
-        fact = self._article_fact(question, passages, standalone_question=standalone_question)
+        fact = self._article_fact(question, passages, standalone_question=standalone_question, said=said)
         if fact is not None:
             return fact
         candidates = self.rank_sentences(question, passages, query_vector=query_vector, idf=idf,
@@ -734,13 +750,16 @@ class ExtractiveAnswerer:
         return kind.name == "any" or c.own_names_here
 
     def _article_fact(self, question: str, passages: Sequence[Passage], *,
-                      standalone_question: str | None) -> Draft | None:
+                      standalone_question: str | None, said: Sequence[str] = ()) -> Draft | None:
         """A question about an article's date, time or byline, answered from the article that names what the
         question names, the one whose title shares most words with the question ("the article in the two strategies
         series"), else the best-ranked. When that article does not give the field, the answer is an abstention, not
         another article's byline (a time asked of a dated article without one gets its date and says so). None: not
         such a question."""
-        field_name = article_fact(question)
+        # The last answer named an article by its title: "what news agency?" asks about that article.
+        named_article = bool(said) and any(f'"{p.title}"' in said[-1] for p in passages if p.title)
+        field_name = article_fact(question) or _article_fact_follow_up(question, standalone_question,
+                                                                       about_an_article=named_article)
         if field_name is None or self.article_fact_message is None:
             return None
         asked = standalone_question or question

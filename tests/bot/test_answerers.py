@@ -849,6 +849,20 @@ def test_a_question_about_the_article_is_answered_from_its_byline() -> None:
     assert dated.text == '"Sutong Bridge opens" is dated July 1, 2008. [1]'
 
 
+def test_a_follow_up_asks_its_field_of_the_article_the_conversation_was_about() -> None:
+    answerer = _fact_answerer()
+    passage = make_passage(BRIDGE, reviewer="Zhang Xiang", agency="Xinhua")
+    # The subject carried over calls it an article ("Who edited the Sutong Bridge article?" before).
+    reviewed = ask(answerer, "who reviewed it", passage, standalone_question="who reviewed it (Sutong; article)")
+    assert reviewed.text == 'The reviewer of "Sutong Bridge opens" is Zhang Xiang. [1]'
+    # ... or the last answer named it by its title.
+    said = ['"Sutong Bridge opens" is dated July 1, 2008. [1]']
+    agency = ask(answerer, "what news agency?", passage, standalone_question="what news agency? (Sutong)", said=said)
+    assert agency.text == '"Sutong Bridge opens" comes from Xinhua. [1]'
+    # Neither: a question about the news, not the article.
+    assert ask(answerer, "who reviewed it", passage, standalone_question="who reviewed it (Sutong)").abstained
+
+
 def test_a_question_about_the_time_of_an_article_is_answered_from_its_dateline() -> None:
     answerer = _fact_answerer()
     passage = make_passage(BRIDGE, published_time="06:53 AM")
