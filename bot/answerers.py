@@ -506,6 +506,9 @@ class ExtractiveConfig:
     # The next sentence joins the answer when it scores this close to the best one (lists, "First, ... Second").
     next_sentence_ratio: float = 0.8
     max_answer_words: int = 90
+    # A list's later items ("The second is ...") follow its opening sentence when they cover this share of the
+    # question's words that it covers.
+    enumeration_coverage_ratio: float = 0.75
     # A question asking why, or what made something matter, is often answered by the sentence after the one that
     # names its subject ("... was held in Wuhu. This was the first major conference ..."): when the best sentence
     # gives no reason and the next one does, it joins more readily, and may make the answer a little longer.
@@ -536,6 +539,12 @@ _OVERVIEW = re.compile(r"^\W*(?:(?:please|can you|could you|would you)\s+)?(?:"
                        r"(?:of|about|on)|summari[sz]e|describe|what do you know about|"
                        r"(?:give|tell|list) me (?:some |a few |the )?(?:\w+ )?(?:facts|things|key points|highlights) "
                        r"(?:about|on|of|from))\b", re.IGNORECASE)
+# A sentence opening a list the next sentences go on with: "... in three aspects: First, seek ...", "The first is ...".
+_ENUMERATES = re.compile(r"\b(?:two|three|four|five|six)\s+(?:aspects|points|ways|areas|parts|steps|measures|tasks|"
+                         r"fields|directions|respects|things)\s*:|(?:^|[:;]\s*)first(?:ly)?\s*,|\bthe first is\b",
+                         re.IGNORECASE)
+_ENUMERATION_GOES_ON = re.compile(r"^\W*(?:the\s+)?(?:second|third|fourth|fifth|sixth|finally|lastly)(?:ly)?\b",
+                                  re.IGNORECASE)
 # A follow-up asking for more of the same subject: "Tell me more", "What else?", "go on".
 _MORE = re.compile(r"^\W*(?:(?:please|can you|could you)\s+)?(?:tell me more|more(?: details?| info(?:rmation)?)?|"
                    r"go on|what else|anything else|(?:and )?then what|keep going|continue)\b(?:\s+(?:about (?:it|that|"
@@ -816,6 +825,8 @@ class ExtractiveAnswerer:
         lacks); then a second supported sentence scoring nearly as well as the best, when the answer stays short (the
         reader sees both readings, not a coin toss between them)."""
         cfg = self.config
+        if enumeration := self._enumeration(best, candidates):
+            return enumeration
         chosen = self._with_antecedent(best, candidates)
         following = next((c for c in candidates if c.passage.chunk_id == best.passage.chunk_id
                           and c.index == best.index + 1), None)
@@ -838,6 +849,34 @@ class ExtractiveAnswerer:
                 return [both] if _touching(chosen, second) else [chosen, second]
             break
         return [chosen]
+
+    def _enumeration(self, best: Candidate, candidates: Sequence[Candidate]) -> list[list[Candidate]]:
+        """A best sentence that opens a list ("breakthroughs in three aspects: First, ...") with the sentences of its
+        passage that go on with it ("The second is ...", "The third is ..."), however far apart; [] when it opens
+        none or none goes on with it within the answer's length."""
+        if not _ENUMERATES.search(best.text) or self.config.max_sentences < 2:
+            return []
+        run, seen = [best], {best.text}
+        article, at = _place(best)
+        # (Later in the article: in the best sentence's passage or a passage retrieved beside it.)
+        for c in sorted((c for c in candidates if _place(c)[0] == article and _place(c)[1] > at),
+                        key=lambda c: _place(c)[1]):
+            # (Only items the question asks about as much: "Which cooperation models ...?" asks about the first.)
+            if (c.text not in seen and _ENUMERATION_GOES_ON.match(c.text)
+                    and c.coverage >= self.config.enumeration_coverage_ratio * best.coverage):
+                run.append(c)
+                seen.add(c.text)
+                if len(run) >= self.config.max_sentences:
+                    break
+        if len(run) == 1 or sum(len(c.text.split()) for c in run) > self.config.max_answer_words:
+            return []
+        groups: list[list[Candidate]] = []
+        for c in run:
+            if groups and _touching(groups[-1], [c]):
+                groups[-1].append(c)
+            else:
+                groups.append([c])
+        return groups
 
     def _overview(self, supported: Sequence[Candidate], candidates: Sequence[Candidate], *,
                   said: Sequence[str] = ()) -> list[list[Candidate]]:
@@ -1040,6 +1079,13 @@ def _dense_standout(candidates: Sequence[Candidate], margin: float) -> Candidate
     top = max(candidates, key=lambda c: c.dense)
     runner_up = max((c.dense for c in candidates if c.text != top.text), default=-1.0)
     return top if top.dense - runner_up >= margin else None
+
+
+def _place(c: Candidate) -> tuple[tuple[str, str, str], int]:
+    """The sentence's article (corpus, file, article) and where in it the sentence starts."""
+    meta = c.passage.metadata
+    article = (str(meta.get("corpus", "")), str(meta.get("source", "")), str(meta.get("article", "")))
+    return article, int(meta.get("start") or 0) + c.start
 
 
 def _touching(first: Sequence[Candidate], second: Sequence[Candidate]) -> bool:

@@ -640,6 +640,23 @@ def test_an_overview_quotes_up_to_three_sentences_on_its_subject(answerer: Extra
     assert draft.evidence["coverage"] == pytest.approx(1.0)
 
 
+def test_a_list_opened_in_one_sentence_is_quoted_with_its_later_items(answerer: ExtractiveAnswerer) -> None:
+    # The items stand apart, and the third is in the next passage of the same article.
+    first = ("Nantong will seek breakthroughs in three aspects: First, seek breakthroughs in the cooperation model. "
+             "Explore models such as enclave incubation. For example, a branch center opened in the city. "
+             "The second is to seek breakthroughs in cooperation vehicles.")
+    second = "The second is to seek breakthroughs in cooperation vehicles. The third is to seek breakthroughs in rules."
+    one = make_passage(first, title="Nantong zone", article=0, start=0)
+    two = make_passage(second, chunk_id="p2", title="Nantong zone", article=0, start=len(first) - 60, rank=2)
+    draft = ask(answerer, "What breakthroughs does Nantong seek?", one, two)
+    assert [c.quote.split(",")[0].split(":")[-1].strip()[:14] for c in draft.citations] == [
+        "First", "The second is ", "The third is t"]
+    assert "enclave" not in draft.text
+    # A question about the first item gets its details, not the list.
+    models = ask(answerer, "Which cooperation models is Nantong exploring?", one, two)
+    assert "enclave incubation" in models.text and "third" not in models.text
+
+
 def test_tell_me_more_quotes_what_the_conversation_has_not(answerer: ExtractiveAnswerer) -> None:
     text = ("The Sutong Bridge opened to traffic on June 30, 2008. Nantong sits on the Yangtze River. The Sutong "
             "Bridge carries 90,000 vehicles every day. A second Sutong Bridge passage will start soon.")
