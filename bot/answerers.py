@@ -57,6 +57,10 @@ _DATE = re.compile(rf"\b(?:(?:{MONTHS})\.?\s+\d{{1,2}}(?:st|nd|rd|th)?(?:,?\s+\d
                    rf"(?:1[89]|20)\d{{2}}|(?:last|this|next)\s+(?:year|month|week)|"
                    rf"(?:{MONTHS})\s+(?:1[89]|20)\d{{2}}|(?:four|three|two|five|six|ten)\s+years\s+ago)\b",
                    re.IGNORECASE)
+# When, in history: "during the reign of Emperor Jingfu of Tang Dynasty", "in the Song Dynasty", "the 12th century".
+# ("If you were from the Song Dynasty" says when no one did anything.)
+_ERA_DATE = re.compile(r"\breign of (?:the )?(?:[A-Z][\w'’-]*\s+){1,3}|"
+                       r"\b(?:[Ii]n|[Dd]uring) the (?:[A-Z][\w'’-]*\s+){1,2}Dynasty\b|\b\d{1,2}(?:st|nd|rd|th)\s+century\b")
 # A date that names its day ("November 30", "30th of November", "2024-05-14", "on Monday"): what "On what date ..."
 # asks for, which a year or "early summer" does not give.
 _DAY = re.compile(rf"\b(?:(?:{MONTHS})\.?\s+\d{{1,2}}(?:st|nd|rd|th)?\b|"
@@ -163,7 +167,7 @@ class AnswerKind:
                        for m in matches if m.strip())
 
         if self.name == "date":
-            return new(_DATE.findall(sentence))
+            return new(_DATE.findall(sentence) + _ERA_DATE.findall(sentence))
         if self.name == "alias":
             return bool(_ALIAS.search(sentence))
         if self.name == "day":
@@ -1186,8 +1190,14 @@ def _key_terms(question: str, terms: Sequence[str]) -> tuple[str, ...]:
     towards coverage."""
     proper = {t for m in _PROPER.findall(_spell_months(question)) for t in analyze(m)}
     # A year or figure the question states ("GDP in 2023") pins it as firmly as a name does; a lone digit ("1 When
-    # did ...", "alert(1)") is more likely a stray key than a figure.
-    return tuple(t for t in terms if t in proper or (t[0].isdigit() and len(t) > 1))
+    # did ...", "alert(1)") is more likely a stray key than a figure, and a year that bounds ("Did it open before
+    # 2010?") need not be written where the answer is.
+    bounds = set(_BOUND_YEAR.findall(question))
+    return tuple(t for t in terms if t in proper or (t[0].isdigit() and len(t) > 1 and t not in bounds))
+
+
+_BOUND_YEAR = re.compile(r"\b(?:before|after|until|till|since|by|prior to|earlier than|later than)\s+((?:1[89]|20)\d{2})\b",
+                         re.IGNORECASE)
 
 
 def _sentence_spans(passage: Passage) -> list[tuple[int, int]]:

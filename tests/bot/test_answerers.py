@@ -254,6 +254,10 @@ def test_a_named_answer_knows_what_it_names(question: str, head: str | None) -> 
     ("direction", "It faces Shanghai and southern Jiangsu.", "Which side is Nantong on?", False),
     ("direction", "The North Yanjiang railway opened.", "Which side is Nantong on?", False),
     ("any", "Anything at all.", "Why?", True),
+    # An era says when as a date does.
+    ("date", "During the reign of Emperor Jingfu of Tang Dynasty, Wang moved to Ningxi.", "When did Wang move?", True),
+    ("date", "In the Song Dynasty, the street was built.", "When was the street built?", True),
+    ("date", "If you were from the Song Dynasty, you would rest at an inn.", "When was the street built?", False),
     ("comparison", "Kunshan's GDP is higher than Jiangyin's.", "Is Kunshan richer than Jiangyin?", True),
     ("comparison", "Kunshan ranked first among the top 100 counties, ahead of Jiangyin.",
      "Which is richer, Kunshan or Jiangyin?", True),
@@ -915,8 +919,9 @@ def test_the_article_whose_title_the_question_names_answers_though_it_ranks_lowe
     assert ask(answerer, "Who edited the article?", top, other).abstained
 
 
-@pytest.mark.parametrize("question", ["1 When did the Sutong Bridge open?", "alert(1) When did the Sutong Bridge open?"])
-def test_a_stray_digit_is_not_a_figure_the_answer_must_hold(answerer: ExtractiveAnswerer, question: str) -> None:
+@pytest.mark.parametrize("question", ["1 When did the Sutong Bridge open?", "alert(1) When did the Sutong Bridge open?",
+                                      "Did the Sutong Bridge open before 2010?"])
+def test_a_stray_digit_or_a_bounding_year_is_not_a_figure_the_answer_must_hold(answerer: ExtractiveAnswerer, question: str) -> None:
     assert "June 30, 2008" in ask(answerer, question, make_passage(BRIDGE)).text
 
 
