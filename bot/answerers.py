@@ -981,6 +981,10 @@ class ExtractiveAnswerer:
                     else float(passage.dense_score or 0.0)
                 kind_ok = kind.found_in(sentence, question) and all(
                     re.search(rf"\b{re.escape(u)}", sentence, re.IGNORECASE) for u in units)
+                if not kind_ok and kind.name in ("named", "person") and j > 0 and _ANAPHORIC_START.match(sentence):
+                    # "It is the only city north of the Yangtze ...": the name it stands for is in the sentence
+                    # before, which the answer quotes with it.
+                    kind_ok = kind.found_in(passage.text[spans[j - 1][0]:spans[j - 1][1]], question)
                 counted_ok = counted is None or counted in sentence_terms[j]
                 missing = tuple(t for t in names if t not in window and t not in passage_terms)
                 names_near = all(t in window for t in names)

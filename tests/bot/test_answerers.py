@@ -644,6 +644,15 @@ def test_an_overview_quotes_up_to_three_sentences_on_its_subject(answerer: Extra
     assert draft.evidence["coverage"] == pytest.approx(1.0)
 
 
+def test_a_name_in_the_sentence_before_answers_for_a_sentence_that_says_he(answerer: ExtractiveAnswerer) -> None:
+    text = ("The street owes much to Wang Congde, a young minister. He moved from Hangzhou to Ningxi to avoid chaos. "
+            "The town grew.")
+    draft = ask(answerer, "Who moved from Hangzhou to Ningxi?", make_passage(text, title=""))
+    # Quoted with the sentence that names him.
+    assert draft.text == ("The street owes much to Wang Congde, a young minister. He moved from Hangzhou to Ningxi to "
+                          "avoid chaos. [1]")
+
+
 def test_a_list_opened_in_one_sentence_is_quoted_with_its_later_items(answerer: ExtractiveAnswerer) -> None:
     # The items stand apart, and the third is in the next passage of the same article.
     first = ("Nantong will seek breakthroughs in three aspects: First, seek breakthroughs in the cooperation model. "
