@@ -473,6 +473,16 @@ def test_a_counted_sentence_beats_one_that_merely_reads_close(answerer: Extracti
     assert [c.chunk_id for c in draft.citations] == ["b"]
 
 
+def test_a_sentence_counting_what_how_many_asks_about_needs_less_evidence(answerer: ExtractiveAnswerer) -> None:
+    # Coverage 0.5 + similarity 0.45: short of the 1.0 other specific answers need, enough for a counted one.
+    text = ("From January to October, the province's transport carried a total of 600 million passengers. "
+            "The weather in the province was fine that year.")
+    question = "How many passengers did the Jiangsu railways carry?"
+    assert not ask(answerer, question, make_passage(text, title="Jiangsu", dense=0.45)).abstained
+    strict = ExtractiveAnswerer(abstain_message=ABSTAIN, config=ExtractiveConfig(min_evidence_counted=1.0))
+    assert ask(strict, question, make_passage(text, title="Jiangsu", dense=0.45)).abstained
+
+
 def test_a_cut_off_clause_is_quoted_with_an_ellipsis(answerer: ExtractiveAnswerer) -> None:
     # The seeds' articles end mid-sentence ("...will reach"): the clause is quoted as it stands, marked cut off.
     text = "Nantong sits on the Yangtze River. The Sutong Bridge opened to traffic on June 30, 2008 and will reach"
