@@ -708,6 +708,9 @@ class ExtractiveAnswerer:
                 return Draft(self.nothing_more_message, True, [], evidence)
             groups = self._overview(supported, candidates, said=said)
         elif _OVERVIEW.search(question):
+            if re.search(rf"\b{_DOCUMENT}\b", question, re.IGNORECASE):
+                # "Summarize the article about Kunshan": that article's sentences, not another's that names Kunshan.
+                supported = [c for c in supported if _place(c)[0] == _place(supported[0])[0]]
             groups = self._overview(supported, candidates)
         else:
             groups = self._compose(best, supported, candidates, explains=bool(_EXPLAINS.search(question)))

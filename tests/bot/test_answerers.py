@@ -654,6 +654,18 @@ def test_an_overview_quotes_up_to_three_sentences_on_its_subject(answerer: Extra
     assert draft.evidence["coverage"] == pytest.approx(1.0)
 
 
+def test_summarize_the_article_quotes_that_article_alone(answerer: ExtractiveAnswerer) -> None:
+    kunshan = make_passage("Kunshan held the largest metaverse exhibition. Kunshan released its metaverse plan.",
+                           title="Kunshan metaverse exhibition", source="a.txt", article=1)
+    other = make_passage("Wu Xinming was secretary of Kunshan in 2020. Kunshan joined the zone.", chunk_id="p2",
+                         title="Nantong interview", source="a.txt", article=0, rank=2)
+    summary = ask(answerer, "Summarize the article about Kunshan", kunshan, other)
+    assert {c.chunk_id for c in summary.citations} == {"p1"}
+    # Asked about Kunshan, not an article: both may answer.
+    told = ask(answerer, "Tell me about Kunshan", kunshan, other)
+    assert {c.chunk_id for c in told.citations} == {"p1", "p2"}
+
+
 def test_a_name_in_the_sentence_before_answers_for_a_sentence_that_says_he(answerer: ExtractiveAnswerer) -> None:
     text = ("The street owes much to Wang Congde, a young minister. He moved from Hangzhou to Ningxi to avoid chaos. "
             "The town grew.")
