@@ -962,6 +962,7 @@ class ExtractiveAnswerer:
         candidates: list[Candidate] = []
         for passage in passages:
             spans, vectors, title_terms, passage_terms, all_terms, qualified = self._analyse(passage)
+            headline = " ".join(passage.title.split())
             # "Who is the mayor?" is not answered by "the deputy mayor" (unless the question says "deputy").
             sentence_terms = all_terms if asks_qualified else [t - q for t, q in zip(all_terms, qualified)]
             for j, (start, end) in enumerate(spans):
@@ -977,6 +978,10 @@ class ExtractiveAnswerer:
                         # (A date or a number may stand in a fragment; what an open question asks, hardly.)
                         continue
                 if len(sentence.split()) < 4:
+                    continue
+                if headline and " ".join(sentence.split()).rstrip(".") in headline:
+                    # The article's headline, repeated in its text ("Think of Jiaxing as soon as the Dragon Boat
+                    # Festival arrives?"): it asks or announces, it does not tell.
                     continue
                 # The sentence before often names the subject ("the Sutong Bridge ... opened. Its daily traffic").
                 window = _whole_names(sentence_terms[j] | title_terms | (sentence_terms[j - 1] if j > 0 else set()),

@@ -654,6 +654,13 @@ def test_an_overview_quotes_up_to_three_sentences_on_its_subject(answerer: Extra
     assert draft.evidence["coverage"] == pytest.approx(1.0)
 
 
+def test_the_headline_repeated_in_the_text_is_not_quoted(answerer: ExtractiveAnswerer) -> None:
+    title = "Think of Jiaxing as soon as the Dragon Boat Festival arrives?"
+    text = f"{title} Jiaxing zongzi are sold on every expressway. Jiaxing began its festivals in 1997."
+    draft = ask(answerer, "Tell me about Jiaxing and the Dragon Boat Festival", make_passage(text, title=title))
+    assert not draft.abstained and "Think of" not in draft.text and "expressway" in draft.text
+
+
 def test_summarize_the_article_quotes_that_article_alone(answerer: ExtractiveAnswerer) -> None:
     kunshan = make_passage("Kunshan held the largest metaverse exhibition. Kunshan released its metaverse plan.",
                            title="Kunshan metaverse exhibition", source="a.txt", article=1)
