@@ -847,14 +847,16 @@ class ExtractiveAnswerer:
         if (explains and following is not None and not _REASON.search(best.text)
                 and _REASON.search(following.text)):
             ratio, most = cfg.next_sentence_ratio_explain, cfg.max_explain_words
+        # (Not a sentence the article's text breaks off in: "... will reach" adds nothing to the answer.)
         if (following is not None and following.score >= ratio * best.score and len(chosen) < cfg.max_sentences
+                and _ENDS_SENTENCE.search(following.text)
                 and sum(len(c.text.split()) for c in chosen) + len(following.text.split()) <= most):
             chosen.append(following)
         taken = {c.text for c in chosen}
         for c in supported:
             if c.score < cfg.second_sentence_ratio * best.score:
                 break
-            if c.text in taken:
+            if c.text in taken or not _ENDS_SENTENCE.search(c.text):
                 continue
             second = [g for g in self._with_antecedent(c, candidates) if g.text not in taken]
             both = [*chosen, *second]

@@ -492,6 +492,13 @@ def test_a_cut_off_clause_is_quoted_with_an_ellipsis(answerer: ExtractiveAnswere
     assert draft.text == f"{citation.quote} … [1]"
 
 
+def test_a_cut_off_clause_does_not_trail_an_answer_it_adds_nothing_to(answerer: ExtractiveAnswerer) -> None:
+    text = ("On November 8, Kunshan released its metaverse action plan in Shanghai. The metaverse action plan of "
+            "Kunshan proposes that by 2025 its industries will reach")
+    draft = ask(answerer, "When did Kunshan release its metaverse action plan?", make_passage(text, title=""))
+    assert draft.text == "On November 8, Kunshan released its metaverse action plan in Shanghai. [1]"
+
+
 def test_a_short_cut_off_fragment_is_never_quoted(answerer: ExtractiveAnswerer) -> None:
     text = "Nantong sits on the Yangtze River. The Sutong Bridge opened in"
     candidates = answerer.rank_sentences("When did the Sutong Bridge open to traffic?", [make_passage(text)],
