@@ -43,7 +43,9 @@ def stem(word: str) -> str:
         return _IRREGULAR[word]
     if len(word) <= 3 or word[0].isdigit():
         return word
-    for suffix, replacement in (("ies", "y"), ("sses", "ss"), ("ing", ""), ("ed", ""), ("es", "e"), ("s", "")):
+    # ("ings" before "ing" and "s": "crossings" and "crossing" are one term.)
+    for suffix, replacement in (("ies", "y"), ("sses", "ss"), ("ings", ""), ("ing", ""), ("ed", ""), ("es", "e"),
+                                ("s", "")):
         if word.endswith(suffix) and len(word) - len(suffix) >= 3:
             if suffix == "s" and word.endswith(("ss", "us", "is")):
                 return word
@@ -82,7 +84,7 @@ def _import_bm25s() -> Any:
 
 
 # Bump when analyze()/stem() change: a keyword index built with another analyser is stale.
-ANALYZER_VERSION = "3"
+ANALYZER_VERSION = "4"
 
 
 def ids_digest(ids: Iterable[str]) -> str:
