@@ -701,6 +701,13 @@ class ExtractiveAnswerer:
                     "kind_ok": float(best.kind_ok), "names_missing": float(len(best.names_missing))}
         if not supported or candidates[0].score - best.score > self.config.max_score_gap:
             return Draft(self.abstain_message, True, [], evidence)
+        if said and standalone_question and standalone_question != question and _already_said(best, said):
+            # A follow-up whose best sentence the bot has quoted already ("Xu Xiaoyu, director of Jingjiang City,
+            # said." again for "What does his city want to build?"): a new supported one holding more of the
+            # follow-up's own words answers instead.
+            fresh = next((c for c in supported if not _already_said(c, said)
+                          and (c.own_coverage or 0.0) > (best.own_coverage or 0.0)), None)
+            best = fresh or best
         if said and _MORE.search(question):
             # "Tell me more": what the conversation has not quoted yet.
             supported = [c for c in supported if not _already_said(c, said)]

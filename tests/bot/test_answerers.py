@@ -273,7 +273,7 @@ def test_answer_kind_found_in(kind: str, sentence: str, question: str, found: bo
     ("How many new vehicles use it?", "vehicle"),
     ("How many river-crossing passages are there?", "passage"),
     ("How many people live there?", "person"),
-    ("how many crossings will be built?", "crossing"),
+    ("how many crossings will be built?", "cross"),
     ("How many of Nantong's larger factories work with colleges?", "factory"),  # not the possessive
     ("How many 'centers' is Shanghai building?", "center"),  # quoted
     ("How many “golden cards” does it have?", "card"),

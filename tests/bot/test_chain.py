@@ -454,6 +454,17 @@ def test_a_question_that_finds_nothing_alone_is_tried_on_the_conversations_subje
 
 
 @pipeline_marks
+def test_a_follow_up_gets_a_new_sentence_rather_than_the_quote_already_given(seeds_pipeline: Pipeline) -> None:
+    # The best sentence is the quote already given ("Xu Xiaoyu, director of Jingjiang City, said."): a new one holding
+    # more of the follow-up's words answers instead.
+    first = seeds_pipeline.ask("Who is Xu Xiaoyu?")
+    assert first.answer.startswith("Xu Xiaoyu, director of Jingjiang City, said.")
+    answer = seeds_pipeline.ask("What does his city want to build?", history=[
+        {"role": "user", "content": "Who is Xu Xiaoyu?"}, {"role": "assistant", "content": first.answer}])
+    assert "experimental area" in answer.answer and not answer.answer.startswith("Xu Xiaoyu")
+
+
+@pipeline_marks
 def test_what_articles_do_you_have_lists_them_newest_first(seeds_pipeline: Pipeline) -> None:
     answer = seeds_pipeline.ask("What articles do you have?")
     assert answer.small_talk and answer.citations == [] and answer.passages == []
