@@ -391,22 +391,57 @@ _AGENT = (rf"(?!\d|(?:{MONTHS})\b|the (?:end|start|beginning|middle|time)\b|(?:h
 _COMPARATIVES = (r"(?:bigger|larger|smaller|greater|higher|lower|longer|shorter|older|newer|younger|richer|poorer|"
                  r"wealthier|faster|slower|earlier|later|sooner|closer|nearer|farther|further|wider|busier|cheaper|"
                  r"heavier|taller|better|worse|more|less|fewer|first)")
-# "Which is bigger, Nantong or Kunshan?", "Which has more people: A or B?", "Is Kunshan richer than Jiangyin?"
-_COMPARISON = re.compile(
-    rf"^\W*(?:which|who|what)\b[^?]*?\b{_COMPARATIVES}\b(?:[^,:?]*[,:])?\s*(?P<a>[^,:?]+?)\s+or\s+(?P<b>[^,:?]+?)"
-    rf"\s*\??\s*$|"
-    rf"^\W*(?:is|are|was|were|does|did|do|has|have|had)\s+(?P<c>[^?]+?)\s+(?:\w+er|{_COMPARATIVES}(?:\s+\w+)?)"
-    rf"\s+than\s+(?P<d>[^?]+?)\s*\??\s*$", re.IGNORECASE)
+_COMPARATIVE_WORDS = frozenset(_COMPARATIVES[3:-1].split("|"))
+_WH_START = re.compile(r"^\W*(?:which|who|what)\b", re.IGNORECASE)
+_AUX_START = re.compile(r"^\W*(?:is|are|was|were|does|did|do|has|have|had)\s+", re.IGNORECASE)
+# "more than 90,000 vehicles", "longer than 8 kilometres": a threshold, not a second thing to weigh.
+_QUANTITY_START = re.compile(r"^\W*(?:\d|(?:a|an|one|two|three|four|five|six|seven|eight|nine|ten|twenty|hundred|"
+                             r"thousand|million|billion|half|a few|several|many)\b)", re.IGNORECASE)
 _COMPARES = re.compile(rf"\b(?:than|{_COMPARATIVES}|\w{{3,}}est|ahead of|behind|surpass\w*|exceed\w*|"
                        r"overt(?:ake|ook|aken)|outpac\w*|rank\w*|top)\b", re.IGNORECASE)
 
 
 def _sides(question: str) -> tuple[frozenset[str], ...]:
-    """The two things a comparison weighs, as analysed terms; () when the question compares nothing."""
-    match = _COMPARISON.search(question)
-    if match is None:
+    """The two things a comparison weighs, as analysed terms: "Which is bigger, Nantong or Kunshan?", "Which has
+    more people: A or B?", "Is Kunshan richer than Jiangyin?"; () when the question compares nothing ("Does it carry
+    more than 90,000 vehicles?" sets a threshold). Plain string work, not one regular expression: nested lazy
+    patterns took minutes on a long question of spaces."""
+    text = " ".join(question.split()).rstrip(" ?.!")
+    if len(text) > 300:
         return ()
-    first, second = (match.group("a") or match.group("c")), (match.group("b") or match.group("d"))
+    if _WH_START.match(text) and " or " in text:
+        head, options = re.split(r"[,:](?=[^,:]*$)", text, maxsplit=1) if re.search(r"[,:]", text) else ("", "")
+        listed = bool(options)
+        if not listed:
+            # No comma: "Which is bigger Nantong or Kunshan": the options follow the comparative, named.
+            words = text.split()
+            at = next((i for i, w in enumerate(words) if w.lower() in _COMPARATIVE_WORDS - {"first"}), None)
+            if at is None:
+                return ()
+            head, options = " ".join(words[:at + 1]), " ".join(words[at + 1:])
+        first, _, second = options.rpartition(" or ")
+        compares = {w.lower() for w in re.findall(r"[A-Za-z]+", head)} & (
+            _COMPARATIVE_WORDS if listed else _COMPARATIVE_WORDS - {"first"})
+        if not compares or not first.strip() or not second.strip():
+            return ()
+        if len(first.split()) > 8 or len(second.split()) > 8:
+            return ()
+        if not listed and not (_PROPER.search(" " + first) and _PROPER.search(" " + second)):
+            return ()
+    elif (aux := _AUX_START.match(text)) and " than " in text:
+        before, _, second = text.rpartition(" than ")
+        words = before[aux.end():].split()
+        if len(words) < 2 or _QUANTITY_START.match(second):
+            return ()
+        last = words[-1].lower()
+        if last in _COMPARATIVE_WORDS or (last.endswith("er") and len(last) > 4):
+            first = " ".join(words[:-1])
+        elif len(words) > 2 and words[-2].lower() in ("more", "less", "fewer"):
+            first = " ".join(words[:-2])
+        else:
+            return ()
+    else:
+        return ()
     sides = (frozenset(analyze(first)), frozenset(analyze(second)))
     return sides if all(sides) and sides[0] != sides[1] else ()
 

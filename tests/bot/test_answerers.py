@@ -3,6 +3,7 @@ similarity (unless sentence vectors are given), and every term's idf is 1, so ea
 from __future__ import annotations
 
 import dataclasses
+import time
 import statistics
 
 import numpy as np
@@ -115,9 +116,28 @@ def ask(answerer: ExtractiveAnswerer, question: str, *passages, **options):
     ("Is it more than 100 km?", "any"),
     ("Which river or lake is the park near?", "named"),
     ("Which projects are more important?", "any"),
+    ("Which is bigger Nantong or Kunshan?", "comparison"),
+    ("Is Nantong more populous than Suzhou?", "comparison"),
+    # A threshold is not a second thing to weigh ("more than 90,000 vehicles"), nor are two words joined by "or".
+    ("Does the Sutong Bridge carry more than 90,000 vehicles a day?", "any"),
+    ("Did Wu Xinming work in Suzhou for more than 20 years?", "any"),
+    ("Is the bridge longer than 8 kilometres?", "any"),
+    ("Which companies will receive more funding or tax breaks?", "money"),
+    ("Who was the first mayor or governor of the city?", "person"),
 ])
 def test_answer_kind(question: str, kind: str) -> None:
     assert answer_kind(question).name == kind
+
+
+@pytest.mark.parametrize("question", [
+    "which more" + " " * 1900 + "or b ?y", "which " + ("more" + " " * 6 + "or" + " " * 6) * 110 + "?y",
+    "is a" + (" " * 15 + "bigger than") * 70 + " ?y",
+])
+def test_reading_a_long_odd_question_takes_no_time(question: str) -> None:
+    # A regular expression with nested lazy parts took minutes on these (a few word pieces, under the length limit).
+    started = time.perf_counter()
+    answer_kind(question)
+    assert time.perf_counter() - started < 0.5
 
 
 @pytest.mark.parametrize(("question", "head"), [
