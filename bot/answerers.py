@@ -59,7 +59,7 @@ _DATE = re.compile(rf"\b(?:(?:{MONTHS})\.?\s+\d{{1,2}}(?:st|nd|rd|th)?(?:,?\s+\d
                    re.IGNORECASE)
 # When, in history: "during the reign of Emperor Jingfu of Tang Dynasty", "in the Song Dynasty", "the 12th century".
 # ("If you were from the Song Dynasty" says when no one did anything.)
-_ERA_DATE = re.compile(r"\breign of (?:the )?(?:[A-Z][\w'’-]*\s+){1,3}|"
+_ERA_DATE = re.compile(r"\b[Rr]eign of (?:the )?(?:[A-Z][\w'’-]*\s+){1,3}|"
                        r"\b(?:[Ii]n|[Dd]uring) the (?:[A-Z][\w'’-]*\s+){1,2}Dynasty\b|\b\d{1,2}(?:st|nd|rd|th)\s+century\b")
 # A date that names its day ("November 30", "30th of November", "2024-05-14", "on Monday"): what "On what date ..."
 # asks for, which a year or "early summer" does not give.
@@ -507,7 +507,10 @@ class Candidate:
 
 _ACRONYM = re.compile(r"\b[A-Z][A-Z0-9]+\b")
 # "Is it ...?", "Does it ...?", "Has it ...?": asks whether something holds, not for a fact of a kind.
-_YES_NO = re.compile(r"^\W*(?:is|are|was|were|does|do|did|has|have|had|can|could|will|would|should)\b", re.IGNORECASE)
+# ("Do you know when ...?", "Can you tell me who ...?" ask when and who.)
+_YES_NO = re.compile(r"^\W*(?!(?:can|could|would|will|do|does|did)\s+(?:you|anyone|someone|somebody|u)\s+(?:please\s+)?"
+                     r"(?:tell|know|say|explain|remember|find)\b)"
+                     r"(?:is|are|was|were|does|do|did|has|have|had|can|could|will|would|should)\b", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -622,6 +625,11 @@ _ARTICLE_FACT_RULES: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
 )
 _FIELD_LABELS = {"published": "Dated", "published_time": "Dated", "editor": "Editor", "reviewer": "Review",
                  "author": "Author", "agency": "Source", "outlet": "Outlet"}
+# The words a question about an article's byline or dateline uses besides "it" ("who reviewed it?", "what news
+# agency?", "when was it published?").
+_FIELD_WORDS = frozenset(analyze("published publish posted released dated updated written wrote edited editor reviewed "
+                                 "reviewer checked proofread author authored agency news source outlet newspaper "
+                                 "publication media date time day hour out online live"))
 _FIELD_NAMES = {"published": "date", "published_time": "time of publication", "editor": "editor",
                 "reviewer": "reviewer", "author": "author", "agency": "news agency", "outlet": "outlet"}
 
@@ -643,6 +651,9 @@ def _article_fact_follow_up(question: str, standalone_question: str | None, *, a
         return None
     if not (about_an_article
             or re.search(rf"\b{_DOCUMENT}\b", standalone_question[len(question):], re.IGNORECASE)):
+        return None
+    # "Who published the plan?" asks about the plan, not the article: only "it", or nothing, may stand for it.
+    if any(t not in _FIELD_WORDS for t in _content_terms(re.sub(r"\bit\b", " ", question, flags=re.IGNORECASE))):
         return None
     for reading in (re.sub(r"\bit\b", "the article", question, flags=re.IGNORECASE),
                     f"{question.rstrip('?.! ')} of the article"):
@@ -755,7 +766,8 @@ class ExtractiveAnswerer:
                 supported = [c for c in supported if _place(c)[0] == _place(supported[0])[0]]
             groups = self._overview(supported, candidates)
         else:
-            groups = self._compose(best, supported, candidates, explains=bool(_EXPLAINS.search(question)))
+            groups = self._compose(best, supported, candidates, explains=bool(_EXPLAINS.search(question)),
+                                   open_question=kind.name == "any")
         # A follow-up's answer does not open with the quote the bot gave last time when it has a new one to give
         # ("Xu Xiaoyu, director of Jingjiang City, said." again before the park). Alone, that quote stays: the
         # earlier answer may hold the follow-up's answer too ("5.2 square kilometers ... nearly 300 companies").
@@ -873,14 +885,15 @@ class ExtractiveAnswerer:
         return c.kind_ok and counted and not c.names_missing and close and c.predicate_here
 
     def _compose(self, best: Candidate, supported: Sequence[Candidate],
-                 candidates: Sequence[Candidate], *, explains: bool = False) -> list[list[Candidate]]:
+                 candidates: Sequence[Candidate], *, explains: bool = False,
+                 open_question: bool = True) -> list[list[Candidate]]:
         """The runs of sentences to quote, each with its own [n]: the best sentence, with the sentence before it when
         it opens with "It"/"This" (the reader needs the antecedent) and the next one when that scores nearly as well
         (a list, a "first ..., second ..."; for a why question, more readily when it gives the reason the best one
         lacks); then a second supported sentence scoring nearly as well as the best, when the answer stays short (the
         reader sees both readings, not a coin toss between them)."""
         cfg = self.config
-        if enumeration := self._enumeration(best, candidates):
+        if enumeration := self._enumeration(best, candidates, open_question=open_question):
             return enumeration
         chosen = self._with_antecedent(best, candidates)
         following = next((c for c in candidates if c.passage.chunk_id == best.passage.chunk_id
@@ -907,11 +920,13 @@ class ExtractiveAnswerer:
             break
         return [chosen]
 
-    def _enumeration(self, best: Candidate, candidates: Sequence[Candidate]) -> list[list[Candidate]]:
+    def _enumeration(self, best: Candidate, candidates: Sequence[Candidate], *,
+                     open_question: bool) -> list[list[Candidate]]:
         """A best sentence that opens a list ("breakthroughs in three aspects: First, ...") with the sentences of its
         passage that go on with it ("The second is ...", "The third is ..."), however far apart; [] when it opens
-        none or none goes on with it within the answer's length."""
-        if not _ENUMERATES.search(best.text) or self.config.max_sentences < 2:
+        none or none goes on with it within the answer's length. Only for an open question: "When did the bridge
+        open?" wants its date, not the list's next item."""
+        if not _ENUMERATES.search(best.text) or self.config.max_sentences < 2 or not open_question:
             return []
         run, seen = [best], {best.text}
         article, at = _place(best)
@@ -1251,15 +1266,16 @@ def _key_terms(question: str, terms: Sequence[str]) -> tuple[str, ...]:
     about something else; a rare but generic word ("call", "large") may well be paraphrased, so it only counts
     towards coverage."""
     proper = {t for m in _PROPER.findall(_spell_months(question)) for t in analyze(m)}
-    # A year or figure the question states ("GDP in 2023") pins it as firmly as a name does; a lone digit ("1 When
-    # did ...", "alert(1)") is more likely a stray key than a figure, and a year that bounds ("Did it open before
-    # 2010?") need not be written where the answer is.
-    bounds = set(_BOUND_YEAR.findall(question))
-    return tuple(t for t in terms if t in proper or (t[0].isdigit() and len(t) > 1 and t not in bounds))
+    # A year or figure the question states ("GDP in 2023", "Metro Line 3") pins it as firmly as a name does; a digit
+    # opening the question or in brackets ("1 When did ...", "alert(1)") is more likely a stray key, and the year a
+    # yes-no question sets as a bound ("Did it open before 2010?") need not be written where the answer is.
+    stray = {d for pair in _STRAY_DIGIT.findall(question) for d in pair if d}
+    bounds = set(_BOUND_YEAR.findall(question)) if _YES_NO.match(question) else set()
+    return tuple(t for t in terms if t in proper or (t[0].isdigit() and t not in stray and t not in bounds))
 
 
-_BOUND_YEAR = re.compile(r"\b(?:before|after|until|till|since|by|prior to|earlier than|later than)\s+((?:1[89]|20)\d{2})\b",
-                         re.IGNORECASE)
+_STRAY_DIGIT = re.compile(r"^\W*(\d)\b|\((\d)\)")
+_BOUND_YEAR = re.compile(r"\b(?:before|after|prior to|earlier than|later than)\s+((?:1[89]|20)\d{2})\b", re.IGNORECASE)
 
 
 def _sentence_spans(passage: Passage) -> list[tuple[int, int]]:

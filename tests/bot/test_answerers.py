@@ -277,6 +277,7 @@ def test_a_named_answer_knows_what_it_names(question: str, head: str | None) -> 
     # An era says when as a date does.
     ("date", "During the reign of Emperor Jingfu of Tang Dynasty, Wang moved to Ningxi.", "When did Wang move?", True),
     ("date", "In the Song Dynasty, the street was built.", "When was the street built?", True),
+    ("date", "Reign of Emperor Jingfu: Wang moved to Ningxi.", "When did Wang move?", True),
     ("date", "If you were from the Song Dynasty, you would rest at an inn.", "When was the street built?", False),
     ("comparison", "Kunshan's GDP is higher than Jiangyin's.", "Is Kunshan richer than Jiangyin?", True),
     ("comparison", "Kunshan ranked first among the top 100 counties, ahead of Jiangyin.",
@@ -721,6 +722,12 @@ def test_a_list_opened_in_one_sentence_is_quoted_with_its_later_items(answerer: 
     assert [c.quote.split(",")[0].split(":")[-1].strip()[:14] for c in draft.citations] == [
         "First", "The second is ", "The third is t"]
     assert "enclave" not in draft.text
+    # A question asking for a date wants the date, not the list's next item.
+    dated = make_passage("The city changed in two ways. First, the Sutong Bridge opened to traffic on June 30, 2008. "
+                         "Trade grew.", chunk_id="p3", title="Changes", article=0, start=0)
+    later = make_passage("Trade grew. Finally, the Sutong Bridge museum opened in 2020, with exhibits.", chunk_id="p4",
+                         title="Changes", article=0, start=80, rank=2)
+    assert "museum" not in ask(answerer, "When did the Sutong Bridge open to traffic?", dated, later).text
     # A question about the first item gets its details, not the list.
     models = ask(answerer, "Which cooperation models is Nantong exploring?", one, two)
     assert "enclave incubation" in models.text and "third" not in models.text
@@ -947,6 +954,9 @@ def test_a_follow_up_asks_its_field_of_the_article_the_conversation_was_about() 
     assert agency.text == '"Sutong Bridge opens" comes from Xinhua. [1]'
     # Neither: a question about the news, not the article.
     assert ask(answerer, "who reviewed it", passage, standalone_question="who reviewed it (Sutong)").abstained
+    # A question naming its own subject asks about that, not the article's byline.
+    assert "Zhang Xiang" not in ask(answerer, "Who reviewed the bridge design?", passage,
+                                    standalone_question="Who reviewed the bridge design? (Sutong; article)").text
 
 
 def test_a_question_about_the_time_of_an_article_is_answered_from_its_dateline() -> None:
@@ -990,10 +1000,20 @@ def test_a_stray_digit_or_a_bounding_year_is_not_a_figure_the_answer_must_hold(a
     assert "June 30, 2008" in ask(answerer, question, make_passage(BRIDGE)).text
 
 
+@pytest.mark.parametrize("question", ["When did Metro Line 3 open?", "What will the GDP reach by 2035?"])
+def test_a_digit_or_year_the_question_names_must_be_where_the_answer_is(answerer: ExtractiveAnswerer,
+                                                                        question: str) -> None:
+    text = "By 2030, the city's GDP will reach 2 trillion yuan. Metro Line 2 opened in 2022."
+    assert ask(answerer, question, make_passage(text, title="")).abstained
+
+
 @pytest.mark.parametrize(("question", "abstains"), [
     ("Is the Sutong Bridge the longest bridge in the world?", True),  # the sentences only name the bridge
     ("Did the Sutong Bridge open in 2008?", False),
     ("Does the Sutong Bridge carry 90,000 vehicles every day?", False),
+    # Asking when, politely: no yes-no question.
+    ("Do you know when the Sutong Bridge was completed?", False),
+    ("Can you tell me when the Sutong Bridge was finished?", False),
 ])
 def test_a_yes_no_question_needs_a_sentence_about_more_than_its_subject(answerer: ExtractiveAnswerer, question: str,
                                                                        abstains: bool) -> None:
