@@ -94,14 +94,6 @@ class Pipeline:
             return Answer(question=question, answer=reply, abstained=True, citations=[],
                           timings_ms={"retrieve": 0.0, "answer": spent, "total": spent},
                           standalone_question=question, passages=[], small_talk=True)
-        if asks_what_is_indexed(question) and "library" in self.prompts.names():
-            # About the collection, not its news: the list of articles (those the filters let through), from the
-            # keyword index's metadata; nothing searched, nothing quoted.
-            reply = self._library(search_filters)
-            spent = _ms(time.perf_counter() - started)
-            return Answer(question=question, answer=reply, abstained=True, citations=[],
-                          timings_ms={"retrieve": 0.0, "answer": spent, "total": spent},
-                          standalone_question=question, passages=[], small_talk=True)
         idf = self.retriever.bm25
         self._check_fits_model(question)
         if (search_filters is not None and "no_filter_match" in self.prompts.names()
@@ -112,6 +104,16 @@ class Pipeline:
                                                                           filters=search_filters.describe()),
                           abstained=True, citations=[], timings_ms={"retrieve": spent, "answer": 0.0, "total": spent},
                           standalone_question=question, passages=[], no_filter_match=True)
+        # ("What are your sources?" right after an answer asks for that answer's sources, which it lists.)
+        if (asks_what_is_indexed(question) and "library" in self.prompts.names()
+                and not (history and re.search(r"\bsources?\b", question, re.IGNORECASE))):
+            # About the collection, not its news: the list of articles (those the filters let through; when none
+            # does, the reply above says so), from the keyword index's metadata; nothing searched, nothing quoted.
+            reply = self._library(search_filters)
+            spent = _ms(time.perf_counter() - started)
+            return Answer(question=question, answer=reply, abstained=True, citations=[],
+                          timings_ms={"retrieve": 0.0, "answer": spent, "total": spent},
+                          standalone_question=question, passages=[], small_talk=True)
         history = list(history or [])
         said = [str(t.get("content", "")) for t in history if not isinstance(t, str) and t.get("role") == "assistant"]
         standalone = self.condenser.condense(question, history)

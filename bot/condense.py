@@ -9,11 +9,11 @@ about Jingjiang City. An LLM rewriter (prompts/condense_question.txt) will imple
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Protocol
 
 from bot.answerers import asks_for_more, introduced_people, named_people, without_request_words
-from bot.small_talk import small_talk_kind
+from bot.small_talk import asks_what_is_indexed, small_talk_kind
 from index.bm25 import analyze
 
 # A conversation turn: a plain earlier user question, or {"role": "user"|"assistant", "content": str}.
@@ -68,8 +68,9 @@ class Condenser(Protocol):
 
 
 def exchanges(history: Sequence[Turn]) -> list[tuple[str, str]]:
-    """(user question, the assistant's reply or "") for each user turn of the history, blank turns and small talk
-    ("thanks!", with its reply) dropped. A plain string or a mapping without a role is the user's."""
+    """(user question, the assistant's reply or "") for each user turn of the history, blank turns, small talk
+    ("thanks!", with its reply) and questions about the collection ("What articles do you have?") dropped. A plain
+    string or a mapping without a role is the user's."""
     pairs: list[tuple[str, str]] = []
     chatting = False
     for turn in history:
@@ -80,7 +81,8 @@ def exchanges(history: Sequence[Turn]) -> list[tuple[str, str]]:
         if not content.strip():
             continue
         if role == "user":
-            chatting = small_talk_kind(content) is not None
+            # ("What articles do you have?" and its list name no subject either.)
+            chatting = small_talk_kind(content) is not None or asks_what_is_indexed(content)
             if not chatting:
                 pairs.append((content, ""))
         elif role == "assistant" and pairs and not chatting:
@@ -146,7 +148,10 @@ class HeuristicCondenser:
             leaning = leaning and self.needs_context(asked)
         # "he" is a person: when the turn that gave the subject named only a place ("How long was he in the Fenhu
         # zone?"), the person comes from further back ("Who is Wu Xinming?").
-        if _PERSONAL.search(question) and (person := _last_person(earlier)):
+        # (Not when the question names whom it means, "What did Xu Xiaoyu say about his city?", or asks who: "Who
+        # built it and what was his job?")
+        if (_PERSONAL.search(question) and not _ASKS_WHO.match(question) and not names_what_it_points_at(question)
+                and (person := _last_person(earlier, leans=self.needs_context))):
             if not set(analyze(person)) <= set(analyze(" ".join(subject))) | own:
                 subject.insert(0, person)
         extra = "; ".join(dict.fromkeys(s for s in subject if s))
@@ -172,15 +177,18 @@ def _points_back(question: str, turn: str, reply: str) -> bool:
     return False
 
 
-def _last_person(earlier: Sequence[tuple[str, str]]) -> str | None:
+def _last_person(earlier: Sequence[tuple[str, str]], *, leans: Callable[[str], bool]) -> str | None:
     """The person the conversation last named: in a question ("Where did Wu Xinming work?"), or in a cited answer
-    that introduces them ("Wu Xinming, secretary of ...") or names the one asked about in lower case."""
+    that introduces them ("Wu Xinming, secretary of ...") or names the one asked about in lower case. Only as far
+    back as the questions leaned on the one before: one that stood alone began another subject."""
     for asked, reply in reversed(earlier):
         text = _CITATION.sub("", reply) if _CITATION.search(reply) else ""
         people = named_people(asked) + introduced_people(text) + [
             n for n in named_people(text) if n.lower() in asked.lower()]
         if people:
             return people[0]
+        if not leans(asked):
+            return None
     return None
 
 

@@ -40,7 +40,8 @@ _LIBRARY = re.compile(
     r"^\W*(?:(?:please|can you|could you|would you)\s+)?(?:"
     r"(?:list|show|show me|give me|name)\s+(?:the\s+|all\s+(?:the\s+)?|your\s+|me\s+)?(?:articles|stories|sources|"
     r"documents|news)|"
-    r"what\s+(?:articles|stories|sources|documents|news|topics|subjects)\s+(?:do you have|have you got|are there|"
+    r"(?:what|which)\s+(?:(?:kinds?|sorts?|types?)\s+of\s+)?(?:articles|stories|sources|documents|news|topics|"
+    r"subjects)\s+(?:do you have|have you got|are there|"
     r"can i ask about|do you know(?: about)?|do you cover|are (?:in|covered)|are available)|"
     r"what\s+(?:are|were)\s+(?:the|your|these|those)\s+(?:articles|stories|sources|documents)(?:\s+about)?|"
     r"what\s+do\s+(?:the|your)\s+(?:articles|stories|documents)\s+(?:cover|talk about|say|discuss)|"
@@ -48,7 +49,7 @@ _LIBRARY = re.compile(
     r"what(?:'s|’s|\s+is|\s+are)\s+(?:the\s+)?(?:latest|newest|most recent|recent)\s+(?:news|articles|stories)|"
     r"what(?:'s|’s|\s+is)\s+new|"
     r"what\s+can\s+(?:i|you)\s+(?:ask|answer)(?:\s+you)?(?:\s+about)?|"
-    r"what\s+do\s+you\s+know(?:\s+about)?|"
+    r"what\s+do\s+you\s+(?:know(?:\s+about)?|have)|"
     r"how\s+many\s+articles\s+(?:do you have|are there)"
     r")(?:\s+(?:here|now|today|then|so far|at the moment))?\s*[?.!]*\s*$",
     re.IGNORECASE)

@@ -475,6 +475,9 @@ def test_what_articles_do_you_have_lists_them_newest_first(seeds_pipeline: Pipel
     # The filters choose which.
     only = seeds_pipeline.ask("What is the latest news?", filters={"source": "003"}).answer.splitlines()
     assert only[0] == "I have 1 article:" and only[2].startswith("- Promote the two strategies")
+    # None passes them: said so, not "no articles are indexed".
+    none = seeds_pipeline.ask("What articles do you have?", filters={"published_from": "2030-01-01"})
+    assert none.no_filter_match and none.answer.startswith("No article matches your filter")
 
 
 @pipeline_marks

@@ -302,3 +302,18 @@ def test_he_is_the_person_named_further_back_when_the_last_turn_named_only_a_pla
     assert standalone.startswith("what did he do in 2020? (Wu Xinming; Fenhu")
     # No person in the conversation: nothing added for "he".
     assert "Wu" not in condenser.condense("what did he do in 2020?", history[2:])
+
+
+def test_he_goes_back_only_through_questions_that_leaned_on_the_one_before() -> None:
+    history = [*conversation("Who is Wu Xinming?", "Wu Xinming, secretary of the Nantong Municipal Party Committee, "
+                             "spoke. [1]"),
+               *conversation("When did the Sutong Bridge open?", "On June 30, 2008, the Sutong Bridge opened. [1]")]
+    # The bridge question stood alone: Wu Xinming is another subject. ("his" is the question's own "who".)
+    assert "Wu" not in condenser.condense("Who built it and what was his job?", history)
+    assert "Wu" not in condenser.condense("What was his job there?", history)
+
+
+def test_a_question_about_the_collection_is_no_subject() -> None:
+    history = [*conversation("When did the Sutong Bridge open?", "On June 30, 2008, the Sutong Bridge opened. [1]"),
+               *conversation("What articles do you have?", "I have 7 articles, newest first:")]
+    assert condenser.condense("How many vehicles use it every day?", history).endswith("(Sutong Bridge; open)")
