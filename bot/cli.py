@@ -278,7 +278,12 @@ def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
 def _source_filter(value: str) -> str:
     """--source as the filter matches it: a part of an article's source, a path inside the folder it was indexed
     from. A full path to a file on disk can never match one, so it is refused with what to type."""
-    given = Path(value.strip()).expanduser()
+    given = Path(value.strip())
+    if value.strip().startswith("~"):
+        try:
+            given = given.expanduser()
+        except RuntimeError:  # "~nosuchuser/x": no such home, so no such file either
+            return value
     if given.is_absolute() and given.is_file():
         raise UsageError(f"--source {value} is a full path; it matches the source `bot sources` shows, the file's "
                          f"path inside the folder it was indexed from. Try --source {given.name}.")

@@ -131,6 +131,9 @@ def test_a_source_copied_from_sources_works_with_ask_source(indexed: tuple[Path,
                           f"--source {full} is a full path", f"Try --source {full.name}.")
     help_text = " ".join(bot("ask", "--help", data_dir=data_dir, cwd=workdir).stdout.split())
     assert "whose source, as `bot sources` shows it" in help_text
+    # "~someone" with no such home is no path to refuse (it crashed with RuntimeError): nothing matches it.
+    tilde = bot("ask", "--json", "--source", "~nosuchuser/x", QUESTION, data_dir=data_dir, cwd=workdir)
+    assert tilde.returncode == 0 and json.loads(tilde.stdout)["no_filter_match"], tilde.stderr
 
 
 # --- ask -----------------------------------------------------------------------------------------------------
