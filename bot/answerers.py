@@ -60,7 +60,8 @@ _DATE = re.compile(rf"\b(?:(?:{MONTHS})\.?\s+\d{{1,2}}(?:st|nd|rd|th)?(?:,?\s+\d
 # When, in history: "during the reign of Emperor Jingfu of Tang Dynasty", "in the Song Dynasty", "the 12th century".
 # ("If you were from the Song Dynasty" says when no one did anything.)
 _ERA_DATE = re.compile(r"\b[Rr]eign of (?:the )?(?:[A-Z][\w'’-]*\s+){1,3}|"
-                       r"\b(?:[Ii]n|[Dd]uring) the (?:[A-Z][\w'’-]*\s+){1,2}Dynasty\b|\b\d{1,2}(?:st|nd|rd|th)\s+century\b")
+                       r"\b(?:[Ii]n|[Dd]uring) the (?:[A-Z][\w'’-]*\s+){1,2}Dynasty\b|"
+                       r"\b\d{1,2}(?:st|nd|rd|th)\s+century\b")
 # A date that names its day ("November 30", "30th of November", "2024-05-14", "on Monday"): what "On what date ..."
 # asks for, which a year or "early summer" does not give.
 _DAY = re.compile(rf"\b(?:(?:{MONTHS})\.?\s+\d{{1,2}}(?:st|nd|rd|th)?\b|"

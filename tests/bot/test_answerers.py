@@ -996,7 +996,8 @@ def test_the_article_whose_title_the_question_names_answers_though_it_ranks_lowe
 
 @pytest.mark.parametrize("question", ["1 When did the Sutong Bridge open?", "alert(1) When did the Sutong Bridge open?",
                                       "Did the Sutong Bridge open before 2010?"])
-def test_a_stray_digit_or_a_bounding_year_is_not_a_figure_the_answer_must_hold(answerer: ExtractiveAnswerer, question: str) -> None:
+def test_a_stray_digit_or_a_bounding_year_is_not_a_figure_the_answer_must_hold(answerer: ExtractiveAnswerer,
+                                                                               question: str) -> None:
     assert "June 30, 2008" in ask(answerer, question, make_passage(BRIDGE)).text
 
 

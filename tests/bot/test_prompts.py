@@ -9,10 +9,13 @@ from bot.errors import ConfigError
 from bot.prompts import PromptLibrary, default_prompts_dir
 from tests.bot.conftest import PROMPTS
 
-SHIPPED = {"abstain": set(), "nothing_more": set(), "article_fact": {"title", "field", "value"}, "condense_question": {"history", "question"}, "empty_question": set(),
-           "generative_answer": {"passages", "question", "abstain_message"}, "question_too_long": {"length", "limit"},
-           "question_too_long_for_model": {"pieces", "limit"}, "small_talk": {"kind"},
-           "no_filter_match": {"filters"}, "library": {"count", "articles", "more"}}
+SHIPPED = {
+    "abstain": set(), "nothing_more": set(), "article_fact": {"title", "field", "value"},
+    "condense_question": {"history", "question"}, "empty_question": set(),
+    "generative_answer": {"passages", "question", "abstain_message"}, "question_too_long": {"length", "limit"},
+    "question_too_long_for_model": {"pieces", "limit"}, "small_talk": {"kind"}, "no_filter_match": {"filters"},
+    "library": {"count", "articles", "more"},
+}
 
 
 def library(tmp_path: Path, **files: str) -> PromptLibrary:
