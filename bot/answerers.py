@@ -754,6 +754,13 @@ class ExtractiveAnswerer:
             # follow-up's own words answers instead.
             fresh = next((c for c in supported if not _already_said(c, said)
                           and (c.own_coverage or 0.0) > (best.own_coverage or 0.0)), None)
+            if fresh is None and _EXPLAINS.search(question):
+                # "Why does that matter?" after the traffic figures: the sentence after them says why ("This fully
+                # reflects ...").
+                article, at = _place(best)
+                after = [c for c in candidates if _place(c)[0] == article and _place(c)[1] > at]
+                following = min(after, key=lambda c: _place(c)[1], default=None)
+                fresh = following if following in supported and not _already_said(following, said) else None
             best = fresh or best
         if said and _MORE.search(question):
             # "Tell me more": what the conversation has not quoted yet.
@@ -768,7 +775,7 @@ class ExtractiveAnswerer:
             groups = self._overview(supported, candidates)
         else:
             groups = self._compose(best, supported, candidates, explains=bool(_EXPLAINS.search(question)),
-                                   open_question=kind.name == "any")
+                                   open_question=kind.name == "any", said=said)
         # A follow-up's answer does not open with the quote the bot gave last time when it has a new one to give
         # ("Xu Xiaoyu, director of Jingjiang City, said." again before the park). Alone, that quote stays: the
         # earlier answer may hold the follow-up's answer too ("5.2 square kilometers ... nearly 300 companies").
@@ -887,7 +894,7 @@ class ExtractiveAnswerer:
 
     def _compose(self, best: Candidate, supported: Sequence[Candidate],
                  candidates: Sequence[Candidate], *, explains: bool = False,
-                 open_question: bool = True) -> list[list[Candidate]]:
+                 open_question: bool = True, said: Sequence[str] = ()) -> list[list[Candidate]]:
         """The runs of sentences to quote, each with its own [n]: the best sentence, with the sentence before it when
         it opens with "It"/"This" (the reader needs the antecedent) and the next one when that scores nearly as well
         (a list, a "first ..., second ..."; for a why question, more readily when it gives the reason the best one
@@ -896,7 +903,8 @@ class ExtractiveAnswerer:
         cfg = self.config
         if enumeration := self._enumeration(best, candidates, open_question=open_question):
             return enumeration
-        chosen = self._with_antecedent(best, candidates)
+        # (An antecedent the conversation has just quoted is not quoted again: "This fully reflects ...".)
+        chosen = [c for c in self._with_antecedent(best, candidates) if c is best or not _already_said(c, said)]
         following = next((c for c in candidates if c.passage.chunk_id == best.passage.chunk_id
                           and c.index == best.index + 1), None)
         ratio, most = cfg.next_sentence_ratio, cfg.max_answer_words
@@ -912,7 +920,7 @@ class ExtractiveAnswerer:
         for c in supported:
             if c.score < cfg.second_sentence_ratio * best.score:
                 break
-            if c.text in taken or not _ENDS_SENTENCE.search(c.text):
+            if c.text in taken or not _ENDS_SENTENCE.search(c.text) or _already_said(c, said):
                 continue
             second = [g for g in self._with_antecedent(c, candidates) if g.text not in taken]
             both = [*chosen, *second]

@@ -465,6 +465,17 @@ def test_a_follow_up_gets_a_new_sentence_rather_than_the_quote_already_given(see
 
 
 @pipeline_marks
+def test_why_does_that_matter_after_the_figures_quotes_the_sentence_that_says_why(seeds_pipeline: Pipeline) -> None:
+    history: list[dict[str, str]] = []
+    for question in (SUTONG_QUESTION, "How many vehicles use it every day?", "and on holidays?"):
+        answer = seeds_pipeline.ask(question, history=history)
+        history += [{"role": "user", "content": question}, {"role": "assistant", "content": answer.answer}]
+    why = seeds_pipeline.ask("why does that matter?", history=history)
+    # Before, declined: its only answer was the traffic figures, quoted twice already.
+    assert not why.abstained and why.answer.startswith("This fully reflects") and "90,000" not in why.answer
+
+
+@pipeline_marks
 def test_what_articles_do_you_have_lists_them_newest_first(seeds_pipeline: Pipeline) -> None:
     answer = seeds_pipeline.ask("What articles do you have?")
     assert answer.small_talk and answer.citations == [] and answer.passages == []
