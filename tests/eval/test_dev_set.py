@@ -5,8 +5,8 @@ The targets are accuracy 0.90, gold cited 0.95, abstention recall 0.90, false ab
 0.92 / 0.98 / 1.00 / 0.02. The three latest blind batches (i-*, j-*, k-*: 76 cases written from the articles alone
 by authors who saw neither the bot nor the other cases) meet the accuracy target, narrowly miss gold cited and false
 abstentions, and fall well short on abstention: 0.90 / 0.94 / 0.72 / 0.06 (k-* holds only near misses the articles
-do not answer, 7 of 12 declined). The earlier blind batches do not: f-* 0.67 / 0.87 / 1.00 / 0.13, g-* 0.52 /
-0.64 / 1.00 / 0.36, h-* 0.58 / 0.73 / 0.80 / 0.19. All 217: 0.78 / 0.87 / 0.84 / 0.12. The floors sit a little
+do not answer, 7 of 12 declined). The earlier blind batches do not: f-* 0.67 / 0.87 / 1.00 / 0.13, g-* 0.56 /
+0.72 / 1.00 / 0.28, h-* 0.58 / 0.73 / 0.80 / 0.19. All 217: 0.78 / 0.88 / 0.84 / 0.11. The floors sit a little
 under what is measured, so a real regression fails the build; raise them towards the targets as the answerer
 improves.
 """
