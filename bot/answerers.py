@@ -757,9 +757,7 @@ class ExtractiveAnswerer:
             if fresh is None and _EXPLAINS.search(question):
                 # "Why does that matter?" after the traffic figures: the sentence after them says why ("This fully
                 # reflects ...").
-                article, at = _place(best)
-                after = [c for c in candidates if _place(c)[0] == article and _place(c)[1] > at]
-                following = min(after, key=lambda c: _place(c)[1], default=None)
+                following = next(iter(_later_in_article(best, candidates)), None)
                 fresh = following if following in supported and not _already_said(following, said) else None
             best = fresh or best
         if said and _MORE.search(question):
@@ -938,10 +936,7 @@ class ExtractiveAnswerer:
         if not _ENUMERATES.search(best.text) or self.config.max_sentences < 2 or not open_question:
             return []
         run, seen = [best], {best.text}
-        article, at = _place(best)
-        # (Later in the article: in the best sentence's passage or a passage retrieved beside it.)
-        for c in sorted((c for c in candidates if _place(c)[0] == article and _place(c)[1] > at),
-                        key=lambda c: _place(c)[1]):
+        for c in _later_in_article(best, candidates):
             # (Only items the question asks about as much: "Which cooperation models ...?" asks about the first.)
             if (c.text not in seen and _ENUMERATION_GOES_ON.match(c.text)
                     and c.coverage >= self.config.enumeration_coverage_ratio * best.coverage):
@@ -951,13 +946,7 @@ class ExtractiveAnswerer:
                     break
         if len(run) == 1 or sum(len(c.text.split()) for c in run) > self.config.max_answer_words:
             return []
-        groups: list[list[Candidate]] = []
-        for c in run:
-            if groups and _touching(groups[-1], [c]):
-                groups[-1].append(c)
-            else:
-                groups.append([c])
-        return groups
+        return _quotes(run)
 
     def _overview(self, supported: Sequence[Candidate], candidates: Sequence[Candidate], *,
                   said: Sequence[str] = ()) -> list[list[Candidate]]:
@@ -977,13 +966,7 @@ class ExtractiveAnswerer:
             chosen += run
             if len(chosen) >= cfg.max_sentences:
                 break
-        groups: list[list[Candidate]] = []
-        for c in chosen:
-            if groups and _touching(groups[-1], [c]):
-                groups[-1].append(c)
-            else:
-                groups.append([c])
-        return groups
+        return _quotes(chosen)
 
     @staticmethod
     def _with_antecedent(sentence: Candidate, candidates: Sequence[Candidate]) -> list[Candidate]:
@@ -1171,11 +1154,29 @@ def _dense_standout(candidates: Sequence[Candidate], margin: float) -> Candidate
     return top if top.dense - runner_up >= margin else None
 
 
+def _later_in_article(sentence: Candidate, candidates: Sequence[Candidate]) -> list[Candidate]:
+    """The candidates after the sentence in its article, in order: in its passage or a passage retrieved beside it
+    (overlapping passages give a sentence more than once)."""
+    article, at = _place(sentence)
+    return sorted((c for c in candidates if _place(c)[0] == article and _place(c)[1] > at), key=lambda c: _place(c)[1])
+
+
 def _place(c: Candidate) -> tuple[tuple[str, str, str], int]:
     """The sentence's article (corpus, file, article) and where in it the sentence starts."""
     meta = c.passage.metadata
     article = (str(meta.get("corpus", "")), str(meta.get("source", "")), str(meta.get("article", "")))
     return article, int(meta.get("start") or 0) + c.start
+
+
+def _quotes(sentences: Sequence[Candidate]) -> list[list[Candidate]]:
+    """The sentences as quotes, each with its own [n]: sentences next to each other in a passage make one."""
+    groups: list[list[Candidate]] = []
+    for c in sentences:
+        if groups and _touching(groups[-1], [c]):
+            groups[-1].append(c)
+        else:
+            groups.append([c])
+    return groups
 
 
 def _touching(first: Sequence[Candidate], second: Sequence[Candidate]) -> bool:
