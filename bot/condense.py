@@ -13,6 +13,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Protocol
 
 from bot.answerers import asks_for_more, introduced_people, named_people, without_request_words
+from bot.schema import CITATION_MARKER
 from bot.small_talk import asks_what_is_indexed, small_talk_kind
 from index.bm25 import analyze
 
@@ -52,8 +53,6 @@ before like than and or but what how why when where who which""".split())
 _PERSONAL = re.compile(r"\b(?:he|him|his|she|her|hers)\b", re.IGNORECASE)
 # An earlier question whose answer names or describes a person: "Who is Xu Xiaoyu?", "Who heads the committee?"
 _ASKS_WHO = re.compile(r"^\W*(?:who|whom)\b", re.IGNORECASE)
-# The bot's answer cites its evidence; an abstention or an error cites nothing and names nothing to follow up on.
-_CITATION = re.compile(r"\s*\[\d+\]")
 _CALENDAR = frozenset("""january february march april may june july august september october november december
 monday tuesday wednesday thursday friday saturday sunday""".split())
 _SENTENCE_START = re.compile(r"(?:^|[.!?][\"'”’)]?\s+)$")
@@ -139,7 +138,7 @@ class HeuristicCondenser:
                 answered = _answer_names(reply, known=named | set(analyze(turn)) | own)
                 # "he" is the person the answer introduced, not the wine it named first ("Ningxi Zao Shao ... is
                 # related to Wang Congde, the young minister of Dali Temple" -> "Where did he come from?").
-                introduced = set(introduced_people(_CITATION.sub("", reply)))
+                introduced = set(introduced_people(CITATION_MARKER.sub("", reply)))
                 answered = ([n for n in answered if n in introduced] or answered)[:self.max_answer_names]
                 phrases += answered
                 subject.extend(answered)
@@ -169,7 +168,7 @@ def _points_back(question: str, turn: str, reply: str) -> bool:
     giving a name of its own stands alone."""
     if _names_before(question, len(question)):
         return False
-    said = set(analyze(f"{turn} {_CITATION.sub('', reply)}"))
+    said = set(analyze(f"{turn} {CITATION_MARKER.sub('', reply)}"))
     for match in _DEFINITE.finditer(question):
         terms = [t for t in analyze(match.group(1)) if t not in _GENERIC]
         if terms and set(terms) <= said:
@@ -182,7 +181,7 @@ def _last_person(earlier: Sequence[tuple[str, str]], *, leans: Callable[[str], b
     that introduces them ("Wu Xinming, secretary of ...") or names the one asked about in lower case. Only as far
     back as the questions leaned on the one before: one that stood alone began another subject."""
     for asked, reply in reversed(earlier):
-        text = _CITATION.sub("", reply) if _CITATION.search(reply) else ""
+        text = CITATION_MARKER.sub("", reply) if CITATION_MARKER.search(reply) else ""
         people = named_people(asked) + introduced_people(text) + [
             n for n in named_people(text) if n.lower() in asked.lower()]
         if people:
@@ -195,9 +194,9 @@ def _last_person(earlier: Sequence[tuple[str, str]], *, leans: Callable[[str], b
 def _answer_names(reply: str, *, known: set[str]) -> list[str]:
     """The names a cited answer gives that the conversation had not ("Jingjiang City"), in order. An answer that
     cites nothing (an abstention, an error) gives none."""
-    if not _CITATION.search(reply):
+    if not CITATION_MARKER.search(reply):
         return []
-    text = _CITATION.sub("", reply)
+    text = CITATION_MARKER.sub("", reply)
     names: list[str] = []
     for match in _PROPER_PHRASE.finditer(text):
         words = match.group(0).split()

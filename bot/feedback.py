@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import logging
-import re
 import sqlite3
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import closing, contextmanager
@@ -17,6 +16,7 @@ from typing import Any
 import yaml
 
 from bot.errors import FeedbackStoreError, UsageError
+from bot.schema import CITATION_MARKER
 
 logger = logging.getLogger(__name__)
 
@@ -187,9 +187,6 @@ def _case(row: Mapping[str, Any]) -> dict[str, Any]:
     return case
 
 
-_MARKER = re.compile(r"\s*\[\d+\]")
-
-
 def _wrong_answer(answer: str, citations: Sequence[Mapping[str, Any]]) -> list[str]:
     """What a rated-down answer said, as `unexpected` items: the sentences it quoted, as far as the answer shows
     them (not a byline behind "The article was reviewed by ..."); else the answer itself, without its [n] markers."""
@@ -202,7 +199,7 @@ def _wrong_answer(answer: str, citations: Sequence[Mapping[str, Any]]) -> list[s
             quotes.append(quote)
     if quotes:
         return quotes
-    whole = " ".join(_MARKER.sub("", answer).split())
+    whole = " ".join(CITATION_MARKER.sub("", answer).split())
     return [whole] if whole else []
 
 

@@ -1,8 +1,12 @@
 """The answer and its evidence: one small typed object, serialised the same way by every face."""
 from __future__ import annotations
 
+import re
 from dataclasses import asdict, dataclass, field
 from typing import Any
+
+# An answer's "[n]" marker, with the space before it.
+CITATION_MARKER = re.compile(r"\s*\[\d+\]")
 
 
 @dataclass(frozen=True)
