@@ -504,6 +504,9 @@ class Candidate:
     # sentence or the one before: the model may not know the name, so the sentence need not read close to the
     # question.
     all_named_here: bool = False
+    # The sentence does not set its fact in another time than the question ("next year" for "last year"): the
+    # articles would answer a question that was not asked.
+    time_agrees: bool = True
 
 
 _ACRONYM = re.compile(r"\b[A-Z][A-Z0-9]+\b")
@@ -888,7 +891,7 @@ class ExtractiveAnswerer:
         """The checks a paraphrase must pass even when it shares few words with the question."""
         counted = c.counted_ok or c.dense >= self.config.min_dense_uncounted
         close = c.dense >= self.config.min_dense or c.all_named_here
-        return c.kind_ok and counted and not c.names_missing and close and c.predicate_here
+        return c.kind_ok and counted and not c.names_missing and close and c.predicate_here and c.time_agrees
 
     def _compose(self, best: Candidate, supported: Sequence[Candidate],
                  candidates: Sequence[Candidate], *, explains: bool = False,
@@ -1010,6 +1013,7 @@ class ExtractiveAnswerer:
         named_terms = own or terms
         acronyms = {t for m in _ACRONYM.findall(standalone_question or question) for t in analyze(m)}
         only_names = bool(named_terms) and not follow_up and all(t in names or t in acronyms for t in named_terms)
+        asked_times = relative_times(question)
         candidates: list[Candidate] = []
         for passage in passages:
             spans, vectors, title_terms, passage_terms, all_terms, qualified = self._analyse(passage)
@@ -1061,7 +1065,8 @@ class ExtractiveAnswerer:
                                             names_near=names_near, own_names_here=own_here,
                                             near_coverage=near_coverage,
                                             predicate_here=not predicate or any(t in near for t in predicate),
-                                            all_named_here=only_names and all(t in near for t in named_terms)))
+                                            all_named_here=only_names and all(t in near for t in named_terms),
+                                            time_agrees=times_agree(asked_times, sentence)))
         candidates.sort(key=lambda c: -c.score)
         return candidates
 
@@ -1285,6 +1290,27 @@ def _key_terms(question: str, terms: Sequence[str]) -> tuple[str, ...]:
 
 
 _STRAY_DIGIT = re.compile(r"^\W*(\d)\b|\((\d)\)")
+# A time told relative to the article's date: which way ("last", "this", "next") and what span.
+_RELATIVE_TIME = re.compile(r"\b(last|past|previous|this|current|next|coming)\s+(year|month|week)\b", re.IGNORECASE)
+_TIME_WAY = {"last": "past", "past": "past", "previous": "past", "this": "now", "current": "now", "next": "future",
+             "coming": "future"}
+
+
+def relative_times(text: str) -> frozenset[tuple[str, str]]:
+    """("past", "year") for "last year", ("future", "month") for "next month", ... ."""
+    return frozenset((_TIME_WAY[way.lower()], span.lower()) for way, span in _RELATIVE_TIME.findall(text))
+
+
+def times_agree(asked: frozenset[tuple[str, str]], sentence: str) -> bool:
+    """False when the sentence sets a span the question names ("year") only the other way ("next year" for "last
+    year"); a sentence that does not say, or says both, may answer."""
+    if not asked:
+        return True
+    told = relative_times(sentence)
+    spans = {span for _, span in asked}
+    return not any(span in spans for _, span in told) or bool(asked & told)
+
+
 _BOUND_YEAR = re.compile(r"\b(?:before|after|prior to|earlier than|later than)\s+((?:1[89]|20)\d{2})\b", re.IGNORECASE)
 
 

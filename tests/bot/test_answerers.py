@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from bot.answerers import (ExtractiveAnswerer, ExtractiveConfig, answer_kind, article_fact, counted_noun,
-                           introduced_people, readable_date, readable_time)
+                           introduced_people, readable_date, readable_time, relative_times, times_agree)
 from bot.prompts import PromptLibrary
 from index.build import pack_vectors
 from tests.bot.conftest import FakeIdf, make_passage, sentence_spans
@@ -1019,6 +1019,25 @@ def test_a_digit_or_year_the_question_names_must_be_where_the_answer_is(answerer
 def test_a_yes_no_question_needs_a_sentence_about_more_than_its_subject(answerer: ExtractiveAnswerer, question: str,
                                                                        abstains: bool) -> None:
     assert ask(answerer, question, make_passage(BRIDGE)).abstained is abstains
+
+
+@pytest.mark.parametrize(("question", "abstains"), [
+    ("How many new projects will the park attract next year?", False),
+    ("How many new projects did the park attract last year?", True),  # the article gives next year's target
+    ("How many new projects did the park attract?", False),  # no time asked: the target answers
+])
+def test_a_sentence_setting_its_fact_in_another_year_than_asked_does_not_answer(answerer: ExtractiveAnswerer,
+                                                                               question: str, abstains: bool) -> None:
+    text = "The park will ensure that 20 new projects of more than 100 million yuan will be attracted next year."
+    assert ask(answerer, question, make_passage(text)).abstained is abstains
+
+
+def test_relative_times() -> None:
+    assert relative_times("What happened last year and this month?") == {("past", "year"), ("now", "month")}
+    assert times_agree(relative_times("last year"), "In the past year it grew") is True
+    assert times_agree(relative_times("last year"), "It will grow next year") is False
+    assert times_agree(relative_times("last year"), "It grew this month") is True  # another span: no conflict
+    assert times_agree(frozenset(), "It will grow next year") is True
 
 
 @pytest.mark.parametrize(("question", "abstains"), [
