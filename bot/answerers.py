@@ -195,8 +195,11 @@ class AnswerKind:
             if self.acted and self.acted not in _SAYING and _ONLY_ATTRIBUTION.match(sentence):
                 return False
             return new(named_people(sentence)) or bool(
-                self.acted and re.search(rf"\b{re.escape(self.acted)}\s+(?:\w+\s+)?by\s+{_AGENT}", sentence,
-                                         re.IGNORECASE))
+                self.acted and (re.search(rf"\b{re.escape(self.acted)}\s+(?:\w+\s+)?by\s+{_AGENT}", sentence,
+                                          re.IGNORECASE)
+                                # "Who proposed it?": "the Provincial Government Work Report clearly proposed ...".
+                                or re.search(rf"{_BODY}\s+(?:\w+ly\s+|also\s+|has\s+|have\s+|had\s+)*"
+                                             rf"{re.escape(self.acted)}\b", sentence)))
         if self.name == "place":
             # The answer is another place than the one asked about ("Where is Ningxi?" -> "in Huangyan").
             # ("from the Song Dynasty" says when.)
@@ -385,6 +388,10 @@ _WHO_VERB = re.compile(r"^\s*who\s+(?:(?:then|first|also|actually|exactly|really
                        r"had|should|shall|may|might|must|else)\b)([a-z]+)\b", re.IGNORECASE)
 # Who or what did it, after "by": not a date, a deadline or a means ("held by the end of June", "built by 2025",
 # "built by hand").
+# A body that acts, by its name: "the Provincial Government Work Report", "the State Council".
+_BODY = (r"\b[A-Z][\w'’-]*(?:\s+[A-Z][\w'’-]*)*\s+(?:Committee|Government|Report|Ministry|Ministries|Commission|"
+         r"Council|Bureau|Office|Company|Group|Session|Congress|Department|Conference|Meeting|Association|"
+         r"University|Institute|Administration|Court|Assembly|Corporation|Cabinet|Plenum)")
 _AGENT = (rf"(?!\d|(?:{MONTHS})\b|the (?:end|start|beginning|middle|time)\b|(?:hand|phone|video|far|then|now|mail|"
           rf"email|car|train|air|sea|road)\b)\w")
 

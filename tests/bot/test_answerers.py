@@ -215,6 +215,10 @@ def test_a_named_answer_knows_what_it_names(question: str, head: str | None) -> 
     ("person", "It was the first conference held by three provinces and one city.", "Who held it?", True),
     ("person", "It was the first conference held in three provinces.", "Who held it?", False),
     ("person", "It will be held by the end of June.", "Who held it?", False),  # a date, not an agent
+    # ... and by a body that did it, by its name.
+    ("person", "This year's Provincial Government Work Report clearly proposed building the zone.", "Who proposed it?",
+     True),
+    ("person", "The report proposed building the zone.", "Who proposed it?", False),  # no one named
     ("person", "It will be built by 2025.", "Who built it?", False),
     ("person", "It was built by hand.", "Who built it?", False),
     # "Who is X?" wants what X is.
