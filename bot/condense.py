@@ -30,6 +30,8 @@ _WORD = re.compile(r"[A-Za-z][\w'’-]*")
 _GENERIC = frozenset("""did does do is are was were will would can could be been being has have had get got make made
 tell say said happen happened there their they it its this that these those the a an of in on at to for from with
 by about""".split())
+# Verbs a request opens with ("Give me an example.", "Show me ..."): capitalised, they are still no names.
+_ASKING_VERBS = frozenset("give show list name explain tell find provide share compare please".split())
 _PROPER_PHRASE = re.compile(r"\b[A-Z][\w'’-]*(?:\s+(?:of\s+the\s+|of\s+|the\s+)?[A-Z][\w'’-]*)*")
 # Possessives that, after a name the question gives, are that name's: "Where did Suzhou Canny post its demand?".
 _OWN_NAME_POSSESSIVES = frozenset(("its", "their", "his"))
@@ -126,11 +128,19 @@ class HeuristicCondenser:
             if back < self.max_turns:
                 # The topic words too: "How many more will be built?" after a question about river-crossing
                 # passages.
-                topic = [w for w in _WORD.findall(turn) if (terms := analyze(w)) and terms[0] not in named
-                         and terms[0] not in own and w.lower() not in _QUESTION_WORDS and w.lower() not in _GENERIC]
+                # (A verb of asking in lower case: "Give" of "Give me an example." is no name the answer must hold.)
+                topic = [w.lower() if w.lower() in _ASKING_VERBS else w for w in _WORD.findall(turn)
+                         if (terms := analyze(w)) and terms[0] not in named and terms[0] not in own
+                         and w.lower() not in _QUESTION_WORDS and w.lower() not in _GENERIC]
                 subject.extend(phrases + ([" ".join(topic)] if topic else []))
             else:
                 subject.extend(phrases)
+            if (back == 0 and not phrases and not _PERSONAL.search(question) and self.needs_context(asked)
+                    and not asks_for_more(asked) and not asks_for_more(question)):
+                # The last question leaned on the one before and named nothing ("Give me an example."): what its
+                # answer brought in ("the Shanghai Shibei High-tech City") is what "it" now means, before the
+                # subject further back. ("Tell me more" goes on with the subject it has.)
+                subject.extend(_answer_names(reply, known=set(analyze(turn)) | own)[:self.max_answer_names])
             # "Who is X?" -> "X, director of Jingjiang City" -> "his city"; "Who is the secretary?" -> "Wu Xinming"
             # -> "Where did he work before?". Other answers' names are left out: "the Sutong Bridge ... the
             # Nantong Expressway" would pull "How many vehicles use it?" off the bridge.

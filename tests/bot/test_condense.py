@@ -132,6 +132,20 @@ def test_only_the_last_max_turns_user_turns_give_topic_words() -> None:
     assert "traffic" in HeuristicCondenser(max_turns=2).condense("What about its length?", history)
 
 
+def test_after_a_question_that_named_nothing_it_is_what_that_answer_brought_in() -> None:
+    history = conversation("How many cooperation parks has Nantong built with Shanghai?",
+                           "Nantong and Shanghai have jointly built 19 cooperation parks. [1]")
+    history += [{"role": "user", "content": "Give me an example."},
+                {"role": "assistant", "content": "For example, the Shibei High-tech City built by Jing'an District. [1]"}]
+    standalone = condenser.condense("Which districts built it?", history)
+    assert "Shibei High-tech City" in standalone and "Nantong" in standalone
+    # "Give" is no name the answer must hold.
+    assert "Give" not in standalone and "give example" in standalone
+    # A question that named its subject in lower case did not lean: its answer's names stay out.
+    history[2]["content"] = "give me an example of a cooperation park in nantong"
+    assert "Shibei" not in condenser.condense("Which districts built it?", history)
+
+
 def test_the_named_subject_lasts_through_follow_ups_that_name_nothing() -> None:
     history = ["What is the Jiangyin-Jingjiang Industrial Park?", "How big is it?", "How many companies are in it?"]
     assert "Jiangyin-Jingjiang Industrial Park" in condenser.condense("Who runs it?", history)
