@@ -511,9 +511,10 @@ class Candidate:
     # sentence or the one before: the model may not know the name, so the sentence need not read close to the
     # question.
     all_named_here: bool = False
-    # The sentence does not set its fact in another time than the question ("next year" for "last year"): the
-    # articles would answer a question that was not asked.
-    time_agrees: bool = True
+    # The sentence does not set its fact in another time than the question ("next year" for "last year"), nor tell
+    # of another of a series ("the first cross-river bridge" for "the fourth river crossing"): the articles would
+    # answer a question that was not asked.
+    agrees: bool = True
 
 
 _ACRONYM = re.compile(r"\b[A-Z][A-Z0-9]+\b")
@@ -898,7 +899,7 @@ class ExtractiveAnswerer:
         """The checks a paraphrase must pass even when it shares few words with the question."""
         counted = c.counted_ok or c.dense >= self.config.min_dense_uncounted
         close = c.dense >= self.config.min_dense or c.all_named_here
-        return c.kind_ok and counted and not c.names_missing and close and c.predicate_here and c.time_agrees
+        return c.kind_ok and counted and not c.names_missing and close and c.predicate_here and c.agrees
 
     def _compose(self, best: Candidate, supported: Sequence[Candidate],
                  candidates: Sequence[Candidate], *, explains: bool = False,
@@ -1021,6 +1022,7 @@ class ExtractiveAnswerer:
         acronyms = {t for m in _ACRONYM.findall(standalone_question or question) for t in analyze(m)}
         only_names = bool(named_terms) and not follow_up and all(t in names or t in acronyms for t in named_terms)
         asked_times = relative_times(question)
+        asked_ordinals = ordinals(question)
         candidates: list[Candidate] = []
         for passage in passages:
             spans, vectors, title_terms, passage_terms, all_terms, qualified = self._analyse(passage)
@@ -1073,7 +1075,9 @@ class ExtractiveAnswerer:
                                             near_coverage=near_coverage,
                                             predicate_here=not predicate or any(t in near for t in predicate),
                                             all_named_here=only_names and all(t in near for t in named_terms),
-                                            time_agrees=times_agree(asked_times, sentence)))
+                                            agrees=times_agree(asked_times, sentence) and ordinals_agree(
+                                                asked_ordinals, sentence,
+                                                passage.text[spans[j - 1][0]:spans[j - 1][1]] if j > 0 else "")))
         candidates.sort(key=lambda c: -c.score)
         return candidates
 
@@ -1306,6 +1310,23 @@ _TIME_WAY = {"last": "past", "past": "past", "previous": "past", "this": "now", 
 def relative_times(text: str) -> frozenset[tuple[str, str]]:
     """("past", "year") for "last year", ("future", "month") for "next month", ... ."""
     return frozenset((_TIME_WAY[way.lower()], span.lower()) for way, span in _RELATIVE_TIME.findall(text))
+
+
+_ORDINAL = re.compile(r"\b(?:first|second|third|fourth|fifth|sixth|seventh|eighth|ninth|tenth|\d+(?:st|nd|rd|th))\b",
+                      re.IGNORECASE)
+
+
+def ordinals(text: str) -> frozenset[str]:
+    return frozenset(m.lower() for m in _ORDINAL.findall(text))
+
+
+def ordinals_agree(asked: frozenset[str], sentence: str, before: str = "") -> bool:
+    """False when the question asks about one of a series ("the fourth river crossing") and the sentence tells of
+    another ("the first cross-river bridge") without naming the one asked about, nor does the sentence before."""
+    if not asked:
+        return True
+    told = ordinals(sentence)
+    return not told or bool(asked & (told | ordinals(before)))
 
 
 def times_agree(asked: frozenset[tuple[str, str]], sentence: str) -> bool:

@@ -10,7 +10,8 @@ import numpy as np
 import pytest
 
 from bot.answerers import (ExtractiveAnswerer, ExtractiveConfig, answer_kind, article_fact, counted_noun,
-                           introduced_people, readable_date, readable_time, relative_times, times_agree)
+                           introduced_people, ordinals, ordinals_agree, readable_date, readable_time, relative_times,
+                           times_agree)
 from bot.prompts import PromptLibrary
 from index.build import pack_vectors
 from tests.bot.conftest import FakeIdf, make_passage, sentence_spans
@@ -1034,6 +1035,23 @@ def test_a_sentence_setting_its_fact_in_another_year_than_asked_does_not_answer(
                                                                                question: str, abstains: bool) -> None:
     text = "The park will ensure that 20 new projects of more than 100 million yuan will be attracted next year."
     assert ask(answerer, question, make_passage(text)).abstained is abstains
+
+
+@pytest.mark.parametrize(("question", "abstains"), [
+    ("When did Nantong's fourth river crossing open?", True),  # the sentence tells of the first
+    ("When did Nantong's first river crossing open?", False),
+    ("When did the Sutong Bridge open?", False),
+])
+def test_a_sentence_telling_of_another_of_a_series_does_not_answer(answerer: ExtractiveAnswerer, question: str,
+                                                                   abstains: bool) -> None:
+    text = "On June 30, 2008, the Sutong Bridge, the first cross-river bridge in Nantong, was opened to traffic."
+    assert ask(answerer, question, make_passage(text)).abstained is abstains
+
+
+def test_ordinals_agree() -> None:
+    assert ordinals_agree(ordinals("the fifth session"), "The session proposed it.")  # tells of none
+    assert ordinals_agree(ordinals("the fifth session"), "It was the first time.", "The Fifth Session met.")
+    assert not ordinals_agree(ordinals("the 4th crossing"), "the 1st bridge")
 
 
 def test_relative_times() -> None:
