@@ -517,6 +517,12 @@ class Candidate:
     agrees: bool = True
 
 
+# A yes-no question is answered by the sentence saying the opposite too: "Is Nantong south of the Yangtze?" - "the
+# only city north of the Yangtze River".
+_OPPOSITES = ("north south", "east west", "northern southern", "eastern western", "larger smaller",
+              "bigger smaller", "higher lower", "longer shorter", "earlier later", "increase decrease", "rise fall",
+              "first last", "old new", "richer poorer")
+_OPPOSITE = {a: b for pair in _OPPOSITES for x, y in [analyze(pair)] for a, b in ((x, y), (y, x))}
 _ACRONYM = re.compile(r"\b[A-Z][A-Z0-9]+\b")
 # "Is it ...?", "Does it ...?", "Has it ...?": asks whether something holds, not for a fact of a kind.
 # ("Do you know when ...?", "Can you tell me who ...?" ask when and who.)
@@ -1073,7 +1079,8 @@ class ExtractiveAnswerer:
                                             counted_ok, missing, own_coverage=own_coverage if follow_up else None,
                                             names_near=names_near, own_names_here=own_here,
                                             near_coverage=near_coverage,
-                                            predicate_here=not predicate or any(t in near for t in predicate),
+                                            predicate_here=not predicate or any(
+                                                t in near or _OPPOSITE.get(t) in near for t in predicate),
                                             all_named_here=only_names and all(t in near for t in named_terms),
                                             agrees=times_agree(asked_times, sentence) and ordinals_agree(
                                                 asked_ordinals, sentence,
@@ -1296,10 +1303,13 @@ def _key_terms(question: str, terms: Sequence[str]) -> tuple[str, ...]:
     # opening the question or in brackets ("1 When did ...", "alert(1)") is more likely a stray key, and the year a
     # yes-no question sets as a bound ("Did it open before 2010?") need not be written where the answer is.
     stray = {d for pair in _STRAY_DIGIT.findall(question) for d in pair if d}
-    bounds = set(_BOUND_YEAR.findall(question)) if _YES_NO.match(question) else set()
+    # Nor need any year a yes-no question gives: "Did the bridge open in 2010?" is answered by the sentence giving
+    # 2008.
+    bounds = set(_ANY_YEAR.findall(question)) if _YES_NO.match(question) else set()
     return tuple(t for t in terms if t in proper or (t[0].isdigit() and t not in stray and t not in bounds))
 
 
+_ANY_YEAR = re.compile(r"\b((?:1[89]|20)\d{2})\b")
 _STRAY_DIGIT = re.compile(r"^\W*(\d)\b|\((\d)\)")
 # A time told relative to the article's date: which way ("last", "this", "next") and what span.
 _RELATIVE_TIME = re.compile(r"\b(last|past|previous|this|current|next|coming)\s+(year|month|week)\b", re.IGNORECASE)

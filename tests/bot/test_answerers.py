@@ -1017,6 +1017,9 @@ def test_a_digit_or_year_the_question_names_must_be_where_the_answer_is(answerer
     ("Is the Sutong Bridge the longest bridge in the world?", True),  # the sentences only name the bridge
     ("Did the Sutong Bridge open in 2008?", False),
     ("Does the Sutong Bridge carry 90,000 vehicles every day?", False),
+    # A year the question gives need not be where the answer is: the sentence giving 2008 answers "no".
+    ("Did the Sutong Bridge open in 2010?", False),
+    ("Did the Sutong Bridge close in 2010?", True),  # closing is not opening
     # Asking when, politely: no yes-no question.
     ("Do you know when the Sutong Bridge was completed?", False),
     ("Can you tell me when the Sutong Bridge was finished?", False),
@@ -1060,6 +1063,17 @@ def test_relative_times() -> None:
     assert times_agree(relative_times("last year"), "It will grow next year") is False
     assert times_agree(relative_times("last year"), "It grew this month") is True  # another span: no conflict
     assert times_agree(frozenset(), "It will grow next year") is True
+
+
+@pytest.mark.parametrize(("question", "abstains"), [
+    ("Is Nantong south of the Yangtze River?", False),  # "north of the Yangtze River" answers it: no
+    ("Is Nantong north of the Yangtze River?", False),
+    ("Is Nantong east of the Yangtze River?", True),
+])
+def test_a_yes_no_question_is_answered_by_the_sentence_saying_the_opposite(answerer: ExtractiveAnswerer,
+                                                                          question: str, abstains: bool) -> None:
+    text = "Nantong is the only city north of the Yangtze River in the metropolitan area."
+    assert ask(answerer, question, make_passage(text)).abstained is abstains
 
 
 @pytest.mark.parametrize(("question", "abstains"), [
