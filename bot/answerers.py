@@ -1006,7 +1006,9 @@ class ExtractiveAnswerer:
         kind = answer_kind(question)
         counted = kind.counted
         # A unit the question names ("in square kilometers") must be in the answer.
-        units = [u.lower() for u in _UNITS.findall(question)]
+        # ("percent" is as often written "%".)
+        units = [r"(?:\bpercent|%)" if u.lower() == "percent" else rf"\b{re.escape(u.lower())}"
+                 for u in _UNITS.findall(question)]
         own = _content_terms(question)
         # A follow-up's subject comes from the conversation; it counts as much as the question's own words.
         terms = own + [t for t in _content_terms(standalone_question or question) if t not in own]
@@ -1064,7 +1066,7 @@ class ExtractiveAnswerer:
                 dense = float(vectors[j] @ query_vector) if vectors is not None and query_vector is not None \
                     else float(passage.dense_score or 0.0)
                 kind_ok = kind.found_in(sentence, question) and all(
-                    re.search(rf"\b{re.escape(u)}", sentence, re.IGNORECASE) for u in units)
+                    re.search(u, sentence, re.IGNORECASE) for u in units)
                 if not kind_ok and kind.name in ("named", "person") and j > 0 and _ANAPHORIC_START.match(sentence):
                     # "It is the only city north of the Yangtze ...": the name it stands for is in the sentence
                     # before, which the answer quotes with it.

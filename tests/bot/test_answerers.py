@@ -1057,6 +1057,16 @@ def test_ordinals_agree() -> None:
     assert not ordinals_agree(ordinals("the 4th crossing"), "the 1st bridge")
 
 
+@pytest.mark.parametrize(("question", "abstains"), [
+    ("What percent of the farm products go to Shanghai?", False),  # "percent" written "%"
+    ("What share of the farm products go to Shanghai in square kilometers?", True),  # a unit the sentence lacks
+])
+def test_a_unit_the_question_names_must_be_in_the_answer_in_any_of_its_spellings(answerer: ExtractiveAnswerer,
+                                                                                 question: str, abstains: bool) -> None:
+    text = "More than 40% of the farm products are supplied to Shanghai and surrounding areas."
+    assert ask(answerer, question, make_passage(text)).abstained is abstains
+
+
 def test_relative_times() -> None:
     assert relative_times("What happened last year and this month?") == {("past", "year"), ("now", "month")}
     assert times_agree(relative_times("last year"), "In the past year it grew") is True
