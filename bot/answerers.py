@@ -141,6 +141,8 @@ _ERA_WORDS = frozenset(analyze("dynasty dynasties emperor era period reign"))
 # "on November 8" or "on Monday" says when, not where.
 _WHEN_WORDS = frozenset(analyze(f"{MONTHS.replace('|', ' ')} monday tuesday wednesday thursday friday saturday sunday"))
 _PROPER = re.compile(r"(?<![.!?]\s)(?<!^)\b[A-Z][a-z]+(?:[\s-][A-Z][a-z]+)*")
+# ... and a name that answers "which": "High-speed" is one word of "the North Yanjiang High-speed Railway".
+_ANSWER_NAME = re.compile(r"(?<![.!?]\s)(?<!^)\b[A-Z][a-z]+(?:-[a-z]+)?(?:[\s-][A-Z][a-z]+(?:-[a-z]+)?)*")
 
 
 @dataclass(frozen=True)
@@ -208,7 +210,7 @@ class AnswerKind:
                        if (terms := analyze(place)) and terms[-1] not in _ERA_WORDS)
         if self.name == "named":
             # ("On June 30" names a day, not a thing.)
-            return new([n for n in _PROPER.findall(sentence)
+            return new([n for n in _ANSWER_NAME.findall(sentence)
                         if self._names_head(n) and not set(analyze(n)) <= _WHEN_WORDS])
         if self.name == "time":
             return new(_TIME_OF_DAY.findall(sentence))

@@ -216,6 +216,9 @@ def test_a_named_answer_knows_what_it_names(question: str, head: str | None) -> 
     ("person", "It was the first conference held by three provinces and one city.", "Who held it?", True),
     ("person", "It was the first conference held in three provinces.", "Who held it?", False),
     ("person", "It will be held by the end of June.", "Who held it?", False),  # a date, not an agent
+    # A hyphenated word is part of the name: "the North Yanjiang High-speed Railway" answers "which railway".
+    ("named", "After the North Yanjiang High-speed Railway opens, the trip takes 40 minutes.",
+     "Which high-speed railway will cut the trip?", True),
     # ... and by a body that did it, by its name.
     ("person", "This year's Provincial Government Work Report clearly proposed building the zone.", "Who proposed it?",
      True),
