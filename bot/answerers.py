@@ -148,7 +148,7 @@ _ANSWER_NAME = re.compile(r"(?<![.!?]\s)(?<!^)\b[A-Z][a-z]+(?:-[a-z]+)?(?:[\s-][
 @dataclass(frozen=True)
 class AnswerKind:
     # date | day | time | alias | number | size | population | distance | money | percent | length | duration | age |
-    # person | role | place | direction | named | comparison | any
+    # person | role | rank | place | direction | named | comparison | any
     name: str
     # What a "named" answer names ("river" in "Which river ...?"), as an analysed term; None: any name.
     head: str | None = None
@@ -212,6 +212,8 @@ class AnswerKind:
             # ("On June 30" names a day, not a thing.)
             return new([n for n in _ANSWER_NAME.findall(sentence)
                         if self._names_head(n) and not set(analyze(n)) <= _WHEN_WORDS])
+        if self.name == "rank":
+            return new(_ORDINAL.findall(sentence) + _TOP.findall(sentence))
         if self.name == "time":
             return new(_TIME_OF_DAY.findall(sentence))
         if self.name == "direction":
@@ -297,6 +299,9 @@ _KIND_RULES: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
                    r"\bwhat(?:'s| is| was) the (?:\w+ )?(?:content|rate|ratio|capacity|temperature|speed|proportion)\b|"
                    r"\bnumber of\b|\bhow (?:heavy|tall|wide)\b"),
         ("person", r"^\s*(?:who|whom|whose)\b|\bwhich (?:person|official|secretary|leader|engineer|director|mayor)\b"),
+        # "Where does Kunshan rank?" asks for a place in a ranking ("ranked first"), not a place on the map.
+        ("rank", r"\b(?:where|how (?:high|well|low)) (?:does|did|do|is|was|are|were) .{1,60}\brank(?:s|ed)?\b|"
+                 r"\bwhat (?:rank|ranking|position)\b|\bwhich (?:rank|position)\b"),
         ("place", r"^\s*where\b|\bin (?:which|what) (?:city|province|county|town|district|country)\b"),
         ("direction", r"\b(?:which|what) (?:side|bank|direction|shore)\b"),
         # (After the kinds above: "How many years went by" asks for a number.)
@@ -1326,6 +1331,7 @@ def relative_times(text: str) -> frozenset[tuple[str, str]]:
     return frozenset((_TIME_WAY[way.lower()], span.lower()) for way, span in _RELATIVE_TIME.findall(text))
 
 
+_TOP = re.compile(r"\b(?:top|no\.|number)\s*\d+\b", re.IGNORECASE)
 _ORDINAL = re.compile(r"\b(?:first|second|third|fourth|fifth|sixth|seventh|eighth|ninth|tenth|\d+(?:st|nd|rd|th))\b",
                       re.IGNORECASE)
 

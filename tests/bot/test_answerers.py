@@ -233,6 +233,10 @@ def test_a_named_answer_knows_what_it_names(question: str, head: str | None) -> 
     ("role", "Wu Xinming is the party secretary.", "Who is Wu Xinming?", True),
     ("role", "Wu Xinming spoke.", "Who is Wu Xinming?", False),
     ("role", "Wu Xinming, Xu Hong and Lin Zhengguo spoke.", "Who is Wu Xinming?", False),  # a list, no title
+    # A place in a ranking, not on the map.
+    ("rank", "Kunshan has consistently ranked first among the top 100 counties.", "Where does Kunshan rank?", True),
+    ("rank", "Kunshan is among the top 100 counties.", "Where does Kunshan rank among the top 100 counties?", False),
+    ("rank", "Kunshan is No. 1 of the top 100 counties.", "What rank does Kunshan hold?", True),
     ("place", "Ningxi is located in Huangyan District.", "Where is Ningxi?", True),
     ("place", "Ningxi is a town.", "Where is Ningxi?", False),
     # "to" names a place after a move, not in "related to <a person>".
