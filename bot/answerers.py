@@ -789,6 +789,10 @@ class ExtractiveAnswerer:
             supported = [c for c in supported if not _already_said(c, said)]
             if not supported:
                 return Draft(self.nothing_more_message, True, [], evidence)
+            # ... going on in the article the last answer quoted, while it has more to say (not in another that
+            # merely shares a word).
+            quoted = {_place(c)[0] for c in candidates if _already_said(c, said[-1:])}
+            supported = [c for c in supported if _place(c)[0] in quoted] or supported
             groups = self._overview(supported, candidates, said=said)
         elif _OVERVIEW.search(question):
             if re.search(rf"\b{_DOCUMENT}\b", question, re.IGNORECASE):

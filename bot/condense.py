@@ -159,7 +159,9 @@ class HeuristicCondenser:
         # zone?"), the person comes from further back ("Who is Wu Xinming?").
         # (Not when the question names whom it means, "What did Xu Xiaoyu say about his city?", or asks who: "Who
         # built it and what was his job?")
-        if (_PERSONAL.search(question) and not _ASKS_WHO.match(question) and not names_what_it_points_at(question)
+        # ("Tell me more" after a chain about a person goes on about them too.)
+        if ((_PERSONAL.search(question) or asks_for_more(question)) and not _ASKS_WHO.match(question)
+                and not names_what_it_points_at(question)
                 and (person := _last_person(earlier, leans=self.needs_context))):
             if not set(analyze(person)) <= set(analyze(" ".join(subject))) | own:
                 subject.insert(0, person)

@@ -745,6 +745,16 @@ def test_a_list_opened_in_one_sentence_is_quoted_with_its_later_items(answerer: 
     assert "enclave incubation" in models.text and "third" not in models.text
 
 
+def test_tell_me_more_goes_on_in_the_article_the_last_answer_quoted(answerer: ExtractiveAnswerer) -> None:
+    quoted = make_passage("Liu Xu said GEP practices will spread. Liu Xu said the GEP pilot cities grow.",
+                          chunk_id="a", source="strategies.txt", article=1)
+    other = make_passage("Learn from GEP practices of other cities.", chunk_id="b", source="nantong.txt", article=1,
+                         rank=2)
+    said = ["Liu Xu said GEP practices will spread. [1]"]
+    more = ask(answerer, "Tell me more", other, quoted, standalone_question="Tell me more (Liu Xu; GEP)", said=said)
+    assert "pilot cities grow" in more.text and "other cities" not in more.text
+
+
 def test_tell_me_more_quotes_what_the_conversation_has_not(answerer: ExtractiveAnswerer) -> None:
     text = ("The Sutong Bridge opened to traffic on June 30, 2008. Nantong sits on the Yangtze River. The Sutong "
             "Bridge carries 90,000 vehicles every day. A second Sutong Bridge passage will start soon.")

@@ -299,6 +299,13 @@ def test_tell_me_more_points_at_the_subject_it_does_not_name() -> None:
     assert points_at_nothing("What do you know about baijiu?")
 
 
+def test_tell_me_more_after_a_chain_about_a_person_goes_on_about_them() -> None:
+    history = conversation("Who is Liu Xu?", "Liu Xu, director of the department, spoke of GEP. [1]")
+    history += conversation("What did he say?", "Liu Xu, director of the department, praised Suqian's GEP practices. [1]")
+    history += conversation("Which city's GEP practices?", "Liu Xu, director of the department, praised Suqian. [1]")
+    assert condenser.condense("tell me more", history).startswith("tell me more (Liu Xu; ")
+
+
 def test_lean_reads_a_whole_looking_question_as_a_follow_up() -> None:
     history = ["Where was the Kunshan metaverse exhibition held?"]
     question = "What was released at the opening ceremony?"
