@@ -314,6 +314,10 @@ _KIND_RULES: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
 )
 
 
+# Nouns counting the same things.
+_COUNTED_ALIKE = {a: [b for b in group if b != a] for line in ("car vehicle", "person resident citizen inhabitant",
+                                                                "worker employee staff", "visitor tourist")
+                  for group in [analyze(line)] for a in group}
 _COUNTED = re.compile(r"\bhow many\s+((?:[\w'’\"“”‘-]+\s*){1,4})", re.IGNORECASE)
 
 
@@ -1041,6 +1045,8 @@ class ExtractiveAnswerer:
         acronyms = {t for m in _ACRONYM.findall(standalone_question or question) for t in analyze(m)}
         only_names = bool(named_terms) and not follow_up and all(t in names or t in acronyms for t in named_terms)
         asked_times = relative_times(question)
+        # "How many cars" counts what "90,000 vehicles" counts.
+        counted_as = {counted, *_COUNTED_ALIKE.get(counted, ())} if counted else set()
         asked_ordinals = ordinals(question)
         candidates: list[Candidate] = []
         for passage in passages:
@@ -1082,7 +1088,7 @@ class ExtractiveAnswerer:
                     # "It is the only city north of the Yangtze ...": the name it stands for is in the sentence
                     # before, which the answer quotes with it.
                     kind_ok = kind.found_in(passage.text[spans[j - 1][0]:spans[j - 1][1]], question)
-                counted_ok = counted is None or counted in sentence_terms[j]
+                counted_ok = counted is None or bool(counted_as & sentence_terms[j])
                 missing = tuple(t for t in names if t not in window and t not in passage_terms)
                 names_near = all(t in window for t in names)
                 own_here = all(t in window for t in names if t in own and t not in one_word)

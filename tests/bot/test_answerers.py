@@ -1084,6 +1084,16 @@ def test_a_unit_the_question_names_must_be_in_the_answer_in_any_of_its_spellings
     assert ask(answerer, question, make_passage(text)).abstained is abstains
 
 
+@pytest.mark.parametrize(("question", "abstains"), [
+    ("How many cars use the bridge on holidays?", False),  # cars are vehicles
+    ("How many ships use the bridge on holidays?", True),
+])
+def test_how_many_counts_what_the_sentence_counts_by_another_name(answerer: ExtractiveAnswerer, question: str,
+                                                                  abstains: bool) -> None:
+    text = "The bridge carries as many as 130,000 vehicles during holidays."
+    assert ask(answerer, question, make_passage(text)).abstained is abstains
+
+
 def test_relative_times() -> None:
     assert relative_times("What happened last year and this month?") == {("past", "year"), ("now", "month")}
     assert times_agree(relative_times("last year"), "In the past year it grew") is True
