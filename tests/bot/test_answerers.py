@@ -1091,7 +1091,8 @@ def test_a_unit_the_question_names_must_be_in_the_answer_in_any_of_its_spellings
 def test_how_many_counts_what_the_sentence_counts_by_another_name(answerer: ExtractiveAnswerer, question: str,
                                                                   abstains: bool) -> None:
     text = "The bridge carries as many as 130,000 vehicles during holidays."
-    assert ask(answerer, question, make_passage(text)).abstained is abstains
+    # (Not so close in meaning that a number of anything would do.)
+    assert ask(answerer, question, make_passage(text, dense=0.5)).abstained is abstains
 
 
 def test_relative_times() -> None:
