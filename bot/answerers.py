@@ -942,9 +942,10 @@ class ExtractiveAnswerer:
                 and _REASON.search(following.text)):
             ratio, most = cfg.next_sentence_ratio_explain, cfg.max_explain_words
         # (Not a sentence the article's text breaks off in: "... will reach" adds nothing to the answer.)
-        if (following is not None and following.score >= ratio * best.score and len(chosen) < cfg.max_sentences
-                and _ENDS_SENTENCE.search(following.text)
+        if (following is not None and len(chosen) < cfg.max_sentences and _ENDS_SENTENCE.search(following.text)
+                and (following.score >= ratio * best.score or _ONLY_ATTRIBUTION.match(following.text))
                 and sum(len(c.text.split()) for c in chosen) + len(following.text.split()) <= most):
+            # (The next sentence only names who said it: the reader is told so.)
             chosen.append(following)
         taken = {c.text for c in chosen}
         for c in supported:
@@ -1068,6 +1069,7 @@ class ExtractiveAnswerer:
                         continue
                 if len(sentence.split()) < 4:
                     continue
+
                 if headline and " ".join(sentence.split()).rstrip(".") in headline:
                     # The article's headline, repeated in its text ("Think of Jiaxing as soon as the Dragon Boat
                     # Festival arrives?"): it asks or announces, it does not tell.
@@ -1088,6 +1090,10 @@ class ExtractiveAnswerer:
                     # "It is the only city north of the Yangtze ...": the name it stands for is in the sentence
                     # before, which the answer quotes with it.
                     kind_ok = kind.found_in(passage.text[spans[j - 1][0]:spans[j - 1][1]], question)
+                if kind.name not in ("role", "person") and _ONLY_ATTRIBUTION.match(sentence):
+                    # "Xu Xiaoyu, director of Jingjiang City, said.": who spoke, and nothing else. It answers nothing
+                    # but who; it follows the quote it names the speaker of.
+                    kind_ok = False
                 counted_ok = counted is None or bool(counted_as & sentence_terms[j])
                 missing = tuple(t for t in names if t not in window and t not in passage_terms)
                 names_near = all(t in window for t in names)

@@ -1095,6 +1095,15 @@ def test_how_many_counts_what_the_sentence_counts_by_another_name(answerer: Extr
     assert ask(answerer, question, make_passage(text, dense=0.5)).abstained is abstains
 
 
+def test_a_sentence_only_naming_who_spoke_answers_who_not_what(answerer: ExtractiveAnswerer) -> None:
+    text = ("Jingjiang City has always been a pioneer in cross-river integration. "
+            "Xu Xiaoyu, director of Jingjiang City, said.")
+    known = ask(answerer, "What is Jingjiang City known for?", make_passage(text))
+    # The speaker's line follows the quote it names the speaker of; it does not answer by itself.
+    assert known.text.startswith("Jingjiang City has always been a pioneer") and known.text.endswith("said. [1]")
+    assert ask(answerer, "Who is Xu Xiaoyu?", make_passage(text)).text == "Xu Xiaoyu, director of Jingjiang City, said. [1]"
+
+
 def test_relative_times() -> None:
     assert relative_times("What happened last year and this month?") == {("past", "year"), ("now", "month")}
     assert times_agree(relative_times("last year"), "In the past year it grew") is True
