@@ -136,7 +136,8 @@ def test_after_a_question_that_named_nothing_it_is_what_that_answer_brought_in()
     history = conversation("How many cooperation parks has Nantong built with Shanghai?",
                            "Nantong and Shanghai have jointly built 19 cooperation parks. [1]")
     history += [{"role": "user", "content": "Give me an example."},
-                {"role": "assistant", "content": "For example, the Shibei High-tech City built by Jing'an District. [1]"}]
+                {"role": "assistant",
+                 "content": "For example, the Shibei High-tech City built by Jing'an District. [1]"}]
     standalone = condenser.condense("Which districts built it?", history)
     assert "Shibei High-tech City" in standalone and "Nantong" in standalone
     # "Give" is no name the answer must hold.
@@ -301,7 +302,8 @@ def test_tell_me_more_points_at_the_subject_it_does_not_name() -> None:
 
 def test_tell_me_more_after_a_chain_about_a_person_goes_on_about_them() -> None:
     history = conversation("Who is Liu Xu?", "Liu Xu, director of the department, spoke of GEP. [1]")
-    history += conversation("What did he say?", "Liu Xu, director of the department, praised Suqian's GEP practices. [1]")
+    history += conversation("What did he say?",
+                            "Liu Xu, director of the department, praised Suqian's GEP practices. [1]")
     history += conversation("Which city's GEP practices?", "Liu Xu, director of the department, praised Suqian. [1]")
     assert condenser.condense("tell me more", history).startswith("tell me more (Liu Xu; ")
 
