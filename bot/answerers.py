@@ -1286,9 +1286,15 @@ def without_request_words(question: str) -> str:
     return _OVERVIEW.sub(" ", _MORE.sub(" ", question))
 
 
+# The measure a "how" question asks for is no word its answer must share: "long" of "How long did he work in
+# Suzhou?" is not the "for a long time" of another sentence.
+_HOW_MEASURE = re.compile(r"\bhow\s+(?:long|big|large|far|old|tall|wide|high|often|soon|fast|early|late)\b",
+                          re.IGNORECASE)
+
+
 def _content_terms(question: str) -> list[str]:
     seen: dict[str, None] = {}
-    for term in analyze(_spell_months(without_request_words(question))):
+    for term in analyze(_spell_months(without_request_words(_HOW_MEASURE.sub("how", question)))):
         if term not in _QUESTION_WORDS:
             seen.setdefault(term, None)
     return list(seen)

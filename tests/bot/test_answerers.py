@@ -1105,6 +1105,14 @@ def test_a_sentence_only_naming_who_spoke_answers_who_not_what(answerer: Extract
     assert who.text == "Xu Xiaoyu, director of Jingjiang City, said. [1]"
 
 
+def test_the_measure_a_how_question_asks_for_is_no_word_the_answer_must_share(answerer: ExtractiveAnswerer) -> None:
+    long_time = make_passage("Wu Xinming worked in Suzhou for a long time, in Fenhu for eight and a half years.",
+                             chunk_id="a", rank=2)
+    thirty = make_passage("Wu Xinming left Suzhou, where he had worked for nearly 30 years.", chunk_id="b")
+    answer = ask(answerer, "How long did Wu Xinming work in Suzhou?", long_time, thirty)
+    assert answer.text.startswith("Wu Xinming left Suzhou")
+
+
 def test_relative_times() -> None:
     assert relative_times("What happened last year and this month?") == {("past", "year"), ("now", "month")}
     assert times_agree(relative_times("last year"), "In the past year it grew") is True
