@@ -117,6 +117,14 @@ class FeedbackStore:
             for r in records
         ]
 
+    def remove(self, feedback_id: int) -> bool:
+        """Delete one rating; False when there is no such rating (any more)."""
+        with self._connect() as conn:
+            deleted = conn.execute("DELETE FROM feedback WHERE id = ?", (feedback_id,)).rowcount
+        if deleted:
+            logger.info("Withdrew feedback %d", feedback_id)
+        return bool(deleted)
+
     def count(self) -> int:
         with self._connect() as conn:
             return int(conn.execute("SELECT COUNT(*) FROM feedback").fetchone()[0])
@@ -175,7 +183,7 @@ def _case(row: Mapping[str, Any]) -> dict[str, Any]:
     # decline says the question is one the articles do not answer.
     answerable = row["rating"] == "down" or not row["abstained"]
     case: dict[str, Any] = {"id": f"feedback-{row['id']}", "question": row["question"],
-                            "history": row["history"], "answerable": answerable}
+                            "history": _eval_history(row["history"]), "answerable": answerable}
     if row["rating"] == "up":
         case["reference"] = row["answer"]
         sources = _cited_titles(row["citations"])
@@ -232,6 +240,16 @@ def _cited_titles(citations: Sequence[Mapping[str, Any]]) -> list[str]:
         if title and title not in titles:
             titles.append(title)
     return titles
+
+
+def _eval_history(history: Sequence[Any]) -> list[str | dict[str, str]]:
+    """The turns `bot eval` takes (a question, or a user's or the assistant's turn): an empty question or a turn of
+    another role (a client's "system" message) would make it refuse the whole exported set."""
+    from bot.evaluate import ROLES
+
+    return [turn for turn in history
+            if (isinstance(turn, str) and turn.strip())
+            or (isinstance(turn, Mapping) and turn.get("role") in ROLES and isinstance(turn.get("content"), str))]
 
 
 def _plain_turn(turn: str | Mapping[str, str]) -> str | dict[str, str]:

@@ -258,3 +258,24 @@ def test_an_exported_thumbs_down_fails_while_the_bot_repeats_the_answer(tmp_path
     assert again.verdicts.unexpected_found == case.unexpected
     other = seeds_pipeline.ask("How many vehicles use the Sutong Bridge every day?")
     assert not other.abstained and judge(case, other).passed
+
+
+def test_an_exported_history_is_one_bot_eval_reads(tmp_path: Path) -> None:
+    """A client may send an empty earlier question or a "system" turn; exported as they were, `bot eval` refused the
+    whole set over that one case."""
+    store = FeedbackStore(tmp_path / "feedback.sqlite3")
+    store.add(rating="up", question="How many vehicles use it every day?", answer=answer("About 90,000. [1]"),
+              history=["", {"role": "system", "content": "Be brief."}, SUTONG_QUESTION,
+                       {"role": "assistant", "content": "In 2008."}])
+    out = tmp_path / "rated.yaml"
+    assert store.export_question_set(out) == 1
+    [case] = load_cases(out)
+    assert case.history == (SUTONG_QUESTION, {"role": "assistant", "content": "In 2008."})
+
+
+def test_remove_deletes_one_rating(tmp_path: Path) -> None:
+    store = FeedbackStore(tmp_path / "feedback.sqlite3")
+    first = store.add(rating="up", question="q1", answer=answer("a1"))
+    second = store.add(rating="down", question="q2", answer=answer("a2"))
+    assert store.remove(first) is True and store.remove(first) is False
+    assert [row["id"] for row in store.rows()] == [second]
