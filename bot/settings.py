@@ -6,6 +6,7 @@ environment.
 from __future__ import annotations
 
 import dataclasses
+import re
 import stat
 import tomllib
 from collections.abc import Mapping
@@ -16,6 +17,8 @@ from typing import Any, get_type_hints
 from bot.errors import ConfigError
 
 ENV_PREFIX = "BOT_"
+# Chroma's rule for collection names (it names the keyword index's folder too, so no "/" may reach the path).
+_COLLECTION_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{1,510}[A-Za-z0-9]")
 
 
 @dataclass(frozen=True)
@@ -67,9 +70,10 @@ class Settings:
             )
         if not 0.0 <= self.mmr_lambda <= 1.0:
             raise ConfigError(f"mmr_lambda must be between 0 and 1. Currently, mmr_lambda is {self.mmr_lambda}.")
-        if len(self.collection) < 3:
+        if not _COLLECTION_NAME.fullmatch(self.collection):
             raise ConfigError(
-                f"collection must have at least 3 characters (a Chroma rule). Currently, it is {self.collection!r}."
+                "collection must be 3 to 512 letters, digits, '.', '_' or '-', starting and ending with a letter or "
+                f"digit (a Chroma rule). Currently, it is {self.collection!r}."
             )
         if not 1 <= self.port <= 65535:
             raise ConfigError(f"port must be between 1 and 65535. Currently, port is {self.port}.")
@@ -103,6 +107,7 @@ class Settings:
         `config_origin` is how the caller's user named `config_file` (e.g. "--config"), for the error messages."""
         env = dict(env or {})
         values: dict[str, Any] = {}
+        origins: dict[str, str] = {}  # where each value came from, for the error messages
         if config_file is None and env.get("BOT_CONFIG"):
             config_file, config_origin = Path(env["BOT_CONFIG"]), "BOT_CONFIG"
         if config_file is None and Path("bot.toml").is_file():
@@ -111,19 +116,24 @@ class Settings:
         if config_file is not None:
             from_file = _read_config_file(Path(config_file), origin=config_origin)
             values.update(from_file)
+            origins.update(dict.fromkeys(from_file, f"in config file {config_file}"))
         known = {f.name for f in fields(cls)}
         for key, raw in env.items():
             if key.startswith(ENV_PREFIX) and key != "BOT_CONFIG":
                 name = key[len(ENV_PREFIX):].lower()
                 if name in known:
-                    values[name] = raw
-        values.update({k: v for k, v in overrides.items() if v is not None})
+                    values[name], origins[name] = raw, f"from {key}"
+        given = {k: v for k, v in overrides.items() if v is not None}
+        values.update(given)
+        for name in given:
+            origins.pop(name, None)
         unknown = sorted(set(values) - known)
         if unknown:
             where = f" in config file {config_file}" if unknown[0] in from_file else ""
             raise ConfigError(f"Unknown setting {unknown[0]!r}{where}. Known settings: {', '.join(sorted(known))}.")
         hints = get_type_hints(cls)
-        return cls(**{name: _coerce(name, value, hints[name]) for name, value in values.items()})
+        return cls(**{name: _coerce(name, value, hints[name], origin=origins.get(name))
+                      for name, value in values.items()})
 
 
 def _read_config_file(path: Path, *, origin: str | None) -> dict[str, Any]:
@@ -166,8 +176,23 @@ def _read_config_file(path: Path, *, origin: str | None) -> dict[str, Any]:
     return dict(table)
 
 
-def _coerce(name: str, value: Any, hint: Any) -> Any:
+def _kind(hint: str) -> str:
+    """What a setting of this type is, in words."""
+    if "tuple" in hint:
+        return "a list of texts (comma-separated in a BOT_* variable)"
+    for name, words in (("bool", "true or false"), ("int", "a whole number"), ("float", "a number"),
+                        ("Path", "a path"), ("str", "text")):
+        if name in hint:
+            return words + (", or nothing" if "None" in hint else "")
+    return hint
+
+
+def _coerce(name: str, value: Any, hint: Any, *, origin: str | None = None) -> Any:
     text = str(hint)
+    where = f" ({origin})" if origin else ""
+    if "Path" in text and "None" not in text and "tuple" not in text and isinstance(value, str) and not value.strip():
+        raise ConfigError(f"Setting {name} is empty{where}, which would mean the current folder. Give a folder "
+                          "(`.` for the current one), or leave the setting out for the default.")
     try:
         if isinstance(value, str):
             if "tuple" in text:
@@ -208,5 +233,5 @@ def _coerce(name: str, value: Any, hint: Any) -> Any:
             return Path(value)
         return float(value) if "float" in text else value
     except ValueError:
-        raise ConfigError(f"Setting {name} has an invalid value {value!r} (expected {text}).") from None
+        raise ConfigError(f"Setting {name} has an invalid value {value!r}{where}: expected {_kind(text)}.") from None
 

@@ -206,3 +206,45 @@ def test_an_unknown_setting_in_the_file_names_the_file(tmp_path: Path) -> None:
         Settings.load(config_file=path, env={})
     with pytest.raises(ConfigError, match=r"^Unknown setting 'kk'\. Known"):
         Settings.load(config_file=write_toml(tmp_path, "k = 3\n", "clean.toml"), env={}, kk=3)
+
+
+@pytest.mark.parametrize(
+    ("env", "toml", "message"),
+    [
+        ({"BOT_K": "five"}, "", "Setting k has an invalid value 'five' (from BOT_K): expected a whole number."),
+        ({"BOT_MMR": "maybe"}, "", "Setting mmr has an invalid value 'maybe' (from BOT_MMR): expected true or false."),
+        ({"BOT_MMR_LAMBDA": "x"}, "", "Setting mmr_lambda has an invalid value 'x' (from BOT_MMR_LAMBDA): expected "
+                                      "a number."),
+        ({}, 'k = 2.5', "Setting k has an invalid value 2.5 (in config file {file}): expected a whole number."),
+        ({}, "corpus = 5", "Setting corpus has an invalid value 5 (in config file {file}): expected a list of texts "
+                           "(comma-separated in a BOT_* variable)."),
+    ],
+)
+def test_an_invalid_value_says_where_it_came_from_and_what_is_wanted(
+    tmp_path: Path, env: dict[str, str], toml: str, message: str
+) -> None:
+    """The message said "(expected <class 'int'>)", and not whether the value came from the file or a variable."""
+    path = write_toml(tmp_path, toml + "\n")
+    with pytest.raises(ConfigError) as caught:
+        Settings.load(config_file=path, env=env)
+    assert str(caught.value) == message.format(file=path)
+
+
+@pytest.mark.parametrize(("env", "toml"), [({"BOT_DATA_DIR": ""}, ""), ({"BOT_DATA_DIR": "  "}, ""),
+                                           ({}, 'data_dir = ""')])
+def test_an_empty_data_dir_is_refused_not_taken_for_the_current_folder(
+    tmp_path: Path, env: dict[str, str], toml: str
+) -> None:
+    """`BOT_DATA_DIR= bot index` wrote the index into the working folder (Path("") is "."), as `--data-dir ""`
+    would have, which the command line refuses."""
+    with pytest.raises(ConfigError, match=r"^Setting data_dir is empty \((from BOT_DATA_DIR|in config file .*)\), "
+                                          r"which would mean the current folder"):
+        Settings.load(config_file=write_toml(tmp_path, toml + "\n"), env=env)
+
+
+@pytest.mark.parametrize("name", ["my news", "news/2024", "-news", "news.", "a" * 513, "../x"])
+def test_a_collection_name_chroma_refuses_is_a_config_error(name: str) -> None:
+    """Chroma refused it only when the index was opened, as "InvalidArgumentError: Validation error: ..."."""
+    with pytest.raises(ConfigError, match="collection must be 3 to 512 letters, digits"):
+        Settings.load(env={"BOT_COLLECTION": name})
+    assert Settings.load(env={"BOT_COLLECTION": "news_2024.v-1"}).collection == "news_2024.v-1"
