@@ -9,6 +9,7 @@ After the headline come optional dateline/byline lines; at the end optional byli
 """
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import logging
 import re
@@ -29,7 +30,9 @@ BYLINE_KEYS = ("editor", "reviewer", "agency", "outlet", "author")
 # on the next `bot index` (its unchanged chunks keep their vectors; only their metadata changes).
 # 2: the dateline's time of day (published_time). 3: an HTML page's time (its published meta or <time datetime>).
 # 4: a Markdown link's text alone (no stray bracket or target), and sentences that end in a web address split.
-ARTICLE_PARSER_VERSION = 4
+# 5: a Markdown footnote's text kept (its "[^1]" markers dropped), and a hard-wrapped line that a long link target
+# was taken out of no longer ends a sentence.
+ARTICLE_PARSER_VERSION = 5
 
 
 @dataclass(frozen=True)
@@ -42,6 +45,7 @@ class Article:
     tags: tuple[str, ...]  # from "Headline | tag | tag" lines
     page_starts: tuple[int, ...] = ()  # pdf page starts as offsets into body
     published_time: str | None = None  # the dateline's time as written ("06:53 AM", "10:15 BJT")
+    soft_breaks: tuple[int, ...] = ()  # line breaks in body that are soft wraps (see LoadedDocument)
 
 
 # --------------------------------------------------------------------------------------------- dates
@@ -471,7 +475,8 @@ def _drafts(text: str, *, fallback_title: str) -> list[_Draft]:
 
 
 def _article(text: str, draft: _Draft, position: int, *, page_starts: Sequence[int] = (),
-             published: str | None = None, published_time: str | None = None) -> Article:
+             published: str | None = None, published_time: str | None = None,
+             soft_breaks: Sequence[int] = ()) -> Article:
     body = text[draft.body_start:draft.body_end]
     # The page's own time goes with the page's own date, not with another date the text's dateline gives.
     clock = draft.published_time or (published_time if draft.published in (None, published) else None)
@@ -485,12 +490,14 @@ def _article(text: str, draft: _Draft, position: int, *, page_starts: Sequence[i
         tags=draft.tags,
         page_starts=starts,
         published_time=clock,
+        soft_breaks=tuple(b - draft.body_start for b in soft_breaks if draft.body_start <= b < draft.body_end),
     )
 
 
-def split_news_file(text: str, *, fallback_title: str = "Untitled") -> list[Article]:
+def split_news_file(text: str, *, fallback_title: str = "Untitled", soft_breaks: Sequence[int] = ()) -> list[Article]:
     """Articles of a plain-text news file (several per file; see the module docstring for the rules)."""
-    return [_article(text, draft, n) for n, draft in enumerate(_drafts(text, fallback_title=fallback_title))]
+    return [_article(text, draft, n, soft_breaks=soft_breaks)
+            for n, draft in enumerate(_drafts(text, fallback_title=fallback_title))]
 
 
 def _single_article(doc: LoadedDocument, *, fallback_title: str) -> list[Article]:
@@ -523,11 +530,11 @@ def split_articles(doc: LoadedDocument) -> list[Article]:
     if doc.kind in ("html", "pdf"):
         articles = _single_article(doc, fallback_title=fallback_title)
     else:
-        articles = split_news_file(doc.text, fallback_title=fallback_title)
+        articles = split_news_file(doc.text, fallback_title=fallback_title, soft_breaks=doc.soft_breaks)
         if doc.title and len(articles) == 1 and not _find_headers(_lines(doc.text)):
             # Markdown front matter named the document; use that rather than its first line.
-            articles = [Article(doc.title, a.body, a.published or doc.published, 0, a.byline, a.tags,
-                                published_time=a.published_time) for a in articles]
+            articles = [dataclasses.replace(a, title=doc.title, published=a.published or doc.published)
+                        for a in articles]
     if not articles:
         logger.warning("%s has no article text after removing headlines and bylines.", doc.file.path)
     return articles

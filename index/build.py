@@ -47,6 +47,7 @@ EMBED_STEP = 16
 REBUILD_SUFFIX = "-rebuild"
 # Added to the one-line report of a file or folder skipped unread that has articles in the index.
 KEPT = " Its articles already in the index are kept."
+REBUILDING = "The index was built with another model or chunker; rebuilding it from the given folders."
 # Said by a plain `bot index` while a rebuild's collection is there. It is kept: the next --rebuild takes it up
 # without embedding again what it holds, and it may be a rebuild still running in another process.
 REBUILD_LEFT = ("An interrupted `bot index --rebuild` (or one still running) left a partial new index beside the one "
@@ -169,20 +170,22 @@ def _is_gone(path: str) -> bool:
 
 @contextmanager
 def _interrupts_deferred() -> Iterator[None]:
-    """Ctrl-C during the block takes effect once it is done (a swap half done would leave no index). Only the main
-    thread receives signals; elsewhere, or when SIGINT is ignored, the block just runs."""
-    on_main = threading.current_thread() is threading.main_thread()
-    if not on_main or signal.getsignal(signal.SIGINT) in (signal.SIG_IGN, None):
+    """Ctrl-C (or SIGTERM) during the block takes effect once it is done (a swap half done would leave no index).
+    Only the main thread receives signals; elsewhere the block just runs."""
+    if threading.current_thread() is not threading.main_thread():
         yield
         return
     caught: list[int] = []
-    previous = signal.signal(signal.SIGINT, lambda signum, frame: caught.append(signum))
+    # (A handler None was set outside Python and cannot be put back: that signal is left alone.)
+    previous = {number: signal.signal(number, lambda signum, frame: caught.append(signum))
+                for number in (signal.SIGINT, signal.SIGTERM) if signal.getsignal(number) is not None}
     try:
         yield
     finally:
-        signal.signal(signal.SIGINT, previous)
-    if caught:
-        raise KeyboardInterrupt
+        for number, handler in previous.items():
+            signal.signal(number, handler)
+    for number in dict.fromkeys(caught):
+        signal.raise_signal(number)  # now, to whatever handles it (an ignored one stays ignored)
 
 
 class Indexer:
@@ -233,15 +236,28 @@ class Indexer:
         by the next."""
         if rebuild:
             return self._rebuild(roots, on_warning=on_warning)
+        if self.store.signature() not in (None, self.signature):
+            # Built with another model or chunker: every chunk is embedded again, beside the index in use, so an
+            # interrupted run leaves it as it was (and the next run takes up the new one).
+            return self._rebuild(roots, on_warning=on_warning, mismatched=True)
         summary = self._sync(roots, on_warning=on_warning)
         if self.store.beside(REBUILD_SUFFIX).exists():
             summary.warnings.append(REBUILD_LEFT)
             (on_warning or (lambda message: log.warning("%s", message)))(REBUILD_LEFT)
         return summary
 
-    def _rebuild(self, roots: Sequence[Path], *, on_warning: Callable[[str], None] | None) -> IndexSummary:
+    def _rebuild(self, roots: Sequence[Path], *, on_warning: Callable[[str], None] | None,
+                 mismatched: bool = False) -> IndexSummary:
         started = time.perf_counter()
         warn = on_warning or (lambda message: log.warning("%s", message))
+        said: list[str] = []
+        if mismatched:
+            said.append(REBUILDING)
+            if left_out := self._left_out(roots):
+                said.append(f"The index also held articles indexed from {', '.join(left_out)}; the given folders do "
+                            "not include them, so the new index leaves them out. Pass them too to keep them.")
+            for message in said:
+                warn(message)
         side = Indexer(store=self.store.beside(REBUILD_SUFFIX), embedder=self.embedder,
                        bm25_dir=self.bm25_dir.with_name(self.bm25_dir.name + REBUILD_SUFFIX),
                        max_wordpieces=self.max_wordpieces, overlap_sentences=self.overlap_sentences,
@@ -250,6 +266,8 @@ class Indexer:
         if side.store.signature() not in (None, self.signature):
             side.store.drop()  # left by a rebuild for another model or chunker
         summary = side._sync(roots, on_warning=warn, exact=True)
+        summary.warnings[:0] = said
+        summary.rebuilt = summary.rebuilt or mismatched
         if side.store.count() == 0 and self.store.count() > 0:
             summary.warnings.append("Nothing could be indexed from the given folders; the index in use is left as "
                                     "it was.")
@@ -286,7 +304,7 @@ class Indexer:
         files = discover_files([Path(r) for r in roots], skipped=skipped)
         summary.rebuilt = self.store.open_for_writing(self.signature)
         if summary.rebuilt:
-            report("The index was built with another model or chunker; rebuilding it from the given folders.")
+            report(REBUILDING)
         existing = self._existing_files()
         for item in skipped:
             summary.files_skipped += 1
@@ -295,7 +313,10 @@ class Indexer:
         # A file is one file however it is reached: through its folder, directly, or through a folder inside
         # another. The identity it was first indexed under stays, so it is never stored twice.
         indexed_at = {entry["path"]: key for key, entry in existing.items()}
-        files = [_as_indexed(file, indexed_at.get(str(file.path))) for file in files]
+        if files and existing:  # through a link too
+            indexed_at = {os.path.realpath(path): key for path, key in indexed_at.items()} | indexed_at
+        files = [_as_indexed(file, indexed_at.get(str(file.path)) or indexed_at.get(os.path.realpath(file.path)))
+                 for file in files]
         hashes: dict[Path, str] = {}  # a file's bytes are read and hashed once per run
         moved = self._moved_files(files, existing, hashes)
 
@@ -342,7 +363,9 @@ class Indexer:
         not exist any more (a folder deleted or on a drive that is gone). The files themselves are not touched."""
         started = time.perf_counter()
         summary = IndexSummary()
-        wanted = [Path(p).expanduser().resolve() for p in paths]
+        # As given (a link inside an indexed folder names the files read through it) and as resolved.
+        given = [Path(p).expanduser() for p in paths]
+        wanted = {path for p in given for path in (Path(os.path.abspath(p)), p.resolve())}
         entries = [entry for entry in self._existing_files().values()
                    if any(Path(entry["path"]).is_relative_to(p) for p in wanted)]
         self._remove(entries, summary)
@@ -351,6 +374,12 @@ class Indexer:
         summary.chunks_total = self.store.count()
         summary.seconds = time.perf_counter() - started
         return summary
+
+    def _left_out(self, roots: Sequence[Path]) -> list[str]:
+        """The folders (or files given directly) the index was built from that are outside `roots`."""
+        given = [Path(r).expanduser().resolve() for r in roots]
+        indexed = {str(chunk.metadata.get("corpus", "")) for chunk in self.store.iter_chunks(documents=False)}
+        return sorted(corpus for corpus in indexed if corpus and not any(Path(corpus).is_relative_to(g) for g in given))
 
     # --- planning -----------------------------------------------------------------------------------------
 
@@ -409,7 +438,8 @@ class Indexer:
         corpus = str(file.root)
         pieces: list[tuple[Article, Chunk]] = []
         for article in articles:
-            for chunk in self.chunker.chunk(article.body, page_starts=article.page_starts):
+            for chunk in self.chunker.chunk(article.body, page_starts=article.page_starts,
+                                            soft_breaks=article.soft_breaks):
                 pieces.append((article, chunk))
         occurrences: dict[str, int] = {}
         prepared = []

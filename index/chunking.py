@@ -8,7 +8,7 @@ from __future__ import annotations
 import bisect
 import logging
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 
 logger = logging.getLogger(__name__)
@@ -67,11 +67,13 @@ def _url_spans(text: str) -> list[tuple[int, int]]:
 _STRUCTURAL_LINE = re.compile(r"^\s*(?:#{1,6}\s|[-*+•]\s|\d{1,3}[.)]\s|\|)")
 
 
-def split_sentences(text: str) -> list[Span]:
-    """Sentence spans (start, end) in text, surrounding whitespace excluded."""
+def split_sentences(text: str, *, soft_breaks: Collection[int] = ()) -> list[Span]:
+    """Sentence spans (start, end) in text, surrounding whitespace excluded. `soft_breaks`: offsets of line breaks
+    known to be soft wraps, whatever the width of their line (one a Markdown link's target was taken out of)."""
     cuts = set(_terminator_cuts(text))
     cuts.update(match.end() for match in _GLUED_WORDS.finditer(text))
-    cuts.update(_newline_cuts(text))
+    soft = set(soft_breaks)
+    cuts.update(cut for cut in _newline_cuts(text) if cut not in soft)
     spans: list[Span] = []
     previous = 0
     for cut in sorted(cuts) + [len(text)]:
@@ -154,26 +156,33 @@ def _glued_period(text: str, dot: int) -> bool:
     return len(last) >= 2 and "." not in word and word not in _ABBREVIATIONS
 
 
+PARAGRAPH = re.compile(r"[^\n]+(?:\n[ \t]*[^\s][^\n]*)*")
+
+
 def _newline_cuts(text: str) -> list[int]:
     """Line breaks that end a sentence: blank lines, headings/list items, short lines; not soft wraps."""
     cuts: list[int] = []
-    for paragraph in re.finditer(r"[^\n]+(?:\n[ \t]*[^\s][^\n]*)*", text):
+    for paragraph in PARAGRAPH.finditer(text):
         lines = paragraph.group().split("\n")
-        widest = max(len(line.rstrip()) for line in lines)
         position = paragraph.start()
-        for current, following in zip(lines, lines[1:]):
+        for current, wrapped in zip(lines, soft_wraps(lines)):
             position += len(current) + 1
-            prev = current.rstrip()
-            wrapped = (
-                len(prev) >= 0.7 * widest
-                and len(prev) <= 200
-                and not _STRUCTURAL_LINE.match(current)
-                and not _STRUCTURAL_LINE.match(following)
-            )
             if not wrapped:
                 cuts.append(position - 1)
         cuts.append(paragraph.end())
     return cuts
+
+
+def soft_wraps(lines: Sequence[str], widths: Sequence[int] | None = None) -> list[bool]:
+    """For each line break of a paragraph (between lines[k] and lines[k + 1]): does the text go on across it? It
+    does when the line is about as wide as the paragraph's widest (in `widths`, when the lines were laid out wider
+    than their text is now), at most 200 characters, and neither it nor the next is a heading, list item or table
+    row."""
+    shown = [len(line.rstrip()) for line in lines]
+    widths = shown if widths is None else widths
+    widest = max(widths)
+    return [widths[k] >= 0.7 * widest and shown[k] <= 200 and not _STRUCTURAL_LINE.match(lines[k])
+            and not _STRUCTURAL_LINE.match(lines[k + 1]) for k in range(len(lines) - 1)]
 
 
 # --------------------------------------------------------------------------------------------- chunks
@@ -210,8 +219,9 @@ class Chunker:
         self.max_wordpieces = max_wordpieces
         self.overlap_sentences = overlap_sentences
 
-    def chunk(self, body: str, *, page_starts: Sequence[int] = ()) -> list[Chunk]:
-        units = self._units(body)
+    def chunk(self, body: str, *, page_starts: Sequence[int] = (), soft_breaks: Collection[int] = ()) -> list[Chunk]:
+        """`soft_breaks`: offsets of line breaks in `body` that are soft wraps, whatever their line's width."""
+        units = self._units(body, soft_breaks)
         spans = [span for span, _ in units]
         counts = [count for _, count in units]
         chunks: list[Chunk] = []
@@ -250,10 +260,10 @@ class Chunker:
         """The last unit index of the chunk starting at `first`, and the chunk's word-piece count."""
         return _pack(spans, counts, first, self.max_wordpieces, lambda s, e: self._count(body, s, e))
 
-    def _units(self, body: str) -> list[tuple[Span, int]]:
+    def _units(self, body: str, soft_breaks: Collection[int] = ()) -> list[tuple[Span, int]]:
         """Sentences with their counts; a sentence over the limit is split at clauses, then words, then characters."""
         units: list[tuple[Span, int]] = []
-        sentences = split_sentences(body)
+        sentences = split_sentences(body, soft_breaks=soft_breaks)
         counts = self.count_wordpieces_many([body[start:end] for start, end in sentences])
         for (start, end), count in zip(sentences, counts, strict=True):
             if count <= self.max_wordpieces:

@@ -50,6 +50,9 @@ class LoadedDocument:
     # time of day as written ("08:00:00Z"), when it gives one.
     published: str | None = None
     published_time: str | None = None
+    # Offsets of line breaks in `text` that are soft wraps however short their line now is (Markdown whose link
+    # targets were taken out); the chunker does not end a sentence there.
+    soft_breaks: tuple[int, ...] = ()
 
 
 # --------------------------------------------------------------------------------------------- discovery
@@ -60,11 +63,12 @@ def _is_supported(path: Path) -> bool:
 
 def discover_files(roots: Sequence[Path], *, skipped: list[Skipped] | None = None) -> list[SourceFile]:
     """Every supported, non-hidden regular file under the roots (folders walked recursively, sorted; a root may be a
-    file). What is left out unread (see Skipped) is added to `skipped`, or logged as a warning without it."""
+    file), each once however many links reach it: at its own path when it is reached that way too. What is left
+    out unread (see Skipped) is added to `skipped`, or logged as a warning without it."""
     if not roots:
         raise CorpusError("No corpus folder was given. Pass a folder: bot index PATH")
     found: list[SourceFile] = []
-    seen: set[Path] = set()
+    seen: dict[str, int] = {}  # the real path of each file found -> its place in `found`
     passed: list[Skipped] = []
     for given in roots:
         root = Path(given).expanduser().resolve()
@@ -87,9 +91,12 @@ def discover_files(roots: Sequence[Path], *, skipped: list[Skipped] | None = Non
             passed.append(Skipped(root, _not_regular(root, mode)))
             files = []
         for file in files:
-            if file.path not in seen:
-                seen.add(file.path)
+            real = os.path.realpath(file.path)
+            if real not in seen:
+                seen[real] = len(found)
                 found.append(file)
+            elif str(file.path) == real and str(found[seen[real]].path) != real:
+                found[seen[real]] = file  # a link to it came first; the file itself is what to index
     if skipped is None:
         for item in passed:
             logger.warning("%s", item.message)
@@ -104,25 +111,45 @@ def discover_files(roots: Sequence[Path], *, skipped: list[Skipped] | None = Non
 
 
 def _walk(root: Path, skipped: list[Skipped]) -> list[Path]:
+    """The candidate files under `root`, sorted. A linked folder is walked after the folders themselves, and a folder
+    only once however it is reached (a link to a folder around it would loop)."""
     paths: list[Path] = []
+    walked: set[str] = set()
+    tops: list[Path] = [root]
+    linked: list[Path] = []
 
     def unlistable(exc: OSError) -> None:
         skipped.append(_unlistable(Path(exc.filename) if exc.filename else root, exc))
 
-    for folder, dirnames, filenames in os.walk(root, onerror=unlistable):
-        # Hidden folders (.git, .bot, ...) are pruned in place so os.walk never enters them.
-        dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
-        for name in sorted(filenames):
-            path = Path(folder) / name
-            if name.startswith("."):
+    while tops:
+        for folder, dirnames, filenames in os.walk(tops.pop(0), onerror=unlistable):
+            if (real := os.path.realpath(folder)) in walked:
+                dirnames[:] = []
                 continue
-            if not _is_supported(path):
-                logger.debug("Skipping %s: unsupported suffix", path)
-                continue
-            if (problem := _not_a_file(path)) is not None:
-                skipped.append(Skipped(path, problem))
-                continue
-            paths.append(path)
+            walked.add(real)
+            # Hidden folders (.git, .bot, ...) are pruned in place so os.walk never enters them; linked ones wait.
+            names = sorted(d for d in dirnames if not d.startswith("."))
+            dirnames[:] = [d for d in names if not os.path.islink(os.path.join(folder, d))]
+            linked.extend(Path(folder) / d for d in names if d not in dirnames)
+            paths.extend(_candidates(Path(folder), filenames, skipped))
+        if not tops:
+            tops, linked = linked, []
+    return paths
+
+
+def _candidates(folder: Path, filenames: Sequence[str], skipped: list[Skipped]) -> list[Path]:
+    paths: list[Path] = []
+    for name in sorted(filenames):
+        path = folder / name
+        if name.startswith("."):
+            continue
+        if not _is_supported(path):
+            logger.debug("Skipping %s: unsupported suffix", path)
+            continue
+        if (problem := _not_a_file(path)) is not None:
+            skipped.append(Skipped(path, problem))
+            continue
+        paths.append(path)
     return paths
 
 
@@ -192,6 +219,7 @@ def load_file(file: SourceFile) -> LoadedDocument:
     raw, warnings = _decode(path, data, html=kind == "html")
     title: str | None = None
     published: tuple[str, str | None] | None = None
+    soft_breaks: tuple[int, ...] = ()
     if kind == "html":
         text, title, published = _html_text(raw)
         if not text.strip():
@@ -201,10 +229,13 @@ def load_file(file: SourceFile) -> LoadedDocument:
         if not text.strip():
             raise LoadError(f"{path} is empty. Add text to it or remove it from the corpus.")
         if kind == "markdown":
-            text, title = _markdown_text(text)
-    return LoadedDocument(file=file, text=text.strip(), kind=kind, title=title, page_starts=(),
+            text, title, soft_breaks = _markdown_text(text)
+    stripped = text.strip()
+    lead = len(text) - len(text.lstrip())
+    return LoadedDocument(file=file, text=stripped, kind=kind, title=title, page_starts=(),
                           warnings=tuple(warnings), sha256=sha, published=published[0] if published else None,
-                          published_time=published[1] if published else None)
+                          published_time=published[1] if published else None,
+                          soft_breaks=tuple(b - lead for b in soft_breaks if 0 <= b - lead < len(stripped)))
 
 
 class _DebugHandler(logging.Handler):
@@ -289,6 +320,9 @@ _MD_INLINE = re.compile(r"!?\[" + _MD_TEXT + r"\]" + _MD_TARGET)
 _MD_REFERENCE = re.compile(r"!?\[" + _MD_TEXT + r"\]\[[^\[\]\n]*\]")
 _MD_SHORTCUT = re.compile(r"!?\[" + _MD_TEXT + r"\](?![(\[:])")
 _MD_REF_DEF = re.compile(r"^[ ]{0,3}\[([^\]\n]+)\]:\s*\S+.*$", re.MULTILINE)
+# "[^1]: The figure comes from ..." defines the footnote that "[^1]" in the text points to.
+_MD_FOOTNOTE_DEF = re.compile(r"^[ ]{0,3}\[\^([^\]\s]+)\]:[ \t]*")
+_MD_FOOTNOTE_REF = re.compile(r"\[\^([^\]\s]+)\](?!:)")
 # <https://...>, <mailto:...>, <press@example.org>: what a reader sees is the address itself.
 _MD_AUTOLINK = re.compile(r"<([A-Za-z][A-Za-z0-9+.-]{1,31}:[^\s<>]*|[\w.+-]+@[\w-]+(?:\.[\w-]+)+)>")
 _SCRIPT_SCHEMES = ("javascript:", "vbscript:", "data:")
@@ -296,33 +330,69 @@ _MD_STRONG = re.compile(r"(\*\*|__)(?=\S)(.+?)(?<=\S)\1")
 _MD_FENCE = re.compile(r"^[ ]{0,3}(```|~~~).*$", re.MULTILINE)
 _MD_COMMENT = re.compile(r"<!--.*?-->", re.DOTALL)
 _MD_H1 = re.compile(r"^#[ \t]+(.+?)[ \t#]*$", re.MULTILINE)
+# Stands in, while the markup is taken out, for each character taken out of a line, so the line keeps the width it
+# was laid out with (a text file holds no NUL: _decode refuses one).
+_GONE = "\x00"
 
 
-def _markdown_text(text: str) -> tuple[str, str | None]:
-    """Drop the markup that would be noise in a quote (links, bold, fences, comments); keep headings."""
+def _markdown_text(text: str) -> tuple[str, str | None, tuple[int, ...]]:
+    """Drop the markup that would be noise in a quote (links, bold, fences, comments; a footnote's marker, not its
+    text); keep headings. Also: the line breaks that are soft wraps as the file was laid out, where a line is now
+    much shorter than it was (a long link target gone), so the chunker does not take it for a sentence's end."""
     title = None
     if match := _FRONT_MATTER.match(text):
         if found := _FRONT_TITLE.search(match.group(1)):
             title = found.group(1).strip().strip("\"'") or None
         text = text[match.end():]
-    text = _MD_COMMENT.sub("", text)
+    text = _MD_COMMENT.sub(lambda m: _GONE * len(m.group(0).replace("\n", "")), text)
     text = _markdown_links(text)
-    text = _MD_STRONG.sub(r"\2", text)
+    text = _MD_STRONG.sub(lambda m: m.group(2) + _GONE * (len(m.group(0)) - len(m.group(2))), text)
     text = _MD_FENCE.sub("", text)
+    text, soft_breaks = _without_gaps(text)
     if title is None and (heading := _MD_H1.search(text)):
         title = heading.group(1).strip() or None
-    return text, title
+    return text, title, soft_breaks
+
+
+def _without_gaps(laid_out: str) -> tuple[str, tuple[int, ...]]:
+    """The text without the stand-ins for what was taken out, and the offsets of its line breaks that wrap a line
+    as it was laid out but would end a sentence by the width the line has now."""
+    text = laid_out.replace(_GONE, "")
+    if text == laid_out:
+        return text, ()
+    from index.chunking import PARAGRAPH, soft_wraps  # local: the chunker is only needed here
+
+    widths = [len(line.replace(_GONE, "").rstrip()) + line.count(_GONE) for line in laid_out.split("\n")]
+    first_line = {0: 0} | {m.end(): n + 1 for n, m in enumerate(re.finditer("\n", text))}
+    breaks: list[int] = []
+    for paragraph in PARAGRAPH.finditer(text):
+        lines = paragraph.group().split("\n")
+        if len(lines) < 2 or paragraph.start() not in first_line:
+            continue
+        first = first_line[paragraph.start()]
+        laid = widths[first:first + len(lines)]
+        position = paragraph.start()
+        for line, now, then in zip(lines, soft_wraps(lines), soft_wraps(lines, laid)):
+            position += len(line) + 1
+            if then and not now:
+                breaks.append(position - 1)
+    return text, tuple(breaks)
 
 
 def _markdown_links(text: str) -> str:
     """Links and images as the words a reader sees: a link's text, an image's alt text, an autolink's address; the
-    targets, titles and reference definitions go (a `javascript:` one too)."""
-    # (A footnote's "[^1]" is no link.)
-    labels = {_reference_label(m.group(1)) for m in _MD_REF_DEF.finditer(text) if not m.group(1).startswith("^")}
+    targets, titles and reference definitions go (a `javascript:` one too). A footnote's text stays where it is
+    defined, without its label; its markers in the text go. What goes is kept in place as _GONE."""
+    text, notes = _footnotes(text)
+    if notes:
+        text = _MD_FOOTNOTE_REF.sub(
+            lambda m: _GONE * len(m.group(0)) if _reference_label(m.group(1)) in notes else m.group(0), text)
+    labels = {_reference_label(m.group(1)) for m in _MD_REF_DEF.finditer(text)}
     text = _MD_REF_DEF.sub("", text)
 
     def link_text(match: re.Match[str]) -> str:  # one phrase, on one line even when the source wrapped it
-        return re.sub(r"[ \t]*\n[ \t]*", " ", match.group(1))
+        words = re.sub(r"[ \t]*\n[ \t]*", " ", match.group(1))
+        return words + _GONE * (len(match.group(0)) - len(words))
 
     def shortcut(match: re.Match[str]) -> str:  # "[sic]" stays: only a defined label is a link
         return link_text(match) if _reference_label(match.group(1)) in labels else match.group(0)
@@ -336,7 +406,30 @@ def _markdown_links(text: str) -> str:
             text = _MD_SHORTCUT.sub(shortcut, text)
         if text == before:
             break
-    return _MD_AUTOLINK.sub(lambda m: "" if m.group(1).lower().startswith(_SCRIPT_SCHEMES) else m.group(1), text)
+
+    def autolink(match: re.Match[str]) -> str:
+        shown = "" if match.group(1).lower().startswith(_SCRIPT_SCHEMES) else match.group(1)
+        return shown + _GONE * (len(match.group(0)) - len(shown))
+
+    return _MD_AUTOLINK.sub(autolink, text)
+
+
+def _footnotes(text: str) -> tuple[str, set[str]]:
+    """Footnote definitions ("[^1]: text", its later paragraphs indented) as their text alone, and their labels."""
+    lines = text.split("\n")
+    labels: set[str] = set()
+    in_note = False
+    for n, line in enumerate(lines):
+        if match := _MD_FOOTNOTE_DEF.match(line):
+            labels.add(_reference_label(match.group(1)))
+            lines[n] = _GONE * match.end() + line[match.end():]
+            in_note = True
+        elif in_note and line.strip():
+            if line[:1] in (" ", "\t"):  # the note's own later lines: not indented code
+                lines[n] = line[1:] if line[0] == "\t" else line[min(4, len(line) - len(line.lstrip(" "))):]
+            elif not lines[n - 1].strip():  # a blank line, then unindented text: the note is over
+                in_note = False
+    return "\n".join(lines), labels
 
 
 def _reference_label(label: str) -> str:

@@ -6,6 +6,7 @@ private copy of seeds/ per test (000_... holds 6 articles, 003_... holds 1).
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 import os
 import shutil
@@ -729,3 +730,117 @@ def test_pipes_sockets_and_broken_links_are_skipped_unopened(
     assert not sockets or f"{socket_path} is a socket, not a regular file" in " ".join(summary.warnings)
     assert (summary.files, summary.files_unchanged, summary.chunks_removed) == (1, 1, 0)
     assert _by_file(open_store(settings)) == before
+
+
+MARKDOWN_ARTICLE = """# Harbour bridge opens
+
+The new harbour bridge opened to traffic on Monday after six years of work, the
+city transport office said in its [annual report](https://example.org/reports/2024/transport/annual-report-final.pdf)
+on the project, which cost 4.2 billion yuan and carries 90,000 vehicles a day
+across the estuary between the two districts of the city, officials said.
+The mayor said the bridge cuts the trip to the airport by forty minutes.[^survey]
+
+[^survey]: The airport figure comes from the city's 2023 survey of commuters.
+"""
+
+
+def test_markdown_keeps_footnotes_and_whole_hard_wrapped_sentences(
+    settings: Settings, tmp_path: Path, counting: Counting, embedder: Embedder
+) -> None:
+    """A footnote's text was dropped with its label; a line a long link target had made wide ended a sentence once
+    the target was gone ("... said in its annual report" / "on the project, ...")."""
+    corpus = tmp_path / "md"
+    corpus.mkdir()
+    (corpus / "bridge.md").write_text(MARKDOWN_ARTICLE, encoding="utf-8")
+    _index(settings, counting(), corpus)
+    [chunk] = list(open_store(settings).iter_chunks())
+    sentences = [" ".join(chunk.text[start:end].split()) for start, end in json.loads(chunk.metadata["sentences"])]
+    assert sentences == [
+        "The new harbour bridge opened to traffic on Monday after six years of work, the city transport office said "
+        "in its annual report on the project, which cost 4.2 billion yuan and carries 90,000 vehicles a day across "
+        "the estuary between the two districts of the city, officials said.",
+        "The mayor said the bridge cuts the trip to the airport by forty minutes.",
+        "The airport figure comes from the city's 2023 survey of commuters.",
+    ]
+    answer = build_pipeline(settings, embedder=embedder).ask("Which survey gave the airport figure?")
+    assert "2023 survey of commuters" in answer.answer
+
+
+def test_a_file_reached_through_links_is_stored_once_and_linked_folders_are_read(
+    settings: Settings, corpus: Path, counting: Counting, tmp_path: Path
+) -> None:
+    """A link beside a file (or an older index that stored the file through it) stored its articles twice, and a
+    linked folder was passed over without a word."""
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (elsewhere / "museum.txt").write_text("Museum reopens\n\nThe city museum reopened on April 1, 2024.\n",
+                                          encoding="utf-8")
+    (corpus / "a-link.txt").symlink_to(corpus / SINGLE)
+    (corpus / "linked").symlink_to(elsewhere)
+    (corpus / "loop").symlink_to(corpus)  # a folder around it: walked once
+    summary = _index(settings, counting(), corpus)
+    assert summary.warnings == [] and summary.files == 3
+    sources = [a["source"] for a in list_articles(settings)]
+    assert sorted(set(sources)) == [MULTI, SINGLE, "linked/museum.txt"] and sources.count(SINGLE) == 1
+    # Given directly, through the link, the file is the one already indexed.
+    again = _index(settings, counting(), corpus / "a-link.txt")
+    assert (again.files_unchanged, again.chunks_added, again.chunks_removed) == (1, 0, 0)
+    _assert_in_sync(settings, corpus)
+    # `bot remove` takes the linked folder out by the name it was read through.
+    assert make_indexer(settings, embedder=counting(), progress=False).remove([corpus / "linked"]).files_removed == 1
+    assert "linked/museum.txt" not in {a["source"] for a in list_articles(settings)}
+
+
+def test_a_plain_run_after_a_model_change_builds_beside_the_index_in_use(
+    settings: Settings, corpus: Path, counting: Counting, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Built with another model, the index was dropped at once: interrupted, the run left a part of it, and the
+    folders it did not name were gone without a word."""
+    other = tmp_path / "other"
+    other.mkdir()
+    (other / "note.txt").write_text("The Qinhuai River glitters in early summer, the guide said.\n", encoding="utf-8")
+    old = _index(settings, counting(name="other-model"), corpus)
+    _index(settings, counting(name="other-model"), other)
+    monkeypatch.setattr(index.build, "WRITE_BATCH", 8)
+    interrupted = counting(interrupt_on_call=2)
+    warnings: list[str] = []
+    with pytest.raises(KeyboardInterrupt):
+        make_indexer(settings, embedder=interrupted, progress=False).run([corpus], on_warning=warnings.append)
+    assert warnings == [index.build.REBUILDING,
+                        f"The index also held articles indexed from {other.resolve()}; the given folders do not "
+                        "include them, so the new index leaves them out. Pass them too to keep them."]
+    store = open_store(settings)
+    assert store.count() == old.chunks_total + 1 and store.signature().embedding_model == "other-model"
+
+    finishing = counting()
+    summary = _index(settings, finishing, corpus)
+    assert summary.rebuilt and summary.warnings[0] == index.build.REBUILDING
+    assert not set(finishing.encoded) & set(interrupted.encoded)  # the interrupted run's chunks are taken up
+    assert open_store(settings).signature().embedding_model == finishing.name
+    _assert_in_sync(settings, corpus)
+    assert not {name for name in _collections(settings) if name.endswith(index.build.REBUILD_SUFFIX)}
+
+
+def test_sigterm_while_the_new_index_is_swapped_in_waits_until_it_is_done(
+    settings: Settings, corpus: Path, counting: Counting, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`kill` (SIGTERM, as `bot index` handles it) half-way through the swap would leave no index."""
+    _index(settings, counting(), corpus)
+    real_replace = ChunkStore.replace_with
+
+    def terminate_mid_swap(self: ChunkStore, other_store: ChunkStore) -> None:
+        signal.raise_signal(signal.SIGTERM)
+        real_replace(self, other_store)
+
+    def stop(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(ChunkStore, "replace_with", terminate_mid_swap)
+    previous = signal.signal(signal.SIGTERM, stop)
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            _index(settings, counting(), corpus, rebuild=True)
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    _assert_in_sync(settings, corpus)
+    assert not {name for name in _collections(settings) if name.endswith(index.build.REBUILD_SUFFIX)}

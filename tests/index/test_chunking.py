@@ -101,6 +101,33 @@ def test_markdown_links_in_a_real_file_give_whole_sentences(tmp_path: Path) -> N
         "Or see https://example.org/y.", "Cranes moved too.", "A crane stood."]
 
 
+HARD_WRAPPED = """# Harbour bridge opens
+
+The new harbour bridge opened to traffic on Monday after six years of work, the
+city transport office said in its [annual report](https://example.org/reports/2024/transport/annual-report-final.pdf)
+on the project, which cost 4.2 billion yuan and carries 90,000 vehicles a day
+across the estuary between the two districts of the city, officials said.
+Its [toll](https://example.org/t) is ten yuan.
+Opening hours
+"""
+
+
+def test_a_hard_wrapped_markdown_line_a_long_link_target_left_short_does_not_end_a_sentence(tmp_path: Path) -> None:
+    """Without the target the line is far shorter than its neighbours, but it was wrapped like them."""
+    path = tmp_path / "bridge.md"
+    path.write_text(HARD_WRAPPED, encoding="utf-8")
+    [file] = discover_files([path])
+    [article] = split_articles(load_file(file))
+    [chunk] = make_chunker(max_wordpieces=200).chunk(article.body, soft_breaks=article.soft_breaks)
+    assert [" ".join(chunk.text[start:end].split()) for start, end in chunk.sentences] == [
+        "The new harbour bridge opened to traffic on Monday after six years of work, the city transport office said "
+        "in its annual report on the project, which cost 4.2 billion yuan and carries 90,000 vehicles a day across "
+        "the estuary between the two districts of the city, officials said.",
+        "Its toll is ten yuan.",
+        "Opening hours",  # a short line as written still ends its sentence
+    ]
+
+
 # --------------------------------------------------------------------------------------------- chunker
 
 def make_chunker(max_wordpieces: int = 10, overlap: int = 1, count: Callable[[str], int] = words) -> Chunker:

@@ -184,6 +184,30 @@ def test_load_markdown_keeps_link_text_and_drops_every_target(tmp_path: Path) ->
         assert markup not in doc.text, markup
 
 
+MARKDOWN_FOOTNOTES = """# Port expands
+
+The port handled 3 million containers in 2023.[^volume] Its new quay opens in May.[^2] A stray [^9] stays.
+
+[^volume]: Figures from the [port authority](https://example.org/port) annual review,
+    published in January.
+
+    The review counts empty containers too.
+[^2]: The quay's date is provisional.
+
+Ships came in.
+"""
+
+
+def test_load_markdown_keeps_footnote_text_and_drops_its_markers(tmp_path: Path) -> None:
+    doc = _load(_write(tmp_path / "port.md", MARKDOWN_FOOTNOTES))
+    assert doc.text.split("\n\n")[1:] == [
+        "The port handled 3 million containers in 2023. Its new quay opens in May. A stray [^9] stays.",
+        "Figures from the port authority annual review,\npublished in January.",
+        "The review counts empty containers too.\nThe quay's date is provisional.",
+        "Ships came in.",
+    ]
+
+
 def test_load_markdown_front_matter_title(tmp_path: Path) -> None:
     doc = _load(_write(tmp_path / "r.markdown", "---\ntitle: \"Port news\"\ndate: 2024-02-03\n---\nShips came in.\n"))
     assert doc.title == "Port news"
