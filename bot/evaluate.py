@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import logging
 import math
+import os
 import re
 import statistics
 import string
@@ -255,7 +256,7 @@ def load_cases(path: Path, *, split: str | None = None) -> list[EvalCase]:
     """Read a question set (YAML or JSONL, see the module doc); malformed input raises UsageError saying where."""
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        text = path.read_text(encoding="utf-8-sig")  # (a byte-order mark, as some Windows editors write, is no text)
     except FileNotFoundError:
         raise UsageError(f"Question set {path} does not exist. Check the path.") from None
     except IsADirectoryError:
@@ -294,12 +295,14 @@ def _is_jsonl(path: Path, text: str) -> bool:
         return True
     if suffix in (".yaml", ".yml"):
         return False
-    # Otherwise sniff: JSONL starts with a line that is a JSON object by itself.
+    # Otherwise sniff: JSONL starts with a line that is a JSON object by itself: a case, not one holding the
+    # `cases` (JSON on one line, which YAML reads).
     first = next((line for line in text.splitlines() if line.strip()), "")
     try:
-        return isinstance(json.loads(first), dict)
-    except ValueError:
+        obj = json.loads(first)
+    except (ValueError, RecursionError):
         return False
+    return isinstance(obj, dict) and not ("cases" in obj and "question" not in obj and "user_input" not in obj)
 
 
 def _read_jsonl(path: Path, text: str) -> list[tuple[str, Any]]:
@@ -312,6 +315,8 @@ def _read_jsonl(path: Path, text: str) -> list[tuple[str, Any]]:
             obj = json.loads(line)
         except json.JSONDecodeError as exc:
             raise UsageError(f"{where}: not valid JSON ({exc.msg} at column {exc.colno}).") from None
+        except RecursionError:
+            raise UsageError(f"{where}: nested too deeply to be a case.") from None
         entries.append((where, obj))
     return entries
 
@@ -321,6 +326,8 @@ def _read_yaml(path: Path, text: str) -> list[tuple[str, Any]]:
 
     try:
         data = yaml.safe_load(text)
+    except RecursionError:
+        raise UsageError(f"{path}: not valid YAML (nested too deeply to be a question set).") from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
@@ -802,6 +809,28 @@ def failure_reasons(row: Mapping[str, Any]) -> list[str]:
     return reasons
 
 
+def check_output_paths(question_set: Path, outputs: Mapping[str, Path | None]) -> None:
+    """Refuse, before a run, an output that would overwrite the question set or another output, or that cannot be
+    written (a folder, a path through a file, a read-only place)."""
+    written: dict[Path, str] = {Path(question_set).resolve(): "the question set"}
+    for option, given in outputs.items():
+        if given is None:
+            continue
+        path = Path(given)
+        resolved = path.resolve()
+        if resolved in written:
+            raise UsageError(f"{option} {path} is {written[resolved]}: writing it would overwrite that. "
+                             "Give another file.")
+        written[resolved] = f"the file given with {option}"
+        if path.is_dir():
+            raise UsageError(f"{option} {path} is a folder. Give a file path, e.g. {path / 'results.jsonl'}.")
+        existing = next((p for p in (resolved, *resolved.parents) if p.exists()), None)
+        if existing is not None and existing != resolved and not existing.is_dir():
+            raise UsageError(f"{option} {path} cannot be written: {existing} is a file, not a folder.")
+        if existing is not None and not os.access(existing, os.W_OK):
+            raise UsageError(f"{option} {path} cannot be written (permission denied). Choose a writable path.")
+
+
 def _write_text(path: Path, text: str) -> None:
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -810,14 +839,46 @@ def _write_text(path: Path, text: str) -> None:
         raise UsageError(f"Cannot write {path}: {exc.strerror}. Choose a writable path.") from None
 
 
+# What the metrics and the comparison read from each results row and its verdicts, and the types they must have.
+_ROW_FIELDS: tuple[tuple[str, tuple[type, ...]], ...] = (("question", (str,)), ("answer", (str,)),
+                                                        ("abstained", (bool,)))
+_VERDICT_FIELDS: tuple[tuple[str, tuple[type, ...]], ...] = (
+    ("passed", (bool,)), ("answerable", (bool,)), ("abstained", (bool,)), ("correct", (bool, type(None))),
+    ("missing", (list,)), ("retrieval_judged", (bool,)), ("gold_rank", (int, type(None))),
+    ("gold_cited", (bool, type(None))), ("cited", (int,)), ("cited_with_facts", (int, type(None))),
+    ("f1", (int, float, type(None))),
+)
+
+
+def _row_problem(row: Any) -> str | None:
+    """What makes `row` no `bot eval` results row, or None."""
+    if not isinstance(row, dict) or "id" not in row or not isinstance(row.get("verdicts"), dict):
+        return "needs `id` and `verdicts`"
+    if isinstance(row["id"], bool) or not isinstance(row["id"], (str, int)):
+        return f"its `id` is {_type_name(row['id'])}"
+    for where, fields in ((row, _ROW_FIELDS), (row["verdicts"], _VERDICT_FIELDS)):
+        for key, types in fields:
+            name = key if where is row else f"verdicts.{key}"
+            if key not in where:
+                return f"it has no `{name}`"
+            value = where[key]
+            if not isinstance(value, types) or (isinstance(value, bool) and bool not in types):
+                return f"its `{name}` is {_type_name(value)}"
+    return None
+
+
 def _read_results(path: Path) -> list[dict[str, Any]]:
     path = Path(path)
     try:
-        lines = path.read_text(encoding="utf-8").splitlines()
+        lines = path.read_text(encoding="utf-8-sig").splitlines()
     except FileNotFoundError:
         raise UsageError(f"Results file {path} does not exist. Write one with `bot eval FILE --output ...`.") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise UsageError(f"Cannot read results file {path}: {exc}.") from None
+    except IsADirectoryError:
+        raise UsageError(f"Results file {path} is a folder. Give a file written by `bot eval --output`.") from None
+    except UnicodeDecodeError as exc:
+        raise UsageError(f"Results file {path} is not UTF-8 text ({exc.reason} at byte {exc.start}).") from None
+    except OSError as exc:
+        raise UsageError(f"Cannot read results file {path}: {exc.strerror or exc}.") from None
     rows = []
     for number, line in enumerate(lines, 1):
         if not line.strip():
@@ -826,11 +887,14 @@ def _read_results(path: Path) -> list[dict[str, Any]]:
             row = json.loads(line)
         except json.JSONDecodeError as exc:
             raise UsageError(f"{path}, line {number}: not valid JSON ({exc.msg}).") from None
-        if not isinstance(row, dict) or "id" not in row or not isinstance(row.get("verdicts"), dict):
+        except RecursionError:
+            raise UsageError(f"{path}, line {number}: nested too deeply to be a results row.") from None
+        if (problem := _row_problem(row)) is not None:
             raise UsageError(
-                f"{path}, line {number}: not a `bot eval` results row (needs `id` and `verdicts`). "
+                f"{path}, line {number}: not a `bot eval` results row ({problem}). "
                 "Compare files written by `bot eval --output`."
             )
+        row["id"] = str(row["id"])
         rows.append(row)
     if not rows:
         raise UsageError(f"Results file {path} has no cases (it is empty). Compare files written by "

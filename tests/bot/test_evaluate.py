@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 from dataclasses import replace
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -14,6 +15,7 @@ from bot.errors import IndexMissingError, UsageError
 from bot.evaluate import (
     CaseResult,
     EvalCase,
+    check_output_paths,
     check_thresholds,
     compare_results,
     compute_metrics,
@@ -325,11 +327,88 @@ def test_compare_names_cases_that_got_worse_and_better(results: list[CaseResult]
 
 def test_compare_rejects_files_that_are_not_results(tmp_path: Path) -> None:
     bad = tmp_path / "bad.jsonl"
-    bad.write_text('{"id": "a", "verdicts": {}}\n{"question": "q"}\n', encoding="utf-8")
-    with pytest.raises(UsageError, match=r"bad.jsonl, line 2: not a `bot eval` results row"):
+    bad.write_text('{"id": "a", "question": "q", "answer": "", "abstained": false, "verdicts": {}}\n'
+                   '{"question": "q"}\n', encoding="utf-8")
+    with pytest.raises(UsageError, match=r"bad.jsonl, line 1: not a `bot eval` results row \(it has no "
+                                         r"`verdicts.passed`\)"):
+        compare_results(bad, bad)
+    bad.write_text('{"question": "q"}\n', encoding="utf-8")
+    with pytest.raises(UsageError, match=r"bad.jsonl, line 1: not a `bot eval` results row"):
         compare_results(bad, bad)
     with pytest.raises(UsageError, match="does not exist"):
         compare_results(tmp_path / "nope.jsonl", bad)
+    with pytest.raises(UsageError, match=f"Results file {tmp_path} is a folder"):
+        compare_results(tmp_path, bad)
+
+
+@pytest.mark.parametrize(("change", "problem"), [
+    (lambda row: row["verdicts"].pop("answerable"), "it has no `verdicts.answerable`"),
+    (lambda row: row.pop("abstained"), "it has no `abstained`"),
+    (lambda row: row["verdicts"].update(gold_rank="first"), "its `verdicts.gold_rank` is a string"),
+    (lambda row: row["verdicts"].update(cited=True), "its `verdicts.cited` is true/false"),
+    (lambda row: row.update(id=["a"]), "its `id` is a list"),
+])
+def test_compare_names_what_a_damaged_results_row_lacks(results: list[CaseResult], tmp_path: Path,
+                                                        change: Any, problem: str) -> None:
+    """A row missing a field the metrics read was a KeyError (or a TypeError) with no line number."""
+    good, damaged = tmp_path / "good.jsonl", tmp_path / "damaged.jsonl"
+    write_results(results, good)
+    rows = [json.loads(line) for line in good.read_text(encoding="utf-8").splitlines()]
+    change(rows[1])
+    damaged.write_text("".join(json.dumps(row) + "\n" for row in rows), encoding="utf-8")
+    for call in (lambda: compare_results(good, damaged), lambda: results_metrics(damaged)):
+        with pytest.raises(UsageError) as caught:
+            call()
+        assert str(caught.value) == (f"{damaged}, line 2: not a `bot eval` results row ({problem}). Compare files "
+                                     "written by `bot eval --output`.")
+
+
+def test_files_with_a_byte_order_mark_are_read(results: list[CaseResult], tmp_path: Path) -> None:
+    """Windows editors (and PowerShell 5's `Out-File -Encoding utf8`) start UTF-8 files with a byte-order mark."""
+    bom = "\ufeff"
+    jsonl = write(tmp_path, "set.jsonl", bom + '{"id": "a", "question": "q1"}\n')
+    untyped = write(tmp_path, "set.txt", bom + '{"id": "a", "question": "q1"}\n')
+    yaml_set = write(tmp_path, "set.yaml", bom + "- id: a\n  question: q1\n")
+    for path in (jsonl, untyped, yaml_set):
+        assert [(c.id, c.question) for c in load_cases(path)] == [("a", "q1")]
+    good, marked = tmp_path / "good.jsonl", tmp_path / "marked.jsonl"
+    write_results(results, good)
+    marked.write_text(bom + good.read_text(encoding="utf-8"), encoding="utf-8")
+    assert results_metrics(marked) == results_metrics(good)
+    assert "0 worse, 0 better" in compare_results(good, marked)
+
+
+def test_a_set_nested_too_deeply_is_one_usage_error(tmp_path: Path) -> None:
+    """Python's parsers give up with a RecursionError, which reached the user as "RecursionError: maximum recursion
+    depth exceeded"."""
+    deep = "[" * 100_000 + "]" * 100_000
+    cases = (("s.yaml", deep + "\n", r"s.yaml: not valid YAML \(nested too deeply"),
+             ("s.jsonl", '{"question": "q", "expected": ' + deep + "}\n", r"s.jsonl, line 1: nested too deeply"))
+    for name, text, message in cases:
+        with pytest.raises(UsageError, match=message):
+            load_cases(write(tmp_path, name, text))
+    results = write(tmp_path, "r.jsonl", '{"id": "a", "verdicts": ' + deep + "}\n")
+    with pytest.raises(UsageError, match=r"r.jsonl, line 1: nested too deeply"):
+        results_metrics(results)
+
+
+def test_outputs_that_would_overwrite_the_set_or_cannot_be_written_are_refused(tmp_path: Path) -> None:
+    """Checked before the run: found after it, the results were lost (or the question set overwritten)."""
+    question_set = write(tmp_path, "set.yaml", "- question: q\n")
+    (tmp_path / "out").mkdir()
+    refusals = [
+        ({"--output": question_set}, f"--output {question_set} is the question set"),
+        ({"--report": tmp_path / "out" / ".." / "set.yaml"}, "is the question set"),
+        ({"--output": tmp_path / "r.md", "--report": tmp_path / "r.md"},
+         f"--report {tmp_path / 'r.md'} is the file given with --output"),
+        ({"--output": tmp_path / "out"}, f"--output {tmp_path / 'out'} is a folder"),
+        ({"--report": question_set / "r.md"}, f"{question_set} is a file, not a folder"),
+    ]
+    for outputs, message in refusals:
+        with pytest.raises(UsageError, match=re.escape(message)):
+            check_output_paths(question_set, outputs)
+    check_output_paths(question_set, {"--output": tmp_path / "new" / "r.jsonl", "--report": None})
+    assert question_set.read_text(encoding="utf-8") == "- question: q\n"
 
 
 @pytest.mark.parametrize("text", ["", "\n  \n"], ids=["zero-bytes", "blank-lines"])
@@ -409,6 +488,12 @@ def test_load_jsonl_and_ragas_rows(tmp_path: Path) -> None:
 def test_jsonl_is_sniffed_without_the_suffix(tmp_path: Path) -> None:
     path = write(tmp_path, "set.txt", '{"question": "q1"}\n{"question": "q2"}\n')
     assert [c.id for c in load_cases(path)] == ["case-1", "case-2"]
+
+
+def test_json_holding_the_cases_on_one_line_is_no_jsonl(tmp_path: Path) -> None:
+    """`{"cases": [...]}` written by a JSON tool on one line was read as one JSONL case with an unknown key."""
+    path = write(tmp_path, "set.json", json.dumps({"cases": [{"id": "a", "question": "q1"}, {"question": "q2"}]}))
+    assert [(c.id, c.question) for c in load_cases(path)] == [("a", "q1"), ("case-2", "q2")]
 
 
 @pytest.mark.parametrize(
