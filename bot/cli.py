@@ -10,9 +10,11 @@ import json
 import logging
 import os
 import re
+import signal
 import sys
 import textwrap
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from datetime import date
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -49,9 +51,12 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     commands.required = True
 
-    index = commands.add_parser("index", help="index article folders (default: seeds/)")
-    index.add_argument("paths", nargs="*", metavar="PATH", help="folders or files to index")
-    index.add_argument("--rebuild", action="store_true", help="drop the index and build it again")
+    index = commands.add_parser("index", help="index article folders (default: the corpus setting, seeds/)")
+    index.add_argument("paths", nargs="*", metavar="PATH",
+                       help="folders or files to index (default: the corpus setting, seeds/)")
+    index.add_argument("--rebuild", action="store_true",
+                       help="build the index again from these folders alone, beside the one in use, which answers "
+                            "until the new one replaces it")
     index.add_argument("--json", action="store_true", help="print the summary as JSON")
     index.add_argument("--quiet", action="store_true", help="no progress bar")
 
@@ -65,7 +70,7 @@ def build_parser() -> argparse.ArgumentParser:
     ask = commands.add_parser("ask", help="answer one question")
     ask.add_argument("question", help="the question (quote it)")
     ask.add_argument("--json", action="store_true", help="print the answer as one JSON object")
-    ask.add_argument("-k", type=int, default=None, help="passages to retrieve (default 5)")
+    ask.add_argument("-k", type=int, default=None, help="passages to retrieve (default: the k setting, 5)")
     ask.add_argument("--source", help="only articles whose source, as `bot sources` shows it (the file's path in "
                                       "the folder it was indexed from), contains this; case is ignored")
     ask.add_argument("--since", dest="published_from", help="only articles published on or after (YYYY-MM-DD)")
@@ -78,14 +83,14 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, default=None, help="port (default 7860)")
 
     evaluate = commands.add_parser("eval", help="run a question set and report its metrics")
-    evaluate.add_argument("file", nargs="?", help="question set (YAML or JSONL)")
+    evaluate.add_argument("file", nargs="?", help="question set (YAML, or JSONL: cases or RAGAS rows)")
     evaluate.add_argument("--output", help="write one JSON line per case here")
     evaluate.add_argument("--report", help="write a Markdown report here")
     evaluate.add_argument("--min-accuracy", type=float,
                           help="exit 1 when answer accuracy is below this (with --compare: NEW's)")
     evaluate.add_argument("--min-abstention", type=float,
                           help="exit 1 when abstention recall is below this (with --compare: NEW's)")
-    evaluate.add_argument("-k", type=int, default=None, help="passages to retrieve")
+    evaluate.add_argument("-k", type=int, default=None, help="passages to retrieve (default: the k setting, 5)")
     evaluate.add_argument("--split", help="only cases of this split (e.g. heldout)")
     evaluate.add_argument("--compare", nargs=2, metavar=("OLD", "NEW"),
                           help="compare two results files instead of running (no FILE)")
@@ -95,7 +100,7 @@ def build_parser() -> argparse.ArgumentParser:
     feedback_commands = feedback.add_subparsers(dest="feedback_command", metavar="ACTION")
     feedback_commands.required = True
     export = feedback_commands.add_parser("export", help="write the rated answers as a question set for bot eval")
-    export.add_argument("file")
+    export.add_argument("file", help="the question set to write (YAML); an existing file is replaced")
     return parser
 
 
@@ -115,7 +120,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         _paths_from_args(args)
         settings = _load_settings(args)
         return int(COMMANDS[args.command](args, settings) or 0)
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as stop:
         if args.command == "serve":  # Ctrl-C is how a server is stopped
             print("Stopped.", file=sys.stderr)
             return 0
@@ -124,12 +129,29 @@ def main(argv: Sequence[str] | None = None) -> int:
                   file=sys.stderr)
         else:
             print("Interrupted.", file=sys.stderr)
-        return 130
+        return 128 + signal.SIGTERM if isinstance(stop, Terminated) else 130
     except BrokenPipeError:  # `bot sources | head`: the reader left; nothing is wrong
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
     except Exception as exc:  # the one place errors become user text
         return _report(exc, settings)
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM (`kill`, a CI job's time limit) during `bot index`: it stops as Ctrl-C does, writing what was
+    embedded first."""
+
+
+@contextmanager
+def _terminate_as_interrupt() -> Iterator[None]:
+    def stop(signum: int, frame: object) -> None:
+        raise Terminated
+
+    previous = signal.signal(signal.SIGTERM, stop)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def _paths_from_args(args: argparse.Namespace) -> None:
@@ -176,19 +198,28 @@ def _report(exc: Exception, settings: Settings | None = None) -> int:
     from index.errors import CorpusError, IndexingError
 
     if isinstance(exc, BotError):
-        print(f"Error: {exc}", file=sys.stderr)
+        print(f"Error: {one_line(exc)}", file=sys.stderr)
         return exc.exit_code
     if isinstance(exc, IndexingError):
-        print(f"Error: {exc}", file=sys.stderr)
+        print(f"Error: {one_line(exc)}", file=sys.stderr)
         return 2 if isinstance(exc, CorpusError) else 1
     damaged = _damaged_database(exc, settings)
     if damaged:
         log.info("damaged database", exc_info=True)
-        print(f"Error: {damaged}", file=sys.stderr)
+        print(f"Error: {one_line(damaged)}", file=sys.stderr)
         return 1
     log.info("unexpected error", exc_info=True)  # shown with -v
-    print(f"Error: {type(exc).__name__}: {exc}. Run with -v for details.", file=sys.stderr)
+    print(f"Error: {type(exc).__name__}: {one_line(exc)}. Run with -v for details.", file=sys.stderr)
     return 1
+
+
+# Characters that would break a message's one line (or garble the terminal); a file may be named with them.
+_CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f\u0085\u2028\u2029]")
+
+
+def one_line(message: object) -> str:
+    """The message on one line: a control character in it (a file named with a line break) is shown escaped."""
+    return _CONTROL.sub(lambda m: repr(m.group())[1:-1], str(message))
 
 
 def _damaged_database(exc: Exception, settings: Settings | None) -> str | None:
@@ -227,12 +258,18 @@ def cmd_index(args: argparse.Namespace, settings: Settings) -> int:
 
     paths = list(args.paths) or list(settings.corpus)
     indexer = make_indexer(settings, progress=not (args.quiet or args.json))
-    summary = indexer.run(paths, rebuild=args.rebuild,
-                          on_warning=lambda message: print(f"Warning: {message}", file=sys.stderr))
+    with _terminate_as_interrupt():
+        summary = indexer.run(paths, rebuild=args.rebuild,
+                              on_warning=lambda message: print(f"Warning: {one_line(message)}",
+                                                               file=sys.stderr))
     if args.json:
         print(json.dumps(summary.to_dict(), indent=2))
     else:
         print(summary.line())
+    if summary.files == 0 and summary.files_skipped:  # a CI step must not pass when it indexed nothing
+        print(f"Error: None of the {summary.files_skipped} files found could be indexed; the warnings above say why.",
+              file=sys.stderr)
+        return 1
     return 0
 
 
@@ -328,7 +365,7 @@ def cmd_chat(args: argparse.Namespace, settings: Settings) -> int:
         try:
             answer = pipeline.ask(question, history=history)
         except BotError as exc:
-            print(f"Error: {exc}", file=sys.stderr)
+            print(f"Error: {one_line(exc)}", file=sys.stderr)
             continue
         print(format_answer(answer))
         history += [{"role": "user", "content": question}, {"role": "assistant", "content": answer.answer}]
@@ -351,9 +388,13 @@ def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
         return _compare(args)
     if args.file is None:
         raise UsageError("bot eval needs a question-set FILE (or --compare OLD NEW).")
+    if args.k is not None and args.k <= 0:  # else every case would fail alone, after the whole run
+        raise UsageError(f"-k must be greater than 0. Currently, it is {args.k}.")
     from bot.chain import build_pipeline
 
     cases = evaluate.load_cases(args.file, split=args.split)
+    # Checked before the run, which may take long: a path that cannot be written would lose its results.
+    evaluate.check_output_paths(args.file, {"--output": args.output, "--report": args.report})
     pipeline = build_pipeline(settings)
     pipeline.warm_up()
     results = evaluate.run_cases(pipeline, cases, k=args.k, progress=not args.quiet)

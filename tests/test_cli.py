@@ -269,6 +269,22 @@ def test_binary_and_non_utf8_files_warn_once_and_the_rest_is_indexed(tmp_path: P
     assert sorted(a["source"] for a in json.loads(listed.stdout)) == ["bridge.txt", "cafe.txt"]
 
 
+def test_an_index_run_that_could_read_no_file_fails(tmp_path: Path, workdir: Path) -> None:
+    """Every file skipped, nothing indexed, and the exit status said all was well: a CI step went on to questions
+    that had no index to answer them. (And a file named with a line break broke its warning in two.)"""
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "photo.txt").write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR")
+    (corpus / "empty\nnotes.md").write_text("", encoding="utf-8")
+    result = bot("index", str(corpus), data_dir=tmp_path / "data", cwd=workdir)
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert [line.split(" ", 1)[0] for line in lines] == ["Warning:", "Warning:", "Error:"], result.stderr
+    assert lines[0] == f"Warning: {corpus}/empty\\nnotes.md is empty. Add text to it or remove it from the corpus."
+    assert lines[-1] == "Error: None of the 2 files found could be indexed; the warnings above say why."
+    assert SUMMARY_LINE.match(result.stdout.strip()), result.stdout
+
+
 def test_remove_takes_a_gone_folder_out_of_the_index(tmp_path: Path, workdir: Path) -> None:
     """A folder deleted (or on a drive that is gone) keeps answering until it is indexed again; `bot remove` takes it
     out without it, and says so in one line when nothing is indexed there."""
@@ -488,6 +504,70 @@ def test_feedback_export_of_a_rated_down_decline_is_an_answerable_case(tmp_path:
     assert result.returncode == 0 and result.stdout.strip() == f"Wrote 1 rated answers to {out}.", result.stderr
     assert [(c.answerable, c.expected) for c in load_cases(out)] == [(True, ())]
     assert "Add `expected:`" in out.read_text(encoding="utf-8")
+
+
+def test_eval_refuses_a_bad_k_and_outputs_it_cannot_write_before_it_runs(tmp_path: Path, workdir: Path) -> None:
+    """-k 0 failed every case and exited 0; --output on the question set overwrote it; a folder as --output lost
+    the results once the whole run was done."""
+    questions = tmp_path / "set.yaml"
+    questions.write_text(f'- id: sutong\n  question: "{QUESTION}"\n', encoding="utf-8")
+    (tmp_path / "out").mkdir()
+    data_dir = tmp_path / "no-index-needed"
+    assert_one_error_line(bot("eval", str(questions), "-k", "0", data_dir=data_dir, cwd=workdir), 2,
+                          "-k must be greater than 0")
+    assert_one_error_line(bot("eval", str(questions), "--output", str(questions), data_dir=data_dir, cwd=workdir), 2,
+                          f"--output {questions} is the question set")
+    assert_one_error_line(bot("eval", str(questions), "--report", str(tmp_path / "out"), data_dir=data_dir,
+                              cwd=workdir), 2, "is a folder")
+    assert questions.read_text(encoding="utf-8").startswith("- id: sutong")
+    assert not data_dir.exists()  # refused before anything was opened
+
+
+def test_an_invalid_collection_name_is_one_usage_line(tmp_path: Path, workdir: Path) -> None:
+    """It was Chroma's "InvalidArgumentError: Validation error: ..." with exit 1, once the model had loaded."""
+    env = clean_env() | {"BOT_COLLECTION": "my news"}
+    result = subprocess.run([sys.executable, "-m", "bot", "--data-dir", str(tmp_path / "data"), "index",
+                             str(SEEDS)], cwd=workdir, env=env, capture_output=True, text=True, timeout=300,
+                            check=False)
+    line = assert_one_error_line(result, 2, "collection must be", "'my news'")
+    assert "InvalidArgumentError" not in line
+
+
+SIGTERM_ON_SECOND_BATCH = """
+import os, signal, sys
+import index.build
+from index.embedder import Embedder
+
+index.build.WRITE_BATCH = 8
+encode, calls = Embedder.encode_chunks, []
+
+def encode_then_kill(self, texts, spans):
+    calls.append(len(texts))
+    if len(calls) == 2:
+        os.kill(os.getpid(), signal.SIGTERM)  # `kill PID`, or a CI job's time limit
+    return encode(self, texts, spans)
+
+Embedder.encode_chunks = encode_then_kill
+from bot.cli import main
+sys.exit(main(sys.argv[1:]))
+"""
+
+
+def test_sigterm_stops_index_as_ctrl_c_does(tmp_path: Path, workdir: Path) -> None:
+    """`kill` ended `bot index` without a word, losing what it had embedded of the batch it was writing."""
+    corpus = tmp_path / "seeds"
+    shutil.copytree(SEEDS, corpus)
+    data_dir = tmp_path / "data"
+    result = subprocess.run([sys.executable, "-c", SIGTERM_ON_SECOND_BATCH, "--data-dir", str(data_dir), "index",
+                             str(corpus)], cwd=workdir, env=clean_env(), capture_output=True, text=True,
+                            timeout=300, check=False)
+    assert result.returncode == 128 + signal.SIGTERM, result.stderr
+    assert result.stderr.strip() == ("Interrupted. What was indexed so far stays searchable; run the command again "
+                                     "to finish.")
+    listed = bot("sources", "--json", data_dir=data_dir, cwd=workdir)
+    assert listed.returncode == 0 and sum(a["chunks"] for a in json.loads(listed.stdout)) == 8, listed.stderr
+    finished = json.loads(bot("index", "--json", str(corpus), data_dir=data_dir, cwd=workdir).stdout)
+    assert finished["chunks_embedded"] == finished["chunks_total"] - 8
 
 
 # --- help ------------------------------------------------------------------------------------------------------
