@@ -8,7 +8,7 @@ from datetime import date
 from importlib import metadata
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
-from fastapi import APIRouter, HTTPException
+from fastapi import APIRouter, HTTPException, Query
 from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import AfterValidator, BaseModel, Field, field_validator
 from pydantic_core import PydanticCustomError
@@ -16,10 +16,10 @@ from starlette.concurrency import run_in_threadpool
 
 from bot import chain, errors
 from bot.errors import BotError, UsageError
-from bot.feedback import FeedbackStore
 from bot.prompts import PromptLibrary
 from bot.schema import Answer, AnswerDelta
 from bot.settings import Settings
+from bot.web.ratings import Ratings
 from index import store as index_store
 from index.errors import IndexingError
 
@@ -84,12 +84,19 @@ class AskRequest(BaseModel):
     filters: Filters | None = None
 
 
+class Receipt(BaseModel):
+    id: int
+    token: str = Field(..., max_length=100)
+
+
 class FeedbackRequest(BaseModel):
     rating: Literal["up", "down"]
     question: Text = Field(..., min_length=1)
     answer: dict[str, Any] = Field(..., description="The answer object as returned by /api/ask.")
     history: History = Field(default_factory=list, max_length=100)
     comment: Text = Field("", max_length=4000)
+    replaces: Receipt | None = Field(None, description="The {id, token} an earlier rating of the same answer "
+                                                       "returned: it is withdrawn once this one is stored.")
 
     @field_validator("answer")
     @classmethod
@@ -127,6 +134,9 @@ def plain_filters(filters: Filters | None) -> dict[str, Any] | None:
 
 
 FEEDBACK_UNAVAILABLE = "Ratings cannot be stored right now; the server's log says why."
+WITHDRAW_UNAVAILABLE = "Ratings cannot be withdrawn right now; the server's log says why."
+NO_SUCH_RATING = ("There is no rating {id} with this token to withdraw: it was withdrawn already, or the token is not "
+                  "the one storing it returned (tokens last until the server restarts).")
 # Expected failures whose message is meant for the user (the index raises its own classes; bot never wraps them).
 EXPECTED_ERRORS = (BotError, IndexingError)
 # "Not ready" rather than "broken": no index yet, an index built differently, or the Chroma server is down.
@@ -183,7 +193,7 @@ class IncompleteStreamError(RuntimeError):
 
 
 def create_router(
-    *, pipeline: Pipeline, feedback: FeedbackStore, settings: Settings, prompts: PromptLibrary
+    *, pipeline: Pipeline, ratings: Ratings, settings: Settings, prompts: PromptLibrary
 ) -> APIRouter:
     router = APIRouter(tags=["api"], max_body_size=MAX_BODY_BYTES)
 
@@ -222,17 +232,32 @@ def create_router(
         return JSONResponse({"status": "ok", **info, "version": app_version()})
 
     @router.post("/feedback", summary="Rate an answer (thumbs up/down)")
-    async def add_feedback(body: FeedbackRequest) -> dict[str, int]:
+    async def add_feedback(body: FeedbackRequest) -> dict[str, Any]:
+        """Returns `{id, token, replaced}`: `DELETE /api/feedback/{id}?token=...` withdraws the rating, and sending
+        `{id, token}` as `replaces` with another rating of the same answer replaces it."""
         try:
-            feedback_id = await run_in_threadpool(
-                feedback.add, rating=body.rating, question=body.question, answer=body.answer,
+            return await run_in_threadpool(
+                ratings.add, rating=body.rating, question=body.question, answer=body.answer,
                 history=plain_history(body.history), comment=body.comment,
+                replaces=body.replaces.model_dump() if body.replaces else None,
             )
         except errors.FeedbackStoreError as exc:
             # The message names the server's file: it goes to the log, the client hears only that it failed.
             logger.error("A rating was not stored: %s", exc)
             raise HTTPException(503, FEEDBACK_UNAVAILABLE) from None
-        return {"id": feedback_id}
+
+    @router.delete("/feedback/{feedback_id}", summary="Withdraw a rating (the thumb clicked again)")
+    async def withdraw_feedback(
+        feedback_id: int, token: str = Query(..., max_length=100, description="The token storing it returned.")
+    ) -> dict[str, Any]:
+        try:
+            withdrawn = await run_in_threadpool(ratings.withdraw, feedback_id, token)
+        except errors.FeedbackStoreError as exc:
+            logger.error("A rating was not withdrawn: %s", exc)
+            raise HTTPException(503, WITHDRAW_UNAVAILABLE) from None
+        if not withdrawn:
+            raise HTTPException(404, NO_SUCH_RATING.format(id=feedback_id))
+        return {"id": feedback_id, "withdrawn": True}
 
     return router
 

@@ -22,6 +22,7 @@ from bot.feedback import FeedbackStore
 from bot.prompts import PromptLibrary
 from bot.settings import Settings
 from bot.web import api, openai_compat, widget
+from bot.web.ratings import Ratings
 from bot.web.security import AccessControl, TokenBucket, send_json_error, error_body
 
 if TYPE_CHECKING:
@@ -47,6 +48,7 @@ def create_app(
         pipeline = build_pipeline(settings)
     if feedback is None:
         feedback = FeedbackStore(settings.feedback_db)
+    ratings = Ratings(feedback)  # the chat's and the API's: one key for the receipts that withdraw a rating
     limiter = TokenBucket(rate_per_minute=settings.rate_limit_per_minute)
     # The pipeline's own templates when it has them (a test's fake may not): one set of prompt files read once.
     prompts = getattr(pipeline, "prompts", None) or PromptLibrary(settings.prompts_dir)
@@ -61,11 +63,12 @@ def create_app(
     app.state.settings = settings
     app.state.pipeline = pipeline
     app.state.feedback = feedback
+    app.state.ratings = ratings
     app.state.limiter = limiter
 
     # Declared for the OpenAPI docs only (their "Authorize" button); AccessControl does the checking.
     key_docs = [Security(APIKeyHeader(name="X-API-Key", auto_error=False))] if settings.api_keys else []
-    app.include_router(api.create_router(pipeline=pipeline, feedback=feedback, settings=settings, prompts=prompts),
+    app.include_router(api.create_router(pipeline=pipeline, ratings=ratings, settings=settings, prompts=prompts),
                        prefix="/api", dependencies=key_docs)
     app.include_router(openai_compat.create_router(pipeline=pipeline, settings=settings, prompts=prompts),
                        prefix="/v1", dependencies=key_docs)
@@ -81,7 +84,7 @@ def create_app(
 
         from bot.web import chat_ui
 
-        blocks = chat_ui.build_chat(pipeline, feedback=feedback, settings=settings)
+        blocks = chat_ui.build_chat(pipeline, ratings=ratings, settings=settings)
         # Last, at "/": routes registered before it (/api, /v1, /docs, widget) take precedence. No Gradio footer
         # links, and no per-browser run history of other people's questions.
         gr.mount_gradio_app(app, blocks, path="/", footer_links=[], run_history=False)

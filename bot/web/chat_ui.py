@@ -12,7 +12,7 @@ import re
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any
 
 import gradio as gr
 
@@ -21,6 +21,7 @@ from index.errors import IndexingError
 from bot.schema import Answer, AnswerDelta
 from bot.settings import Settings
 from bot.web import render
+from bot.web.ratings import Ratings
 
 if TYPE_CHECKING:
     from bot.chain import Pipeline
@@ -40,14 +41,11 @@ GENERIC_ERROR = "Sorry, something went wrong while answering. Please try again i
 _SURROGATE = re.compile("[\ud800-\udfff]")
 
 # A turn of the conversation as kept in the session state: the question, then either the final
-# answer (Answer.to_dict()) or a one-line error, plus the history the question was asked with.
+# answer (Answer.to_dict()) or a one-line error, plus the history the question was asked with, and once the answer
+# is rated, `rating`: {"value": "up" or "down", "id", "token"} (the receipt that withdraws it).
 Turn = dict[str, Any]
 # (chat messages, turns, sources panel HTML, question box value): one update of the screen.
 ChatView = tuple[list[dict[str, str]], list[Turn], str, str]
-
-
-class FeedbackSink(Protocol):
-    def add(self, *, rating: str, question: str, answer: dict, history: Sequence = (), comment: str = "") -> int: ...
 
 
 @dataclass(frozen=True)
@@ -55,7 +53,7 @@ class ChatResponder:
     """Answers questions for the chat and records thumbs up/down; Gradio-free."""
 
     pipeline: Any  # bot.chain.Pipeline; typed loosely so tests can pass a small fake
-    feedback: FeedbackSink | None = None
+    ratings: Ratings | None = None
 
     def respond(self, question: str, turns: Sequence[Turn] | None) -> Iterator[ChatView]:
         """Stream one answer: the question and a placeholder at once, then the growing answer text,
@@ -69,7 +67,8 @@ class ChatResponder:
         broken = broken_text_message(question)
         if broken:  # not asked; shown with U+FFFD, which the page can display, unlike half of a UTF-16 pair
             question = _SURROGATE.sub("\ufffd", question)
-        turns = [dict(t) for t in (turns or [])]
+        # The earlier turns themselves, not copies: a rating given while this answer streams is kept on its turn.
+        turns = list(turns or [])
         history = history_of(turns)
         turn: Turn = {"question": question, "answer": None, "error": None, "history": history}
         pending = [*turns, turn]
@@ -99,27 +98,80 @@ class ChatResponder:
         yield messages_of(pending), pending, render.sources_html(pending), box
 
     def rate(self, turns: Sequence[Turn], message_index: int, liked: bool | str) -> int | None:
-        """Store a thumbs up/down on the answer shown at chat message `message_index`."""
-        if self.feedback is None or isinstance(liked, str):
+        """The thumbs on the answer shown at chat message `message_index`: Like or Dislike (True or False) stores
+        the rating, replacing the answer's earlier one; "" (the pressed thumb clicked again) withdraws it. The
+        turn keeps the stored rating's receipt (`rating`, changed in place). Returns the stored rating's id."""
+        if self.ratings is None or (isinstance(liked, str) and liked):  # no store, or not a thumb
             return None
-        turn_index = message_index // 2  # each turn is a question message then an answer message
-        if not 0 <= turn_index < len(turns) or turns[turn_index].get("answer") is None:
+        turn = _rateable(turns, message_index)
+        if turn is None:
             return None
-        turn = turns[turn_index]
-        # A reply to "thanks!" is no answer to rate, nor is "no article passes your filters": no article was asked
-        # (and the rating, stored without the filters, would export as a question the articles cannot answer).
-        if turn["answer"].get("small_talk") or turn["answer"].get("no_filter_match"):
-            return None
+        earlier = turn.pop("rating", None)
         try:
-            return self.feedback.add(
-                rating="up" if liked else "down",
-                question=turn["question"],
-                answer=turn["answer"],
-                history=list(turn.get("history") or []),
-            )
+            if isinstance(liked, str):
+                if earlier and not self.ratings.withdraw(earlier.get("id"), earlier.get("token")):
+                    logger.warning("The rating %s of %r was not withdrawn: its receipt is not valid (any more).",
+                                   earlier.get("id"), turn["question"])
+                return None
+            value = "up" if liked else "down"
+            receipt = self.ratings.add(rating=value, question=turn["question"], answer=turn["answer"],
+                                       history=list(turn.get("history") or []), replaces=earlier)
         except FeedbackStoreError as exc:  # the chat goes on; the log says why the rating was lost
-            logger.error("A rating was not stored: %s", exc)
+            logger.error("A rating was not stored or withdrawn: %s", exc)
             return None
+        if earlier and not receipt["replaced"]:
+            logger.warning("The rating %s of %r was not replaced: its receipt is not valid (any more).",
+                           earlier.get("id"), turn["question"])
+        turn["rating"] = {"value": value, "id": receipt["id"], "token": receipt["token"]}
+        return int(receipt["id"])
+
+
+def _rateable(turns: Sequence[Turn], message_index: int) -> Turn | None:
+    """The turn whose answer is chat message `message_index`, when that answer can be rated."""
+    turn_index = message_index // 2  # each turn is a question message then an answer message
+    if not 0 <= turn_index < len(turns) or turns[turn_index].get("answer") is None:
+        return None
+    turn = turns[turn_index]
+    # A reply to "thanks!" is no answer to rate, nor is "no article passes your filters": no article was asked
+    # (and the rating, stored without the filters, would export as a question the articles cannot answer).
+    if turn["answer"].get("small_talk") or turn["answer"].get("no_filter_match"):
+        return None
+    return turn
+
+
+def saved_turns(saved: object) -> list[Turn]:
+    """The conversation as the page keeps it (a hidden copy of the session's turns), for a session the server no
+    longer has: it restarted. Only turns of the shape `respond` makes are taken (the page could send anything)."""
+    if not isinstance(saved, list):
+        return []
+    turns: list[Turn] = []
+    for turn in saved:
+        if not isinstance(turn, dict) or not isinstance(turn.get("question"), str):
+            continue
+        answer, error = turn.get("answer"), turn.get("error")
+        if answer is None and not isinstance(error, str):
+            continue
+        if answer is not None and not _answer_shaped(answer):
+            continue
+        history = turn.get("history")
+        kept: Turn = {"question": turn["question"], "answer": answer, "error": None if answer is not None else error,
+                      "history": [h for h in history if _history_shaped(h)] if isinstance(history, list) else []}
+        rating = turn.get("rating")
+        if isinstance(rating, dict) and rating.get("value") in ("up", "down"):
+            kept["rating"] = {"value": rating["value"], "id": rating.get("id"), "token": rating.get("token")}
+        turns.append(kept)
+    return turns
+
+
+def _answer_shaped(answer: object) -> bool:
+    if not isinstance(answer, dict) or not isinstance(answer.get("answer", ""), str):
+        return False
+    citations = answer.get("citations") or []
+    return isinstance(citations, list) and all(isinstance(c, dict) for c in citations)
+
+
+def _history_shaped(turn: object) -> bool:
+    return isinstance(turn, dict) and turn.get("role") in ("user", "assistant") and isinstance(turn.get("content"), str)
 
 
 def is_blank(question: str | None) -> bool:
@@ -189,30 +241,82 @@ def _assets_js() -> str:
     return f"const NB_CHAT_CSS = {json.dumps(css)};\n{script}"
 
 
-def build_chat(pipeline: Pipeline, *, feedback: FeedbackSink | None = None, settings: Settings) -> gr.Blocks:
-    """The chat page. Event `ask` (the question box) is also the Gradio API endpoint `/ask`."""
-    responder = ChatResponder(pipeline, feedback=feedback)
+_THUMBS = {"up": "Like", "down": "Dislike"}
+# The page's copy of the conversation in the tab's session storage. Gradio takes what a script returns as the list of
+# the event's inputs: here one, the turns.
+_LOAD_SAVED_JS = """(saved) => {
+  try { return [JSON.parse(sessionStorage.getItem("newsbot-chat") || "[]")]; } catch (e) { return [[]]; }
+}"""
+_STORE_SAVED_JS = """(turns) => {
+  try { sessionStorage.setItem("newsbot-chat", JSON.stringify(turns || [])); } catch (e) { /* full or disabled */ }
+}"""
+
+
+def _leave_the_box(views: Iterator[ChatView]) -> Iterator[tuple[Any, ...]]:
+    """The views of one answer, the question box emptied by the first (the question is taken) and given back by the
+    last when the question is refused; in between the box is the reader's: what they type meanwhile stays."""
+    for step, (messages, turns, sources, box) in enumerate(views):
+        yield messages, turns, sources, box if step == 0 or box else gr.skip()
+
+
+def build_chat(pipeline: Pipeline, *, ratings: Ratings | None = None, settings: Settings) -> gr.Blocks:
+    """The chat page, and the Gradio API endpoint `/ask` (the question box's event, for API clients).
+
+    The conversation lives in the session's state on the server and in a hidden copy on the page, which the tab's
+    session storage keeps: a restarted server forgets every session, and a reload (Gradio's own too, when it finds
+    the server restarted) starts a new one. A question, an example or a thumb finding the session's state empty goes
+    on from the page's copy, and a (re)loaded page shows it: the conversation stays on the screen and follow-ups keep
+    their context, as in the widget.
+    """
+    responder = ChatResponder(pipeline, ratings=ratings)
+
+    def restore(turns: list[Turn] | None, saved: object) -> list[Turn]:
+        return turns or saved_turns(saved)
+
+    def keep(turns: list[Turn] | None) -> list[Turn]:
+        return turns or []
+
+    def ask_on_page(question: str, turns: list[Turn] | None) -> Iterator[ChatView | tuple[Any, ...]]:
+        """The question box's question, for the page."""
+        if is_blank(question):  # ignored: the screen stays as it is
+            yield gr.skip(), gr.skip(), gr.skip(), gr.skip()
+            return
+        yield from _leave_the_box(responder.respond(question, turns))
 
     def ask(question: str, turns: list[Turn] | None) -> Iterator[ChatView | tuple[Any, ...]]:
-        if is_blank(question):  # ignored: the screen stays as it is
+        """The Gradio API endpoint `/ask`: as the page's, with the box's value ("", or a refused question) at the
+        end, not Gradio's "leave it" marker."""
+        if is_blank(question):
             yield gr.skip(), gr.skip(), gr.skip(), gr.skip()
             return
         yield from responder.respond(question, turns)
 
-    def ask_example(turns: list[Turn] | None, evt: gr.SelectData) -> Iterator[ChatView]:
+    def ask_example(turns: list[Turn] | None, saved: object, evt: gr.SelectData) -> Iterator[ChatView]:
         value = evt.value
         question = value.get("text", "") if isinstance(value, Mapping) else str(value or "")
-        yield from responder.respond(question, turns)
+        yield from _leave_the_box(responder.respond(question, restore(turns, saved)))
 
-    def rate(turns: list[Turn] | None, evt: gr.LikeData) -> None:
+    def rate(turns: list[Turn] | None, saved: object, evt: gr.LikeData) -> list[Turn]:
+        """Rates in place on the session's turns (or the page's copy): returned for the page's copy."""
         index = evt.index[0] if isinstance(evt.index, (list, tuple)) else evt.index
-        responder.rate(turns or [], int(index), evt.liked)
+        current = restore(turns, saved)
+        responder.rate(current, int(index), evt.liked)
+        return current
 
-    def clear() -> ChatView:
-        return [], [], render.sources_html([]), ""
+    def show(saved: object) -> tuple[Any, ...]:
+        """The conversation the tab kept, on the screen and in the session's state when the page (re)loads."""
+        turns = saved_turns(saved)
+        if not turns:
+            return gr.skip(), gr.skip(), gr.skip(), gr.skip()
+        pressed = [_THUMBS.get((turn.get("rating") or {}).get("value")) for turn in turns]  # thumbs as they were
+        return turns, gr.Chatbot(messages_of(turns), feedback_value=pressed), turns, render.sources_html(turns)
+
+    def clear() -> tuple[Any, ...]:
+        return [], [], render.sources_html([]), "", []
 
     with gr.Blocks(title="Ask the news", analytics_enabled=False) as blocks:
         turns = gr.State([])
+        saved = gr.JSON([], visible=False)  # the page's copy of `turns`
         gr.HTML(_header_html(), elem_id="nb-header", js_on_load=None, padding=False)
         with gr.Row(equal_height=False, elem_id="nb-main"):
             with gr.Column(scale=3, min_width=360, elem_id="nb-chat-col"):
@@ -225,7 +329,7 @@ def build_chat(pipeline: Pipeline, *, feedback: FeedbackSink | None = None, sett
                     sanitize_html=True,
                     render_markdown=True,
                     buttons=["copy"],
-                    feedback_options=("Like", "Dislike") if feedback is not None else None,
+                    feedback_options=("Like", "Dislike") if ratings is not None else None,
                     examples=[{"text": q} for q in EXAMPLE_QUESTIONS],
                     placeholder="**Ask a question about the news articles**<br>or start with one of these:",
                 )
@@ -248,13 +352,29 @@ def build_chat(pipeline: Pipeline, *, feedback: FeedbackSink | None = None, sett
                     padding=False,
                 )
         outputs = [chatbot, turns, sources, question]
-        # Answers share one limit; the pipeline is thread-safe (the REST API calls it from many threads too).
-        question.submit(ask, [question, turns], outputs, api_name="ask", concurrency_limit=settings.chat_concurrency,
-                        concurrency_id="answer")
-        chatbot.example_select(ask_example, [turns], outputs, api_visibility="private",
-                               concurrency_limit=settings.chat_concurrency, concurrency_id="answer")
-        new_chat.click(clear, None, outputs, api_visibility="private")
-        chatbot.clear(clear, None, outputs, api_visibility="private")
-        if feedback is not None:
-            chatbot.like(rate, [turns], None, api_visibility="private")
+        quick: dict[str, Any] = {"queue": False, "api_visibility": "private", "show_progress": "hidden"}
+
+        def remember(event: Any) -> None:
+            """After `event` has set the page's copy, store it in the tab's session storage: a reload, or Gradio
+            reloading the page when the server restarted, finds the conversation there, as the widget does."""
+            event.then(None, [saved], None, js=_STORE_SAVED_JS, **quick)
+
+        # Answers share one limit; the pipeline is thread-safe (the REST API calls it from many threads too). A
+        # question sent while an answer streams is asked when that answer is done (trigger_mode "always_last").
+        answering: dict[str, Any] = {"concurrency_limit": settings.chat_concurrency, "concurrency_id": "answer"}
+        remember(question.submit(restore, [turns, saved], [turns], **quick).then(
+            ask_on_page, [question, turns], outputs, api_visibility="private", trigger_mode="always_last",
+            **answering).then(keep, [turns], [saved], **quick))
+        # The API endpoint has no place on the page: a button nobody sees triggers it.
+        gr.Button(visible=False).click(ask, [question, turns], outputs, api_name="ask", **answering)
+        remember(chatbot.example_select(ask_example, [turns, saved], outputs, api_visibility="private",
+                                        **answering).then(keep, [turns], [saved], **quick))
+        blocks.load(show, [saved], [saved, chatbot, turns, sources], js=_LOAD_SAVED_JS, **quick)
+        remember(new_chat.click(clear, None, [*outputs, saved], api_visibility="private"))
+        remember(chatbot.clear(clear, None, [*outputs, saved], api_visibility="private"))
+        if ratings is not None:
+            # Every click counts (Gradio drops a click made while the one before is handled, by default), queued and
+            # one at a time: a quick second click waits for the receipt of the first.
+            remember(chatbot.like(rate, [turns, saved], [saved], api_visibility="private", show_progress="hidden",
+                                  trigger_mode="multiple"))
     return blocks

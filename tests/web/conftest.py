@@ -16,11 +16,13 @@ from tests.web.fake_pipeline import FakePipeline
 
 
 class LiveServer:
-    """uvicorn in a background thread on a free 127.0.0.1 port; `stop()` asks it to exit and waits."""
+    """uvicorn in a background thread on a 127.0.0.1 port; `stop()` asks it to exit and waits."""
 
-    def __init__(self, app: Any) -> None:
+    def __init__(self, app: Any, port: int = 0) -> None:
+        """`port` 0: a free one; another: that one (a restarted server, on the port its pages know)."""
         self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        self.sock.bind(("127.0.0.1", 0))
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.sock.bind(("127.0.0.1", port))
         self.port = self.sock.getsockname()[1]
         self.url = f"http://127.0.0.1:{self.port}"
         config = uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning",

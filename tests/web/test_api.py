@@ -120,6 +120,37 @@ def test_feedback_is_stored(api_server, web_settings: Settings) -> None:
     assert "rating" in bad.json()["detail"]
 
 
+def test_a_rating_is_withdrawn_with_its_receipt_and_only_with_it(api_server, web_settings: Settings) -> None:
+    url = api_server()
+    answer = httpx.post(f"{url}/api/ask", json={"question": SUTONG}).json()
+    receipt = httpx.post(f"{url}/api/feedback", json={"rating": "up", "question": SUTONG, "answer": answer}).json()
+    assert set(receipt) == {"id", "token", "replaced"} and receipt["replaced"] is False
+    store = FeedbackStore(web_settings.feedback_db)
+    for token in ("", "0" * 32, receipt["token"][:-1] + "x", "é"):  # another client cannot take it back by its id
+        refused = httpx.delete(f"{url}/api/feedback/{receipt['id']}", params={"token": token})
+        assert refused.status_code == 404 and "no rating" in refused.json()["detail"]
+    assert store.count() == 1
+    withdrawn = httpx.delete(f"{url}/api/feedback/{receipt['id']}", params={"token": receipt["token"]})
+    assert withdrawn.status_code == 200 and withdrawn.json() == {"id": receipt["id"], "withdrawn": True}
+    assert store.count() == 0
+    again = httpx.delete(f"{url}/api/feedback/{receipt['id']}", params={"token": receipt["token"]})
+    assert again.status_code == 404 and "withdrawn already" in again.json()["detail"]
+
+
+def test_a_rating_replaces_the_one_whose_receipt_it_carries(api_server, web_settings: Settings) -> None:
+    url = api_server()
+    answer = httpx.post(f"{url}/api/ask", json={"question": SUTONG}).json()
+    rate = {"question": SUTONG, "answer": answer}
+    first = httpx.post(f"{url}/api/feedback", json={"rating": "up", **rate}).json()
+    second = httpx.post(f"{url}/api/feedback", json={
+        "rating": "down", **rate, "replaces": {"id": first["id"], "token": first["token"]}}).json()
+    assert second["replaced"] is True
+    assert [(r["id"], r["rating"]) for r in FeedbackStore(web_settings.feedback_db).rows()] == [(second["id"], "down")]
+    forged = httpx.post(f"{url}/api/feedback", json={"rating": "up", **rate,
+                                                     "replaces": {"id": second["id"], "token": "forged"}}).json()
+    assert forged["replaced"] is False and FeedbackStore(web_settings.feedback_db).count() == 2
+
+
 def test_a_damaged_feedback_database_is_a_503_without_the_servers_path(api_server, tmp_path: Path, caplog) -> None:
     junk = tmp_path / "feedback.sqlite3"
     junk.write_bytes(b"not a database at all" * 100)

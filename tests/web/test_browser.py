@@ -7,6 +7,7 @@ tests/web/artifacts/ (git-ignored) for a person to look at.
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -14,6 +15,7 @@ from typing import Any
 import pytest
 
 from tests.web.conftest import LiveServer
+from tests.web.fake_pipeline import FakePipeline
 
 pytestmark = [pytest.mark.integration, pytest.mark.browser, pytest.mark.slow]
 
@@ -543,3 +545,234 @@ def test_gradio_chat_shows_html_in_articles_as_text(page: Any, app_url: str) -> 
     assert page.evaluate("window.__xss") is None
     assert page.dialogs == [] and page.errors == []
     _shot(page, "chat_injection")
+
+
+def _wait_count(feedback: Any, count: int) -> None:
+    for _ in range(100):
+        if feedback.count() == count:
+            return
+        time.sleep(0.05)
+    assert feedback.count() == count
+
+
+def test_gradio_chat_thumb_clicked_again_withdraws_the_rating(page: Any, served: dict[str, Any]) -> None:
+    feedback = served["feedback"]
+    page.goto(f"{served['url']}/")
+    page.locator("#nb-question textarea").wait_for()
+    _chat_ask(page, SUTONG, 1)
+    before = feedback.count()
+    thumbs = _buttons(page, 0)
+    thumbs.get_by_role("button", name="Like", exact=True).click()
+    _wait_count(feedback, before + 1)
+    thumbs.get_by_role("button", name="Liked", exact=True).click()  # the pressed thumb again: taken back
+    _wait_count(feedback, before)
+    thumbs.get_by_role("button", name="Like", exact=True).click()
+    thumbs.get_by_role("button", name="Dislike", exact=True).click()  # the other thumb: replaces it
+    page.wait_for_timeout(500)
+    _wait_count(feedback, before + 1)
+    assert feedback.rows()[-1]["rating"] == "down" and feedback.rows()[-1]["question"] == SUTONG
+    thumbs.get_by_role("button", name="Disliked", exact=True).click()
+    _wait_count(feedback, before)
+    assert page.errors == []
+
+
+def test_widget_thumb_clicked_again_withdraws_the_rating(page: Any, served: dict[str, Any]) -> None:
+    feedback = served["feedback"]
+    page.goto(f"{served['url']}/embed")
+    bubble = _widget_ask(page, SUTONG)
+    before = feedback.count()
+    up = bubble.get_by_role("button", name="Helpful answer", exact=True)
+    down = bubble.get_by_role("button", name="Not a helpful answer", exact=True)
+    up.click()
+    bubble.get_by_text("Thanks for the feedback").wait_for()
+    assert feedback.count() == before + 1
+    up.click()  # pressed: clicked again, the rating is taken back
+    bubble.get_by_text("Feedback withdrawn").wait_for()
+    assert feedback.count() == before and up.get_attribute("aria-pressed") == "false"
+    up.click()
+    down.click()  # the other thumb replaces the rating
+    page.wait_for_timeout(500)
+    _wait_count(feedback, before + 1)
+    assert feedback.rows()[-1]["rating"] == "down"
+    assert (up.get_attribute("aria-pressed"), down.get_attribute("aria-pressed")) == ("false", "true")
+
+    page.reload()  # the receipt is kept with the conversation
+    down = page.locator(f"{WIDGET} .msg.bot").last.get_by_role("button", name="Not a helpful answer", exact=True)
+    assert down.get_attribute("aria-pressed") == "true"
+    down.click()
+    page.locator(f"{WIDGET} .msg.bot").last.get_by_text("Feedback withdrawn").wait_for()
+    assert feedback.count() == before
+    assert page.errors == []
+
+
+def test_widget_demo_and_embed_page_keep_their_own_conversations(page: Any, app_url: str) -> None:
+    page.goto(f"{app_url}/widget/demo")
+    page.locator(f"{WIDGET} button.launcher").click()
+    _widget_ask(page, SUTONG)
+    page.goto(f"{app_url}/embed")  # the same tab, so the same session storage: another chat all the same
+    page.locator(f"{WIDGET} .greeting").wait_for()
+    assert page.locator(f"{WIDGET} .msg.user").count() == 0
+    _widget_ask(page, "hello")
+    page.goto(f"{app_url}/widget/demo")
+    page.locator(f"{WIDGET} [role=dialog]").wait_for()  # open, as it was left
+    assert page.locator(f"{WIDGET} .msg.user").all_text_contents() == [f"You: {SUTONG}"]
+    page.goto(f"{app_url}/embed")
+    page.locator(f"{WIDGET} .msg.user").first.wait_for()
+    assert page.locator(f"{WIDGET} .msg.user").all_text_contents() == ["You: hello"]
+
+
+def test_demo_page_on_a_phone_shows_the_launcher(browser: Any, app_url: str) -> None:
+    context = browser.new_context(viewport={"width": 390, "height": 780}, is_mobile=True, has_touch=True)
+    try:
+        page = context.new_page()
+        page.goto(f"{app_url}/widget/demo")
+        launcher = page.locator(f"{WIDGET} button.launcher")
+        launcher.wait_for()
+        # Nothing on the page is wider than the phone: it would widen the layout viewport, and the launcher, fixed
+        # to that viewport's corner, would sit off the screen.
+        assert page.evaluate("document.documentElement.scrollWidth") <= 390
+        box = launcher.bounding_box()
+        assert box and box["x"] + box["width"] <= 390 and box["y"] + box["height"] <= 780
+        launcher.tap()
+        panel = page.locator(f"{WIDGET} .panel").bounding_box()
+        assert panel and panel["x"] >= 12 and panel["x"] + panel["width"] <= 390 - 12  # a margin on both sides
+        _shot(page, "widget_demo_phone")
+    finally:
+        context.close()
+
+
+def test_widget_citation_brings_its_highlighted_quote_into_view(page: Any, app_url: str) -> None:
+    page.goto(f"{app_url}/widget/demo")
+    page.locator(f"{WIDGET} button.launcher").click()
+    bubble = _widget_ask(page, "Who is Xu Xiaoyu?")  # quoted from the end of a long passage
+    bubble.locator("button.cite").first.click()
+    passage = bubble.locator("details[open] .passage").first
+    mark = passage.locator("mark")
+    outer, inner = passage.bounding_box(), mark.bounding_box()
+    assert outer and inner and outer["height"] < passage.evaluate("e => e.scrollHeight")  # the passage scrolls...
+    assert outer["y"] <= inner["y"] and inner["y"] + 16 <= outer["y"] + outer["height"]  # ...to show the quote
+    _shot(page, "widget_citation_deep")
+    assert page.errors == []
+
+
+class _Restartable:
+    """The app over the fake pipeline on one port; `restart()` replaces the server (and so forgets its sessions)."""
+
+    def __init__(self, tmp_path: Path) -> None:
+        from bot.feedback import FeedbackStore
+
+        self.pipeline = FakePipeline()
+        self.feedback = FeedbackStore(tmp_path / "feedback.sqlite3")
+        self.settings_dir = tmp_path / "data"
+        self.server = self._start(0)
+        self.url = self.server.url
+
+    def _start(self, port: int) -> LiveServer:
+        from bot.settings import Settings
+        from bot.web.app import create_app
+
+        app = create_app(Settings(data_dir=self.settings_dir), pipeline=self.pipeline, feedback=self.feedback)
+        return LiveServer(app, port=port).start()
+
+    def restart(self) -> None:
+        self.server.stop()
+        self.server = self._start(self.server.port)
+
+
+def test_gradio_chat_goes_on_after_the_server_restarts_and_a_reload(page: Any, tmp_path: Path) -> None:
+    bot = _Restartable(tmp_path)
+    try:
+        page.goto(f"{bot.url}/")
+        page.locator("#nb-question textarea").wait_for()
+        _chat_ask(page, "When did the Sutong Bridge open?", 1)
+        bot.restart()
+        # A page that noticed the server go polls it every 2 s, and reloads itself once it answers: let it.
+        page.wait_for_timeout(4500)
+        page.wait_for_load_state()
+        page.locator("#nb-chat .nb-question").first.wait_for()  # reloaded or not, the conversation is on the screen
+        _chat_ask(page, "How busy is it?", 2)
+        # Still on the screen, and the follow-up was asked with the conversation before it.
+        asked = ["When did the Sutong Bridge open?", "How busy is it?"]
+        assert page.locator("#nb-chat .nb-question").all_inner_texts() == asked
+        assert bot.pipeline.calls[-1]["history"][0] == {"role": "user", "content": asked[0]}
+        _buttons(page, 0).get_by_role("button", name="Like", exact=True).click()  # rating works on too
+        _wait_count(bot.feedback, 1)
+        assert bot.feedback.rows()[0]["question"] == asked[0]
+
+        page.wait_for_function("() => (sessionStorage.getItem('newsbot-chat') || '').includes('\"rating\"')")
+        page.reload()  # the tab keeps the conversation, as the widget does
+        page.locator("#nb-chat .nb-question").nth(1).wait_for()
+        assert page.locator("#nb-chat .nb-question").all_inner_texts() == asked
+        assert "Earlier answers" in page.locator("#nb-sources-panel").inner_text()  # the sources panel too
+        _buttons(page, 0).get_by_role("button", name="Liked", exact=True).click()  # its receipt kept too
+        _wait_count(bot.feedback, 0)
+        page.locator("#nb-new").click()
+        page.wait_for_timeout(500)
+        page.reload()
+        page.locator("#nb-question textarea").wait_for()
+        page.wait_for_timeout(1000)
+        assert page.locator("#nb-chat .nb-question").count() == 0  # a new conversation stays new
+        assert page.errors == []
+    finally:
+        bot.server.stop()
+
+
+class SlowPipeline(FakePipeline):
+    """The fake pipeline, each streamed piece 0.2 s apart: an answer streams for about three seconds."""
+
+    def stream(self, question: str, **kwargs: Any) -> Iterator[Any]:
+        for item in super().stream(question, **kwargs):
+            time.sleep(0.2)
+            yield item
+
+
+@pytest.fixture
+def slow_chat(tmp_path: Path) -> Iterator[dict[str, Any]]:
+    from bot.settings import Settings
+    from bot.web.app import create_app
+
+    pipeline = SlowPipeline()
+    server = LiveServer(create_app(Settings(data_dir=tmp_path / "data"), pipeline=pipeline)).start()
+    try:
+        yield {"url": server.url, "pipeline": pipeline}
+    finally:
+        server.stop()
+
+
+def _streaming(page: Any) -> None:
+    page.locator("#nb-chat .nb-streaming").first.wait_for()
+
+
+def test_gradio_chat_keeps_what_is_typed_while_an_answer_streams(page: Any, slow_chat: dict[str, Any]) -> None:
+    page.goto(f"{slow_chat['url']}/")
+    box = page.locator("#nb-question textarea")
+    box.wait_for()
+    box.fill("When did the Sutong Bridge open?")
+    box.press("Enter")
+    _streaming(page)
+    box.type("And the canteen?", delay=30)
+    page.wait_for_timeout(800)  # several streamed pieces later
+    assert box.input_value() == "And the canteen?"  # not wiped by the answer coming in
+    box.press("Enter")  # sent while the answer still streams: asked when it is done, not dropped
+    _chat_wait_answer(page, 2)
+    assert page.locator("#nb-chat .nb-question").all_inner_texts() == ["When did the Sutong Bridge open?",
+                                                                        "And the canteen?"]
+    assert [c["question"] for c in slow_chat["pipeline"].calls] == ["When did the Sutong Bridge open?",
+                                                                    "And the canteen?"]
+    assert slow_chat["pipeline"].calls[1]["history"][0]["content"] == "When did the Sutong Bridge open?"
+    assert box.input_value() == "" and page.errors == []
+
+
+def test_gradio_chat_page_keeps_its_width_while_answering(page: Any, slow_chat: dict[str, Any]) -> None:
+    page.goto(f"{slow_chat['url']}/")
+    box = page.locator("#nb-question textarea")
+    box.wait_for()
+    layout = """() => ['.gradio-container', '#nb-chat-col', '#nb-sources-col'].map(
+                    s => Math.round(document.querySelector(s).getBoundingClientRect().width))"""
+    before = page.evaluate(layout)
+    box.fill("When did the Sutong Bridge open?")
+    box.press("Enter")
+    _streaming(page)
+    assert page.evaluate(layout) == before  # "Searching the articles…" in the sources panel: the page stays put
+    _chat_wait_answer(page, 1)
+    assert page.evaluate(layout) == before

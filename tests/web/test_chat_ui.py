@@ -1,6 +1,7 @@
 """The Gradio chat: the respond logic as plain Python, then the real Gradio server through gradio_client."""
 from __future__ import annotations
 
+import json
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
@@ -12,7 +13,8 @@ from bot.errors import UsageError
 from bot.feedback import FeedbackStore
 from bot.settings import Settings
 from bot.web import render
-from bot.web.chat_ui import GENERIC_ERROR, ChatResponder, history_of
+from bot.web.chat_ui import GENERIC_ERROR, ChatResponder, history_of, saved_turns
+from bot.web.ratings import Ratings
 from tests.web.fake_pipeline import SUTONG_QUOTE, FakePipeline, no_filter_match_answer
 
 SUTONG = "When did the Sutong Bridge open to traffic?"
@@ -25,6 +27,9 @@ class FakeFeedback:
     def add(self, *, rating: str, question: str, answer: dict, history: Sequence = (), comment: str = "") -> int:
         self.rows.append({"rating": rating, "question": question, "answer": answer, "history": list(history)})
         return len(self.rows)
+
+    def remove(self, feedback_id: int) -> bool:
+        raise AssertionError("not withdrawn in these tests")
 
 
 def _ask(responder: ChatResponder, question: str, turns: list[dict[str, Any]]) -> list[tuple]:
@@ -154,7 +159,7 @@ def test_unexpected_error_shows_a_generic_line_not_the_details(caplog: pytest.Lo
 
 def test_thumbs_are_stored_with_question_answer_and_history() -> None:
     feedback = FakeFeedback()
-    responder = ChatResponder(FakePipeline(), feedback=feedback)
+    responder = ChatResponder(FakePipeline(), ratings=Ratings(feedback))
     turns = _ask(responder, SUTONG, [])[-1][1]
     turns = _ask(responder, "And the canteen?", turns)[-1][1]
     assert responder.rate(turns, 3, False) == 1  # message 3 = the second answer
@@ -169,10 +174,57 @@ def test_thumbs_are_stored_with_question_answer_and_history() -> None:
     assert up["answer"]["citations"][0]["n"] == 1  # Answer.to_dict() shape
 
 
+def test_the_pressed_thumb_clicked_again_withdraws_the_rating(tmp_path: Path) -> None:
+    store = FeedbackStore(tmp_path / "feedback.sqlite3")
+    responder = ChatResponder(FakePipeline(), ratings=Ratings(store))
+    turns = _ask(responder, SUTONG, [])[-1][1]
+    assert responder.rate(turns, 1, True) is not None and store.count() == 1
+    assert turns[0]["rating"]["value"] == "up"
+    assert responder.rate(turns, 1, "") is None  # what the chat sends when "Liked" is clicked again
+    assert store.count() == 0 and "rating" not in turns[0]
+    assert responder.rate(turns, 1, "") is None and store.count() == 0  # nothing left to withdraw
+
+
+def test_the_other_thumb_replaces_the_rating(tmp_path: Path) -> None:
+    store = FeedbackStore(tmp_path / "feedback.sqlite3")
+    responder = ChatResponder(FakePipeline(), ratings=Ratings(store))
+    turns = _ask(responder, SUTONG, [])[-1][1]
+    turns = _ask(responder, "And the canteen?", turns)[-1][1]
+    responder.rate(turns, 1, True)
+    responder.rate(turns, 3, True)
+    down = responder.rate(turns, 1, False)
+    assert [(r["id"], r["rating"], r["question"]) for r in store.rows()] == [
+        (down - 1, "up", "And the canteen?"), (down, "down", SUTONG)]
+
+
+def test_a_rating_given_while_an_answer_streams_is_kept(tmp_path: Path) -> None:
+    store = FeedbackStore(tmp_path / "feedback.sqlite3")
+    responder = ChatResponder(FakePipeline(), ratings=Ratings(store))
+    turns = _ask(responder, SUTONG, [])[-1][1]
+    streaming = responder.respond("And the canteen?", turns)
+    next(streaming)
+    responder.rate(turns, 1, True)  # the session's turns, while the next answer streams
+    final_turns = list(streaming)[-1][1]
+    assert final_turns[0]["rating"]["value"] == "up"  # ...so the thumb can still be taken back
+    responder.rate(final_turns, 1, "")
+    assert store.count() == 0
+
+
+def test_the_pages_copy_of_the_conversation_is_taken_only_in_the_shape_the_chat_makes() -> None:
+    turns = list(ChatResponder(FakePipeline()).respond(SUTONG, []))[-1][1]
+    turns[0]["rating"] = {"value": "up", "id": 3, "token": "t"}
+    assert saved_turns(json.loads(json.dumps(turns))) == turns
+    junk = [None, "x", {"question": 5}, {"question": "q"}, {"question": "q", "answer": "text"},
+            {"question": "q", "answer": {"answer": "a", "citations": ["not a citation"]}}]
+    assert saved_turns(junk) == [] and saved_turns({"turns": turns}) == [] and saved_turns(None) == []
+    error = {"question": "q", "answer": None, "error": "Too long.", "history": [{"role": "user"}, "x"]}
+    assert saved_turns([error]) == [{"question": "q", "answer": None, "error": "Too long.", "history": []}]
+
+
 def test_a_damaged_feedback_database_loses_the_rating_not_the_chat(tmp_path: Path, caplog) -> None:
     junk = tmp_path / "feedback.sqlite3"
     junk.write_bytes(b"not a database at all" * 100)
-    responder = ChatResponder(FakePipeline(), feedback=FeedbackStore(junk))
+    responder = ChatResponder(FakePipeline(), ratings=Ratings(FeedbackStore(junk)))
     turns = _ask(responder, SUTONG, [])[-1][1]
     assert responder.rate(turns, 1, True) is None
     assert "A rating was not stored" in caplog.text
@@ -180,7 +232,7 @@ def test_a_damaged_feedback_database_loses_the_rating_not_the_chat(tmp_path: Pat
 
 def test_a_reply_to_small_talk_is_not_rated() -> None:
     feedback = FakeFeedback()
-    responder = ChatResponder(FakePipeline(), feedback=feedback)
+    responder = ChatResponder(FakePipeline(), ratings=Ratings(feedback))
     turns = _ask(responder, "hello", [])[-1][1]
     assert turns[0]["answer"]["small_talk"] is True
     assert responder.rate(turns, 1, False) is None and feedback.rows == []
@@ -188,7 +240,7 @@ def test_a_reply_to_small_talk_is_not_rated() -> None:
 
 def test_a_reply_that_no_article_passes_the_filters_is_not_rated() -> None:
     feedback = FakeFeedback()
-    responder = ChatResponder(FakePipeline(), feedback=feedback)
+    responder = ChatResponder(FakePipeline(), ratings=Ratings(feedback))
     answer = no_filter_match_answer(SUTONG).to_dict()
     turns = [{"question": SUTONG, "answer": answer, "error": None, "history": []}]
     assert responder.rate(turns, 1, True) is None and feedback.rows == []  # no article was asked
@@ -196,7 +248,7 @@ def test_a_reply_that_no_article_passes_the_filters_is_not_rated() -> None:
 
 def test_an_error_is_not_rated() -> None:
     feedback = FakeFeedback()
-    responder = ChatResponder(RefusingPipeline(), feedback=feedback)
+    responder = ChatResponder(RefusingPipeline(), ratings=Ratings(feedback))
     turns = _ask(responder, "x" * 60, [])[-1][1]
     assert turns[0]["error"]
     assert responder.rate(turns, 1, True) is None and feedback.rows == []
@@ -248,8 +300,8 @@ def test_chat_answers_share_the_configured_concurrency() -> None:
     from bot.web.chat_ui import build_chat
 
     blocks = build_chat(FakePipeline(), settings=Settings(chat_concurrency=3))  # type: ignore[arg-type]
-    answering = [fn for fn in blocks.fns.values() if fn.name in ("ask", "ask_example")]
-    assert len(answering) == 2
+    answering = [fn for fn in blocks.fns.values() if fn.name in ("ask", "ask_on_page", "ask_example")]
+    assert len(answering) == 3
     assert {(fn.concurrency_limit, fn.concurrency_id) for fn in answering} == {(3, "answer")}
 
 

@@ -24,6 +24,7 @@ def test_allowed_origin_gets_cors_on_preflight_and_request(api_server) -> None:
     assert response.status_code == 204
     assert response.headers["access-control-allow-origin"] == ALLOWED
     assert "POST" in response.headers["access-control-allow-methods"]
+    assert "DELETE" in response.headers["access-control-allow-methods"]  # the widget withdraws a rating
     assert "X-API-Key" in response.headers["access-control-allow-headers"]
     actual = httpx.post(f"{url}/api/ask", json={"question": "When?"}, headers={"Origin": ALLOWED})
     assert actual.status_code == 200

@@ -34,7 +34,9 @@
     apiKey: data.apiKey || "",
     historyTurns: 6
   };
-  var storeKey = "newsbot-widget:" + botUrl;
+  // The conversation kept for the browser session, per chat as the reader sees it: the same launcher on every page
+  // of a site goes on with it, while an /embed page (always open) or a chat under another title has its own.
+  var storeKey = "newsbot-widget:" + botUrl + (embed ? ":embed:" : ":launcher:") + config.title;
   var ICONS = {
     chat: "M4 3h16a2 2 0 0 1 2 2v11a2 2 0 0 1-2 2H9l-5 4v-4H4a2 2 0 0 1-2-2V5a2 2 0 0 1 2-2zm3 6.5a1.5 1.5 0 1 0 0 .01zm5 0a1.5 1.5 0 1 0 0 .01zm5 0a1.5 1.5 0 1 0 0 .01z",
     up: "M1 21h4V9H1v12zm22-11c0-1.1-.9-2-2-2h-6.31l.95-4.57.03-.32c0-.41-.17-.79-.44-1.06L14.17 1 7.59 7.59C7.22 7.95 7 8.45 7 9v10c0 1.1.9 2 2 2h9c.83 0 1.54-.5 1.84-1.22l3.02-7.05c.09-.23.14-.47.14-.73v-2z",
@@ -60,7 +62,7 @@
     "  outline: 3px solid color-mix(in srgb, var(--nb-primary) 45%, #fff); outline-offset: 2px; }",
     ".launcher svg { width: 26px; height: 26px; fill: currentColor; }",
     ".pos-right .launcher { right: 20px; } .pos-left .launcher { left: 20px; }",
-    ".panel { position: fixed; bottom: 88px; z-index: 2147483001; width: min(420px, calc(100vw - 24px));",
+    ".panel { position: fixed; bottom: 88px; z-index: 2147483001; width: min(420px, calc(100vw - 40px));",
     "  height: min(620px, calc(100vh - 108px)); display: flex; flex-direction: column; background: #fff;",
     "  border: 1px solid var(--nb-border); border-radius: 16px; overflow: hidden;",
     // Clipped, not a scroll container: bringing a passage into view (scrollIntoView, a screen reader) scrolls only
@@ -373,30 +375,70 @@
     item.classList.remove("flash");
     void item.offsetWidth; // restart the highlight animation
     item.classList.add("flash");
+    // The passage scrolls within its box: bring the highlighted quote into it, a little below its top edge.
+    var passage = item.querySelector(".passage"), mark = passage && passage.querySelector("mark");
+    if (mark) passage.scrollTop += mark.getBoundingClientRect().top - passage.getBoundingClientRect().top - 24;
     item.scrollIntoView({ block: "nearest" });
-    item.querySelector("summary").focus();
+    item.querySelector("summary").focus({ preventScroll: true });
   }
 
+  // Thumbs: the pressed one clicked again withdraws the rating, the other one replaces it. The bot hands back a
+  // receipt ({id, token}) for each rating stored, kept with the turn: withdrawing or replacing the rating needs it.
   function rating(turn) {
     var row = el("div", { className: "rate" });
-    var up = el("button", { type: "button", "aria-label": "Helpful answer", "aria-pressed": "false", title: "Helpful" }, [icon("up")]);
-    var down = el("button", { type: "button", "aria-label": "Not a helpful answer", "aria-pressed": "false", title: "Not helpful" }, [icon("down")]);
+    var up = el("button", { type: "button", "aria-label": "Helpful answer", "aria-pressed": "false",
+                            title: "Helpful" }, [icon("up")]);
+    var down = el("button", { type: "button", "aria-label": "Not a helpful answer", "aria-pressed": "false",
+                              title: "Not helpful" }, [icon("down")]);
     var thanks = el("span", { className: "thanks", role: "status" });
-    function vote(value) {
-      if (turn.rating === value) return;
-      turn.rating = value;
-      save();
-      up.setAttribute("aria-pressed", String(value === "up"));
-      down.setAttribute("aria-pressed", String(value === "down"));
-      fetch(botUrl + "/api/feedback", {
+    var sending = Promise.resolve(); // one request at a time: each needs the receipt the one before got
+    function show() {
+      up.setAttribute("aria-pressed", String(turn.rating === "up"));
+      down.setAttribute("aria-pressed", String(turn.rating === "down"));
+    }
+    function store(value) {
+      return fetch(botUrl + "/api/feedback", {
         method: "POST", headers: headers(),
-        body: JSON.stringify({ rating: value, question: turn.question, answer: turn.answer, history: turn.history || [] })
-      }).then(function (r) { thanks.textContent = r.ok ? "Thanks for the feedback" : "Feedback not saved"; })
-        .catch(function () { thanks.textContent = "Feedback not saved"; });
+        body: JSON.stringify({ rating: value, question: turn.question, answer: turn.answer, history: turn.history || [],
+                               replaces: turn.receipt || null })
+      }).then(function (r) {
+        if (!r.ok) throw new Error("HTTP " + r.status);
+        return r.json();
+      }).then(function (receipt) {
+        turn.receipt = { id: receipt.id, token: receipt.token };
+        save();
+        thanks.textContent = "Thanks for the feedback";
+      });
+    }
+    function withdraw() {
+      var receipt = turn.receipt;
+      if (!receipt) { thanks.textContent = ""; return Promise.resolve(); }
+      var url = botUrl + "/api/feedback/" + encodeURIComponent(receipt.id) +
+        "?token=" + encodeURIComponent(receipt.token);
+      return fetch(url, { method: "DELETE", headers: headers() }).then(function (r) {
+        // 404: the receipt no longer withdraws anything (the bot restarted since, say): no use keeping it
+        if (r.status === 404) { turn.receipt = null; save(); }
+        if (!r.ok) throw new Error("HTTP " + r.status);
+        turn.receipt = null;
+        save();
+        thanks.textContent = "Feedback withdrawn";
+      });
+    }
+    function vote(value) {
+      turn.rating = turn.rating === value ? null : value;
+      save();
+      show();
+      var wanted = turn.rating;
+      sending = sending.then(function () {
+        if (turn.rating !== wanted) return null; // clicked again meanwhile: the later click's request decides
+        return wanted ? store(wanted) : withdraw();
+      }).catch(function () {
+        thanks.textContent = wanted ? "Feedback not saved" : "Feedback not withdrawn";
+      });
     }
     up.addEventListener("click", function () { vote("up"); });
     down.addEventListener("click", function () { vote("down"); });
-    if (turn.rating) (turn.rating === "up" ? up : down).setAttribute("aria-pressed", "true");
+    show();
     row.appendChild(up); row.appendChild(down); row.appendChild(thanks);
     return row;
   }
