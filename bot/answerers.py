@@ -300,7 +300,9 @@ _KIND_RULES: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
                    r"\bnumber of\b|\bhow (?:heavy|tall|wide)\b"),
         ("person", r"^\s*(?:who|whom|whose)\b|\bwhich (?:person|official|secretary|leader|engineer|director|mayor)\b"),
         # "Where does Kunshan rank?" asks for a place in a ranking ("ranked first"), not a place on the map.
-        ("rank", r"\b(?:where|how (?:high|well|low)) (?:does|did|do|is|was|are|were) .{1,60}\brank(?:s|ed)?\b|"
+        # ("Where is the top-ranked university?" asks where.)
+        ("rank", r"\b(?:where|how (?:high|well|low)) (?:does|did|do|is|was|are|were) .{1,60}(?<!-)\brank(?:s|ed)?"
+                 r"(?=\s*(?:[?.!]|$|among\b|in\b|on\b|for\b|nationally\b|globally\b))|"
                  r"\bwhat (?:rank|ranking|position)\b|\bwhich (?:rank|position)\b"),
         ("place", r"^\s*where\b|\bin (?:which|what) (?:city|province|county|town|district|country)\b"),
         ("direction", r"\b(?:which|what) (?:side|bank|direction|shore)\b"),
@@ -397,12 +399,13 @@ _SAYING = frozenset("said say says told tell tells spoke speak speaks added note
 _WHO_VERB = re.compile(r"^\s*who\s+(?:(?:then|first|also|actually|exactly|really|finally|later|just|now|still|ever|"
                        r"originally|initially)\s+)?(?!(?:is|was|are|were|does|did|do|will|would|can|could|has|have|"
                        r"had|should|shall|may|might|must|else)\b)([a-z]+)\b", re.IGNORECASE)
-# Who or what did it, after "by": not a date, a deadline or a means ("held by the end of June", "built by 2025",
-# "built by hand").
-# A body that acts, by its name: "the Provincial Government Work Report", "the State Council".
-_BODY = (r"\b[A-Z][\w'’-]*(?:\s+[A-Z][\w'’-]*)*\s+(?:Committee|Government|Report|Ministry|Ministries|Commission|"
+# A body that acts, by its name: "the Provincial Government Work Report", "the State Council". (At most nine words
+# before its last: a long run of capitals is no name, and is not scanned again from every word.)
+_BODY = (r"\b[A-Z][\w'’-]*(?:\s+[A-Z][\w'’-]*){0,8}\s+(?:Committee|Government|Report|Ministry|Ministries|Commission|"
          r"Council|Bureau|Office|Company|Group|Session|Congress|Department|Conference|Meeting|Association|"
          r"University|Institute|Administration|Court|Assembly|Corporation|Cabinet|Plenum)")
+# Who or what did it, after "by": not a date, a deadline or a means ("held by the end of June", "built by 2025",
+# "built by hand").
 _AGENT = (rf"(?!\d|(?:{MONTHS})\b|the (?:end|start|beginning|middle|time)\b|(?:hand|phone|video|far|then|now|mail|"
           rf"email|car|train|air|sea|road)\b)\w")
 
@@ -532,8 +535,10 @@ class Candidate:
 # only city north of the Yangtze River".
 _OPPOSITES = ("north south", "east west", "northern southern", "eastern western", "larger smaller",
               "bigger smaller", "higher lower", "longer shorter", "earlier later", "increase decrease", "rise fall",
-              "first last", "old new", "richer poorer")
-_OPPOSITE = {a: b for pair in _OPPOSITES for x, y in [analyze(pair)] for a, b in ((x, y), (y, x))}
+              "first last", "old new", "richer poorer", "rose fell", "grew shrank")
+_OPPOSITE = {word: frozenset(other for pair in _OPPOSITES for a, b in [analyze(pair)] for one, other in ((a, b), (b, a))
+                             if one == word)
+             for pair in _OPPOSITES for word in analyze(pair)}
 _ACRONYM = re.compile(r"\b[A-Z][A-Z0-9]+\b")
 # "Is it ...?", "Does it ...?", "Has it ...?": asks whether something holds, not for a fact of a kind.
 # ("Do you know when ...?", "Can you tell me who ...?" ask when and who.)
@@ -1069,7 +1074,6 @@ class ExtractiveAnswerer:
                         continue
                 if len(sentence.split()) < 4:
                     continue
-
                 if headline and " ".join(sentence.split()).rstrip(".") in headline:
                     # The article's headline, repeated in its text ("Think of Jiaxing as soon as the Dragon Boat
                     # Festival arrives?"): it asks or announces, it does not tell.
@@ -1105,7 +1109,8 @@ class ExtractiveAnswerer:
                                             names_near=names_near, own_names_here=own_here,
                                             near_coverage=near_coverage,
                                             predicate_here=not predicate or any(
-                                                t in near or _OPPOSITE.get(t) in near for t in predicate),
+                                                t in near or not _OPPOSITE.get(t, frozenset()).isdisjoint(near)
+                                                for t in predicate),
                                             all_named_here=only_names and all(t in near for t in named_terms),
                                             agrees=times_agree(asked_times, sentence) and ordinals_agree(
                                                 asked_ordinals, sentence,
@@ -1358,8 +1363,13 @@ _ORDINAL = re.compile(r"\b(?:first|second|third|fourth|fifth|sixth|seventh|eight
                       re.IGNORECASE)
 
 
+# Ordinals that count no series: "for the first time", "first of all", "at first".
+_ORDINAL_IDIOM = re.compile(r"\bfor the \w+ time\b|\bfirst of all\b|\bin the first place\b|\bat first\b|"
+                            r"\bfirst-ever\b|\bfirst and foremost\b", re.IGNORECASE)
+
+
 def ordinals(text: str) -> frozenset[str]:
-    return frozenset(m.lower() for m in _ORDINAL.findall(text))
+    return frozenset(m.lower() for m in _ORDINAL.findall(_ORDINAL_IDIOM.sub(" ", text)))
 
 
 def ordinals_agree(asked: frozenset[str], sentence: str, before: str = "") -> bool:
@@ -1373,15 +1383,14 @@ def ordinals_agree(asked: frozenset[str], sentence: str, before: str = "") -> bo
 
 def times_agree(asked: frozenset[tuple[str, str]], sentence: str) -> bool:
     """False when the sentence sets a span the question names ("year") only the other way ("next year" for "last
-    year"); a sentence that does not say, or says both, may answer."""
-    if not asked:
+    year"); a sentence that does not say, says both, or dates its fact ("grew 12% in 2023, and ... next year"), may
+    answer."""
+    if not asked or _ANY_YEAR.search(sentence):
         return True
     told = relative_times(sentence)
     spans = {span for _, span in asked}
     return not any(span in spans for _, span in told) or bool(asked & told)
 
-
-_BOUND_YEAR = re.compile(r"\b(?:before|after|prior to|earlier than|later than)\s+((?:1[89]|20)\d{2})\b", re.IGNORECASE)
 
 
 def _sentence_spans(passage: Passage) -> list[tuple[int, int]]:

@@ -31,7 +31,11 @@ _GENERIC = frozenset("""did does do is are was were will would can could be been
 tell say said happen happened there their they it its this that these those the a an of in on at to for from with
 by about""".split())
 # Verbs a request opens with ("Give me an example.", "Show me ..."): capitalised, they are still no names.
-_ASKING_VERBS = frozenset("give show list name explain tell find provide share compare please".split())
+_ASKING_VERBS = frozenset("give show list name explain find provide share compare please".split())
+# A request for an instance of the subject: its answer names what "it" will mean next ("Give me an example." ->
+# "the Shibei High-tech City" -> "Which districts built it?").
+_ASKS_FOR_INSTANCE = re.compile(r"\b(?:examples?|instances?|for one|such as|which ones?|name (?:one|some|a few))\b|"
+                                r"^\W*(?:give|show|name|list)\b", re.IGNORECASE)
 _PROPER_PHRASE = re.compile(r"\b[A-Z][\w'’-]*(?:\s+(?:of\s+the\s+|of\s+|the\s+)?[A-Z][\w'’-]*)*")
 # Possessives that, after a name the question gives, are that name's: "Where did Suzhou Canny post its demand?".
 _OWN_NAME_POSSESSIVES = frozenset(("its", "their", "his"))
@@ -136,10 +140,10 @@ class HeuristicCondenser:
             else:
                 subject.extend(phrases)
             if (back == 0 and not phrases and not _PERSONAL.search(question) and self.needs_context(asked)
-                    and not asks_for_more(asked) and not asks_for_more(question)):
-                # The last question leaned on the one before and named nothing ("Give me an example."): what its
-                # answer brought in ("the Shanghai Shibei High-tech City") is what "it" now means, before the
-                # subject further back. ("Tell me more" goes on with the subject it has.)
+                    and _ASKS_FOR_INSTANCE.search(asked) and not asks_for_more(question)):
+                # The last question asked for an instance and named it not ("Give me an example."): what its answer
+                # brought in ("the Shanghai Shibei High-tech City") is what "it" now means, before the subject
+                # further back. (Not after "Why was it needed?": its answer's other crossing is not "it".)
                 subject.extend(_answer_names(reply, known=set(analyze(turn)) | own)[:self.max_answer_names])
             # "Who is X?" -> "X, director of Jingjiang City" -> "his city"; "Who is the secretary?" -> "Wu Xinming"
             # -> "Where did he work before?". Other answers' names are left out: "the Sutong Bridge ... the

@@ -237,6 +237,8 @@ def test_a_named_answer_knows_what_it_names(question: str, head: str | None) -> 
     ("rank", "Kunshan has consistently ranked first among the top 100 counties.", "Where does Kunshan rank?", True),
     ("rank", "Kunshan is among the top 100 counties.", "Where does Kunshan rank among the top 100 counties?", False),
     ("rank", "Kunshan is No. 1 of the top 100 counties.", "What rank does Kunshan hold?", True),
+    # "top-ranked" names a place's standing; the question asks where it is.
+    ("place", "The top-ranked university is located in Nanjing.", "Where is the top-ranked university located?", True),
     ("place", "Ningxi is located in Huangyan District.", "Where is Ningxi?", True),
     ("place", "Ningxi is a town.", "Where is Ningxi?", False),
     # "to" names a place after a move, not in "related to <a person>".
@@ -1072,6 +1074,10 @@ def test_ordinals_agree() -> None:
     assert ordinals_agree(ordinals("the fifth session"), "The session proposed it.")  # tells of none
     assert ordinals_agree(ordinals("the fifth session"), "It was the first time.", "The Fifth Session met.")
     assert not ordinals_agree(ordinals("the 4th crossing"), "the 1st bridge")
+    # Ordinals that count no series: "for the first time", "first of all".
+    assert ordinals("When did it pass a trillion for the first time?") == frozenset()
+    assert ordinals_agree(ordinals("When did the bridge open for the first time?"),
+                          "The bridge, the second across the river, opened in 2008.")
 
 
 @pytest.mark.parametrize(("question", "abstains"), [
@@ -1119,12 +1125,15 @@ def test_relative_times() -> None:
     assert times_agree(relative_times("last year"), "It will grow next year") is False
     assert times_agree(relative_times("last year"), "It grew this month") is True  # another span: no conflict
     assert times_agree(frozenset(), "It will grow next year") is True
+    # A sentence dating its fact answers; "next year" is another clause's.
+    assert times_agree(relative_times("last year"), "Exports grew 12% in 2023, and will keep the pace next year")
 
 
 @pytest.mark.parametrize(("question", "abstains"), [
     ("Is Nantong south of the Yangtze River?", False),  # "north of the Yangtze River" answers it: no
     ("Is Nantong north of the Yangtze River?", False),
     ("Is Nantong east of the Yangtze River?", True),
+    ("Is Nantong larger than the river?", True),  # no opposite of "larger" in the sentence
 ])
 def test_a_yes_no_question_is_answered_by_the_sentence_saying_the_opposite(answerer: ExtractiveAnswerer,
                                                                           question: str, abstains: bool) -> None:

@@ -142,6 +142,11 @@ def test_after_a_question_that_named_nothing_it_is_what_that_answer_brought_in()
     assert "Shibei High-tech City" in standalone and "Nantong" in standalone
     # "Give" is no name the answer must hold.
     assert "Give" not in standalone and "give example" in standalone
+    # Only a request for an instance: "it" after "Why was it needed?" is still the subject, not a name its answer
+    # gave in passing.
+    why = conversation("What is the Sutong Bridge?", "The Sutong Bridge crosses the Yangtze. [1]")
+    why += conversation("Why was it needed?", "The Su-Tong second passage will help too. [1]")
+    assert "Su-Tong" not in condenser.condense("How many vehicles use it every day?", why)
     # A question that named its subject in lower case did not lean: its answer's names stay out.
     history[2]["content"] = "give me an example of a cooperation park in nantong"
     assert "Shibei" not in condenser.condense("Which districts built it?", history)
