@@ -8,7 +8,7 @@ from datetime import date
 from importlib import metadata
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
-from fastapi import APIRouter, HTTPException, Query
+from fastapi import APIRouter, Header, HTTPException
 from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import AfterValidator, BaseModel, Field, field_validator
 from pydantic_core import PydanticCustomError
@@ -233,7 +233,8 @@ def create_router(
 
     @router.post("/feedback", summary="Rate an answer (thumbs up/down)")
     async def add_feedback(body: FeedbackRequest) -> dict[str, Any]:
-        """Returns `{id, token, replaced}`: `DELETE /api/feedback/{id}?token=...` withdraws the rating, and sending
+        """Returns `{id, token, replaced}`: `DELETE /api/feedback/{id}` with the header `X-Feedback-Token: <token>`
+        withdraws the rating (the token is never put in the URL, which access logs keep), and sending
         `{id, token}` as `replaces` with another rating of the same answer replaces it."""
         try:
             return await run_in_threadpool(
@@ -248,7 +249,9 @@ def create_router(
 
     @router.delete("/feedback/{feedback_id}", summary="Withdraw a rating (the thumb clicked again)")
     async def withdraw_feedback(
-        feedback_id: int, token: str = Query(..., max_length=100, description="The token storing it returned.")
+        feedback_id: int,
+        token: Annotated[str, Header(alias="X-Feedback-Token", max_length=100,
+                                     description="The token storing the rating returned.")] = "",
     ) -> dict[str, Any]:
         try:
             withdrawn = await run_in_threadpool(ratings.withdraw, feedback_id, token)

@@ -106,12 +106,13 @@ class ChatResponder:
         turn = _rateable(turns, message_index)
         if turn is None:
             return None
-        earlier = turn.pop("rating", None)
+        earlier = turn.get("rating")  # dropped only once the store has taken the change: else it is still stored
         try:
             if isinstance(liked, str):
                 if earlier and not self.ratings.withdraw(earlier.get("id"), earlier.get("token")):
                     logger.warning("The rating %s of %r was not withdrawn: its receipt is not valid (any more).",
                                    earlier.get("id"), turn["question"])
+                turn.pop("rating", None)
                 return None
             value = "up" if liked else "down"
             receipt = self.ratings.add(rating=value, question=turn["question"], answer=turn["answer"],
@@ -167,7 +168,12 @@ def _answer_shaped(answer: object) -> bool:
     if not isinstance(answer, dict) or not isinstance(answer.get("answer", ""), str):
         return False
     citations = answer.get("citations") or []
-    return isinstance(citations, list) and all(isinstance(c, dict) for c in citations)
+    return isinstance(citations, list) and all(_citation_shaped(c) for c in citations)
+
+
+def _citation_shaped(citation: object) -> bool:
+    """A citation as `Answer.to_dict()` makes it, as far as showing it needs: its number `n` an int (not a bool)."""
+    return isinstance(citation, dict) and type(citation.get("n", 0)) is int
 
 
 def _history_shaped(turn: object) -> bool:

@@ -10,10 +10,15 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import logging
 import secrets
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
+
+from bot.errors import FeedbackStoreError
+
+logger = logging.getLogger(__name__)
 
 # A receipt: {"id": the stored rating's id, "token": what withdrawing it needs}.
 Receipt = dict[str, Any]
@@ -39,10 +44,17 @@ class Ratings:
             replaces: Mapping[str, Any] | None = None) -> Receipt:
         """Store a rating; with `replaces` (an earlier receipt) also withdraw that one, once the new one is stored.
         The receipt says `replaced`: False when there was nothing to replace or its receipt is not valid (any
-        more). FeedbackStoreError when the store cannot be used."""
+        more), or when withdrawing it failed (logged: the new rating is stored, so its receipt is returned).
+        FeedbackStoreError when the new rating cannot be stored."""
         feedback_id = self.store.add(rating=rating, question=question, answer=answer, history=history,
                                      comment=comment)
-        replaced = self.withdraw(replaces.get("id"), replaces.get("token")) if replaces else False
+        replaced = False
+        if replaces:
+            try:
+                replaced = self.withdraw(replaces.get("id"), replaces.get("token"))
+            except FeedbackStoreError as exc:
+                logger.error("The rating %s was stored but the one it replaces, %r, was not withdrawn: %s",
+                             feedback_id, replaces.get("id"), exc)
         return {"id": feedback_id, "token": self.token(feedback_id), "replaced": replaced}
 
     def withdraw(self, feedback_id: object, token: object) -> bool:

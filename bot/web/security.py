@@ -22,7 +22,7 @@ logger = logging.getLogger(__name__)
 
 _DEFAULT_PORTS = {"http": 80, "https": 443, "ws": 80, "wss": 443}
 _ALLOW_METHODS = "GET, POST, DELETE, OPTIONS"
-_ALLOW_HEADERS = "Content-Type, X-API-Key, Authorization"
+_ALLOW_HEADERS = "Content-Type, X-API-Key, Authorization, X-Feedback-Token"
 
 
 class TokenBucket:

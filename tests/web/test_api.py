@@ -127,13 +127,17 @@ def test_a_rating_is_withdrawn_with_its_receipt_and_only_with_it(api_server, web
     assert set(receipt) == {"id", "token", "replaced"} and receipt["replaced"] is False
     store = FeedbackStore(web_settings.feedback_db)
     for token in ("", "0" * 32, receipt["token"][:-1] + "x", "é"):  # another client cannot take it back by its id
-        refused = httpx.delete(f"{url}/api/feedback/{receipt['id']}", params={"token": token})
+        refused = httpx.delete(f"{url}/api/feedback/{receipt['id']}", headers={"X-Feedback-Token": token.encode()})
         assert refused.status_code == 404 and "no rating" in refused.json()["detail"]
+    # the token goes in a header, never the URL (access logs keep URLs): in the query string it withdraws nothing
+    in_url = httpx.delete(f"{url}/api/feedback/{receipt['id']}", params={"token": receipt["token"]})
+    assert in_url.status_code == 404 and store.count() == 1
+    assert httpx.delete(f"{url}/api/feedback/{receipt['id']}").status_code == 404  # no token at all
     assert store.count() == 1
-    withdrawn = httpx.delete(f"{url}/api/feedback/{receipt['id']}", params={"token": receipt["token"]})
+    withdrawn = httpx.delete(f"{url}/api/feedback/{receipt['id']}", headers={"X-Feedback-Token": receipt["token"]})
     assert withdrawn.status_code == 200 and withdrawn.json() == {"id": receipt["id"], "withdrawn": True}
     assert store.count() == 0
-    again = httpx.delete(f"{url}/api/feedback/{receipt['id']}", params={"token": receipt["token"]})
+    again = httpx.delete(f"{url}/api/feedback/{receipt['id']}", headers={"X-Feedback-Token": receipt["token"]})
     assert again.status_code == 404 and "withdrawn already" in again.json()["detail"]
 
 

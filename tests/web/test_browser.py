@@ -605,6 +605,25 @@ def test_widget_thumb_clicked_again_withdraws_the_rating(page: Any, served: dict
     assert page.errors == []
 
 
+def test_widget_withdrawing_a_rating_the_bot_no_longer_has_says_withdrawn(page: Any, served: dict[str, Any]) -> None:
+    feedback = served["feedback"]
+    page.goto(f"{served['url']}/embed")
+    bubble = _widget_ask(page, SUTONG)
+    before = feedback.count()
+    up = bubble.get_by_role("button", name="Helpful answer", exact=True)
+    up.click()
+    bubble.get_by_text("Thanks for the feedback").wait_for()
+    assert feedback.remove(feedback.rows()[-1]["id"])  # gone behind the widget's back: its DELETE gets a 404
+    up.click()
+    bubble.get_by_text("Feedback withdrawn").wait_for()  # nothing is stored, which is what the reader asked
+    assert bubble.get_by_text("Feedback not withdrawn").count() == 0
+    assert feedback.count() == before and up.get_attribute("aria-pressed") == "false"
+    up.click()  # the receipt was dropped: a new rating, not a replacement of the lost one
+    bubble.get_by_text("Thanks for the feedback").wait_for()
+    _wait_count(feedback, before + 1)
+    assert page.errors == []
+
+
 def test_widget_demo_and_embed_page_keep_their_own_conversations(page: Any, app_url: str) -> None:
     page.goto(f"{app_url}/widget/demo")
     page.locator(f"{WIDGET} button.launcher").click()

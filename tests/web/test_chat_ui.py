@@ -9,11 +9,11 @@ from typing import Any
 
 import pytest
 
-from bot.errors import UsageError
+from bot.errors import FeedbackStoreError, UsageError
 from bot.feedback import FeedbackStore
 from bot.settings import Settings
 from bot.web import render
-from bot.web.chat_ui import GENERIC_ERROR, ChatResponder, history_of, saved_turns
+from bot.web.chat_ui import GENERIC_ERROR, ChatResponder, history_of, messages_of, saved_turns
 from bot.web.ratings import Ratings
 from tests.web.fake_pipeline import SUTONG_QUOTE, FakePipeline, no_filter_match_answer
 
@@ -335,3 +335,68 @@ def test_two_people_are_answered_at_the_same_time(live_server: Callable[[Any], s
     finally:
         for client in clients:
             client.close()
+
+
+class BrokenRemoveStore(FeedbackStore):
+    """Stores ratings, but cannot delete them (a locked database, say)."""
+
+    def remove(self, feedback_id: int) -> bool:
+        raise FeedbackStoreError("database is locked")
+
+
+class BrokenAddStore(FeedbackStore):
+    """Deletes ratings, but cannot store new ones."""
+
+    broken = False
+
+    def add(self, **kwargs: Any) -> int:
+        if self.broken:
+            raise FeedbackStoreError("database is locked")
+        return super().add(**kwargs)
+
+
+def test_a_withdrawal_that_fails_keeps_the_receipt_of_the_rating_still_stored(tmp_path: Path, caplog) -> None:
+    store = BrokenRemoveStore(tmp_path / "feedback.sqlite3")
+    responder = ChatResponder(FakePipeline(), ratings=Ratings(store))
+    turns = _ask(responder, SUTONG, [])[-1][1]
+    first = responder.rate(turns, 1, True)
+    receipt = dict(turns[0]["rating"])
+    assert responder.rate(turns, 1, "") is None and "A rating was not stored or withdrawn" in caplog.text
+    assert store.count() == 1 and turns[0]["rating"] == receipt  # still stored: its receipt is kept
+    assert [r["id"] for r in store.rows()] == [first]
+
+
+def test_a_replacement_that_cannot_be_stored_keeps_the_earlier_receipt(tmp_path: Path) -> None:
+    store = BrokenAddStore(tmp_path / "feedback.sqlite3")
+    responder = ChatResponder(FakePipeline(), ratings=Ratings(store))
+    turns = _ask(responder, SUTONG, [])[-1][1]
+    responder.rate(turns, 1, True)
+    receipt = dict(turns[0]["rating"])
+    store.broken = True
+    assert responder.rate(turns, 1, False) is None
+    assert turns[0]["rating"] == receipt and store.count() == 1
+    store.broken = False
+    responder.rate(turns, 1, "")  # ...so it can still be taken back
+    assert store.count() == 0 and "rating" not in turns[0]
+
+
+def test_a_replaced_rating_that_cannot_be_withdrawn_still_gives_the_new_receipt(tmp_path: Path, caplog) -> None:
+    store = BrokenRemoveStore(tmp_path / "feedback.sqlite3")
+    ratings = Ratings(store)
+    first = ratings.add(rating="up", question=SUTONG, answer={"answer": "a"})
+    second = ratings.add(rating="down", question=SUTONG, answer={"answer": "a"}, replaces=first)
+    assert second["replaced"] is False and second["token"] == ratings.token(second["id"])
+    assert [r["id"] for r in store.rows()] == [first["id"], second["id"]]
+    assert "was not withdrawn" in caplog.text and "database is locked" in caplog.text
+
+
+@pytest.mark.parametrize("n", ["x", None, 1.5, True, [1]])
+def test_a_saved_answer_whose_citation_number_is_not_a_number_is_not_restored(n: object) -> None:
+    turns = list(ChatResponder(FakePipeline()).respond(SUTONG, []))[-1][1]
+    saved = json.loads(json.dumps(turns))
+    saved[0]["answer"]["citations"][0]["n"] = n
+    good = json.loads(json.dumps(turns))
+    restored = saved_turns([saved[0], good[0]])
+    assert restored == [turns[0]]  # the damaged turn is left out, the others are restored
+    render.sources_html(restored)  # ...and shown: nothing raises on page load
+    messages_of(restored)

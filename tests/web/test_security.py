@@ -26,6 +26,7 @@ def test_allowed_origin_gets_cors_on_preflight_and_request(api_server) -> None:
     assert "POST" in response.headers["access-control-allow-methods"]
     assert "DELETE" in response.headers["access-control-allow-methods"]  # the widget withdraws a rating
     assert "X-API-Key" in response.headers["access-control-allow-headers"]
+    assert "X-Feedback-Token" in response.headers["access-control-allow-headers"]  # the widget withdraws with it
     actual = httpx.post(f"{url}/api/ask", json={"question": "When?"}, headers={"Origin": ALLOWED})
     assert actual.status_code == 200
     assert actual.headers["access-control-allow-origin"] == ALLOWED

@@ -34,6 +34,7 @@ def test_widget_js_builds_the_dom_from_text_only() -> None:
     for needed in ("textContent", "createTextNode", "sessionStorage", '"X-API-Key"', 'role: "dialog"',
                    '"aria-live": "polite"', "Escape", "getReader"):
         assert needed in code, needed
+    assert '"X-Feedback-Token"' in code and "?token=" not in code  # the withdraw token never goes in the URL
     assert "http://" not in code.replace("http://www.w3.org/2000/svg", "")  # no external resources
     assert "https://" not in code
 

@@ -413,12 +413,12 @@
     function withdraw() {
       var receipt = turn.receipt;
       if (!receipt) { thanks.textContent = ""; return Promise.resolve(); }
-      var url = botUrl + "/api/feedback/" + encodeURIComponent(receipt.id) +
-        "?token=" + encodeURIComponent(receipt.token);
-      return fetch(url, { method: "DELETE", headers: headers() }).then(function (r) {
-        // 404: the receipt no longer withdraws anything (the bot restarted since, say): no use keeping it
-        if (r.status === 404) { turn.receipt = null; save(); }
-        if (!r.ok) throw new Error("HTTP " + r.status);
+      var url = botUrl + "/api/feedback/" + encodeURIComponent(receipt.id);
+      var sent = headers();
+      sent["X-Feedback-Token"] = String(receipt.token); // a header, not the URL: access logs keep URLs
+      return fetch(url, { method: "DELETE", headers: sent }).then(function (r) {
+        // 404: the receipt withdraws nothing (withdrawn already, or the bot restarted since): nothing is stored
+        if (!r.ok && r.status !== 404) throw new Error("HTTP " + r.status);
         turn.receipt = null;
         save();
         thanks.textContent = "Feedback withdrawn";
