@@ -112,7 +112,7 @@ def discover_files(roots: Sequence[Path], *, skipped: list[Skipped] | None = Non
 
 def _walk(root: Path, skipped: list[Skipped]) -> list[Path]:
     """The candidate files under `root`, sorted. A linked folder is walked after the folders themselves, and a folder
-    only once however it is reached (a link to a folder around it would loop)."""
+    only once however it is reached; a link to a folder around it (or around the root) is skipped, see _around."""
     paths: list[Path] = []
     walked: set[str] = set()
     tops: list[Path] = [root]
@@ -130,11 +130,27 @@ def _walk(root: Path, skipped: list[Skipped]) -> list[Path]:
             # Hidden folders (.git, .bot, ...) are pruned in place so os.walk never enters them; linked ones wait.
             names = sorted(d for d in dirnames if not d.startswith("."))
             dirnames[:] = [d for d in names if not os.path.islink(os.path.join(folder, d))]
-            linked.extend(Path(folder) / d for d in names if d not in dirnames)
+            for name in names:
+                if name not in dirnames:
+                    if (problem := _around(Path(folder) / name, root, real)) is None:
+                        linked.append(Path(folder) / name)
+                    else:
+                        skipped.append(Skipped(Path(folder) / name, problem))
             paths.extend(_candidates(Path(folder), filenames, skipped))
         if not tops:
             tops, linked = linked, []
     return paths
+
+
+def _around(link: Path, root: Path, folder: str) -> str | None:
+    """Why the linked folder `link` (in the folder whose real path is `folder`) must not be followed, or None: it
+    leads to the root being indexed or a folder around it (everything beside the corpus would be indexed), or to the
+    folder it sits in or one around that (a loop up and out). A link to a folder elsewhere is followed."""
+    target = Path(os.path.realpath(link))
+    if root.is_relative_to(target) or Path(folder).is_relative_to(target):
+        return (f"{link} is a link to {target}, a folder around it; skipped, as following it would loop or read "
+                f"beyond {root}.")
+    return None
 
 
 def _candidates(folder: Path, filenames: Sequence[str], skipped: list[Skipped]) -> list[Path]:
@@ -321,8 +337,9 @@ _MD_REFERENCE = re.compile(r"!?\[" + _MD_TEXT + r"\]\[[^\[\]\n]*\]")
 _MD_SHORTCUT = re.compile(r"!?\[" + _MD_TEXT + r"\](?![(\[:])")
 _MD_REF_DEF = re.compile(r"^[ ]{0,3}\[([^\]\n]+)\]:\s*\S+.*$", re.MULTILINE)
 # "[^1]: The figure comes from ..." defines the footnote that "[^1]" in the text points to.
-_MD_FOOTNOTE_DEF = re.compile(r"^[ ]{0,3}\[\^([^\]\s]+)\]:[ \t]*")
-_MD_FOOTNOTE_REF = re.compile(r"\[\^([^\]\s]+)\](?!:)")
+# A label holds no bracket: "[^" repeated would otherwise be tried from every "[^" to the end (quadratic).
+_MD_FOOTNOTE_DEF = re.compile(r"^[ ]{0,3}\[\^([^\[\]\s]+)\]:[ \t]*")
+_MD_FOOTNOTE_REF = re.compile(r"\[\^([^\[\]\s]+)\](?!:)")
 # <https://...>, <mailto:...>, <press@example.org>: what a reader sees is the address itself.
 _MD_AUTOLINK = re.compile(r"<([A-Za-z][A-Za-z0-9+.-]{1,31}:[^\s<>]*|[\w.+-]+@[\w-]+(?:\.[\w-]+)+)>")
 _SCRIPT_SCHEMES = ("javascript:", "vbscript:", "data:")

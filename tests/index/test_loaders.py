@@ -3,13 +3,15 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
+import time
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 from index.errors import CorpusError, IndexingError, LoadError, UnreadableError
-from index.loaders import SUPPORTED_SUFFIXES, LoadedDocument, Skipped, SourceFile, discover_files, load_file
+from index.loaders import (SUPPORTED_SUFFIXES, LoadedDocument, Skipped, SourceFile, _markdown_text, discover_files,
+                           load_file)
 from tests.index.pdfmaker import make_pdf
 
 
@@ -341,3 +343,34 @@ def test_pdf_without_text(tmp_path: Path) -> None:
     with pytest.raises(LoadError) as caught:
         _load(path)
     assert _one_line(caught.value).startswith(f"{path} has no extractable text")
+
+
+@pytest.mark.parametrize("tail", ["[^" * 50000, "[^1" * 34000, "[^1] " * 20000])
+def test_footnote_markers_are_found_in_linear_time(tail: str) -> None:
+    # A label that could hold "[" was tried from every "[^" to the end: 10 s on 40 KB of "[^[^[^".
+    started = time.perf_counter()
+    _markdown_text("[^1]: note\n\n" + tail)
+    assert time.perf_counter() - started < 1.0
+
+
+def test_discover_skips_links_to_the_corpus_or_a_folder_around_it_and_says_why(tmp_path: Path) -> None:
+    """`corpus/up -> ..` indexed everything beside the corpus (outside/secret/hr.txt)."""
+    base = tmp_path.resolve()
+    corpus = base / "corpus"
+    _write(corpus / "a.txt", "Alpha")
+    _write(base / "outside" / "secret" / "hr.txt", "Salaries")
+    _write(base / "elsewhere" / "b.txt", "Beta")
+    (base / "elsewhere" / "back").symlink_to(base / "elsewhere")  # a loop inside a followed folder
+    (corpus / "up").symlink_to("..")
+    (corpus / "self").symlink_to(corpus)
+    (corpus / "top").symlink_to("/")
+    (corpus / "linked").symlink_to(base / "elsewhere")  # a folder elsewhere, not holding the corpus: followed
+
+    skipped: list[Skipped] = []
+    files = discover_files([corpus], skipped=skipped)
+
+    assert [f.source for f in files] == ["a.txt", "linked/b.txt"]
+    assert [s.path for s in skipped] == [corpus / "self", corpus / "top", corpus / "up", corpus / "linked" / "back"]
+    assert skipped[2].message == (f"{corpus / 'up'} is a link to {base}, a folder around it; skipped, as following it "
+                                  f"would loop or read beyond {corpus}.")
+    assert all("\n" not in s.message for s in skipped)
