@@ -363,9 +363,11 @@ class Indexer:
         not exist any more (a folder deleted or on a drive that is gone). The files themselves are not touched."""
         started = time.perf_counter()
         summary = IndexSummary()
-        # As given (a link inside an indexed folder names the files read through it) and as resolved.
-        given = [Path(p).expanduser() for p in paths]
-        wanted = {path for p in given for path in (Path(os.path.abspath(p)), p.resolve())}
+        # As given (a link inside an indexed folder names the files read through it) and as resolved. A link itself
+        # is resolved only up to its own name: its target may be the corpus (`loop -> .`) or another indexed folder.
+        given = [Path(os.path.abspath(Path(p).expanduser())) for p in paths]
+        wanted = {path for p in given for path in (p, Path(os.path.realpath(p.parent)) / p.name if p.is_symlink()
+                                                   else p.resolve())}
         entries = [entry for entry in self._existing_files().values()
                    if any(Path(entry["path"]).is_relative_to(p) for p in wanted)]
         self._remove(entries, summary)

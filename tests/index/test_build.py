@@ -777,9 +777,12 @@ def test_a_file_reached_through_links_is_stored_once_and_linked_folders_are_read
                                           encoding="utf-8")
     (corpus / "a-link.txt").symlink_to(corpus / SINGLE)
     (corpus / "linked").symlink_to(elsewhere)
-    (corpus / "loop").symlink_to(corpus)  # a folder around it: walked once
+    (corpus / "loop").symlink_to(corpus)  # a folder around it: never followed, and said so
     summary = _index(settings, counting(), corpus)
-    assert summary.warnings == [] and summary.files == 3
+    root = corpus.resolve()
+    assert summary.warnings == [f"{root / 'loop'} is a link to {root}, a folder around it; skipped, as following it "
+                                f"would loop or read beyond {root}."]
+    assert summary.files == 3
     sources = [a["source"] for a in list_articles(settings)]
     assert sorted(set(sources)) == [MULTI, SINGLE, "linked/museum.txt"] and sources.count(SINGLE) == 1
     # Given directly, through the link, the file is the one already indexed.
@@ -789,6 +792,26 @@ def test_a_file_reached_through_links_is_stored_once_and_linked_folders_are_read
     # `bot remove` takes the linked folder out by the name it was read through.
     assert make_indexer(settings, embedder=counting(), progress=False).remove([corpus / "linked"]).files_removed == 1
     assert "linked/museum.txt" not in {a["source"] for a in list_articles(settings)}
+
+
+def test_removing_a_link_takes_out_only_what_was_read_through_it(
+    settings: Settings, corpus: Path, counting: Counting, tmp_path: Path
+) -> None:
+    """`bot remove corpus/loop` (loop -> corpus) emptied the whole index: the link's target was removed too."""
+    other = tmp_path / "other"
+    other.mkdir()
+    (other / "note.txt").write_text("The Qinhuai River glitters in early summer, the guide said.\n", encoding="utf-8")
+    (corpus / "loop").symlink_to(corpus)
+    (corpus / "to-other").symlink_to(other)  # read through this name
+    (tmp_path / "alias").symlink_to(other)  # never indexed through
+    first = _index(settings, counting(), corpus)
+    assert first.files == 3
+    indexer = make_indexer(settings, embedder=counting(), progress=False)
+    assert indexer.remove([corpus / "loop"]).files_removed == 0
+    assert indexer.remove([tmp_path / "alias"]).files_removed == 0
+    assert open_store(settings).count() == first.chunks_total
+    gone = indexer.remove([corpus / "to-other"])
+    assert gone.files_removed == 1 and set(_by_file(open_store(settings))) == {MULTI, SINGLE}
 
 
 def test_a_plain_run_after_a_model_change_builds_beside_the_index_in_use(
