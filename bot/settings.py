@@ -17,8 +17,11 @@ from typing import Any, get_type_hints
 from bot.errors import ConfigError
 
 ENV_PREFIX = "BOT_"
-# Chroma's rule for collection names (it names the keyword index's folder too, so no "/" may reach the path).
-_COLLECTION_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{1,510}[A-Za-z0-9]")
+# Chroma's rule for collection names (it names the keyword index's folder too, so no "/" may reach the path):
+# no "..", not an IPv4 address. At most 200 characters, not Chroma's 512: a file name stops at 255 (the keyword
+# index's folder is named after it) and the rebuilt index's collection adds "-rebuild".
+_COLLECTION_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{1,198}[A-Za-z0-9]")
+_IPV4_SHAPE = re.compile(r"[0-9]{1,3}(?:\.[0-9]{1,3}){3}")
 
 
 @dataclass(frozen=True)
@@ -70,10 +73,12 @@ class Settings:
             )
         if not 0.0 <= self.mmr_lambda <= 1.0:
             raise ConfigError(f"mmr_lambda must be between 0 and 1. Currently, mmr_lambda is {self.mmr_lambda}.")
-        if not _COLLECTION_NAME.fullmatch(self.collection):
+        if (not _COLLECTION_NAME.fullmatch(self.collection) or ".." in self.collection
+                or _IPV4_SHAPE.fullmatch(self.collection)):
             raise ConfigError(
-                "collection must be 3 to 512 letters, digits, '.', '_' or '-', starting and ending with a letter or "
-                f"digit (a Chroma rule). Currently, it is {self.collection!r}."
+                "collection must be 3 to 200 letters, digits, '.', '_' or '-', starting and ending with a letter or "
+                "digit, without '..' and not an IP address like 192.168.1.1 (Chroma's rules, and room for the "
+                f"index's folder name). Currently, it is {self.collection!r}."
             )
         if not 1 <= self.port <= 65535:
             raise ConfigError(f"port must be between 1 and 65535. Currently, port is {self.port}.")

@@ -242,9 +242,13 @@ def test_an_empty_data_dir_is_refused_not_taken_for_the_current_folder(
         Settings.load(config_file=write_toml(tmp_path, toml + "\n"), env=env)
 
 
-@pytest.mark.parametrize("name", ["my news", "news/2024", "-news", "news.", "a" * 513, "../x"])
+@pytest.mark.parametrize("name", ["my news", "news/2024", "-news", "news.", "a" * 513, "../x", "a..b", "192.168.1.1",
+                                  "0.0.0.0", "a" * 201])
 def test_a_collection_name_chroma_refuses_is_a_config_error(name: str) -> None:
-    """Chroma refused it only when the index was opened, as "InvalidArgumentError: Validation error: ..."."""
-    with pytest.raises(ConfigError, match="collection must be 3 to 512 letters, digits"):
+    """Chroma refused it only when the index was opened, as "InvalidArgumentError: Validation error: ..."; a name
+    over ~247 characters failed making the keyword index's folder ("File name too long")."""
+    with pytest.raises(ConfigError, match=r"^collection must be 3 to 200 letters, digits, .*Currently, it is '") as e:
         Settings.load(env={"BOT_COLLECTION": name})
-    assert Settings.load(env={"BOT_COLLECTION": "news_2024.v-1"}).collection == "news_2024.v-1"
+    assert "\n" not in str(e.value)
+    for good in ("news_2024.v-1", "a" * 200, "192.168.1", "1.2.3.4.5", "v1.2.3.4a"):
+        assert Settings.load(env={"BOT_COLLECTION": good}).collection == good
