@@ -252,19 +252,24 @@ class CaseResult:
 # Loading question sets
 
 
+def _read_text(path: Path, what: str, *, missing: str, folder: str) -> str:
+    """The file's text, or a UsageError naming it ("Question set x.yaml does not exist. Check the path.")."""
+    try:
+        return path.read_text(encoding="utf-8-sig")  # (a byte-order mark, as some Windows editors write, is no text)
+    except FileNotFoundError:
+        raise UsageError(f"{what} {path} does not exist. {missing}") from None
+    except IsADirectoryError:
+        raise UsageError(f"{what} {path} is a folder. {folder}") from None
+    except UnicodeDecodeError as exc:
+        raise UsageError(f"{what} {path} is not UTF-8 text ({exc.reason} at byte {exc.start}).") from None
+    except OSError as exc:
+        raise UsageError(f"Cannot read {what.lower()} {path}: {exc.strerror or exc}.") from None
+
+
 def load_cases(path: Path, *, split: str | None = None) -> list[EvalCase]:
     """Read a question set (YAML or JSONL, see the module doc); malformed input raises UsageError saying where."""
     path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8-sig")  # (a byte-order mark, as some Windows editors write, is no text)
-    except FileNotFoundError:
-        raise UsageError(f"Question set {path} does not exist. Check the path.") from None
-    except IsADirectoryError:
-        raise UsageError(f"Question set {path} is a folder. Give a .yaml or .jsonl file.") from None
-    except UnicodeDecodeError as exc:
-        raise UsageError(f"Question set {path} is not UTF-8 text ({exc.reason} at byte {exc.start}).") from None
-    except OSError as exc:
-        raise UsageError(f"Cannot read question set {path}: {exc.strerror}.") from None
+    text = _read_text(path, "Question set", missing="Check the path.", folder="Give a .yaml or .jsonl file.")
 
     entries = _read_jsonl(path, text) if _is_jsonl(path, text) else _read_yaml(path, text)
     cases = [_parse_case(obj, where=where, number=n) for n, (where, obj) in enumerate(entries, 1)]
@@ -869,16 +874,8 @@ def _row_problem(row: Any) -> str | None:
 
 def _read_results(path: Path) -> list[dict[str, Any]]:
     path = Path(path)
-    try:
-        lines = path.read_text(encoding="utf-8-sig").splitlines()
-    except FileNotFoundError:
-        raise UsageError(f"Results file {path} does not exist. Write one with `bot eval FILE --output ...`.") from None
-    except IsADirectoryError:
-        raise UsageError(f"Results file {path} is a folder. Give a file written by `bot eval --output`.") from None
-    except UnicodeDecodeError as exc:
-        raise UsageError(f"Results file {path} is not UTF-8 text ({exc.reason} at byte {exc.start}).") from None
-    except OSError as exc:
-        raise UsageError(f"Cannot read results file {path}: {exc.strerror or exc}.") from None
+    lines = _read_text(path, "Results file", missing="Write one with `bot eval FILE --output ...`.",
+                       folder="Give a file written by `bot eval --output`.").splitlines()
     rows = []
     for number, line in enumerate(lines, 1):
         if not line.strip():
