@@ -1112,9 +1112,10 @@ class ExtractiveAnswerer:
                                                 t in near or not _OPPOSITE.get(t, frozenset()).isdisjoint(near)
                                                 for t in predicate),
                                             all_named_here=only_names and all(t in near for t in named_terms),
-                                            agrees=times_agree(asked_times, sentence) and ordinals_agree(
-                                                asked_ordinals, sentence,
-                                                passage.text[spans[j - 1][0]:spans[j - 1][1]] if j > 0 else "")))
+                                            agrees=times_agree(asked_times, sentence) and (
+                                                not asked_ordinals or ordinals_agree(
+                                                    asked_ordinals, sentence,
+                                                    passage.text[spans[j - 1][0]:spans[j - 1][1]] if j else ""))))
         candidates.sort(key=lambda c: -c.score)
         return candidates
 
