@@ -446,12 +446,19 @@ COMMANDS: dict[str, Any] = {"index": cmd_index, "remove": cmd_remove, "sources":
 
 def format_answer(answer: Answer) -> str:
     """The answer for a person: text with [n] markers, then the numbered sources with title, date and quote."""
-    lines = [textwrap.fill(answer.answer, width=100)]
+    lines = [_fill(answer.answer)]
     if answer.citations:
         lines.append("")
         lines.append("Sources:")
         for c in answer.citations:
             lines.append(f"  [{c.n}] {c.title} ({c.published or 'no date'}) - {c.source}")
-            lines.append(textwrap.fill(f"\u201c{c.quote.strip()}\u201d", width=100, initial_indent="      ",
-                                       subsequent_indent="      "))
+            lines.append(_fill(f"\u201c{c.quote.strip()}\u201d", indent="      "))
     return "\n".join(lines)
+
+
+def _fill(text: str, *, indent: str = "") -> str:
+    """Wrapped at 100 columns, each line on its own (the list of articles is one per line), and a [n] kept with the
+    word before it (a no-break space, which textwrap does not break at, holds them together while wrapping)."""
+    return "\n".join(
+        textwrap.fill(line.replace(" [", "\u00a0["), width=100, initial_indent=indent, subsequent_indent=indent)
+        .replace("\u00a0", " ") if line.strip() else "" for line in text.splitlines())

@@ -586,3 +586,18 @@ def test_no_command_is_a_usage_error(workdir: Path) -> None:
     result = subprocess.run([sys.executable, "-m", "bot"], cwd=workdir, capture_output=True, text=True,
                             timeout=120, check=False)
     assert result.returncode == 2 and "Traceback" not in result.stderr
+
+
+def test_a_printed_answer_keeps_its_lines_and_each_marker_with_its_word() -> None:
+    from bot.cli import format_answer
+    from bot.schema import Answer, Citation
+
+    sentence = "On June 30, 2008, the Sutong Bridge, the first cross-river bridge in Nantong, was opened to traffic."
+    quoted = Answer(question="q", answer=f"{sentence} [1]", abstained=False, timings_ms={},
+                    citations=[Citation(1, "Title", "2024-05-14", "a.txt", "c", sentence, sentence, 1.0)])
+    # Wrapped at 100 columns, but "[1]" is not left alone on a line.
+    assert format_answer(quoted).splitlines()[:2] == [sentence[:91], "traffic. [1]"]
+    # The list of articles stays one per line.
+    listing = Answer(question="q", answer="I have 2 articles, newest first:\n\n- One (May 1)\n- Two (May 2)",
+                     abstained=True, citations=[], timings_ms={})
+    assert format_answer(listing) == "I have 2 articles, newest first:\n\n- One (May 1)\n- Two (May 2)"
