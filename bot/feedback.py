@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import logging
+import secrets
 import sqlite3
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import closing, contextmanager
@@ -116,6 +117,14 @@ class FeedbackStore:
             }
             for r in records
         ]
+
+    def secret(self) -> bytes:
+        """A random key kept with the ratings, made on first use: the web faces sign their withdrawal receipts with
+        it, so a receipt stays valid when the server restarts, and is as private as the ratings themselves."""
+        with self._connect() as conn:
+            conn.execute("CREATE TABLE IF NOT EXISTS secret (id INTEGER PRIMARY KEY CHECK (id = 1), key BLOB NOT NULL)")
+            conn.execute("INSERT OR IGNORE INTO secret (id, key) VALUES (1, ?)", (secrets.token_bytes(32),))
+            return bytes(conn.execute("SELECT key FROM secret WHERE id = 1").fetchone()[0])
 
     def remove(self, feedback_id: int) -> bool:
         """Delete one rating; False when there is no such rating (any more)."""

@@ -5,6 +5,7 @@ All faces share one pipeline object and one feedback store, both passed in (or b
 from __future__ import annotations
 
 import logging
+import secrets
 import socket
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
@@ -17,7 +18,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from bot.errors import UsageError
+from bot.errors import FeedbackStoreError, UsageError
 from bot.feedback import FeedbackStore
 from bot.prompts import PromptLibrary
 from bot.settings import Settings
@@ -48,7 +49,8 @@ def create_app(
         pipeline = build_pipeline(settings)
     if feedback is None:
         feedback = FeedbackStore(settings.feedback_db)
-    ratings = Ratings(feedback)  # the chat's and the API's: one key for the receipts that withdraw a rating
+    # The chat's and the API's: one key for the receipts that withdraw a rating, kept with the ratings.
+    ratings = Ratings(feedback, key=_receipt_key(feedback))
     limiter = TokenBucket(rate_per_minute=settings.rate_limit_per_minute)
     # The pipeline's own templates when it has them (a test's fake may not): one set of prompt files read once.
     prompts = getattr(pipeline, "prompts", None) or PromptLibrary(settings.prompts_dir)
@@ -106,6 +108,16 @@ def serve(settings: Settings, *, host: str | None = None, port: int | None = Non
         print(f"Warning: {problem}", flush=True)
     config = uvicorn.Config(app, host=host, port=port, log_level="info", timeout_graceful_shutdown=5)
     uvicorn.Server(config).run(sockets=[sock])
+
+
+def _receipt_key(feedback: Any) -> bytes:
+    """The key kept with the ratings (`FeedbackStore.secret`); a key for this run alone when the store cannot give
+    one (a damaged database: rating then fails in one line anyway, as before) or is a test's stand-in."""
+    try:
+        return bytes(feedback.secret())
+    except (AttributeError, FeedbackStoreError) as exc:
+        logger.warning("Receipts for withdrawing a rating last until the server stops: %s", exc)
+        return secrets.token_bytes(32)
 
 
 def _warm_up(pipeline: Pipeline) -> str | None:

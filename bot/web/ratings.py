@@ -2,9 +2,8 @@
 
 A second click on the pressed thumb withdraws the rating; the other thumb replaces it. `Ratings` stores through the
 feedback store (bot/feedback.py) and hands back a receipt, the rating's id and a token (an HMAC of the id under a
-key made for this app), which withdrawing or replacing the rating needs. So a client takes back only the ratings
-it stored, not any rating by counting ids. The key lasts as long as the app: a rating stored before the server
-restarted stays stored.
+key kept with the ratings, `FeedbackStore.secret`), which withdrawing or replacing the rating needs. So a client
+takes back only the ratings it stored, not any rating by counting ids, and a receipt outlasts a server restart.
 """
 from __future__ import annotations
 

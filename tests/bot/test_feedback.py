@@ -279,3 +279,11 @@ def test_remove_deletes_one_rating(tmp_path: Path) -> None:
     second = store.add(rating="down", question="q2", answer=answer("a2"))
     assert store.remove(first) is True and store.remove(first) is False
     assert [row["id"] for row in store.rows()] == [second]
+
+
+def test_the_secret_is_made_once_and_kept_with_the_ratings(tmp_path: Path) -> None:
+    store = FeedbackStore(tmp_path / "feedback.sqlite3")
+    key = store.secret()
+    assert len(key) == 32 and FeedbackStore(tmp_path / "feedback.sqlite3").secret() == key
+    assert FeedbackStore(tmp_path / "other.sqlite3").secret() != key
+    assert store.rows() == []  # not a rating

@@ -141,6 +141,16 @@ def test_a_rating_is_withdrawn_with_its_receipt_and_only_with_it(api_server, web
     assert again.status_code == 404 and "withdrawn already" in again.json()["detail"]
 
 
+def test_a_receipt_still_withdraws_its_rating_after_the_server_restarts(api_server, web_settings: Settings) -> None:
+    first = api_server()
+    answer = httpx.post(f"{first}/api/ask", json={"question": SUTONG}).json()
+    receipt = httpx.post(f"{first}/api/feedback", json={"rating": "up", "question": SUTONG, "answer": answer}).json()
+    restarted = api_server()  # a new app over the same data dir: the key is kept with the ratings
+    withdrawn = httpx.delete(f"{restarted}/api/feedback/{receipt['id']}",
+                             headers={"X-Feedback-Token": receipt["token"]})
+    assert withdrawn.status_code == 200 and FeedbackStore(web_settings.feedback_db).count() == 0
+
+
 def test_a_rating_replaces_the_one_whose_receipt_it_carries(api_server, web_settings: Settings) -> None:
     url = api_server()
     answer = httpx.post(f"{url}/api/ask", json={"question": SUTONG}).json()
