@@ -576,15 +576,21 @@ def test_gradio_chat_thumb_clicked_again_withdraws_the_rating(page: Any, served:
     assert page.errors == []
 
 
-def test_widget_thumb_clicked_again_withdraws_the_rating(page: Any, served: dict[str, Any]) -> None:
-    feedback = served["feedback"]
+def _rated_up_in_widget(page: Any, served: dict[str, Any]) -> tuple[Any, Any, int]:
+    """An answer in the embedded widget, rated helpful: (its bubble, its thumb up, the ratings stored before)."""
     page.goto(f"{served['url']}/embed")
     bubble = _widget_ask(page, SUTONG)
-    before = feedback.count()
+    before = served["feedback"].count()
     up = bubble.get_by_role("button", name="Helpful answer", exact=True)
-    down = bubble.get_by_role("button", name="Not a helpful answer", exact=True)
     up.click()
     bubble.get_by_text("Thanks for the feedback").wait_for()
+    return bubble, up, before
+
+
+def test_widget_thumb_clicked_again_withdraws_the_rating(page: Any, served: dict[str, Any]) -> None:
+    feedback = served["feedback"]
+    bubble, up, before = _rated_up_in_widget(page, served)
+    down = bubble.get_by_role("button", name="Not a helpful answer", exact=True)
     assert feedback.count() == before + 1
     up.click()  # pressed: clicked again, the rating is taken back
     bubble.get_by_text("Feedback withdrawn").wait_for()
@@ -607,12 +613,7 @@ def test_widget_thumb_clicked_again_withdraws_the_rating(page: Any, served: dict
 
 def test_widget_withdrawing_a_rating_the_bot_no_longer_has_says_withdrawn(page: Any, served: dict[str, Any]) -> None:
     feedback = served["feedback"]
-    page.goto(f"{served['url']}/embed")
-    bubble = _widget_ask(page, SUTONG)
-    before = feedback.count()
-    up = bubble.get_by_role("button", name="Helpful answer", exact=True)
-    up.click()
-    bubble.get_by_text("Thanks for the feedback").wait_for()
+    bubble, up, before = _rated_up_in_widget(page, served)
     assert feedback.remove(feedback.rows()[-1]["id"])  # gone behind the widget's back: its DELETE gets a 404
     up.click()
     bubble.get_by_text("Feedback withdrawn").wait_for()  # nothing is stored, which is what the reader asked
