@@ -279,7 +279,8 @@ _KIND_RULES: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
                 r"(?! of the (?:week|month|year))"),
         ("date", r"^\s*when\b|\bwhat (?:year|date|day|month|time)\b|\bwhat(?:'s| is| was) the (?:\w+ )?(?:year|date|"
                  r"deadline)\b(?!-)|\bby when\b|\bin which (?:year|month)\b|\bsince when\b|"
-                 r"\bwhich year\b|\bwhen (?:did|was|were|is|will|does)\b"),
+                 r"\bwhich year\b|\bwhen (?:did|was|were|is|will|does)\b|"
+                 r"\b(?:what|which|over what|during what|in what) (?:time )?(?:period|time ?frame|span of time)\b"),
         ("age", r"\bhow old\b|\bwhat age\b|\bwhat is .{1,40}'s age\b"),
         # "How big is the park?" asks for a measure ("5.2 square kilometers", "a trillion level", "5 billion yuan"),
         # which "the four key points" is not.

@@ -97,6 +97,8 @@ def ask(answerer: ExtractiveAnswerer, question: str, *passages, **options):
     ("What time of day was it when the smells drifted out?", "time"),
     ("Kunshan's plan - what's the target year for the goal?", "date"),
     ("By when should the park be finished?", "date"),
+    ("Over what period?", "date"),  # a span of time: "From January to October this year"
+    ("During what time frame will the zone be built?", "date"),
     ("What was the year-on-year growth rate?", "number"),
     ("Which side of the Yangtze is Nantong on?", "direction"),
     ("What is the alcohol content of the wine?", "number"),

@@ -417,6 +417,17 @@ def test_a_span_of_months_reads_as_the_article_writes_it(seeds_pipeline: Pipelin
 
 
 @pipeline_marks
+def test_over_what_period_asks_for_a_time_the_figure_just_given_covers(seeds_pipeline: Pipeline) -> None:
+    """"Over what period?" asked for no kind of fact, so the sentence giving the months had nothing over the others
+    and the question was declined."""
+    first = seeds_pipeline.ask("How many passengers did the province carry?")
+    history = [{"role": "user", "content": "How many passengers did the province carry?"},
+               {"role": "assistant", "content": first.answer}]
+    answer = seeds_pipeline.ask("Over what period?", history=history)
+    assert not answer.abstained and "From January to October this year" in answer.citations[0].quote
+
+
+@pipeline_marks
 @pytest.mark.parametrize("question", [OFF_TOPIC_QUESTION, "Who won the 2018 football world cup?",
                                       "What is the capital of France?"])
 def test_off_topic_questions_abstain(seeds_pipeline: Pipeline, question: str) -> None:
