@@ -62,6 +62,9 @@ _DATE = re.compile(rf"\b(?:(?:{MONTHS})\.?\s+\d{{1,2}}(?:st|nd|rd|th)?(?:,?\s+\d
 _ERA_DATE = re.compile(r"\b[Rr]eign of (?:the )?(?:[A-Z][\w'’-]*\s+){1,3}|"
                        r"\b(?:[Ii]n|[Dd]uring) the (?:[A-Z][\w'’-]*\s+){1,2}Dynasty\b|"
                        r"\b\d{1,2}(?:st|nd|rd|th)\s+century\b")
+# When, as the article gives it without a date: "Recently, the ... Exhibition opened" answers when it opened (and the
+# date of another event beside it does not).
+_VAGUE_DATE = re.compile(r"\b(?:recently|not long ago|a few (?:days|weeks) ago|the other day)\b", re.IGNORECASE)
 # A date that names its day ("November 30", "30th of November", "2024-05-14", "on Monday"): what "On what date ..."
 # asks for, which a year or "early summer" does not give.
 _DAY = re.compile(rf"\b(?:(?:{MONTHS})\.?\s+\d{{1,2}}(?:st|nd|rd|th)?\b|"
@@ -170,7 +173,7 @@ class AnswerKind:
                        for m in matches if m.strip())
 
         if self.name == "date":
-            return new(_DATE.findall(sentence) + _ERA_DATE.findall(sentence))
+            return new(_DATE.findall(sentence) + _ERA_DATE.findall(sentence) + _VAGUE_DATE.findall(sentence))
         if self.name == "alias":
             return bool(_ALIAS.search(sentence))
         if self.name == "day":

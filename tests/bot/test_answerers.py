@@ -157,7 +157,6 @@ def test_a_named_answer_knows_what_it_names(question: str, head: str | None) -> 
 
 @pytest.mark.parametrize(("kind", "sentence", "question", "found"), [
     ("date", OPENED, "When did it open?", True),
-    ("date", "The bridge opened recently.", "When did it open?", False),
     ("date", "It opened last year.", "When did it open?", True),
     # A date the question already states is no answer to it.
     ("date", "The bridge opened in 2008.", "When in 2008 did the bridge open?", False),
@@ -295,6 +294,9 @@ def test_a_named_answer_knows_what_it_names(question: str, head: str | None) -> 
     ("date", "In the Song Dynasty, the street was built.", "When was the street built?", True),
     ("date", "Reign of Emperor Jingfu: Wang moved to Ningxi.", "When did Wang move?", True),
     ("date", "If you were from the Song Dynasty, you would rest at an inn.", "When was the street built?", False),
+    # ... and so does "recently", when it is all the article gives.
+    ("date", "Recently, the Kunshan Metaverse International Equipment Exhibition opened.", "When did it open?", True),
+    ("date", "The exhibition opened, showcasing equipment.", "When did it open?", False),
     ("comparison", "Kunshan's GDP is higher than Jiangyin's.", "Is Kunshan richer than Jiangyin?", True),
     ("comparison", "Kunshan ranked first among the top 100 counties, ahead of Jiangyin.",
      "Which is richer, Kunshan or Jiangyin?", True),

@@ -417,6 +417,14 @@ def test_a_span_of_months_reads_as_the_article_writes_it(seeds_pipeline: Pipelin
 
 
 @pipeline_marks
+def test_when_is_answered_recently_when_that_is_all_the_article_says(seeds_pipeline: Pipeline) -> None:
+    """The exhibition "recently" opened: the answer was the date of the action plan released the year before."""
+    answer = seeds_pipeline.ask("When did the Kunshan metaverse exhibition open?")
+    assert not answer.abstained and answer.citations[0].quote.startswith("Recently, the largest metaverse")
+    assert "November 8th" not in answer.answer
+
+
+@pipeline_marks
 def test_over_what_period_asks_for_a_time_the_figure_just_given_covers(seeds_pipeline: Pipeline) -> None:
     """"Over what period?" asked for no kind of fact, so the sentence giving the months had nothing over the others
     and the question was declined."""
