@@ -62,6 +62,8 @@ _DATE = re.compile(rf"\b(?:(?:{MONTHS})\.?\s+\d{{1,2}}(?:st|nd|rd|th)?(?:,?\s+\d
 _ERA_DATE = re.compile(r"\b[Rr]eign of (?:the )?(?:[A-Z][\w'’-]*\s+){1,3}|"
                        r"\b(?:[Ii]n|[Dd]uring) the (?:[A-Z][\w'’-]*\s+){1,2}Dynasty\b|"
                        r"\b\d{1,2}(?:st|nd|rd|th)\s+century\b")
+# A place the question relates its subject to: "built with Anhui", "go to Suzhou", "come from Hangzhou".
+_RELATED_PLACE = re.compile(r"\b(?:with|to|from|between|and)\s+(?:the\s+)?([A-Z][\w'’-]*)(?!\s+[A-Z])")
 # When, as the article gives it without a date: "Recently, the ... Exhibition opened" answers when it opened (and the
 # date of another event beside it does not).
 _VAGUE_DATE = re.compile(r"\b(?:recently|not long ago|a few (?:days|weeks) ago|the other day)\b", re.IGNORECASE)
@@ -1046,6 +1048,9 @@ class ExtractiveAnswerer:
         # may be anywhere in the passage; an event's or a body's several-word name, or a figure, is named where its
         # date or number is given.
         one_word = {t for m in _PROPER.findall(_spell_months(question)) if len(m.split()) == 1 for t in analyze(m)}
+        # ... but not one the question relates the subject to ("parks built with Anhui", "products going to Suzhou"):
+        # the article's partner is named where the fact is, and "19 parks built with Shanghai" answers for no other.
+        one_word -= {t for m in _RELATED_PLACE.findall(question) for t in analyze(m)}
         # A person is named whole: "Xu Hong" does not cover the "Xu" of "Xu Xiaoyu".
         people = [frozenset(analyze(n)) for n in named_people(standalone_question or question)]
         asks_qualified = bool(_QUALIFIED.search(standalone_question or question))

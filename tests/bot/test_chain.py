@@ -417,6 +417,21 @@ def test_a_span_of_months_reads_as_the_article_writes_it(seeds_pipeline: Pipelin
 
 
 @pipeline_marks
+@pytest.mark.parametrize(("question", "answered"), [
+    ("How many cooperation parks has Nantong built with Anhui?", False),
+    ("What percentage of Nantong's farm products go to Suzhou?", False),
+    ("What percentage of Nantong's farm products go to Shanghai?", True),
+])
+def test_a_figure_for_another_partner_is_no_answer(seeds_pipeline: Pipeline, question: str, answered: bool) -> None:
+    """The 19 parks were built with Shanghai and southern Jiangsu, the 40% of farm products go to Shanghai: both were
+    quoted for Anhui and Suzhou, which the article names elsewhere."""
+    answer = seeds_pipeline.ask(question)
+    assert answer.abstained is not answered
+    if answered:
+        assert "40% of Nantong's agricultural and sideline products" in answer.citations[0].quote
+
+
+@pipeline_marks
 def test_when_is_answered_recently_when_that_is_all_the_article_says(seeds_pipeline: Pipeline) -> None:
     """The exhibition "recently" opened: the answer was the date of the action plan released the year before."""
     answer = seeds_pipeline.ask("When did the Kunshan metaverse exhibition open?")
