@@ -8,6 +8,7 @@ Generative answerers (llama.cpp, OpenAI-compatible endpoints) implement the same
 """
 from __future__ import annotations
 
+import itertools
 import json
 import math
 import re
@@ -1063,6 +1064,7 @@ class ExtractiveAnswerer:
         # "How many cars" counts what "90,000 vehicles" counts.
         counted_as = {counted, *_COUNTED_ALIKE.get(counted, ())} if counted else set()
         asked_ordinals = ordinals(question)
+        asked_role = role_of(question)
         candidates: list[Candidate] = []
         for passage in passages:
             spans, vectors, title_terms, passage_terms, all_terms, qualified = self._analyse(passage)
@@ -1113,6 +1115,9 @@ class ExtractiveAnswerer:
                 own_here = all(t in window for t in names if t in own and t not in one_word)
                 score = (cfg.w_dense * dense + cfg.w_coverage * (0.5 * coverage + 0.5 * own_coverage)
                          + cfg.w_kind * float(kind_ok and counted_ok) + cfg.w_rank / passage.rank)
+                # (The sentence before, sliced only for the questions that look at it.)
+                previous = passage.text[spans[j - 1][0]:spans[j - 1][1]] if j and (asked_ordinals or asked_role) \
+                    else ""
                 candidates.append(Candidate(passage, j, start, end, sentence, score, dense, coverage, kind_ok,
                                             counted_ok, missing, own_coverage=own_coverage if follow_up else None,
                                             names_near=names_near, own_names_here=own_here,
@@ -1121,10 +1126,9 @@ class ExtractiveAnswerer:
                                                 t in near or not _OPPOSITE.get(t, frozenset()).isdisjoint(near)
                                                 for t in predicate),
                                             all_named_here=only_names and all(t in near for t in named_terms),
-                                            agrees=times_agree(asked_times, sentence) and (
-                                                not asked_ordinals or ordinals_agree(
-                                                    asked_ordinals, sentence,
-                                                    passage.text[spans[j - 1][0]:spans[j - 1][1]] if j else ""))))
+                                            agrees=times_agree(asked_times, sentence)
+                                            and roles_agree(asked_role, sentence, previous)
+                                            and ordinals_agree(asked_ordinals, sentence, previous)))
         candidates.sort(key=lambda c: -c.score)
         return candidates
 
@@ -1389,6 +1393,58 @@ def ordinals_agree(asked: frozenset[str], sentence: str, before: str = "") -> bo
         return True
     told = ordinals(sentence)
     return not told or bool(asked & (told | ordinals(before)))
+
+
+_ROLE_WORDS = r"(?:secretary|mayor|director|engineer|governor|chairman|chairwoman|chair|head|president|leader|" \
+              r"minister|manager|founder|ceo|chief|commander|principal|dean)"
+# "Who is the party secretary of Siyang County?", "Who was Suzhou Metro's chief engineer?": a role and what it is of.
+_ROLE_OF = re.compile(rf"^\W*who(?:'s|\s+(?:is|was|are|were))\s+(?:the\s+)?(?:(?:current|new|former)\s+)?"
+                      rf"(?:(?P<role>(?:[\w-]+\s+){{0,2}}?{_ROLE_WORDS})\s+(?:of|at|for|in)\s+(?:the\s+)?"
+                      rf"(?P<org>[^?]+?)|(?P<org2>[A-Z][^?]*?)['’]s\s+(?P<role2>(?:[\w-]+\s+){{0,2}}?{_ROLE_WORDS}))"
+                      rf"\s*[?.!]*\s*$", re.IGNORECASE)
+_BODY_KINDS = frozenset(analyze("city municipal county town district province provincial village party committee "
+                                 "government"))
+_GENERIC_BODY = re.compile(r"\b(?:of|at) (?:the|this|that) (?:company|enterprise|firm|group|factory|plant|bank|"
+                           r"university|school|hospital|museum|park|zone)\b", re.IGNORECASE)
+# A person and their title: "Lin Zhengguo, Secretary of the Party Committee of Wangji Town," - "Meng Qingdong, chief
+# engineer of the company," (up to the next comma: "..., Siyang County" is where the town is).
+_TITLED = re.compile(r"\b[A-Z][a-z]+(?:\s+[A-Z][a-z]+){1,2},\s+(?P<title>[^,.;:]{3,120})")
+
+
+def role_of(question: str) -> tuple[frozenset[str], frozenset[str]] | None:
+    """(the role's head term, what it is of) for "Who is the <role> of <X>?" / "Who is X's <role>?", else None."""
+    match = _ROLE_OF.match(question)
+    if match is None:
+        return None
+    role = match.group("role") or match.group("role2")
+    org = match.group("org") or match.group("org2")
+    head = re.findall(_ROLE_WORDS, role, re.IGNORECASE)
+    # (What it is of is a name: "of Jingjiang City mentioned in the article"; in a question typed in lower case,
+    # its first two words.)
+    words = org.split()
+    if any(w[:1].isupper() for w in words):
+        kept = list(itertools.takewhile(lambda w: w[:1].isupper() or w.lower() in ("of", "the", "and"), words))
+    else:
+        kept = words[:2]
+    org = " ".join(kept)
+    # ("Nantong City" is "the Nantong Municipal Party Committee"'s Nantong.)
+    org_terms = frozenset(analyze(org))
+    org_terms = org_terms - _BODY_KINDS or org_terms
+    return (frozenset(analyze(head[-1])), org_terms) if head and org_terms else None
+
+
+def roles_agree(asked: tuple[frozenset[str], frozenset[str]] | None, sentence: str, before: str = "") -> bool:
+    """False when the sentence gives the role asked about only as someone's title of another body: "Lin Zhengguo,
+    Secretary of the Party Committee of Wangji Town" is not Siyang County's secretary, "Meng Qingdong, chief engineer
+    of the company" not Suzhou Metro's. A sentence naming no one by that title may answer otherwise."""
+    if asked is None:
+        return True
+    role, org = asked
+    titles = [(m.group("title"), frozenset(analyze(m.group("title")))) for m in _TITLED.finditer(sentence)]
+    titles = [(title, terms) for title, terms in titles if role <= terms]
+    # ("chief engineer of the company": the company the sentence before names may be the one asked about.)
+    return not titles or any(org <= terms or (_GENERIC_BODY.search(title) and org <= frozenset(analyze(before)))
+                             for title, terms in titles)
 
 
 def times_agree(asked: frozenset[tuple[str, str]], sentence: str) -> bool:

@@ -11,7 +11,7 @@ import pytest
 
 from bot.answerers import (ExtractiveAnswerer, ExtractiveConfig, answer_kind, article_fact, counted_noun,
                            introduced_people, ordinals, ordinals_agree, readable_date, readable_time, relative_times,
-                           times_agree)
+                           role_of, roles_agree, times_agree)
 from bot.prompts import PromptLibrary
 from index.build import pack_vectors
 from tests.bot.conftest import FakeIdf, make_passage, sentence_spans
@@ -1082,6 +1082,30 @@ def test_ordinals_agree() -> None:
     assert ordinals("When did it pass a trillion for the first time?") == frozenset()
     assert ordinals_agree(ordinals("When did the bridge open for the first time?"),
                           "The bridge, the second across the river, opened in 2008.")
+
+
+LIN = "Lin Zhengguo, Secretary of the Party Committee of Wangji Town, Siyang County, said that the town grew."
+MENG = "Meng Qingdong, chief engineer of the company, introduced that the demand was released on the platform."
+WU = "When the reporter met Wu Xinming, secretary of the Nantong Municipal Party Committee, he had just returned."
+
+
+@pytest.mark.parametrize(("question", "sentence", "before", "agree"), [
+    ("Who is the party secretary of Siyang County?", LIN, "", False),  # the town's, in the county
+    ("Who is the party secretary of Wangji Town?", LIN, "", True),
+    ("who is the secretary of wangji town mentioned here", LIN, "", True),
+    ("Who is Nantong's party secretary?", WU, "", True),
+    ("Who is the party secretary of Nantong City?", WU, "", True),  # "City" is the Municipal Committee's
+    ("Who is the party secretary of Nantong City quoted in the article?", WU, "", True),
+    ("Who is the party secretary of Siyang County?", WU, "", False),
+    # "the company" is one the sentence before names.
+    ("Who is the chief engineer of Suzhou Canny?", MENG, "Elevators from Suzhou Canny went into use.", True),
+    ("Who is the chief engineer of Suzhou Metro?", MENG, "", False),
+    # A sentence naming no one by the role asked about, or a question asking no role of anything, may answer.
+    ("Who is the mayor of Siyang County?", LIN, "", True),
+    ("Who is the secretary?", LIN, "", True),
+])
+def test_roles_agree(question: str, sentence: str, before: str, agree: bool) -> None:
+    assert roles_agree(role_of(question), sentence, before) is agree
 
 
 @pytest.mark.parametrize(("question", "abstains"), [

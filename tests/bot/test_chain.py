@@ -432,6 +432,19 @@ def test_a_figure_for_another_partner_is_no_answer(seeds_pipeline: Pipeline, que
 
 
 @pipeline_marks
+@pytest.mark.parametrize(("question", "answer"), [
+    ("Who is the party secretary of Siyang County?", None),  # Lin Zhengguo is Wangji Town's
+    ("Who is the party secretary of Wangji Town?", "Lin Zhengguo"),
+    ("Who is the chief engineer of Suzhou Canny?", "Meng Qingdong"),  # "chief engineer of the company"
+])
+def test_a_title_of_another_body_is_no_answer(seeds_pipeline: Pipeline, question: str, answer: str | None) -> None:
+    said = seeds_pipeline.ask(question)
+    assert said.abstained is (answer is None)
+    if answer:
+        assert answer in said.citations[0].quote
+
+
+@pipeline_marks
 def test_when_is_answered_recently_when_that_is_all_the_article_says(seeds_pipeline: Pipeline) -> None:
     """The exhibition "recently" opened: the answer was the date of the action plan released the year before."""
     answer = seeds_pipeline.ask("When did the Kunshan metaverse exhibition open?")
