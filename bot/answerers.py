@@ -133,6 +133,20 @@ _AGE = re.compile(r"\b\d{1,3}\s*(?:-\s*)?years?[\s-]+old\b|\baged\s+\d{1,3}\b|\b
 _UNITS = re.compile(r"\b(?:square\s+(?:kilo)?met(?:er|re)s?|hectares?|acres?|(?:kilo)?met(?:er|re)s?|km|miles?|tons?|tonnes?|"
                     r"yuan|dollars?|percent|minutes?|hours?|megawatts?|kilowatts?)\b", re.IGNORECASE)
 _NAME = re.compile(r"\b[A-Z][a-z]+(?:\s+[A-Z][a-z]+){1,2}\b")
+
+
+def unit_pattern(unit: str) -> str:
+    """A unit the question names, in any of its spellings: "percent" or "%", "kilometres", "kilometers" or "km",
+    "ton" or "tons"."""
+    unit = " ".join(unit.lower().split())
+    if unit == "percent":
+        return r"(?:\bpercent|%)"
+    stem = re.sub(r"s$", "", unit)
+    pattern = re.escape(stem).replace(r"\ ", r"\s+")
+    pattern = re.sub(r"met(?:er|re)", "met(?:er|re)", pattern)
+    pattern = re.sub(r"kilomet\(\?:er\|re\)|\bkm\b", "(?:kilomet(?:er|re)|km)", pattern)
+    pattern = pattern.replace("tonne", "ton(?:ne)?")
+    return rf"\b{pattern}"
 _NOT_A_PERSON = frozenset("""Bridge River City Province District Zone Park Lake Street Town County Party Committee
 Government Department Center Centre Conference Festival Delta Belt Sessions Session Plenary Railway Area Areas Temple
 Dynasty Reservoir Exhibition Index Plan Report Council Bureau Office Group Company Metro Line Sea Road Port Ports
@@ -546,6 +560,9 @@ _OPPOSITES = ("north south", "east west", "northern southern", "eastern western"
 _OPPOSITE = {word: frozenset(other for pair in _OPPOSITES for a, b in [analyze(pair)] for one, other in ((a, b), (b, a))
                              if one == word)
              for pair in _OPPOSITES for word in analyze(pair)}
+# ... and so is one asking whether someone holds a post, by the post the sentence gives them: "Is Wu Xinming the mayor
+# of Nantong?" - "Wu Xinming, secretary of the Nantong Municipal Party Committee" (not "General Secretary Xi Jinping").
+_POSTS = frozenset(analyze("mayor secretary governor director chairman president minister premier engineer"))
 _ACRONYM = re.compile(r"\b[A-Z][A-Z0-9]+\b")
 # "Is it ...?", "Does it ...?", "Has it ...?": asks whether something holds, not for a fact of a kind.
 # ("Do you know when ...?", "Can you tell me who ...?" ask when and who.)
@@ -1035,8 +1052,7 @@ class ExtractiveAnswerer:
         counted = kind.counted
         # A unit the question names ("in square kilometers") must be in the answer.
         # ("percent" is as often written "%".)
-        units = [r"(?:\bpercent|%)" if u.lower() == "percent" else rf"\b{re.escape(u.lower())}"
-                 for u in _UNITS.findall(question)]
+        units = [unit_pattern(u) for u in _UNITS.findall(question)]
         own = _content_terms(question)
         # A follow-up's subject comes from the conversation; it counts as much as the question's own words.
         terms = own + [t for t in _content_terms(standalone_question or question) if t not in own]
@@ -1056,6 +1072,7 @@ class ExtractiveAnswerer:
         people = [frozenset(analyze(n)) for n in named_people(standalone_question or question)]
         asks_qualified = bool(_QUALIFIED.search(standalone_question or question))
         predicate = [t for t in own if t not in names and t not in one_word] if _YES_NO.match(question) else []
+        asks_post = not _POSTS.isdisjoint(predicate)
         # ("Tell me more" has no words of its own: the subject's count, "Tell me more (Canny)".)
         named_terms = own or terms
         acronyms = {t for m in _ACRONYM.findall(standalone_question or question) for t in analyze(m)}
@@ -1115,6 +1132,9 @@ class ExtractiveAnswerer:
                 own_here = all(t in window for t in names if t in own and t not in one_word)
                 score = (cfg.w_dense * dense + cfg.w_coverage * (0.5 * coverage + 0.5 * own_coverage)
                          + cfg.w_kind * float(kind_ok and counted_ok) + cfg.w_rank / passage.rank)
+                # "Is Meng Qingdong the director of Canny?" - "Meng Qingdong, chief engineer of the company": the post
+                # he holds answers, however far the sentence reads from the question.
+                gives_post = asks_post and holds_a_post(sentence, people)
                 # (The sentence before, sliced only for the questions that look at it.)
                 previous = passage.text[spans[j - 1][0]:spans[j - 1][1]] if j and (asked_ordinals or asked_role) \
                     else ""
@@ -1122,10 +1142,11 @@ class ExtractiveAnswerer:
                                             counted_ok, missing, own_coverage=own_coverage if follow_up else None,
                                             names_near=names_near, own_names_here=own_here,
                                             near_coverage=near_coverage,
-                                            predicate_here=not predicate or any(
+                                            predicate_here=not predicate or gives_post or any(
                                                 t in near or not _OPPOSITE.get(t, frozenset()).isdisjoint(near)
                                                 for t in predicate),
-                                            all_named_here=only_names and all(t in near for t in named_terms),
+                                            all_named_here=gives_post or (
+                                                only_names and all(t in near for t in named_terms)),
                                             agrees=times_agree(asked_times, sentence)
                                             and roles_agree(asked_role, sentence, previous)
                                             and ordinals_agree(asked_ordinals, sentence, previous)))
@@ -1355,11 +1376,15 @@ def _key_terms(question: str, terms: Sequence[str]) -> tuple[str, ...]:
     stray = {d for pair in _STRAY_DIGIT.findall(question) for d in pair if d}
     # Nor need any year a yes-no question gives: "Did the bridge open in 2010?" is answered by the sentence giving
     # 2008.
-    bounds = set(_ANY_YEAR.findall(question)) if _YES_NO.match(question) else set()
+    # Nor a figure it compares against: "Is Shibei bigger than 10 square kilometres?" - "only 5.2 square kilometers".
+    bounds = {t for m in _ANY_YEAR.findall(question) + _BOUND_FIGURE.findall(question) for t in analyze(m)} \
+        if _YES_NO.match(question) else set()
     return tuple(t for t in terms if t in proper or (t[0].isdigit() and t not in stray and t not in bounds))
 
 
 _ANY_YEAR = re.compile(r"\b((?:1[89]|20)\d{2})\b")
+_BOUND_FIGURE = re.compile(r"\b(?:than|over|under|above|below|at least|at most|exceeds?|exceeded|beyond)\s+"
+                           r"(?:about\s+|around\s+|nearly\s+)?(\d[\d,]*(?:\.\d+)?)", re.IGNORECASE)
 _STRAY_DIGIT = re.compile(r"^\W*(\d)\b|\((\d)\)")
 # A time told relative to the article's date: which way ("last", "this", "next") and what span.
 _RELATIVE_TIME = re.compile(r"\b(last|past|previous|this|current|next|coming)\s+(year|month|week)\b", re.IGNORECASE)
@@ -1408,7 +1433,13 @@ _GENERIC_BODY = re.compile(r"\b(?:of|at) (?:the|this|that) (?:company|enterprise
                            r"university|school|hospital|museum|park|zone)\b", re.IGNORECASE)
 # A person and their title: "Lin Zhengguo, Secretary of the Party Committee of Wangji Town," - "Meng Qingdong, chief
 # engineer of the company," (up to the next comma: "..., Siyang County" is where the town is).
-_TITLED = re.compile(r"\b[A-Z][a-z]+(?:\s+[A-Z][a-z]+){1,2},\s+(?P<title>[^,.;:]{3,120})")
+_TITLED = re.compile(r"\b(?P<name>[A-Z][a-z]+(?:\s+[A-Z][a-z]+){1,2}),\s+(?P<title>[^,.;:]{3,120})")
+
+
+def holds_a_post(sentence: str, people: Sequence[frozenset[str]]) -> bool:
+    """Does the sentence give one of these people a post by title ("Wu Xinming, secretary of ...")?"""
+    return any(frozenset(analyze(m.group("name"))) in people and not _POSTS.isdisjoint(analyze(m.group("title")))
+               for m in _TITLED.finditer(sentence))
 
 
 def role_of(question: str) -> tuple[frozenset[str], frozenset[str]] | None:

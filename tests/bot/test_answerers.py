@@ -3,6 +3,7 @@ similarity (unless sentence vectors are given), and every term's idf is 1, so ea
 from __future__ import annotations
 
 import dataclasses
+import re
 import time
 import statistics
 
@@ -11,7 +12,7 @@ import pytest
 
 from bot.answerers import (ExtractiveAnswerer, ExtractiveConfig, answer_kind, article_fact, counted_noun,
                            introduced_people, ordinals, ordinals_agree, readable_date, readable_time, relative_times,
-                           role_of, roles_agree, times_agree)
+                           role_of, roles_agree, times_agree, unit_pattern)
 from bot.prompts import PromptLibrary
 from index.build import pack_vectors
 from tests.bot.conftest import FakeIdf, make_passage, sentence_spans
@@ -1106,6 +1107,13 @@ WU = "When the reporter met Wu Xinming, secretary of the Nantong Municipal Party
 ])
 def test_roles_agree(question: str, sentence: str, before: str, agree: bool) -> None:
     assert roles_agree(role_of(question), sentence, before) is agree
+
+
+@pytest.mark.parametrize(("unit", "text"), [("square kilometres", "only 5.2 square kilometers"),
+                                            ("km", "100 kilometres"), ("kilometers", "100 km"), ("percent", "40%"),
+                                            ("tons", "5 tonnes"), ("meters", "1,088 metres")])
+def test_a_unit_is_found_in_any_of_its_spellings(unit: str, text: str) -> None:
+    assert re.search(unit_pattern(unit), text, re.IGNORECASE)
 
 
 @pytest.mark.parametrize(("question", "abstains"), [

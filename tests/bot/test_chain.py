@@ -445,6 +445,20 @@ def test_a_title_of_another_body_is_no_answer(seeds_pipeline: Pipeline, question
 
 
 @pipeline_marks
+@pytest.mark.parametrize(("question", "quoted"), [
+    ("Is Wu Xinming the mayor of Nantong?", "Wu Xinming, secretary of the Nantong Municipal Party Committee"),
+    ("Is Meng Qingdong the director of Canny?", "Meng Qingdong, chief engineer of the company"),
+    ("Is Shibei High-tech City bigger than 10 square kilometres?", "only 5.2 square kilometers"),
+])
+def test_a_yes_no_question_is_answered_by_the_sentence_saying_no(seeds_pipeline: Pipeline, question: str,
+                                                                 quoted: str) -> None:
+    """Each was declined: the post, the figure or the spelling of the unit asked about is not in the sentence.
+    The first then quoted "General Secretary Xi Jinping" when posts first counted, the second Canny's elevators."""
+    answer = seeds_pipeline.ask(question)
+    assert not answer.abstained and quoted in answer.citations[0].quote
+
+
+@pipeline_marks
 def test_when_is_answered_recently_when_that_is_all_the_article_says(seeds_pipeline: Pipeline) -> None:
     """The exhibition "recently" opened: the answer was the date of the action plan released the year before."""
     answer = seeds_pipeline.ask("When did the Kunshan metaverse exhibition open?")
