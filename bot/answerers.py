@@ -416,10 +416,11 @@ _TITLES = (r"(?:secretary|director|mayor|governor|president|chairman|chairwoman|
 _ONLY_ATTRIBUTION = re.compile(r"^\W*[A-Z][\w'’-]*(?:\s+[A-Z][\w'’-]*){0,3},\s*[^,.;]{2,120},?\s+"
                                r"(?:said|says|added|noted|stated)\W*$")
 _SAYING = frozenset("said say says told tell tells spoke speak speaks added noted stated announced".split())
-# "Who held it?" -> "held" ("Who then took over?" -> "took"); not "Who is ..." or "Who did ...".
+# "Who held it?" -> "held" ("Who then took over?" -> "took", "Who co-built it?" -> "built", as "jointly built by");
+# not "Who is ..." or "Who did ...".
 _WHO_VERB = re.compile(r"^\s*who\s+(?:(?:then|first|also|actually|exactly|really|finally|later|just|now|still|ever|"
                        r"originally|initially)\s+)?(?!(?:is|was|are|were|does|did|do|will|would|can|could|has|have|"
-                       r"had|should|shall|may|might|must|else)\b)([a-z]+)\b", re.IGNORECASE)
+                       r"had|should|shall|may|might|must|else)\b)(?:co-)?([a-z]+)\b(?!-)", re.IGNORECASE)
 # A body that acts, by its name: "the Provincial Government Work Report", "the State Council". (At most nine words
 # before its last: a long run of capitals is no name, and is not scanned again from every word.)
 _BODY = (r"\b[A-Z][\w'’-]*(?:\s+[A-Z][\w'’-]*){0,8}\s+(?:Committee|Government|Report|Ministry|Ministries|Commission|"

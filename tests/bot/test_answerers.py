@@ -217,6 +217,8 @@ def test_a_named_answer_knows_what_it_names(question: str, head: str | None) -> 
     # "Who held it?" is answered by whoever it was held by, people or not.
     ("person", "It was the first conference held by three provinces and one city.", "Who held it?", True),
     ("person", "It was the first conference held in three provinces.", "Who held it?", False),
+    # "co-built" is built together: "jointly built by".
+    ("person", "Shibei was jointly built by Jing'an District and Chongchuan District.", "Who co-built Shibei?", True),
     ("person", "It will be held by the end of June.", "Who held it?", False),  # a date, not an agent
     # A hyphenated word is part of the name: "the North Yanjiang High-speed Railway" answers "which railway".
     ("named", "After the North Yanjiang High-speed Railway opens, the trip takes 40 minutes.",
