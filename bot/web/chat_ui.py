@@ -36,6 +36,9 @@ EXAMPLE_QUESTIONS = (
 )
 # Earlier question/answer pairs sent with a follow-up (the widget sends the same number).
 HISTORY_TURNS = 6
+# At most this many questions, sent and not answered when the page reloaded, are asked again: the one being answered
+# and one sent meanwhile, with one to spare.
+ASKED_AGAIN = 3
 GENERIC_ERROR = "Sorry, something went wrong while answering. Please try again in a moment."
 # Half of a UTF-16 pair: in a Python str, any surrogate code point stands alone (JSON decoding joins whole pairs).
 _SURROGATE = re.compile("[\ud800-\udfff]")
@@ -96,6 +99,15 @@ class ChatResponder:
             logger.error("The pipeline stream ended without a final Answer for %r", question)
             turn["error"] = GENERIC_ERROR
         yield messages_of(pending), pending, render.sources_html(pending), box
+
+    def respond_again(self, questions: Sequence[str], turns: Sequence[Turn] | None) -> Iterator[ChatView]:
+        """The questions the page sent and got no answer to before it reloaded (see `asked_again`), asked again in
+        order, each with the conversation before it, as `respond` streams them."""
+        current = list(turns or [])
+        for question in questions:
+            for view in self.respond(question, current):
+                yield view
+                current = view[1]
 
     def rate(self, turns: Sequence[Turn], message_index: int, liked: bool | str) -> int | None:
         """The thumbs on the answer shown at chat message `message_index`: Like or Dislike (True or False) stores
@@ -162,6 +174,14 @@ def saved_turns(saved: object) -> list[Turn]:
             kept["rating"] = {"value": rating["value"], "id": rating.get("id"), "token": rating.get("token")}
         turns.append(kept)
     return turns
+
+
+def asked_again(asked: object) -> list[str]:
+    """The questions the page kept as sent and not yet answered when it (re)loads, to be asked again: its answer was
+    cut off by the reload, or the question never reached the server. Only non-blank strings, the last few."""
+    if not isinstance(asked, list):
+        return []
+    return [question for question in asked if isinstance(question, str) and not is_blank(question)][-ASKED_AGAIN:]
 
 
 def _answer_shaped(answer: object) -> bool:
@@ -248,21 +268,67 @@ def _assets_js() -> str:
 
 
 _THUMBS = {"up": "Like", "down": "Dislike"}
-# The page's copy of the conversation in the tab's session storage. Gradio takes what a script returns as the list of
-# the event's inputs: here one, the turns.
-_LOAD_SAVED_JS = """(saved) => {
-  try { return [JSON.parse(sessionStorage.getItem("newsbot-chat") || "[]")]; } catch (e) { return [[]]; }
+# The tab's session storage keeps the page's copy of the conversation ("newsbot-chat"), the questions sent and not
+# yet in it ("newsbot-chat-asked"), and what is typed in the question box ("newsbot-chat-draft", kept by chat.js): a
+# reload (the reader's, or Gradio's when it finds the server again after losing it) cuts an answer off, or finds a
+# question that never reached the server, and empties the box. The reloaded page asks those questions again and puts
+# the draft back. Gradio takes what a script returns as the list of the event's inputs.
+_LOAD_SAVED_JS = """(saved, asked, draft) => {
+  const read = (key) => { try { return JSON.parse(sessionStorage.getItem(key) || "[]"); } catch (e) { return []; } };
+  let typed = "";
+  try { typed = sessionStorage.getItem("newsbot-chat-draft") || ""; } catch (e) { /* disabled */ }
+  return [read("newsbot-chat"), read("newsbot-chat-asked"), typed];
 }"""
+# Run as the question is sent, before anything reaches the server (which may be gone).
+_NOTE_ASKED_JS = """(question) => {
+  try {
+    const asked = JSON.parse(sessionStorage.getItem("newsbot-chat-asked") || "[]");
+    const text = String(question || "").trim();
+    if (text && asked[asked.length - 1] !== text) asked.push(text);  // Enter pressed twice: sent once
+    sessionStorage.setItem("newsbot-chat-asked", JSON.stringify(asked.slice(-ASKED_AGAIN)));
+    if (text) sessionStorage.removeItem("newsbot-chat-draft");  // taken from the box
+  } catch (e) { /* full or disabled */ }
+}""".replace("ASKED_AGAIN", str(ASKED_AGAIN))
+# A question is in the conversation once a turn holding it is stored (as the server keeps it: trimmed here, half of a
+# UTF-16 pair shown as U+FFFD).
 _STORE_SAVED_JS = """(turns) => {
-  try { sessionStorage.setItem("newsbot-chat", JSON.stringify(turns || [])); } catch (e) { /* full or disabled */ }
+  try {
+    const same = (text) => String(text || "").trim()
+      .replace(/[\\ud800-\\udbff][\\udc00-\\udfff]|[\\ud800-\\udfff]/g, (c) => c.length === 2 ? c : "\\ufffd");
+    const kept = JSON.parse(sessionStorage.getItem("newsbot-chat") || "[]");
+    const asked = JSON.parse(sessionStorage.getItem("newsbot-chat-asked") || "[]").map(same);
+    (turns || []).slice(Array.isArray(kept) ? kept.length : 0).forEach((turn) => {
+      const at = asked.indexOf(same(turn.question));
+      if (at >= 0) asked.splice(at, 1);
+    });
+    sessionStorage.setItem("newsbot-chat", JSON.stringify(turns || []));
+    sessionStorage.setItem("newsbot-chat-asked", JSON.stringify(asked));
+  } catch (e) { /* full or disabled */ }
+}"""
+# A new conversation: nothing of the old one is asked again, and the box it emptied stays empty.
+_FORGET_ASKED_JS = """() => {
+  try { ["newsbot-chat-asked", "newsbot-chat-draft"].forEach((key) => sessionStorage.removeItem(key)); } catch (e) {}
 }"""
 
 
-def _leave_the_box(views: Iterator[ChatView]) -> Iterator[tuple[Any, ...]]:
-    """The views of one answer, the question box emptied by the first (the question is taken) and given back by the
-    last when the question is refused; in between the box is the reader's: what they type meanwhile stays."""
+def _leave_the_box(views: Iterator[ChatView], *, take: bool = True) -> Iterator[tuple[Any, ...]]:
+    """The views of one answer, the question box emptied by the first (the question is taken from it; `take` False:
+    it was not, the box is left as it is) and given back by the last when the question is refused; in between the
+    box is the reader's: what they type meanwhile stays."""
     for step, (messages, turns, sources, box) in enumerate(views):
-        yield messages, turns, sources, box if step == 0 or box else gr.skip()
+        yield messages, turns, sources, box if (step == 0 and take) or box else gr.skip()
+
+
+def _in_conversation(views: Iterator[Any], conversation: dict[str, int]) -> Iterator[Any]:
+    """The views of one answer while its conversation lasts: once "New conversation" starts another (numbered in
+    place in `conversation`), the rest is dropped; shown, it would bring the old conversation back on the screen.
+    The last view is then one that changes nothing: Gradio shows an event's last view again when it ends."""
+    number = conversation.get("number")
+    for view in views:
+        if conversation.get("number") != number:
+            yield gr.skip(), gr.skip(), gr.skip(), gr.skip()
+            return
+        yield view
 
 
 def build_chat(pipeline: Pipeline, *, ratings: Ratings | None = None, settings: Settings) -> gr.Blocks:
@@ -272,7 +338,8 @@ def build_chat(pipeline: Pipeline, *, ratings: Ratings | None = None, settings: 
     session storage keeps: a restarted server forgets every session, and a reload (Gradio's own too, when it finds
     the server restarted) starts a new one. A question, an example or a thumb finding the session's state empty goes
     on from the page's copy, and a (re)loaded page shows it: the conversation stays on the screen and follow-ups keep
-    their context, as in the widget.
+    their context, as in the widget. A question sent and not answered before the page reloaded (the answer cut off,
+    or the server away when it was sent) is asked again by the reloaded page.
     """
     responder = ChatResponder(pipeline, ratings=ratings)
 
@@ -282,12 +349,13 @@ def build_chat(pipeline: Pipeline, *, ratings: Ratings | None = None, settings: 
     def keep(turns: list[Turn] | None) -> list[Turn]:
         return turns or []
 
-    def ask_on_page(question: str, turns: list[Turn] | None) -> Iterator[ChatView | tuple[Any, ...]]:
+    def ask_on_page(question: str, turns: list[Turn] | None,
+                    conversation: dict[str, int]) -> Iterator[ChatView | tuple[Any, ...]]:
         """The question box's question, for the page."""
         if is_blank(question):  # ignored: the screen stays as it is
             yield gr.skip(), gr.skip(), gr.skip(), gr.skip()
             return
-        yield from _leave_the_box(responder.respond(question, turns))
+        yield from _in_conversation(_leave_the_box(responder.respond(question, turns)), conversation)
 
     def ask(question: str, turns: list[Turn] | None) -> Iterator[ChatView | tuple[Any, ...]]:
         """The Gradio API endpoint `/ask`: as the page's, with the box's value ("", or a refused question) at the
@@ -297,10 +365,11 @@ def build_chat(pipeline: Pipeline, *, ratings: Ratings | None = None, settings: 
             return
         yield from responder.respond(question, turns)
 
-    def ask_example(turns: list[Turn] | None, saved: object, evt: gr.SelectData) -> Iterator[ChatView]:
+    def ask_example(turns: list[Turn] | None, saved: object, conversation: dict[str, int],
+                    evt: gr.SelectData) -> Iterator[ChatView]:
         value = evt.value
         question = value.get("text", "") if isinstance(value, Mapping) else str(value or "")
-        yield from _leave_the_box(responder.respond(question, restore(turns, saved)))
+        yield from _in_conversation(_leave_the_box(responder.respond(question, restore(turns, saved))), conversation)
 
     def rate(turns: list[Turn] | None, saved: object, evt: gr.LikeData) -> list[Turn]:
         """Rates in place on the session's turns (or the page's copy): returned for the page's copy."""
@@ -309,20 +378,38 @@ def build_chat(pipeline: Pipeline, *, ratings: Ratings | None = None, settings: 
         responder.rate(current, int(index), evt.liked)
         return current
 
-    def show(saved: object) -> tuple[Any, ...]:
-        """The conversation the tab kept, on the screen and in the session's state when the page (re)loads."""
+    def show(saved: object, asked: object, draft: object) -> tuple[Any, ...]:
+        """The conversation the tab kept, on the screen and in the session's state when the page (re)loads, the
+        questions it sent that are still to be answered, and what was typed in the question box."""
         turns = saved_turns(saved)
+        again = asked_again(asked)
+        box = draft if isinstance(draft, str) and not is_blank(draft) else gr.skip()
         if not turns:
-            return gr.skip(), gr.skip(), gr.skip(), gr.skip()
+            return gr.skip(), gr.skip(), gr.skip(), gr.skip(), again, box
         pressed = [_THUMBS.get((turn.get("rating") or {}).get("value")) for turn in turns]  # thumbs as they were
-        return turns, gr.Chatbot(messages_of(turns), feedback_value=pressed), turns, render.sources_html(turns)
+        chat = gr.Chatbot(messages_of(turns), feedback_value=pressed)
+        return turns, chat, turns, render.sources_html(turns), again, box
 
-    def clear() -> tuple[Any, ...]:
+    def ask_again(asked: object, turns: list[Turn] | None,
+                  conversation: dict[str, int]) -> Iterator[ChatView | tuple[Any, ...]]:
+        """After a (re)load, the questions sent and not answered: they were not typed into this page's box, which
+        is left as it is."""
+        questions = asked_again(asked)
+        if not questions:
+            yield gr.skip(), gr.skip(), gr.skip(), gr.skip()
+            return
+        yield from _in_conversation(_leave_the_box(responder.respond_again(questions, turns), take=False),
+                                    conversation)
+
+    def clear(conversation: dict[str, int]) -> tuple[Any, ...]:
+        conversation["number"] = conversation.get("number", 0) + 1  # in place: an answer coming in sees it
         return [], [], render.sources_html([]), "", []
 
     with gr.Blocks(title="Ask the news", analytics_enabled=False) as blocks:
         turns = gr.State([])
+        conversation = gr.State({"number": 0})  # counts the session's conversations (see _in_conversation)
         saved = gr.JSON([], visible=False)  # the page's copy of `turns`
+        asked = gr.JSON([], visible=False)  # the questions the page sent that are not in `turns` yet
         gr.HTML(_header_html(), elem_id="nb-header", js_on_load=None, padding=False)
         with gr.Row(equal_height=False, elem_id="nb-main"):
             with gr.Column(scale=3, min_width=360, elem_id="nb-chat-col"):
@@ -368,16 +455,26 @@ def build_chat(pipeline: Pipeline, *, ratings: Ratings | None = None, settings: 
         # Answers share one limit; the pipeline is thread-safe (the REST API calls it from many threads too). A
         # question sent while an answer streams is asked when that answer is done (trigger_mode "always_last").
         answering: dict[str, Any] = {"concurrency_limit": settings.chat_concurrency, "concurrency_id": "answer"}
-        remember(question.submit(restore, [turns, saved], [turns], **quick).then(
-            ask_on_page, [question, turns], outputs, api_visibility="private", trigger_mode="always_last",
-            **answering).then(keep, [turns], [saved], **quick))
+        question.submit(None, [question], None, js=_NOTE_ASKED_JS, **quick)
+        typed = question.submit(restore, [turns, saved], [turns], **quick).then(
+            ask_on_page, [question, turns, conversation], outputs, api_visibility="private", trigger_mode="always_last",
+            **answering)
+        remember(typed.then(keep, [turns], [saved], **quick))
         # The API endpoint has no place on the page: a button nobody sees triggers it.
         gr.Button(visible=False).click(ask, [question, turns], outputs, api_name="ask", **answering)
-        remember(chatbot.example_select(ask_example, [turns, saved], outputs, api_visibility="private",
-                                        **answering).then(keep, [turns], [saved], **quick))
-        blocks.load(show, [saved], [saved, chatbot, turns, sources], js=_LOAD_SAVED_JS, **quick)
-        remember(new_chat.click(clear, None, [*outputs, saved], api_visibility="private"))
-        remember(chatbot.clear(clear, None, [*outputs, saved], api_visibility="private"))
+        example = chatbot.example_select(ask_example, [turns, saved, conversation], outputs, api_visibility="private",
+                                         **answering)
+        remember(example.then(keep, [turns], [saved], **quick))
+        loaded = blocks.load(show, [saved, asked, question], [saved, chatbot, turns, sources, asked, question],
+                             js=_LOAD_SAVED_JS, **quick)
+        again = loaded.then(ask_again, [asked, turns, conversation], outputs, api_visibility="private",
+                            show_progress="hidden", **answering)
+        remember(again.then(keep, [turns], [saved], **quick))
+        # A new conversation stops the answer coming in (and drops a question waiting for it to end).
+        for start_over in (new_chat.click, chatbot.clear):
+            cleared = start_over(clear, [conversation], [*outputs, saved], api_visibility="private",
+                                 cancels=[typed, example, again])
+            remember(cleared.then(None, None, None, js=_FORGET_ASKED_JS, **quick))
         if ratings is not None:
             # Every click counts (Gradio drops a click made while the one before is handled, by default), queued and
             # one at a time: a quick second click waits for the receipt of the first.

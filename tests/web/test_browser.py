@@ -796,3 +796,112 @@ def test_gradio_chat_page_keeps_its_width_while_answering(page: Any, slow_chat: 
     assert page.evaluate(layout) == before  # "Searching the articles…" in the sources panel: the page stays put
     _chat_wait_answer(page, 1)
     assert page.evaluate(layout) == before
+
+
+def test_gradio_chat_new_conversation_while_an_answer_streams_stays_new(page: Any, slow_chat: dict[str, Any]) -> None:
+    page.goto(f"{slow_chat['url']}/")
+    page.locator("#nb-question textarea").wait_for()
+    _chat_ask(page, "When did the Sutong Bridge open?", 1)
+    box = page.locator("#nb-question textarea")
+    box.fill("And the canteen?")
+    box.press("Enter")
+    _streaming(page)
+    page.locator("#nb-new").click()
+    page.wait_for_timeout(4000)  # longer than the rest of the answer took to stream: it does not come back
+    assert page.locator("#nb-chat .nb-question").count() == 0
+    assert "Ask a question" in page.locator("#nb-sources-panel").inner_text()
+    page.reload()
+    page.locator("#nb-question textarea").wait_for()
+    page.wait_for_timeout(1500)
+    assert page.locator("#nb-chat .nb-question").count() == 0  # nor after a reload, nor is it asked again
+    assert [c["question"] for c in slow_chat["pipeline"].calls] == ["When did the Sutong Bridge open?",
+                                                                    "And the canteen?"]
+    _chat_ask(page, "When did the Sutong Bridge open?", 1)  # the new conversation goes on as new
+    assert slow_chat["pipeline"].calls[-1]["history"] == []
+    assert page.errors == []
+
+
+def test_gradio_chat_asks_again_a_question_the_page_reloaded_over(page: Any, slow_chat: dict[str, Any]) -> None:
+    page.goto(f"{slow_chat['url']}/")
+    page.locator("#nb-question textarea").wait_for()
+    _chat_ask(page, "When did the Sutong Bridge open?", 1)
+    box = page.locator("#nb-question textarea")
+    box.fill("And the canteen?")
+    box.press("Enter")
+    _streaming(page)
+    box.type("Where is it?")  # the next question, typed while the answer streams
+    page.reload()  # mid-answer, as Gradio reloads a page that lost the server and finds it again
+    answer = _chat_wait_answer(page, 2)
+    assert "canteen reopens" in answer.inner_text()
+    asked = ["When did the Sutong Bridge open?", "And the canteen?"]
+    assert page.locator("#nb-chat .nb-question").all_inner_texts() == asked
+    assert box.input_value() == "Where is it?"  # still in the box, not asked
+    calls = slow_chat["pipeline"].calls
+    assert [c["question"] for c in calls] == [asked[0], asked[1], asked[1]]  # asked again, with its context
+    assert calls[-1]["history"][0] == {"role": "user", "content": asked[0]}
+    box.fill("")
+    page.reload()  # answered now: shown, not asked a third time
+    page.locator("#nb-chat .nb-question").nth(1).wait_for()
+    page.wait_for_timeout(1500)
+    assert page.locator("#nb-chat .nb-question").all_inner_texts() == asked and len(calls) == 3
+    assert box.input_value() == ""  # emptied by the reader: stays empty
+    assert page.errors == []
+
+
+def test_gradio_chat_asks_again_a_question_sent_while_the_server_was_away(page: Any, tmp_path: Path) -> None:
+    bot = _Restartable(tmp_path)
+    try:
+        page.goto(f"{bot.url}/")
+        page.locator("#nb-question textarea").wait_for()
+        _chat_ask(page, "When did the Sutong Bridge open?", 1)
+        bot.server.stop()
+        box = page.locator("#nb-question textarea")
+        box.fill("How busy is the Sutong Bridge?")
+        box.press("Enter")  # fails: Gradio says the connection is lost and reloads the page once the server is back
+        page.get_by_text("Connection to the server was lost").first.wait_for()
+        box.fill("And the canteen?")
+        box.press("Enter")  # meanwhile Gradio sends nothing: the question stays in the box
+        _shot(page, "chat_connection_lost")
+        with page.expect_navigation(timeout=20_000):
+            bot.server = bot._start(bot.server.port)
+        answer = _chat_wait_answer(page, 2)
+        assert "June 30, 2008" in answer.inner_text()
+        asked = ["When did the Sutong Bridge open?", "How busy is the Sutong Bridge?"]
+        assert page.locator("#nb-chat .nb-question").all_inner_texts() == asked
+        assert box.input_value() == "And the canteen?"  # back in the box of the reloaded page, to be sent
+        assert bot.pipeline.calls[-1]["question"] == asked[1]
+        assert bot.pipeline.calls[-1]["history"][0] == {"role": "user", "content": asked[0]}
+        _shot(page, "chat_asked_again_after_reconnect")
+    finally:
+        bot.server.stop()
+
+
+def test_widget_asks_again_a_question_left_unanswered_by_a_page_change(page: Any, slow_chat: dict[str, Any]) -> None:
+    page.goto(f"{slow_chat['url']}/widget/demo")
+    page.locator(f"{WIDGET} button.launcher").click()
+    box = page.locator(f"{WIDGET} textarea")
+    box.fill("When did the Sutong Bridge open?")
+    box.press("Enter")
+    page.locator(f"{WIDGET} .msg.streaming").wait_for()
+    page.goto(f"{slow_chat['url']}/widget/demo")  # another page of the site, before the answer is in
+    page.locator(f"{WIDGET} .msg.bot button.cite").first.wait_for()
+    assert page.locator(f"{WIDGET} .msg.user").all_text_contents() == ["You: When did the Sutong Bridge open?"]
+    assert "June 30, 2008" in page.locator(f"{WIDGET} .msg.bot").last.inner_text()
+    assert [c["question"] for c in slow_chat["pipeline"].calls] == ["When did the Sutong Bridge open?"] * 2
+    page.reload()  # answered: kept, not asked again
+    page.locator(f"{WIDGET} .msg.bot button.cite").first.wait_for()
+    page.wait_for_timeout(1000)
+    assert page.locator(f"{WIDGET} .msg.user").count() == 1 and len(slow_chat["pipeline"].calls) == 2
+    assert page.errors == []
+
+
+def test_gradio_chat_names_each_citation_link_for_screen_readers(page: Any, slow_chat: dict[str, Any]) -> None:
+    page.goto(f"{slow_chat['url']}/")
+    page.locator("#nb-question textarea").wait_for()
+    answer = _chat_ask(page, "When did the Sutong Bridge open?", 1)
+    link = answer.get_by_role("link", name="Source 1", exact=True)  # not a bare "1"
+    box = link.bounding_box()
+    assert link.count() == 1 and box and box["width"] < 30  # on the screen, the number alone
+    link.focus()
+    page.keyboard.press("Enter")
+    assert page.locator("#nb-sources-panel details.nb-src").first.evaluate("e => e.open")

@@ -13,7 +13,8 @@ from bot.errors import FeedbackStoreError, UsageError
 from bot.feedback import FeedbackStore
 from bot.settings import Settings
 from bot.web import render
-from bot.web.chat_ui import GENERIC_ERROR, ChatResponder, history_of, messages_of, saved_turns
+from bot.web.chat_ui import (ASKED_AGAIN, GENERIC_ERROR, ChatResponder, asked_again, history_of, messages_of,
+                             saved_turns)
 from bot.web.ratings import Ratings
 from tests.web.fake_pipeline import SUTONG_QUOTE, FakePipeline, no_filter_match_answer
 
@@ -219,6 +220,40 @@ def test_the_pages_copy_of_the_conversation_is_taken_only_in_the_shape_the_chat_
     assert saved_turns(junk) == [] and saved_turns({"turns": turns}) == [] and saved_turns(None) == []
     error = {"question": "q", "answer": None, "error": "Too long.", "history": [{"role": "user"}, "x"]}
     assert saved_turns([error]) == [{"question": "q", "answer": None, "error": "Too long.", "history": []}]
+
+
+def test_questions_to_ask_again_are_the_pages_non_blank_strings_the_last_few() -> None:
+    assert asked_again(["  ", 5, None, "When?", {"q": 1}, "And then?"]) == ["When?", "And then?"]
+    assert asked_again([f"q{i}" for i in range(10)]) == [f"q{i}" for i in range(10 - ASKED_AGAIN, 10)]
+    assert asked_again("When?") == [] and asked_again(None) == [] and asked_again({"asked": ["q"]}) == []
+
+
+def test_questions_asked_again_are_answered_in_order_each_with_the_conversation_before_it() -> None:
+    pipeline = FakePipeline()
+    responder = ChatResponder(pipeline)
+    earlier = _ask(responder, "hello", [])[-1][1]
+    views = list(responder.respond_again([SUTONG, "And the canteen?"], earlier))
+    messages, turns, sources, box = views[-1]
+    assert [t["question"] for t in turns] == ["hello", SUTONG, "And the canteen?"]
+    assert len(messages) == 6 and "canteen reopens" in messages[-1]["content"] and box == ""
+    assert [c["question"] for c in pipeline.calls] == ["hello", SUTONG, "And the canteen?"]
+    assert pipeline.calls[1]["history"][0] == {"role": "user", "content": "hello"}
+    assert pipeline.calls[2]["history"][2] == {"role": "user", "content": SUTONG}
+    assert list(responder.respond_again([], earlier)) == []
+
+
+def test_an_answer_coming_in_after_a_new_conversation_started_is_dropped() -> None:
+    import gradio as gr
+
+    from bot.web.chat_ui import _in_conversation
+
+    conversation = {"number": 0}
+    views = _in_conversation(ChatResponder(FakePipeline()).respond(SUTONG, []), conversation)
+    first = next(views)
+    assert "Searching the articles" in first[0][-1]["content"]
+    conversation["number"] += 1  # "New conversation", as the chat's clear() does
+    rest = list(views)
+    assert rest == [(gr.skip(),) * 4]  # one view that changes nothing: the new conversation stays on the screen
 
 
 def test_a_damaged_feedback_database_loses_the_rating_not_the_chat(tmp_path: Path, caplog) -> None:

@@ -1,6 +1,6 @@
 // Loaded by the sources panel (gr.HTML js_on_load; `element` is the panel). Runs once per page:
-// adds the chat stylesheet, makes each [n] in an answer open its passage in the sources panel, and makes the
-// chatbot's "copy message" button copy plain text.
+// adds the chat stylesheet, makes each [n] in an answer open its passage in the sources panel, keeps what is typed
+// in the question box for the tab, and makes the chatbot's "copy message" button copy plain text.
 (function () {
   if (!document.getElementById("nb-chat-style")) {
     var style = document.createElement("style");
@@ -32,6 +32,14 @@
     event.preventDefault();
     event.stopPropagation();
     if (target) reveal(target);
+  }, true);
+
+  // What is typed in the question box, kept for the tab: a reload empties the box, and Gradio reloads the page when it
+  // finds the server again after losing it (meanwhile Enter sends nothing). The reloaded page puts it back.
+  document.addEventListener("input", function (event) {
+    var box = event.target;
+    if (!box || box.tagName !== "TEXTAREA" || !box.closest("#nb-question")) return;
+    try { sessionStorage.setItem("newsbot-chat-draft", box.value); } catch (e) { /* full or disabled */ }
   }, true);
 
   // The chatbot's copy button copies a message's source, which is our HTML. Each message carries its plain text
