@@ -185,18 +185,22 @@
   }
 
   // ---- state: the conversation for this browser session ----
+  // `asking`: the question sent and not yet answered. A page left or reloaded before its answer came in (a link
+  // followed on the site) cuts the answer off; the next page asks it again.
   function load() {
     try {
       var saved = JSON.parse(sessionStorage.getItem(storeKey) || "{}");
-      return { turns: Array.isArray(saved.turns) ? saved.turns : [], open: !!saved.open };
+      return { turns: Array.isArray(saved.turns) ? saved.turns : [], open: !!saved.open,
+               asking: typeof saved.asking === "string" ? saved.asking : null };
     } catch (e) {
-      return { turns: [], open: false };
+      return { turns: [], open: false, asking: null };
     }
   }
   var state = load();
   function save() {
     try {
-      sessionStorage.setItem(storeKey, JSON.stringify({ turns: state.turns.slice(-30), open: state.open }));
+      sessionStorage.setItem(storeKey, JSON.stringify({ turns: state.turns.slice(-30), open: state.open,
+                                                        asking: state.asking }));
     } catch (e) { /* storage full or disabled: the conversation just won't survive a reload */ }
   }
   function historyFor() {
@@ -493,6 +497,8 @@
     busy = true;
     send.disabled = true;
     log.setAttribute("aria-busy", "true");
+    state.asking = question;
+    save();
     var turn = { question: question, answer: null, error: null, history: historyFor() };
     addUser(question);
     var bubble = el("div", { className: "msg bot pending" }, ["Searching the articles", el("span", { className: "caret" })]);
@@ -511,7 +517,9 @@
       // A question the bot refused (too long, say) goes back in the box, to be shortened there.
       if (error && error.status === 422 && !input.value) { input.value = question; autosize(); }
     }).then(function () {
-      if (turn.answer || turn.error) { state.turns.push(turn); save(); }
+      if (turn.answer || turn.error) state.turns.push(turn);
+      state.asking = null; // answered, failed, or the conversation was started anew
+      save();
       busy = false;
       send.disabled = false;
       log.removeAttribute("aria-busy");
@@ -614,6 +622,7 @@
   newButton.addEventListener("click", function () {
     if (controller) controller.abort();
     state.turns = [];
+    state.asking = null;
     save();
     renderAll();
     input.focus();
@@ -657,6 +666,7 @@
     renderAll();
     if (embed) { panel.hidden = false; input.focus(); }
     else setOpen(state.open, false);
+    if (state.asking) ask(state.asking); // its answer was cut off by leaving the page before
   }
   if (document.body) mount();
   else document.addEventListener("DOMContentLoaded", mount);
