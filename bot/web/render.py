@@ -115,9 +115,10 @@ def _link_markers(text: str, numbers: set[int], turn: int) -> str:
         if not all(p in numbers for p in parts):
             continue  # not one of ours: left as literal text
         pieces.append(_text_with_breaks(text[last:match.start()]))
+        # The chatbot's sanitizer drops aria-label: a screen reader hears "Source 1" from text only it reads.
         links = ",".join(
             f'<a class="nb-cite" href="#{anchor_id(turn, p)}"'
-            f' title="Show source {p}" aria-label="Source {p}">{p}</a>'
+            f' title="Show source {p}"><span class="nb-sr">Source </span>{p}</a>'
             for p in parts
         )
         pieces.append(f'<sup class="nb-cites">{links}</sup>')

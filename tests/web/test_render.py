@@ -70,7 +70,7 @@ def test_every_message_copies_as_its_plain_text(markup: str, expected: str) -> N
 
 def test_copy_text_of_an_injection_article_stays_inert() -> None:
     markup = render.answer_html(injection_answer("q").to_dict(), turn=0)
-    assert _tags(markup) <= {"div", "sup", "a", "br"}
+    assert _tags(markup) <= {"div", "sup", "a", "span", "br"}
     assert "onerror=" not in markup.replace("onerror&#61;", "")
     copied = _CopyText(markup).value or ""
     assert copied.startswith(INJECTION_QUOTE + " [1]") and INJECTION_TITLE in copied  # literal text, as shown
@@ -96,6 +96,7 @@ def test_answer_links_each_known_marker_to_its_passage() -> None:
     answer["answer"] = "Opened in 2008 [1]. See also [2] and [1, 1]."
     out = render.answer_html(answer, turn=3)
     assert out.count('href="#nb-src-3-1"') == 3
+    assert out.count('<span class="nb-sr">Source </span>1</a>') == 3  # a screen reader hears "Source 1", not "1"
     assert "&#91;2&#93;" in out  # [2] is not a citation of this answer: left as text
     assert "1 source" in out
 
