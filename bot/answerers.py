@@ -1163,7 +1163,8 @@ class ExtractiveAnswerer:
         if cached is None:
             spans = _sentence_spans(passage)
             title_terms = frozenset(analyze(passage.title))
-            names = str(passage.metadata.get("names", "")).split()
+            # (Analysed again: an index built with an older stemmer holds "showcase" for what now reads "showcas".)
+            names = analyze(str(passage.metadata.get("names", "")))
             cached = (spans, self._sentence_vectors(passage, len(spans)), title_terms,
                       frozenset(analyze(passage.text)) | title_terms | frozenset(names),
                       [frozenset(analyze(passage.text[a:b])) for a, b in spans],

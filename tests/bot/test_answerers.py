@@ -311,9 +311,9 @@ def test_answer_kind_found_in(kind: str, sentence: str, question: str, found: bo
 
 
 @pytest.mark.parametrize(("question", "noun"), [
-    ("How many vehicles use it every day?", "vehicle"),
-    ("How many new vehicles use it?", "vehicle"),
-    ("How many river-crossing passages are there?", "passage"),
+    ("How many vehicles use it every day?", "vehicl"),
+    ("How many new vehicles use it?", "vehicl"),
+    ("How many river-crossing passages are there?", "passag"),
     ("How many people live there?", "person"),
     ("how many crossings will be built?", "cross"),
     ("How many of Nantong's larger factories work with colleges?", "factory"),  # not the possessive

@@ -21,7 +21,7 @@ def index() -> BM25Index:
 
 
 @pytest.mark.parametrize(("word", "expected"), [
-    ("vehicles", "vehicle"), ("bridges", "bridge"), ("cities", "city"), ("classes", "class"), ("opened", "open"),
+    ("vehicles", "vehicl"), ("bridges", "bridg"), ("cities", "city"), ("classes", "class"), ("opened", "open"),
     ("building", "build"), ("status", "status"), ("analysis", "analysis"), ("bus", "bus"), ("daily", "day"),
     ("people", "person"), ("built", "build"), ("2008", "2008"),
     # A plural of an -ing noun is one term with it.
@@ -31,6 +31,14 @@ def test_stem(word: str, expected: str) -> None:
     assert stem(word) == expected
 
 
+@pytest.mark.parametrize("forms", [("showcase", "showcasing", "showcased", "showcases"),
+                                   ("emphasize", "emphasized", "emphasizing"), ("agree", "agreed", "agrees"),
+                                   ("change", "changes", "changed", "changing")])
+def test_a_verb_ending_in_a_silent_e_is_one_term_in_all_its_forms(forms: tuple[str, ...]) -> None:
+    """ "What did it showcase?" shared no word with "... opened, showcasing advanced metaverse equipment"."""
+    assert len({stem(form) for form in forms}) == 1
+
+
 @pytest.mark.parametrize(("plural", "singular"), [("passes", "pass"), ("approaches", "approach"), ("taxes", "tax"),
                                                   ("branches", "branch")])
 def test_es_plurals_meet_their_singular(plural: str, singular: str) -> None:
@@ -38,7 +46,7 @@ def test_es_plurals_meet_their_singular(plural: str, singular: str) -> None:
 
 
 def test_analyze_lowers_drops_stopwords_and_stems() -> None:
-    assert analyze("The vehicles' daily traffic opened to the public") == ["vehicle", "day", "traffic", "open",
+    assert analyze("The vehicles' daily traffic opened to the public") == ["vehicl", "day", "traffic", "open",
                                                                             "public"]
     assert analyze("The a of", keep_stopwords=True) == ["the", "a", "of"]
     assert analyze("Xinming's speech") == analyze("Xinming speech")
@@ -46,13 +54,13 @@ def test_analyze_lowers_drops_stopwords_and_stems() -> None:
 
 
 def test_a_name_of_hyphenated_syllables_is_one_term_like_its_solid_spelling() -> None:
-    assert analyze("the Su-Tong passage") == analyze("the Sutong passage") == ["sutong", "passage"]
+    assert analyze("the Su-Tong passage") == analyze("the Sutong passage") == ["sutong", "passag"]
     assert analyze("high-tech zone") == ["high", "tech", "zone"]  # ordinary compounds keep their parts
 
 
 def test_numbers_lose_thousands_commas_only() -> None:
     assert analyze("90,000") == analyze("90000") == ["90000"]
-    assert analyze("1,234,567 vehicles") == ["1234567", "vehicle"]
+    assert analyze("1,234,567 vehicles") == ["1234567", "vehicl"]
     assert analyze("3.5% and 12%") == ["3.5%", "12%"]
     # A list of numbers is not one number.
     assert analyze("1,2") == ["1,2"] and analyze("2008, 2009") == ["2008", "2009"]
@@ -93,9 +101,10 @@ def test_ids_where_filters_on_the_light_metadata(index: BM25Index) -> None:
 
 def test_idf_rare_terms_weigh_more(index: BM25Index) -> None:
     # "sutong" is in 1 of 4 chunks, "river" in 2, "bridge" in 3 (the title-less texts above).
-    assert index.idf("zebra") > index.idf("sutong") > index.idf("river") > index.idf("bridge") > 0
+    # (idf takes analysed terms: "bridge" is "bridg".)
+    assert index.idf("zebra") > index.idf("sutong") > index.idf("river") > index.idf(stem("bridge")) > 0
     assert index.idf("sutong") == pytest.approx(np.log(1 + (4 - 1 + 0.5) / (1 + 0.5)))
-    assert index.idf("bridge") == pytest.approx(np.log(1 + (4 - 3 + 0.5) / (3 + 0.5)))
+    assert index.idf(stem("bridge")) == pytest.approx(np.log(1 + (4 - 3 + 0.5) / (3 + 0.5)))
 
 
 def test_save_and_load_round_trip(index: BM25Index, tmp_path: Path) -> None:
