@@ -1074,6 +1074,9 @@ class ExtractiveAnswerer:
         asks_qualified = bool(_QUALIFIED.search(standalone_question or question))
         predicate = [t for t in own if t not in names and t not in one_word] if _YES_NO.match(question) else []
         asks_post = not _POSTS.isdisjoint(predicate)
+        # The model reads a name typed in lower case as a word ("what did xi say in november" is far from "Xi
+        # Jinping emphasized ... On November 30"): a sentence holding every word of such a question is close enough.
+        typed_lower = question == question.lower() and len(terms) >= 2
         # ("Tell me more" has no words of its own: the subject's count, "Tell me more (Canny)".)
         named_terms = own or terms
         acronyms = {t for m in _ACRONYM.findall(standalone_question or question) for t in analyze(m)}
@@ -1147,7 +1150,8 @@ class ExtractiveAnswerer:
                                                 t in near or not _OPPOSITE.get(t, frozenset()).isdisjoint(near)
                                                 for t in predicate),
                                             all_named_here=gives_post or (
-                                                only_names and all(t in near for t in named_terms)),
+                                                only_names and all(t in near for t in named_terms)) or (
+                                                typed_lower and near_coverage >= 0.999),
                                             agrees=times_agree(asked_times, sentence)
                                             and roles_agree(asked_role, sentence, previous)
                                             and ordinals_agree(asked_ordinals, sentence, previous)))

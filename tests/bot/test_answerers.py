@@ -645,6 +645,10 @@ def test_a_person_is_covered_only_by_their_whole_name(answerer: ExtractiveAnswer
 def test_low_dense_similarity_abstains(answerer: ExtractiveAnswerer) -> None:
     # Same words, but dense 0.2 < min_dense 0.3.
     assert ask(answerer, "When did the Sutong Bridge open to traffic?", make_passage(BRIDGE, dense=0.2)).abstained
+    # ... unless the question is typed in lower case, which the model reads poorly ("xi" is no name to it), and the
+    # sentence holds every word of it.
+    assert not ask(answerer, "when did the sutong bridge open to traffic", make_passage(BRIDGE, dense=0.2)).abstained
+    assert ask(answerer, "when did the sutong bridge open to cars", make_passage(BRIDGE, dense=0.2)).abstained
 
 
 def test_a_sentence_sharing_words_only_through_its_title_does_not_answer() -> None:

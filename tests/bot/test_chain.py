@@ -459,6 +459,18 @@ def test_a_yes_no_question_is_answered_by_the_sentence_saying_no(seeds_pipeline:
 
 
 @pipeline_marks
+def test_a_question_typed_in_lower_case_and_its_follow_up(seeds_pipeline: Pipeline) -> None:
+    """The model reads "xi" as no name: the sentence holding every word of the question read too far from it, and
+    both were declined. "emphasize" and "emphasized" were two terms."""
+    first = seeds_pipeline.ask("what did xi say in november")
+    assert not first.abstained and "Xi Jinping emphasized" in first.citations[0].quote
+    history = [{"role": "user", "content": "what did xi say in november"},
+               {"role": "assistant", "content": first.answer}]
+    again = seeds_pipeline.ask("what did he emphasize", history=history)
+    assert not again.abstained and "Xi Jinping emphasized" in again.citations[0].quote
+
+
+@pipeline_marks
 def test_when_is_answered_recently_when_that_is_all_the_article_says(seeds_pipeline: Pipeline) -> None:
     """The exhibition "recently" opened: the answer was the date of the action plan released the year before."""
     answer = seeds_pipeline.ask("When did the Kunshan metaverse exhibition open?")
