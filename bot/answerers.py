@@ -804,7 +804,11 @@ class ExtractiveAnswerer:
         best = supported[0] if supported else candidates[0]
         evidence = {"score": best.score, "dense": best.dense, "coverage": best.coverage,
                     "kind_ok": float(best.kind_ok), "names_missing": float(len(best.names_missing))}
-        if not supported or candidates[0].score - best.score > self.config.max_score_gap:
+        # (A line only naming who spoke answers nothing but who: it scores high for "What did Xu Xiaoyu say?", whose
+        # answer is the quote before it.)
+        top = next((c for c in candidates if kind.name in ("role", "person") or not _ONLY_ATTRIBUTION.match(c.text)),
+                   best)
+        if not supported or top.score - best.score > self.config.max_score_gap:
             return Draft(self.abstain_message, True, [], evidence)
         if said and standalone_question and standalone_question != question and _already_said(best, said):
             # A follow-up whose best sentence the bot has quoted already ("Xu Xiaoyu, director of Jingjiang City,
@@ -1110,11 +1114,17 @@ class ExtractiveAnswerer:
                     # The article's headline, repeated in its text ("Think of Jiaxing as soon as the Dragon Boat
                     # Festival arrives?"): it asks or announces, it does not tell.
                     continue
-                # The sentence before often names the subject ("the Sutong Bridge ... opened. Its daily traffic").
-                window = _whole_names(sentence_terms[j] | title_terms | (sentence_terms[j - 1] if j > 0 else set()),
-                                      people)
+                # The sentence before often names the subject ("the Sutong Bridge ... opened. Its daily traffic"); a
+                # quote is followed by who said it ("Xu Xiaoyu, director of Jingjiang City, said.").
+                # (It names who said the sentence before it, not who said the one after: "... said. In June this
+                # year, a new batch of elevators ...".)
+                speaker = sentence_terms[j + 1] if j + 1 < len(spans) and _ONLY_ATTRIBUTION.match(
+                    passage.text[spans[j + 1][0]:spans[j + 1][1]]) else frozenset()
+                before = sentence_terms[j - 1] if j > 0 and not _ONLY_ATTRIBUTION.match(
+                    passage.text[spans[j - 1][0]:spans[j - 1][1]]) else frozenset()
+                near = sentence_terms[j] | before | speaker
+                window = _whole_names(near | title_terms, people)
                 coverage = sum(weights[t] for t in terms if t in window) / total
-                near = sentence_terms[j] | (sentence_terms[j - 1] if j > 0 else set())
                 near_coverage = sum(weights[t] for t in terms if t in _whole_names(near, people)) / total
                 own_coverage = sum(weights[t] for t in own if t in _whole_names(sentence_terms[j], people)) / (
                     sum(weights[t] for t in own) or 1.0)

@@ -471,6 +471,20 @@ def test_a_question_typed_in_lower_case_and_its_follow_up(seeds_pipeline: Pipeli
 
 
 @pipeline_marks
+def test_what_someone_said_is_the_quote_their_name_follows(seeds_pipeline: Pipeline) -> None:
+    """The quote comes before "Xu Xiaoyu, director of Jingjiang City, said.": asked alone, what he said was declined
+    (the line naming him outscored it); after "who is xu xiaoyu", the sentence after that line was quoted."""
+    alone = seeds_pipeline.ask("What did Xu Xiaoyu say?")
+    assert not alone.abstained and alone.citations[0].quote.startswith('"In the next stage, Jingjiang City')
+    assert "Suzhou Canny" not in alone.answer
+    first = seeds_pipeline.ask("who is xu xiaoyu")
+    history = [{"role": "user", "content": "who is xu xiaoyu"}, {"role": "assistant", "content": first.answer}]
+    then = seeds_pipeline.ask("what did he say", history=history)
+    assert not then.abstained and then.citations[0].quote.startswith('"In the next stage, Jingjiang City')
+    assert "Suzhou Canny" not in then.answer
+
+
+@pipeline_marks
 def test_when_is_answered_recently_when_that_is_all_the_article_says(seeds_pipeline: Pipeline) -> None:
     """The exhibition "recently" opened: the answer was the date of the action plan released the year before."""
     answer = seeds_pipeline.ask("When did the Kunshan metaverse exhibition open?")
