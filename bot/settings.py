@@ -24,6 +24,15 @@ _COLLECTION_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{1,198}[A-Za-z0-9]")
 _IPV4_SHAPE = re.compile(r"[0-9]{1,3}(?:\.[0-9]{1,3}){3}")
 
 
+class InvalidSetting(ConfigError):
+    """A setting whose value is of the right kind but out of range; `setting` names it, so Settings.load can say
+    where the value came from."""
+
+    def __init__(self, setting: str, message: str) -> None:
+        super().__init__(message)
+        self.setting = setting
+
+
 @dataclass(frozen=True)
 class Settings:
     # Where the index lives (embedded Chroma, BM25 sidecar, feedback database).
@@ -66,22 +75,23 @@ class Settings:
         for name in positive:
             value = getattr(self, name)
             if value <= 0:
-                raise ConfigError(f"{name} must be greater than 0. Currently, {name} is {value}.")
+                raise InvalidSetting(name, f"{name} must be greater than 0. Currently, {name} is {value}.")
         if self.chunk_overlap_sentences < 0:
-            raise ConfigError(
-                f"chunk_overlap_sentences must be 0 or more. Currently, it is {self.chunk_overlap_sentences}."
-            )
+            raise InvalidSetting("chunk_overlap_sentences", "chunk_overlap_sentences must be 0 or more. Currently, "
+                                                            f"it is {self.chunk_overlap_sentences}.")
         if not 0.0 <= self.mmr_lambda <= 1.0:
-            raise ConfigError(f"mmr_lambda must be between 0 and 1. Currently, mmr_lambda is {self.mmr_lambda}.")
+            raise InvalidSetting("mmr_lambda", "mmr_lambda must be between 0 and 1. Currently, mmr_lambda is "
+                                               f"{self.mmr_lambda}.")
         if (not _COLLECTION_NAME.fullmatch(self.collection) or ".." in self.collection
                 or _IPV4_SHAPE.fullmatch(self.collection)):
-            raise ConfigError(
+            raise InvalidSetting(
+                "collection",
                 "collection must be 3 to 200 letters, digits, '.', '_' or '-', starting and ending with a letter or "
                 "digit, without '..' and not an IP address like 192.168.1.1 (Chroma's rules, and room for the "
                 f"index's folder name). Currently, it is {self.collection!r}."
             )
         if not 1 <= self.port <= 65535:
-            raise ConfigError(f"port must be between 1 and 65535. Currently, port is {self.port}.")
+            raise InvalidSetting("port", f"port must be between 1 and 65535. Currently, port is {self.port}.")
 
     @property
     def chroma_dir(self) -> Path:
@@ -137,8 +147,15 @@ class Settings:
             where = f" in config file {config_file}" if unknown[0] in from_file else ""
             raise ConfigError(f"Unknown setting {unknown[0]!r}{where}. Known settings: {', '.join(sorted(known))}.")
         hints = get_type_hints(cls)
-        return cls(**{name: _coerce(name, value, hints[name], origin=origins.get(name))
-                      for name, value in values.items()})
+        coerced = {name: _coerce(name, value, hints[name], origin=origins.get(name)) for name, value in values.items()}
+        try:
+            return cls(**coerced)
+        except InvalidSetting as exc:
+            origin = origins.get(exc.setting)
+            if origin is None:
+                raise
+            # "... Currently, k is 0 (from BOT_K).": whoever set it can find where.
+            raise ConfigError(f"{str(exc).removesuffix('.')} ({origin}).") from None
 
 
 def _read_config_file(path: Path, *, origin: str | None) -> dict[str, Any]:

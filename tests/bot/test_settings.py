@@ -252,3 +252,29 @@ def test_a_collection_name_chroma_refuses_is_a_config_error(name: str) -> None:
     assert "\n" not in str(e.value)
     for good in ("news_2024.v-1", "a" * 200, "192.168.1", "1.2.3.4.5", "v1.2.3.4a"):
         assert Settings.load(env={"BOT_COLLECTION": good}).collection == good
+
+
+@pytest.mark.parametrize(
+    ("env", "toml", "message"),
+    [
+        ({"BOT_K": "0"}, "", "k must be greater than 0. Currently, k is 0 (from BOT_K)."),
+        ({}, "mmr_lambda = 1.5", "mmr_lambda must be between 0 and 1. Currently, mmr_lambda is 1.5 (in config file "
+                                 "{file})."),
+        ({"BOT_PORT": "70000"}, "", "port must be between 1 and 65535. Currently, port is 70000 (from BOT_PORT)."),
+        ({}, 'collection = "ab"', "collection must be 3 to 200 letters, digits, '.', '_' or '-', starting and ending "
+                                  "with a letter or digit, without '..' and not an IP address like 192.168.1.1 "
+                                  "(Chroma's rules, and room for the index's folder name). Currently, it is 'ab' (in "
+                                  "config file {file})."),
+    ],
+)
+def test_a_value_out_of_range_says_where_it_came_from(
+    tmp_path: Path, env: dict[str, str], toml: str, message: str
+) -> None:
+    """`BOT_K=0` (or `k = 0` in bot.toml) said only "k must be greater than 0": not where a k came from that the
+    command line never gave."""
+    path = write_toml(tmp_path, toml + "\n")
+    with pytest.raises(ConfigError) as caught:
+        Settings.load(config_file=path, env=env)
+    assert str(caught.value) == message.format(file=path)
+    with pytest.raises(ConfigError, match=r"^k must be greater than 0\. Currently, k is 0\.$"):
+        Settings.load(env={}, k=0)  # given by the caller (-k): it knows where
