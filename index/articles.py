@@ -32,7 +32,8 @@ BYLINE_KEYS = ("editor", "reviewer", "agency", "outlet", "author")
 # 4: a Markdown link's text alone (no stray bracket or target), and sentences that end in a web address split.
 # 5: a Markdown footnote's text kept (its "[^1]" markers dropped), and a hard-wrapped line that a long link target
 # was taken out of no longer ends a sentence.
-ARTICLE_PARSER_VERSION = 5
+# 6: a dateline naming its outlet as "by the X" ("*Published 2024-03-02 by the Ningbo Daily*") gives the date.
+ARTICLE_PARSER_VERSION = 6
 
 
 @dataclass(frozen=True)
@@ -161,6 +162,8 @@ _BY_PHRASES = (
     ("outlet", re.compile(r"^published\s+by\s*:?\s*(?P<name>.+)$", re.IGNORECASE)),
     ("author", re.compile(r"^(?:[Ww]ritten\s+)?[Bb][Yy]\s*:?\s*(?P<name>[A-Z\u4e00-\u9fff].+)$")),
 )
+# In a dateline only (a line that is a date and names): "by the Ningbo Daily" names the outlet.
+_BY_THE = re.compile(r"^by\s+the\s+", re.IGNORECASE)
 # A label lost in conversion leaves ":Name" (seeds: "*:Xinhua**." from "**Source:Xinhua**.").
 _UNLABELLED = re.compile(r"^[:：]\s*(?P<name>.+)$")
 _RELATED = re.compile(
@@ -228,6 +231,8 @@ def _parse_dateline(line: str) -> tuple[str, str | None, dict[str, str]] | None:
             meta.update(byline)
         elif _looks_like_name(segment) and "outlet" not in meta:
             meta["outlet"] = segment
+        elif (outlet := _BY_THE.sub("", segment)) != segment and _looks_like_name(outlet) and "outlet" not in meta:
+            meta["outlet"] = outlet
         else:
             return None  # other words: a sentence or headline that mentions a date, not a dateline
     return iso, time_of_day, meta

@@ -165,6 +165,19 @@ def test_markdown_headings_start_articles(tmp_path: Path) -> None:
     assert articles[1].body == "Beta text."
 
 
+def test_a_dateline_naming_its_outlet_by_the_name_gives_the_date(tmp_path: Path) -> None:
+    """"*Published 2024-03-02 by the Ningbo Daily*" was not a dateline: the article had no date (so `--since` left
+    it out) and the line stayed in its text."""
+    path = tmp_path / "harbour.md"
+    path.write_text("# Harbour bridge opens in Ningbo\n\n*Published 2024-03-02 by the Ningbo Daily*\n\n"
+                    "The bridge opened on March 1.\n", encoding="utf-8")
+    (article,) = split_articles(load_file(SourceFile(path, tmp_path, path.name)))
+    assert (article.published, dict(article.byline), article.body) == (
+        "2024-03-02", {"outlet": "Ningbo Daily"}, "The bridge opened on March 1.")
+    (story,) = split_news_file("Tide report\n\nThe tide came in by the pier on May 1, 2024.\n")
+    assert story.body == "The tide came in by the pier on May 1, 2024." and story.published is None
+
+
 def test_unstructured_file_is_one_article_titled_by_its_first_line() -> None:
     first_line = ("This long opening sentence runs on and on about the harbour, the boats, the weather and the "
                   "people who came to watch the ships sail past on a bright morning.")
