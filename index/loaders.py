@@ -84,9 +84,11 @@ def discover_files(roots: Sequence[Path], *, skipped: list[Skipped] | None = Non
             files = [SourceFile(path=p, root=root, source=p.relative_to(root).as_posix())
                      for p in _walk(root, passed)]
         elif stat.S_ISREG(mode):
-            candidates = [(root, root.name)] if _is_supported(root) else []
             # A file given directly is its own root, so re-indexing it never touches its neighbours.
-            files = [SourceFile(path=p, root=root, source=s) for p, s in candidates]
+            files = [SourceFile(path=root, root=root, source=root.name)] if _is_supported(root) else []
+            if not files:  # named on purpose: not to be passed over without a word
+                passed.append(Skipped(root, f"{root} is not a kind of file `bot index` reads (it reads "
+                                            f"{' '.join(SUPPORTED_SUFFIXES)}); skipped."))
         else:
             passed.append(Skipped(root, _not_regular(root, mode)))
             files = []

@@ -129,6 +129,19 @@ def test_discover_folder_without_supported_files(tmp_path: Path, extra: str | No
     assert isinstance(caught.value, IndexingError)
 
 
+def test_a_file_of_another_kind_given_by_name_is_reported_skipped(tmp_path: Path) -> None:
+    """`bot index notes.docx` said "No supported files in notes.docx ... or pass another folder", and beside a
+    folder (`bot index corpus notes.docx`) it was passed over without a word."""
+    docx = _write(tmp_path / "notes.docx", b"PK")
+    story = _write(tmp_path / "story.txt", "Headline\n\nText.\n")
+    skipped: list[Skipped] = []
+    assert [f.source for f in discover_files([story, docx], skipped=skipped)] == ["story.txt"]
+    assert [item.message for item in skipped] == [
+        f"{docx} is not a kind of file `bot index` reads (it reads {' '.join(SUPPORTED_SUFFIXES)}); skipped."]
+    skipped.clear()
+    assert discover_files([docx], skipped=skipped) == [] and len(skipped) == 1
+
+
 # --------------------------------------------------------------------------------------------- each kind
 
 def test_load_text_normalizes_newlines_and_hashes_bytes(tmp_path: Path) -> None:
