@@ -73,8 +73,10 @@ def build_parser() -> argparse.ArgumentParser:
     ask.add_argument("-k", type=int, default=None, help="passages to retrieve (default: the k setting, 5)")
     ask.add_argument("--source", help="only articles whose source, as `bot sources` shows it (the file's path in "
                                       "the folder it was indexed from), contains this; case is ignored")
-    ask.add_argument("--since", dest="published_from", help="only articles published on or after (YYYY-MM-DD)")
-    ask.add_argument("--until", dest="published_to", help="only articles published on or before (YYYY-MM-DD)")
+    ask.add_argument("--since", dest="published_from", metavar="DATE",
+                     help="only articles published on or after (YYYY-MM-DD)")
+    ask.add_argument("--until", dest="published_to", metavar="DATE",
+                     help="only articles published on or before (YYYY-MM-DD)")
 
     commands.add_parser("chat", help="a conversation in the terminal (follow-up questions work)")
 
@@ -107,9 +109,12 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
-                        format="%(levelname)s %(name)s: %(message)s")
-    if not args.verbose:
+    if args.verbose:
+        logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    else:
+        handler = logging.StreamHandler()
+        handler.setFormatter(ForTheUser())
+        logging.basicConfig(level=logging.WARNING, handlers=[handler])
         _quiet_libraries()
     # The packaged model is on disk; never ask a hub for it.
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -135,6 +140,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     except Exception as exc:  # the one place errors become user text
         return _report(exc, settings)
+
+
+class ForTheUser(logging.Formatter):
+    """A warning logged during a command, worded as the command's own messages are ("Warning: ..."): one line,
+    without the module's name or a traceback (-v shows those)."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        return f"{record.levelname.capitalize()}: {one_line(record.getMessage())}"
 
 
 class Terminated(KeyboardInterrupt):
@@ -281,6 +294,8 @@ def cmd_remove(args: argparse.Namespace, settings: Settings) -> int:
         shown = " ".join(str(p) for p in args.paths)
         raise UsageError(f"Nothing is indexed under {shown}. `bot sources` lists every indexed file and the folder "
                          "it was indexed from.")
+    for message in summary.warnings:  # a path beside others that were taken out
+        print(f"Warning: {one_line(message)} `bot sources` lists every indexed file.", file=sys.stderr)
     print(f"Removed {summary.files_removed} files ({summary.chunks_removed} chunks); "
           f"{summary.chunks_total} chunks are left in the index.")
     return 0

@@ -10,6 +10,7 @@ until the new one replaces it, complete.
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import json
 import logging
@@ -30,9 +31,9 @@ from index.articles import ARTICLE_PARSER_VERSION, BYLINE_KEYS, Article, split_a
 from index.bm25 import BM25Index, analyze, ids_digest, remove_directory, replace_directory
 from index.chunking import CHUNKER_VERSION, Chunk, Chunker
 from index.embedder import Embedder
-from index.errors import IndexingError, UnreadableError
+from index.errors import IndexingError, ModelError, UnreadableError
 from index.loaders import Skipped, SourceFile, discover_files, load_file, read_bytes
-from index.store import ChunkStore, IndexSignature
+from index.store import REBUILD_SUFFIX, ChunkStore, IndexSignature
 from index.tokens import TiktokenCounter
 
 log = logging.getLogger(__name__)
@@ -43,8 +44,6 @@ WRITE_BATCH = 1024
 # Within a batch, chunks go to the model this many at a time; on Ctrl-C the ones already embedded are written, so
 # an interrupted run (a first one too) keeps all but the last few.
 EMBED_STEP = 16
-# A rebuild is written to a collection and a keyword index named like the index in use plus this, then swapped in.
-REBUILD_SUFFIX = "-rebuild"
 # Added to the one-line report of a file or folder skipped unread that has articles in the index.
 KEPT = " Its articles already in the index are kept."
 REBUILDING = "The index was built with another model or chunker; rebuilding it from the given folders."
@@ -168,6 +167,24 @@ def _is_gone(path: str) -> bool:
     return False
 
 
+def _removal_paths(path: Path, *, indexed_roots: set[str]) -> tuple[set[Path], set[Path]]:
+    """What `bot remove PATH` takes out: the files stored under the first set of paths, and the files whose real
+    path is under the second, however they are stored (a file is stored once, under the way it was first reached).
+
+    A path is taken as given (a link inside an indexed folder names the files read through it) and as resolved. A
+    link itself is resolved only up to its own name: its target may be the corpus (`loop -> .`) or a folder indexed
+    only through another link. Its target counts when the link was what `bot index` was given, as far as the index
+    can tell: the target is a file, or a folder `bot index` was given (it stores a given link under its target),
+    and not a folder around the link (a loop reads nothing through it)."""
+    given = Path(os.path.abspath(Path(path).expanduser()))
+    if not given.is_symlink():
+        return {given, given.resolve()}, set()
+    folder = Path(os.path.realpath(given.parent))
+    target = Path(os.path.realpath(given))
+    read_through = target.is_file() or (str(target) in indexed_roots and not folder.is_relative_to(target))
+    return {given, folder / given.name}, {target} if read_through else set()
+
+
 @contextmanager
 def _interrupts_deferred() -> Iterator[None]:
     """Ctrl-C (or SIGTERM) during the block takes effect once it is done (a swap half done would leave no index).
@@ -241,7 +258,7 @@ class Indexer:
             # interrupted run leaves it as it was (and the next run takes up the new one).
             return self._rebuild(roots, on_warning=on_warning, mismatched=True)
         summary = self._sync(roots, on_warning=on_warning)
-        if self.store.beside(REBUILD_SUFFIX).exists():
+        if self.store.beside(REBUILD_SUFFIX).count():  # (an empty one, left by a failed start, holds nothing)
             summary.warnings.append(REBUILD_LEFT)
             (on_warning or (lambda message: log.warning("%s", message)))(REBUILD_LEFT)
         return summary
@@ -250,6 +267,9 @@ class Indexer:
                  mismatched: bool = False) -> IndexSummary:
         started = time.perf_counter()
         warn = on_warning or (lambda message: log.warning("%s", message))
+        # Opened first, the index in use finishes a swap a killed rebuild left half done (see ChunkStore), so that
+        # rebuild answers while this one is written beside it.
+        self.store.exists()
         said: list[str] = []
         if mismatched:
             said.append(REBUILDING)
@@ -327,6 +347,8 @@ class Indexer:
             seen.add(key)
             try:
                 item = self._plan_file(file, existing.get(key), summary, report=report, sha=hashes.get(file.path))
+            except ModelError:  # not the file's fault: every file would fail the same way
+                raise
             except UnreadableError as exc:  # there, but not to be read now: its articles stay
                 summary.files_skipped += 1
                 report(str(exc) + (KEPT if key in existing else ""))
@@ -363,14 +385,23 @@ class Indexer:
         not exist any more (a folder deleted or on a drive that is gone). The files themselves are not touched."""
         started = time.perf_counter()
         summary = IndexSummary()
-        # As given (a link inside an indexed folder names the files read through it) and as resolved. A link itself
-        # is resolved only up to its own name: its target may be the corpus (`loop -> .`) or another indexed folder.
-        given = [Path(os.path.abspath(Path(p).expanduser())) for p in paths]
-        wanted = {path for p in given for path in (p, Path(os.path.realpath(p.parent)) / p.name if p.is_symlink()
-                                                   else p.resolve())}
-        entries = [entry for entry in self._existing_files().values()
-                   if any(Path(entry["path"]).is_relative_to(p) for p in wanted)]
-        self._remove(entries, summary)
+        existing = self._existing_files()
+        roots = {corpus for corpus, _ in existing}
+
+        @functools.cache  # each indexed file's real path is looked up once, and only for a link's target
+        def real_path(path: str) -> Path:
+            return Path(os.path.realpath(path))
+
+        entries: dict[tuple[str, str], dict[str, Any]] = {}
+        for path in paths:
+            wanted, targets = _removal_paths(path, indexed_roots=roots)
+            found = {key: entry for key, entry in existing.items()
+                     if any(Path(entry["path"]).is_relative_to(p) for p in wanted)
+                     or any(real_path(entry["path"]).is_relative_to(t) for t in targets)}
+            if not found:  # (a typo beside paths that were taken out is not to pass unseen)
+                summary.warnings.append(f"Nothing is indexed under {path}.")
+            entries |= found
+        self._remove(list(entries.values()), summary)
         if entries:
             self.sync_bm25()
         summary.chunks_total = self.store.count()
@@ -661,5 +692,8 @@ def _bm25_text(text: str, metadata: dict[str, Any]) -> str:
 
 
 def index_signature(embedder: Embedder, *, max_wordpieces: int, overlap_sentences: int) -> IndexSignature:
+    """What an index built now would be built with. The model folder is checked first: a wrong model_path is said
+    as such, not as an index built with another model (nor does `bot index` start a rebuild for it)."""
+    embedder.check()
     return IndexSignature(embedding_model=embedder.name,
                           chunker=f"{CHUNKER_VERSION}/{max_wordpieces}wp/{overlap_sentences}ov")

@@ -55,22 +55,39 @@ class Embedder:
         with self._lock:
             return self._load()
 
-    def _folder(self) -> Path:
-        path = Path(self._model_path or packaged_model_path())
-        if not path.exists():
-            from index.errors import IndexingError
+    def check(self) -> None:
+        """Raise a one-line ModelError when the model folder is missing or holds no model, without loading it
+        (else a wrong model_path reads as an index built with another model, or fails deep in the loading)."""
+        self._folder()
 
-            raise IndexingError(f"Embedding model folder {path} does not exist. Set model_path to a local "
-                                "sentence-transformers folder, or unset it to use the packaged MiniLM.")
+    def _folder(self) -> Path:
+        from index.errors import ModelError
+
+        path = Path(self._model_path or packaged_model_path())
+        fix = "Set model_path to a local sentence-transformers folder, or unset it to use the packaged MiniLM."
+        if not path.exists():
+            raise ModelError(f"Embedding model folder {path} does not exist. {fix}")
+        if not path.is_dir():
+            raise ModelError(f"Embedding model folder {path} is a file, not a folder. {fix}")
+        if not any((path / name).is_file() for name in ("modules.json", "config.json")):
+            raise ModelError(f"Embedding model folder {path} holds no model (no modules.json or config.json). {fix}")
         return path
 
     def _load(self) -> Any:
         if self._model is None:
             from sentence_transformers import SentenceTransformer
 
+            from index.errors import ModelError
+
             path = self._folder()
             log.info("loading embedding model from %s", path)
-            self._model = SentenceTransformer(str(path), device=self.device, local_files_only=True)
+            try:
+                self._model = SentenceTransformer(str(path), device=self.device, local_files_only=True)
+            except (OSError, ValueError) as exc:  # what transformers raises for a folder it cannot read a model from
+                reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+                raise ModelError(f"The embedding model in {path} cannot be loaded ({reason.rstrip('.')}). Set "
+                                 "model_path to a local sentence-transformers folder, or unset it to use the "
+                                 "packaged MiniLM.") from None
         return self._model
 
     def _light_tokenizer(self) -> tuple[Any, int] | None:

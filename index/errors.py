@@ -17,3 +17,8 @@ class UnreadableError(LoadError):
 
 class CorpusError(IndexingError):
     """A missing corpus folder, or a folder with no supported files."""
+
+
+class ModelError(IndexingError):
+    """The embedding model folder is missing, holds no model, or cannot be loaded: nothing can be embedded, so a
+    run stops rather than skip every file for it."""

@@ -6,6 +6,7 @@ another way fails with a message that says to re-index, instead of returning non
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,6 +28,13 @@ HNSW_CONFIGURATION: dict[str, Any] = {
     "max_neighbors": 32,
     "ef_search": 128,
 }
+
+
+# A rebuild is written to the collection named like the index in use plus this, then swapped in (replace_with).
+REBUILD_SUFFIX = "-rebuild"
+# Set in a rebuild's collection metadata once it is complete, just before it is swapped in: only such a rebuild is
+# taken up as the index when the index in use is gone (a run killed between dropping it and renaming the rebuild).
+REBUILD_COMPLETE = "rebuild_complete"
 
 
 class IndexMissingError(IndexingError):
@@ -70,9 +78,13 @@ def make_client(*, path: Path | None = None, url: str | None = None) -> Any:
     chroma_settings = ChromaSettings(anonymized_telemetry=False, allow_reset=False)
     if url:
         parsed = urlparse(url if "://" in url else f"http://{url}")
-        if not parsed.hostname:
+        try:
+            port = parsed.port or (443 if parsed.scheme == "https" else 8000)
+        except ValueError:  # "host:abc", "host:99999"
+            port = 0
+        if not parsed.hostname or not port or parsed.scheme not in ("http", "https") or re.search(
+                r"[^\w.:-]", parsed.hostname, re.ASCII):
             raise IndexingError(f"BOT_CHROMA_URL {url!r} is not a URL. Use the form http://HOST:PORT.")
-        port = parsed.port or (443 if parsed.scheme == "https" else 8000)
         try:
             client = chromadb.HttpClient(host=parsed.hostname, port=port, ssl=parsed.scheme == "https",
                                          settings=chroma_settings)
@@ -129,9 +141,12 @@ class ChunkStore:
 
     def replace_with(self, other: ChunkStore) -> None:
         """Put `other`'s collection in place of this one's, under this name; this one's goes. A reader still holding
-        the old collection looks the name up again (see _on_current)."""
+        the old collection looks the name up again (see _on_current). `other` is marked complete first: killed
+        between the two steps, the run leaves no index under this name, and the next open takes `other` up."""
         new = other.collection
-        if self._existing() is not None:
+        new.modify(metadata=dict(new.metadata or {}) | {REBUILD_COMPLETE: True})
+        current = self._named(self.name)
+        if current is not None and current.id != new.id:  # (not when another process has just taken it up)
             self._client.delete_collection(self.name)
         new.modify(name=self.name)
         self._collection = other._collection = None
@@ -153,10 +168,37 @@ class ChunkStore:
         if self._client is None and self._connect is not None:
             self._client = self._connect()
         if self._collection is None:
-            names = [c if isinstance(c, str) else c.name for c in self._client.list_collections()]
+            names = self._names()
             if self.name in names:
                 self._collection = self._client.get_collection(self.name, embedding_function=None)
+            elif self.name + REBUILD_SUFFIX in names:
+                self._collection = self._adopt_rebuild()
         return self._collection
+
+    def _names(self) -> list[str]:
+        return [c if isinstance(c, str) else c.name for c in self._client.list_collections()]
+
+    def _named(self, name: str) -> Any:
+        """The collection called `name`, or None."""
+        return self._client.get_collection(name, embedding_function=None) if name in self._names() else None
+
+    def _adopt_rebuild(self) -> Any:
+        """The index is gone but a complete rebuild is beside it: the run swapping it in was killed between dropping
+        the old index and renaming the new one (see replace_with). Finish the swap. A rebuild that is not complete
+        (interrupted while it was built) is never taken: it would answer from part of the articles."""
+        from chromadb.errors import NotFoundError
+
+        try:
+            rebuilt = self._client.get_collection(self.name + REBUILD_SUFFIX, embedding_function=None)
+            if not (rebuilt.metadata or {}).get(REBUILD_COMPLETE):
+                return None
+            rebuilt.modify(name=self.name)
+        except NotFoundError:
+            pass  # renamed meanwhile: the run swapping it in (or another reader) finished the swap
+        else:
+            log.warning("A `bot index` was stopped while it swapped a complete rebuild in; the swap is finished now, "
+                        "and the rebuild is the index in %s.", self.where_it_is)
+        return self._named(self.name)
 
     def exists(self) -> bool:
         """Whether the collection is there (it may be empty)."""
@@ -187,6 +229,9 @@ class ChunkStore:
                 metadata=signature.as_metadata(),
                 embedding_function=None,
             )
+        elif REBUILD_COMPLETE in (metadata := dict(self._collection.metadata or {})):
+            # Written to again, it is no longer a complete rebuild (a --rebuild taking up one killed before its swap).
+            self._collection.modify(metadata={k: v for k, v in metadata.items() if k != REBUILD_COMPLETE})
         return rebuilt
 
     def open_for_reading(self, signature: IndexSignature) -> None:
@@ -203,8 +248,8 @@ class ChunkStore:
             )
         if current.chunker != signature.chunker:
             raise IndexMismatchError(
-                f"The index in {self.where_it_is} was built with chunker {current.chunker}, this version uses "
-                f"{signature.chunker}. Re-index with `bot index`."
+                f"The index in {self.where_it_is} was built with chunker {current.chunker}, but {signature.chunker} "
+                "is configured (the chunk size and overlap settings, or a new version). Re-index with `bot index`."
             )
 
     def drop(self) -> None:

@@ -287,7 +287,8 @@ def test_an_index_run_that_could_read_no_file_fails(tmp_path: Path, workdir: Pat
 
 def test_remove_takes_a_gone_folder_out_of_the_index(tmp_path: Path, workdir: Path) -> None:
     """A folder deleted (or on a drive that is gone) keeps answering until it is indexed again; `bot remove` takes it
-    out without it, and says so in one line when nothing is indexed there."""
+    out without it, and says so in one line when nothing is indexed there (a mistyped path beside it passed
+    unseen)."""
     kept, gone = tmp_path / "kept", tmp_path / "gone"
     for folder, text in ((kept, "The Qinhuai River glitters in early summer."),
                          (gone, "The Sutong Bridge carried 130,000 vehicles on Sunday, a record.")):
@@ -298,9 +299,11 @@ def test_remove_takes_a_gone_folder_out_of_the_index(tmp_path: Path, workdir: Pa
         assert bot("index", "--quiet", str(folder), data_dir=data_dir, cwd=workdir).returncode == 0
     shutil.rmtree(gone)
 
-    result = bot("remove", str(gone), data_dir=data_dir, cwd=workdir)
+    result = bot("remove", str(gone), str(tmp_path / "gnoe"), data_dir=data_dir, cwd=workdir)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "Removed 1 files (1 chunks); 1 chunks are left in the index."
+    assert result.stderr.splitlines() == [f"Warning: Nothing is indexed under {tmp_path / 'gnoe'}. `bot sources` "
+                                          "lists every indexed file."]
     listed = json.loads(bot("sources", "--json", data_dir=data_dir, cwd=workdir).stdout)
     assert [a["path"] for a in listed] == [str(kept.resolve() / "story.txt")]
     answer = json.loads(bot("ask", "--json", "How many vehicles did the Sutong Bridge carry on Sunday?",
@@ -521,6 +524,32 @@ def test_eval_refuses_a_bad_k_and_outputs_it_cannot_write_before_it_runs(tmp_pat
                               cwd=workdir), 2, "is a folder")
     assert questions.read_text(encoding="utf-8").startswith("- id: sutong")
     assert not data_dir.exists()  # refused before anything was opened
+
+
+def test_a_swap_killed_half_way_is_finished_by_the_next_command_with_one_line(
+    indexed: tuple[Path, Path, dict], tmp_path: Path, workdir: Path
+) -> None:
+    """`kill -9` between dropping the old index and renaming the rebuilt one left no index for any command; the
+    warning that says so now reads as the command's own lines do (it was "WARNING index.store: ...")."""
+    import chromadb
+    from chromadb.config import Settings as ChromaSettings
+
+    data_dir = tmp_path / "data"
+    shutil.copytree(indexed[0], data_dir)
+    client = chromadb.PersistentClient(path=str(data_dir / "chroma"),
+                                       settings=ChromaSettings(anonymized_telemetry=False))
+    index = client.get_collection("news")
+    index.modify(metadata=dict(index.metadata or {}) | {"rebuild_complete": True})  # as the swap marks it
+    index.modify(name="news-rebuild")  # and the old one dropped: the state the kill left
+
+    result = bot("ask", QUESTION, data_dir=data_dir, cwd=workdir)
+    assert result.returncode == 0, result.stderr
+    assert "June 30, 2008" in result.stdout
+    assert result.stderr.splitlines() == [
+        "Warning: A `bot index` was stopped while it swapped a complete rebuild in; the swap is finished now, and "
+        f"the rebuild is the index in {data_dir / 'chroma'}."]
+    again = bot("ask", QUESTION, data_dir=data_dir, cwd=workdir)
+    assert again.returncode == 0 and again.stderr == ""
 
 
 def test_an_invalid_collection_name_is_one_usage_line(tmp_path: Path, workdir: Path) -> None:

@@ -25,7 +25,8 @@ from bot.settings import Settings
 from index.bm25 import BM25Index
 from index.build import IndexSummary, load_fresh_bm25
 from index.embedder import Embedder
-from index.store import ChunkStore, IndexMismatchError
+from index.errors import ModelError
+from index.store import ChunkStore, IndexMismatchError, IndexMissingError
 from tests.index.conftest import CountingEmbedder
 
 pytestmark = pytest.mark.integration
@@ -336,6 +337,28 @@ def test_querying_an_index_built_with_another_model_says_to_reindex(
     assert "June 30, 2008" in answer.citations[0].quote
 
 
+@pytest.mark.parametrize("settings", ["embedded"], indirect=True)
+def test_a_wrong_model_folder_is_said_as_such_and_stops_the_run(
+    settings: Settings, corpus: Path, counting: Counting, tmp_path: Path
+) -> None:
+    """A model_path that does not exist read as "the index was built with the embedding model ... but nowhere is
+    configured"; a folder with a broken model was reported once for every file (each loading it again), after a
+    rebuild had started, and the rebuild's empty collection was then reported as a partial rebuild."""
+    _index(settings, counting(), corpus)
+    missing = settings.replace(model_path=str(tmp_path / "nowhere"))
+    with pytest.raises(ModelError, match=r"^Embedding model folder \S*nowhere does not exist\. Set model_path"):
+        build_pipeline(missing).ask(QUESTION)
+    broken = tmp_path / "broken"
+    broken.mkdir()
+    (broken / "config.json").write_text("{}", encoding="utf-8")
+    warnings: list[str] = []
+    with pytest.raises(ModelError, match=r"^The embedding model in \S*broken cannot be loaded \(") as caught:
+        make_indexer(settings.replace(model_path=str(broken)), progress=False).run([corpus],
+                                                                                   on_warning=warnings.append)
+    assert "\n" not in str(caught.value) and warnings == [index.build.REBUILDING]
+    assert _index(settings, counting(), corpus).warnings == []
+
+
 def test_a_missing_or_stale_keyword_sidecar_is_rebuilt(
     settings: Settings, corpus: Path, counting: Counting, embedder: Embedder
 ) -> None:
@@ -532,8 +555,10 @@ def test_a_byline_deleted_from_the_file_leaves_the_index(settings: Settings, cor
 
 
 def _collections(settings: Settings) -> set[str]:
+    """This test's collections (on the session's server, other tests' are there too)."""
     client = open_store(settings)._client
-    return {c if isinstance(c, str) else c.name for c in client.list_collections()}
+    names = {c if isinstance(c, str) else c.name for c in client.list_collections()}
+    return {name for name in names if name.startswith(settings.collection)}
 
 
 def test_an_interrupted_rebuild_leaves_the_old_index_answering_and_the_next_finishes_it(
@@ -814,6 +839,30 @@ def test_removing_a_link_takes_out_only_what_was_read_through_it(
     assert gone.files_removed == 1 and set(_by_file(open_store(settings))) == {MULTI, SINGLE}
 
 
+def test_removing_the_link_that_was_indexed_takes_out_what_was_read_through_it(
+    settings: Settings, corpus: Path, counting: Counting, tmp_path: Path
+) -> None:
+    """`bot index mylink` then `bot remove mylink` said nothing was indexed there: the files are stored under the
+    link's target. The same for a link to a file, and for a folder link whose folder is gone since."""
+    other = tmp_path / "other"
+    other.mkdir()
+    (other / "note.txt").write_text("The Qinhuai River glitters in early summer, the guide said.\n", encoding="utf-8")
+    (tmp_path / "mylink").symlink_to(corpus)
+    (tmp_path / "otherlink").symlink_to(other)
+    (tmp_path / "filelink.txt").symlink_to(other / "note.txt")
+    first = _index(settings, counting(), tmp_path / "mylink")
+    _index(settings, counting(), tmp_path / "filelink.txt")
+    indexer = make_indexer(settings, embedder=counting(), progress=False)
+    gone = indexer.remove([tmp_path / "filelink.txt"])
+    assert (gone.files_removed, gone.chunks_total) == (1, first.chunks_total)
+    gone = indexer.remove([tmp_path / "mylink"])
+    assert (gone.files_removed, gone.chunks_removed, gone.chunks_total) == (2, first.chunks_total, 0)
+
+    _index(settings, counting(), tmp_path / "otherlink")
+    shutil.rmtree(other)  # the link is broken now: what was indexed through it still goes
+    assert indexer.remove([tmp_path / "otherlink"]).files_removed == 1 and open_store(settings).count() == 0
+
+
 def test_a_plain_run_after_a_model_change_builds_beside_the_index_in_use(
     settings: Settings, corpus: Path, counting: Counting, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -842,6 +891,88 @@ def test_a_plain_run_after_a_model_change_builds_beside_the_index_in_use(
     assert open_store(settings).signature().embedding_model == finishing.name
     _assert_in_sync(settings, corpus)
     assert not {name for name in _collections(settings) if name.endswith(index.build.REBUILD_SUFFIX)}
+
+
+class Killed(BaseException):
+    """`kill -9`: the run stops where it is, with no handler or `finally` to tidy up after it."""
+
+
+def _killed_at(monkeypatch: pytest.MonkeyPatch, step: str) -> None:
+    """Make the run die as the swap reaches `step`: "rename" (the old index dropped, the rebuild not yet renamed)
+    or "drop" (both still there)."""
+    from chromadb.api.client import Client
+    from chromadb.api.models.Collection import Collection
+
+    if step == "rename":
+        real_modify = Collection.modify
+
+        def modify(self: Collection, *args: object, **options: object) -> None:
+            if options.get("name") is not None:
+                raise Killed
+            real_modify(self, *args, **options)
+
+        monkeypatch.setattr(Collection, "modify", modify)
+    else:
+        monkeypatch.setattr(Client, "delete_collection", lambda self, *args, **options: (_ for _ in ()).throw(Killed))
+
+
+def test_a_run_killed_between_dropping_the_index_and_renaming_the_rebuild_is_finished_by_the_next_open(
+    settings: Settings, corpus: Path, counting: Counting, embedder: Embedder, tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """`kill -9` in the milliseconds between the two steps of the swap left the new index under its rebuild name:
+    every face said there was no index until the next `bot index --rebuild`."""
+    (tmp_path / "other").mkdir()
+    (tmp_path / "other" / "note.txt").write_text("The Qinhuai River glitters in early summer, the guide said.\n",
+                                                 encoding="utf-8")
+    _index(settings, counting(), tmp_path / "other")
+    with monkeypatch.context() as crash:
+        _killed_at(crash, "rename")
+        with pytest.raises(Killed):
+            _index(settings, counting(), corpus, rebuild=True)
+    side = settings.collection + index.build.REBUILD_SUFFIX
+    assert settings.collection not in _collections(settings) and side in _collections(settings)
+
+    with caplog.at_level(logging.WARNING):
+        answer = build_pipeline(settings, embedder=embedder).ask(QUESTION)
+    assert "June 30, 2008" in answer.answer
+    [notice] = [r.getMessage() for r in caplog.records if r.name.startswith("index")]
+    assert notice.startswith("A `bot index` was stopped while it swapped a complete rebuild in; the swap is finished")
+    assert "\n" not in notice
+    assert settings.collection in _collections(settings) and side not in _collections(settings)
+    # The rebuilt index holds the rebuild's folder alone; a plain run finds nothing to do and nothing left beside.
+    again = counting()
+    summary = _index(settings, again, corpus)
+    assert summary.warnings == [] and again.encoded == [] and summary.chunks_removed == 0
+    _assert_in_sync(settings, corpus)
+
+
+def test_only_a_complete_rebuild_is_taken_up_when_the_index_is_gone(
+    settings: Settings, corpus: Path, counting: Counting, embedder: Embedder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A rebuild interrupted while it was built holds part of the articles: it must never become the index."""
+    monkeypatch.setattr(index.build, "WRITE_BATCH", 8)
+    with pytest.raises(KeyboardInterrupt):  # a first `bot index --rebuild`: there is no index in use
+        _index(settings, counting(interrupt_on_call=2), corpus, rebuild=True)
+    side = settings.collection + index.build.REBUILD_SUFFIX
+    with pytest.raises(IndexMissingError):
+        build_pipeline(settings, embedder=embedder).ask(QUESTION)
+    assert _collections(settings) == {side}
+
+    # Complete once (killed before the old index was dropped), then taken up again by a --rebuild that was
+    # interrupted: it is partial again, and stays beside a missing index.
+    _index(settings, counting(), corpus, rebuild=True)
+    with monkeypatch.context() as crash:
+        _killed_at(crash, "drop")
+        with pytest.raises(Killed):
+            _index(settings, counting(), corpus, rebuild=True)
+    (corpus / "new.txt").write_text("Harbour news\n\nThe new ferry to Chongming starts in May.\n", encoding="utf-8")
+    with pytest.raises(KeyboardInterrupt):
+        _index(settings, counting(interrupt_on_call=1), corpus, rebuild=True)
+    open_store(settings)._client.delete_collection(settings.collection)
+    with pytest.raises(IndexMissingError):
+        build_pipeline(settings, embedder=embedder).ask(QUESTION)
+    assert _collections(settings) == {side}
 
 
 def test_sigterm_while_the_new_index_is_swapped_in_waits_until_it_is_done(

@@ -3,11 +3,13 @@ own tokenizer does, so chunking needs no model (real packaged MiniLM)."""
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
 
 from index.embedder import Embedder, packaged_model_path
+from index.errors import ModelError
 
 SEEDS = Path(__file__).resolve().parents[2] / "seeds"
 ODD_TEXTS = [
@@ -52,3 +54,18 @@ def test_another_model_folder_counts_with_its_models_tokenizer(tmp_path: Path) -
     text = "Sutong Bridge OPENED"
     assert custom.count_wordpieces(text) == len(custom.model.tokenizer.encode(text, add_special_tokens=False))
     assert custom._model is not None  # noqa: SLF001
+
+
+@pytest.mark.parametrize("shape", ["missing", "file", "empty"])
+def test_a_model_folder_that_is_not_one_is_one_line_without_loading(tmp_path: Path, shape: str) -> None:
+    """An empty folder (or a file) given as model_path failed deep in transformers, once the run had begun."""
+    path = tmp_path / "model"
+    if shape == "file":
+        path.write_text("not a model", encoding="utf-8")
+    elif shape == "empty":
+        path.mkdir()
+    what = {"missing": "does not exist", "file": "is a file, not a folder",
+            "empty": "holds no model (no modules.json or config.json)"}[shape]
+    with pytest.raises(ModelError, match=rf"^Embedding model folder {path} {re.escape(what)}\. Set model_path"):
+        Embedder(model_path=str(path)).check()
+    Embedder().check()  # the packaged model is one
