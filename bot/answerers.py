@@ -1090,6 +1090,7 @@ class ExtractiveAnswerer:
         counted_as = {counted, *_COUNTED_ALIKE.get(counted, ())} if counted else set()
         asked_ordinals = ordinals(question)
         asked_role = role_of(question)
+        event = asked_event(question) if kind.name in ("date", "day") else None
         candidates: list[Candidate] = []
         for passage in passages:
             spans, vectors, title_terms, passage_terms, all_terms, qualified = self._analyse(passage)
@@ -1162,7 +1163,8 @@ class ExtractiveAnswerer:
                                             all_named_here=gives_post or (
                                                 only_names and all(t in near for t in named_terms)) or (
                                                 typed_lower and near_coverage >= 0.999),
-                                            agrees=times_agree(asked_times, sentence)
+                                            agrees=(event is None or not event.isdisjoint(near))
+                                            and times_agree(asked_times, sentence)
                                             and roles_agree(asked_role, sentence, previous)
                                             and ordinals_agree(asked_ordinals, sentence, previous)))
         candidates.sort(key=lambda c: -c.score)
@@ -1456,6 +1458,40 @@ def holds_a_post(sentence: str, people: Sequence[frozenset[str]]) -> bool:
     """Does the sentence give one of these people a post by title ("Wu Xinming, secretary of ...")?"""
     return any(frozenset(analyze(m.group("name"))) in people and not _POSTS.isdisjoint(analyze(m.group("title")))
                for m in _TITLED.finditer(sentence))
+
+
+# "When was the Fifth Plenary Session held?", "When did Line 11 open?": the verb that ends a question asking when.
+_WHEN_VERB = re.compile(r"^\W*(?i:when|(?:on |in )?what (?:date|day|year|month))\s+(?i:(?P<passive>was|were|is|are)|did|"
+                        r"does|do|will)\b.*\s(?P<verb>[a-z]+)\W*$")
+# Verbs an event is asked with in their plain form ("When did it open?"); a last word after "was" is one when it is
+# a participle ("held", "released").
+_EVENT_VERBS = frozenset("""open start begin launch end close finish complete release hold sign approve visit leave
+join build found establish announce publish issue propose introduce pass adopt move return retire die arrive""".split())
+_PARTICIPLE = re.compile(r"[a-z]{2,}ed|held|built|begun|made|set|won|led|chosen|given|shown|taken|written|born")
+
+
+def asked_event(question: str) -> frozenset[str] | None:
+    """The event a question asking when ends with, as analysed terms ("hold", "meet", ... for "When was the session
+    held?"):
+    a date the sentence gives is the event's only when the sentence (or the one before) tells of it ("When did Line
+    11 open?" is not answered by "elevators were put into use on Line 11 in June"). None: the question ends
+    otherwise ("When did Wu Xinming leave Suzhou?", "... call for breakthroughs in integration?")."""
+    match = _WHEN_VERB.match(question)
+    if match is None:
+        return None
+    verb = match.group("verb")
+    if not (verb in _EVENT_VERBS if match.group("passive") is None else _PARTICIPLE.fullmatch(verb)):
+        return None
+    terms = analyze(verb)
+    return _EVENT_ALIKE.get(terms[0], frozenset(terms[:1])) if terms else None
+
+
+# An event is told in other words too: a session "held" is one that "met".
+_EVENT_ALIKE = {term: group for line in ("hold held meet met convene convened", "open opened launch inaugurate",
+                                         "release released publish issue announce unveil",
+                                         "build built construct complete", "start begin began begun launch",
+                                         "found establish set", "leave left depart move moved")
+                for group in [frozenset(analyze(line))] for term in group}
 
 
 def role_of(question: str) -> tuple[frozenset[str], frozenset[str]] | None:

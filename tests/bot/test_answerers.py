@@ -10,10 +10,11 @@ import statistics
 import numpy as np
 import pytest
 
-from bot.answerers import (ExtractiveAnswerer, ExtractiveConfig, answer_kind, article_fact, counted_noun,
-                           introduced_people, ordinals, ordinals_agree, readable_date, readable_time, relative_times,
-                           role_of, roles_agree, times_agree, unit_pattern)
+from bot.answerers import (ExtractiveAnswerer, ExtractiveConfig, answer_kind, article_fact, asked_event,
+                           counted_noun, introduced_people, ordinals, ordinals_agree, readable_date, readable_time,
+                           relative_times, role_of, roles_agree, times_agree, unit_pattern)
 from bot.prompts import PromptLibrary
+from index.bm25 import stem
 from index.build import pack_vectors
 from tests.bot.conftest import FakeIdf, make_passage, sentence_spans
 
@@ -386,8 +387,12 @@ def test_a_date_answers_for_the_event_only_where_the_event_is_named(answerer: Ex
     dated = "It met on October 26, 2023, for two days."
     back = make_passage(f"{met} {dated}", title="", chunk_id="p2")
     assert dated in ask(answerer, "When was the Fifth Plenary Session held?", back).text
-    titled = make_passage(later, title="The Fifth Plenary Session", chunk_id="p3")
+    titled = make_passage("In 2023, the session was held in Nanjing.", title="The Fifth Plenary Session",
+                          chunk_id="p3")
     assert not ask(answerer, "When was the Fifth Plenary Session held?", titled).abstained
+    # ... and the date is the event's only where the event is told: 2024 is when the plans will bring roads.
+    assert ask(answerer, "When was the Fifth Plenary Session held?",
+               make_passage(later, title="The Fifth Plenary Session", chunk_id="p4")).abstained
 
 
 def test_a_one_word_place_may_be_named_anywhere_in_the_passage(answerer: ExtractiveAnswerer) -> None:
@@ -1113,6 +1118,31 @@ WU = "When the reporter met Wu Xinming, secretary of the Nantong Municipal Party
 ])
 def test_roles_agree(question: str, sentence: str, before: str, agree: bool) -> None:
     assert roles_agree(role_of(question), sentence, before) is agree
+
+
+@pytest.mark.parametrize(("question", "event"), [
+    ("When was the Fifth Plenary Session of the 14th Provincial Party Committee held?", "met"),  # or held
+    ("When did Suzhou Metro Line 11 open?", "launch"),
+    ("What year did the bridge open?", "open"),
+    # Ending otherwise: a name, a noun, a verb any event is asked with.
+    ("When did Wu Xinming leave Suzhou?", None),
+    ("When did the Political Bureau call for breakthroughs in integration?", None),
+    ("When did it happen?", None),
+    ("when will they be done", None),
+])
+def test_asked_event(question: str, event: str | None) -> None:
+    asked = asked_event(question)
+    assert (asked is None) if event is None else (asked is not None and stem(event) in asked)
+
+
+@pytest.mark.parametrize(("question", "abstains"), [
+    ("When did Line 11 open?", True),  # the elevators went into use then
+    ("When did the elevators go into use?", False),
+])
+def test_a_date_answers_for_the_event_the_sentence_tells_of(answerer: ExtractiveAnswerer, question: str,
+                                                            abstains: bool) -> None:
+    text = "In June this year, a new batch of elevators was put into use on Line 11."
+    assert ask(answerer, question, make_passage(text)).abstained is abstains
 
 
 @pytest.mark.parametrize(("unit", "text"), [("square kilometres", "only 5.2 square kilometers"),
