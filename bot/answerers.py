@@ -654,6 +654,9 @@ _ENUMERATION_GOES_ON = re.compile(r"^\W*(?:the\s+)?(?:second|third|fourth|fifth|
 _MORE = re.compile(r"^\W*(?:(?:please|can you|could you)\s+)?(?:tell me more|more(?: details?| info(?:rmation)?)?|"
                    r"go on|what else|anything else|(?:and )?then what|keep going|continue)\b(?:\s+(?:about (?:it|that|"
                    r"this|them)|please|on that))?\W*$", re.IGNORECASE)
+# A question asking for what has not been said: "What else is Jiaxing doing?", "Who else spoke?".
+_ELSE = re.compile(r"\b(?:what|who|which|where|how|anything|something|anyone|anybody)\s+else\b|"
+                   r"\bother than (?:that|this|those)\b|\bbesides (?:that|this|those)\b", re.IGNORECASE)
 # Words of a follow-up that ask for more about its subject, not about something else.
 _ABOUT_THE_SUBJECT = frozenset(analyze("else more next detail details anything further other others another go "
                                        "continue then after afterwards later matter important importance significant "
@@ -798,6 +801,12 @@ class ExtractiveAnswerer:
                          or ((c is standout or c is leader) and self.on_point(c) and self.names_here(c, kind)
                              and (c.near_coverage > 0 or c.dense >= self.config.min_dense_leader)))
                      and not (own_seen and c.own_coverage == 0)]
+        if said and _ELSE.search(question) and not _MORE.search(question):
+            # "What else is Jiaxing doing for the festival?": not what the conversation has quoted already.
+            candidates = [c for c in candidates if not _already_said(c, said)]
+            supported = [c for c in supported if not _already_said(c, said)]
+            if not supported:
+                return Draft(self.nothing_more_message, True, [], {"candidates": float(len(candidates))})
         # "How many years": a sentence with a number of years beats one that merely reads close.
         if any(c.counted_ok for c in supported):
             supported = [c for c in supported if c.counted_ok]

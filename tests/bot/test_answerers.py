@@ -794,6 +794,20 @@ def test_tell_me_more_quotes_what_the_conversation_has_not(answerer: ExtractiveA
                said=said).text == "That is all."
 
 
+def test_what_else_asks_for_what_the_conversation_has_not_quoted() -> None:
+    """"What else is Jiaxing doing for the festival?" quoted again the sentence just given."""
+    told = ExtractiveAnswerer(abstain_message=ABSTAIN, nothing_more_message="That is all.")
+    text = ("Jiaxing uses the Dragon Boat Festival to build its brand image. "
+            "Since 1997, Jiaxing has held a folk festival at the Dragon Boat Festival.")
+    passage = make_passage(text, title="")
+    question = standalone = "What else is Jiaxing doing for the festival?"
+    said = ["Jiaxing uses the Dragon Boat Festival to build its brand image. [1]"]
+    draft = ask(told, question, passage, standalone_question=standalone, said=said)
+    assert not draft.abstained and "Since 1997" in draft.text and "brand image" not in draft.text
+    said.append(draft.text)
+    assert ask(told, question, passage, standalone_question=standalone, said=said).text == "That is all."
+
+
 def test_tell_me_more_does_not_quote_again_what_a_new_sentence_points_back_to(answerer: ExtractiveAnswerer) -> None:
     # "This fully reflects ..." leans on the sentence before; the conversation has quoted that one already.
     text = ("The Sutong Bridge opened to traffic in 2008. The Sutong Bridge carries 90,000 vehicles every day. "
