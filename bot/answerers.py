@@ -64,7 +64,7 @@ _ERA_DATE = re.compile(r"\b[Rr]eign of (?:the )?(?:[A-Z][\w'’-]*\s+){1,3}|"
                        r"\b(?:[Ii]n|[Dd]uring) the (?:[A-Z][\w'’-]*\s+){1,2}Dynasty\b|"
                        r"\b\d{1,2}(?:st|nd|rd|th)\s+century\b")
 # A place the question relates its subject to: "built with Anhui", "go to Suzhou", "come from Hangzhou".
-_RELATED_PLACE = re.compile(r"\b(?:with|to|from|between|and)\s+(?:the\s+)?([A-Z][\w'’-]*)(?!\s+[A-Z])")
+_RELATED_PLACE = re.compile(r"\b(?:with|to|from|between|and)\s+(?:the\s+)?([A-Z][\w'’-]*)\b(?!\s+[A-Z])")
 # When, as the article gives it without a date: "Recently, the ... Exhibition opened" answers when it opened (and the
 # date of another event beside it does not).
 _VAGUE_DATE = re.compile(r"\b(?:recently|not long ago|a few (?:days|weeks) ago|the other day)\b", re.IGNORECASE)
@@ -145,8 +145,9 @@ def unit_pattern(unit: str) -> str:
     pattern = re.escape(stem).replace(r"\ ", r"\s+")
     pattern = re.sub(r"met(?:er|re)", "met(?:er|re)", pattern)
     pattern = re.sub(r"kilomet\(\?:er\|re\)|\bkm\b", "(?:kilomet(?:er|re)|km)", pattern)
-    pattern = pattern.replace("tonne", "ton(?:ne)?")
-    return rf"\b{pattern}"
+    pattern = re.sub(r"ton(?:ne)?$", "ton(?:ne)?", pattern)
+    # (The whole word: "tons" is no part of "Tongzhou", "miles" of "milestone".)
+    return rf"\b{pattern}(?:e?s)?\b"
 _NOT_A_PERSON = frozenset("""Bridge River City Province District Zone Park Lake Street Town County Party Committee
 Government Department Center Centre Conference Festival Delta Belt Sessions Session Plenary Railway Area Areas Temple
 Dynasty Reservoir Exhibition Index Plan Report Council Bureau Office Group Company Metro Line Sea Road Port Ports
@@ -801,8 +802,9 @@ class ExtractiveAnswerer:
                          or ((c is standout or c is leader) and self.on_point(c) and self.names_here(c, kind)
                              and (c.near_coverage > 0 or c.dense >= self.config.min_dense_leader)))
                      and not (own_seen and c.own_coverage == 0)]
-        if said and _ELSE.search(question) and not _MORE.search(question):
-            # "What else is Jiaxing doing for the festival?": not what the conversation has quoted already.
+        if said and supported and _ELSE.search(question) and not _MORE.search(question):
+            # "What else is Jiaxing doing for the festival?": not what the conversation has quoted already. (When
+            # nothing answers at all, "Who else won the World Cup?", the plain decline below says so.)
             candidates = [c for c in candidates if not _already_said(c, said)]
             supported = [c for c in supported if not _already_said(c, said)]
             if not supported:
@@ -1089,7 +1091,7 @@ class ExtractiveAnswerer:
         asks_post = not _POSTS.isdisjoint(predicate)
         # The model reads a name typed in lower case as a word ("what did xi say in november" is far from "Xi
         # Jinping emphasized ... On November 30"): a sentence holding every word of such a question is close enough.
-        typed_lower = question == question.lower() and len(terms) >= 2
+        typed_lower = question == question.lower() and re.search("[a-z]", question) is not None and len(terms) >= 2
         # ("Tell me more" has no words of its own: the subject's count, "Tell me more (Canny)".)
         named_terms = own or terms
         acronyms = {t for m in _ACRONYM.findall(standalone_question or question) for t in analyze(m)}
@@ -1453,7 +1455,7 @@ _ROLE_WORDS = r"(?:secretary|mayor|director|engineer|governor|chairman|chairwoma
 _ROLE_OF = re.compile(rf"^\W*who(?:'s|\s+(?:is|was|are|were))\s+(?:the\s+)?(?:(?:current|new|former)\s+)?"
                       rf"(?:(?P<role>(?:[\w-]+\s+){{0,2}}?{_ROLE_WORDS})\s+(?:of|at|for|in)\s+(?:the\s+)?"
                       rf"(?P<org>[^?]+?)|(?P<org2>[A-Z][^?]*?)['’]s\s+(?P<role2>(?:[\w-]+\s+){{0,2}}?{_ROLE_WORDS}))"
-                      rf"\s*[?.!]*\s*$", re.IGNORECASE)
+                      rf"[\s?.!]*$", re.IGNORECASE)
 _BODY_KINDS = frozenset(analyze("city municipal county town district province provincial village party committee "
                                  "government"))
 _GENERIC_BODY = re.compile(r"\b(?:of|at) (?:the|this|that) (?:company|enterprise|firm|group|factory|plant|bank|"
@@ -1495,8 +1497,8 @@ def asked_event(question: str) -> frozenset[str] | None:
     return _EVENT_ALIKE.get(terms[0], frozenset(terms[:1])) if terms else None
 
 
-# An event is told in other words too: a session "held" is one that "met".
-_EVENT_ALIKE = {term: group for line in ("hold held meet met convene convened", "open opened launch inaugurate",
+# An event is told in other words too: a session "held" is one that "met", an exhibition held one that "opened".
+_EVENT_ALIKE = {term: group for line in ("hold held meet met convene convened open opened launch inaugurate",
                                          "release released publish issue announce unveil",
                                          "build built construct complete", "start begin began begun launch",
                                          "found establish set", "leave left depart move moved")
@@ -1505,7 +1507,9 @@ _EVENT_ALIKE = {term: group for line in ("hold held meet met convene convened", 
 
 def role_of(question: str) -> tuple[frozenset[str], frozenset[str]] | None:
     """(the role's head term, what it is of) for "Who is the <role> of <X>?" / "Who is X's <role>?", else None."""
-    match = _ROLE_OF.match(question)
+    # (Spaces squeezed first: a long run of them, or of line breaks, made the lazy "what it is of" backtrack for
+    # seconds.)
+    match = _ROLE_OF.match(" ".join(question.split()))
     if match is None:
         return None
     role = match.group("role") or match.group("role2")

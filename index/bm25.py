@@ -38,7 +38,18 @@ _IRREGULAR = {"daily": "day", "yearly": "year", "annual": "year", "annually": "y
 
 
 def stem(word: str) -> str:
-    """A light English stemmer: plurals and a few verb endings, enough to match 'vehicles' with 'vehicle'."""
+    """A light English stemmer: plurals and a few verb endings, enough to match 'vehicles' with 'vehicle'. A stem is
+    its own stem ("chinese" -> "chin", not "chines", which stems to "chin"): terms stored by an index, stemmed again
+    when read, stay the terms a question gives, and "left" meets "leave" ("leav")."""
+    for _ in range(4):  # (each round only shortens the word, after "left" -> "leave")
+        stemmed = _stem_once(word)
+        if stemmed == word:
+            break
+        word = stemmed
+    return word
+
+
+def _stem_once(word: str) -> str:
     if word in _IRREGULAR:
         return _IRREGULAR[word]
     if len(word) <= 3 or word[0].isdigit():
@@ -86,7 +97,7 @@ def _import_bm25s() -> Any:
 
 
 # Bump when analyze()/stem() change: a keyword index built with another analyser is stale.
-ANALYZER_VERSION = "5"
+ANALYZER_VERSION = "6"
 
 
 def ids_digest(ids: Iterable[str]) -> str:

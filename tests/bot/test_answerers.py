@@ -806,6 +806,9 @@ def test_what_else_asks_for_what_the_conversation_has_not_quoted() -> None:
     assert not draft.abstained and "Since 1997" in draft.text and "brand image" not in draft.text
     said.append(draft.text)
     assert ask(told, question, passage, standalone_question=standalone, said=said).text == "That is all."
+    # Nothing on the subject at all: the plain decline, not "that is all" (which says the articles cover it).
+    other = "Who else won the World Cup?"
+    assert ask(told, other, passage, standalone_question=other, said=said).text == ABSTAIN
 
 
 def test_tell_me_more_does_not_quote_again_what_a_new_sentence_points_back_to(answerer: ExtractiveAnswerer) -> None:
@@ -1164,6 +1167,20 @@ def test_a_date_answers_for_the_event_the_sentence_tells_of(answerer: Extractive
                                             ("tons", "5 tonnes"), ("meters", "1,088 metres")])
 def test_a_unit_is_found_in_any_of_its_spellings(unit: str, text: str) -> None:
     assert re.search(unit_pattern(unit), text, re.IGNORECASE)
+
+
+@pytest.mark.parametrize(("unit", "text"), [("tons", "Tongzhou"), ("tons", "the Su-Tong passage"),
+                                            ("miles", "a milestone"), ("hours", "an hourglass")])
+def test_a_unit_is_a_whole_word(unit: str, text: str) -> None:
+    assert not re.search(unit_pattern(unit), text, re.IGNORECASE)
+
+
+@pytest.mark.parametrize("filler", [" " * 1900, "\n" * 1900, " ?" * 900])
+def test_role_of_a_long_question_takes_no_time(filler: str) -> None:
+    """A lazy "what it is of" before optional spaces backtracked for 17 s on 1,900 spaces, holding the server."""
+    started = time.perf_counter()
+    role_of(f"who is the mayor of Nantong{filler}x")
+    assert time.perf_counter() - started < 0.5
 
 
 @pytest.mark.parametrize(("question", "abstains"), [
