@@ -9,7 +9,8 @@ from __future__ import annotations
 import json
 import logging
 import re
-from collections.abc import Iterator, Mapping, Sequence
+import threading
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -37,8 +38,12 @@ EXAMPLE_QUESTIONS = (
 # Earlier question/answer pairs sent with a follow-up (the widget sends the same number).
 HISTORY_TURNS = 6
 # At most this many questions, sent and not answered when the page reloaded, are asked again: the one being answered
-# and one sent meanwhile, with one to spare.
+# and one sent meanwhile, with one to spare. Each is asked again once: a page reloading over its answer again (one
+# that reloads itself every few seconds, say) finds it shown as not answered, to be sent again by the reader.
 ASKED_AGAIN = 3
+NOT_ANSWERED = "Not answered: the page reloaded while this question was being answered. Please send it again."
+# An answer waits at most this long for the session's answer before it (a question asked again after a reload, say).
+ANSWER_WAIT_SECONDS = 300.0
 GENERIC_ERROR = "Sorry, something went wrong while answering. Please try again in a moment."
 # Half of a UTF-16 pair: in a Python str, any surrogate code point stands alone (JSON decoding joins whole pairs).
 _SURROGATE = re.compile("[\ud800-\udfff]")
@@ -176,12 +181,31 @@ def saved_turns(saved: object) -> list[Turn]:
     return turns
 
 
-def asked_again(asked: object) -> list[str]:
-    """The questions the page kept as sent and not yet answered when it (re)loads, to be asked again: its answer was
-    cut off by the reload, or the question never reached the server. Only non-blank strings, the last few."""
+def _asked(asked: object) -> list[tuple[str, int]]:
+    """The last few questions the page kept as sent and not yet answered, each with how many times a reloaded page
+    asked it again already: `{"question", "tries"}` (a plain string: not asked again yet). Only non-blank ones."""
     if not isinstance(asked, list):
         return []
-    return [question for question in asked if isinstance(question, str) and not is_blank(question)][-ASKED_AGAIN:]
+    kept: list[tuple[str, int]] = []
+    for entry in asked:
+        question, tries = (entry, 0) if isinstance(entry, str) else (None, 0)
+        if isinstance(entry, dict):
+            question, tries = entry.get("question"), entry.get("tries", 0)
+        if isinstance(question, str) and not is_blank(question) and type(tries) is int:
+            kept.append((question, tries))
+    return kept[-ASKED_AGAIN:]
+
+
+def asked_again(asked: object) -> list[str]:
+    """The questions the page kept as sent and not yet answered when it (re)loads, to be asked again: its answer was
+    cut off by the reload, or the question never reached the server. Only the ones not asked again before."""
+    return [question for question, tries in _asked(asked) if tries < 1]
+
+
+def not_answered(asked: object) -> list[str]:
+    """The questions the page kept as sent and not yet answered that a reloaded page asked again already: the reload
+    cut that answer off too; they are shown as not answered, not asked a third time."""
+    return [question for question, tries in _asked(asked) if tries >= 1]
 
 
 def _answer_shaped(answer: object) -> bool:
@@ -273,36 +297,50 @@ _THUMBS = {"up": "Like", "down": "Dislike"}
 # reload (the reader's, or Gradio's when it finds the server again after losing it) cuts an answer off, or finds a
 # question that never reached the server, and empties the box. The reloaded page asks those questions again and puts
 # the draft back. Gradio takes what a script returns as the list of the event's inputs.
+# Each question kept as sent is counted as asked again once more as the page loads (see `asked_again`).
 _LOAD_SAVED_JS = """(saved, asked, draft) => {
   const read = (key) => { try { return JSON.parse(sessionStorage.getItem(key) || "[]"); } catch (e) { return []; } };
   let typed = "";
   try { typed = sessionStorage.getItem("newsbot-chat-draft") || ""; } catch (e) { /* disabled */ }
-  return [read("newsbot-chat"), read("newsbot-chat-asked"), typed];
+  const sent = read("newsbot-chat-asked");
+  const pending = (Array.isArray(sent) ? sent : []).map((entry) => typeof entry === "string"
+    ? {question: entry, tries: 0} : entry).filter((entry) => entry && typeof entry === "object");
+  const tried = pending.map((entry) => ({question: entry.question, tries: (Number(entry.tries) || 0) + 1}));
+  try { sessionStorage.setItem("newsbot-chat-asked", JSON.stringify(tried)); } catch (e) { /* full or disabled */ }
+  return [read("newsbot-chat"), pending, typed];
 }"""
 # Run as the question is sent, before anything reaches the server (which may be gone).
 _NOTE_ASKED_JS = """(question) => {
   try {
     const asked = JSON.parse(sessionStorage.getItem("newsbot-chat-asked") || "[]");
     const text = String(question || "").trim();
-    if (text && asked[asked.length - 1] !== text) asked.push(text);  // Enter pressed twice: sent once
+    const last = asked[asked.length - 1];
+    const lastText = last && typeof last === "object" ? last.question : last;
+    if (text && lastText !== text) asked.push({question: text, tries: 0});  // Enter pressed twice: sent once
     sessionStorage.setItem("newsbot-chat-asked", JSON.stringify(asked.slice(-ASKED_AGAIN)));
     if (text) sessionStorage.removeItem("newsbot-chat-draft");  // taken from the box
   } catch (e) { /* full or disabled */ }
 }""".replace("ASKED_AGAIN", str(ASKED_AGAIN))
-# A question is in the conversation once a turn holding it is stored (as the server keeps it: trimmed here, half of a
-# UTF-16 pair shown as U+FFFD).
+# A question is in the conversation once a turn holding it, anywhere, is stored (as the server keeps it: trimmed here,
+# half of a UTF-16 pair shown as U+FFFD). Pruned first and on its own: a conversation too big to store is no reason to
+# ask an answered question again.
 _STORE_SAVED_JS = """(turns) => {
   try {
     const same = (text) => String(text || "").trim()
       .replace(/[\\ud800-\\udbff][\\udc00-\\udfff]|[\\ud800-\\udfff]/g, (c) => c.length === 2 ? c : "\\ufffd");
-    const kept = JSON.parse(sessionStorage.getItem("newsbot-chat") || "[]");
-    const asked = JSON.parse(sessionStorage.getItem("newsbot-chat-asked") || "[]").map(same);
-    (turns || []).slice(Array.isArray(kept) ? kept.length : 0).forEach((turn) => {
-      const at = asked.indexOf(same(turn.question));
-      if (at >= 0) asked.splice(at, 1);
-    });
-    sessionStorage.setItem("newsbot-chat", JSON.stringify(turns || []));
-    sessionStorage.setItem("newsbot-chat-asked", JSON.stringify(asked));
+    const stored = new Set((Array.isArray(turns) ? turns : []).map((turn) => same(turn && turn.question)));
+    const asked = JSON.parse(sessionStorage.getItem("newsbot-chat-asked") || "[]");
+    const pending = (Array.isArray(asked) ? asked : []).filter((entry) =>
+      !stored.has(same(entry && typeof entry === "object" ? entry.question : entry)));
+    sessionStorage.setItem("newsbot-chat-asked", JSON.stringify(pending));
+  } catch (e) { /* full or disabled */ }
+  try { sessionStorage.setItem("newsbot-chat", JSON.stringify(turns || [])); } catch (e) { /* full or disabled */ }
+}"""
+# A question the server refused is put back in the question box by the answer, not typed (no input event for chat.js):
+# kept as the draft here, as typed text is.
+_KEEP_DRAFT_JS = """(question) => {
+  try {
+    if (String(question || "").trim()) sessionStorage.setItem("newsbot-chat-draft", question);
   } catch (e) { /* full or disabled */ }
 }"""
 # A new conversation: nothing of the old one is asked again, and the box it emptied stays empty.
@@ -331,6 +369,29 @@ def _in_conversation(views: Iterator[Any], conversation: dict[str, int]) -> Iter
         yield view
 
 
+def _one_at_a_time(conversation: dict[str, Any], turns: list[Turn] | None,
+                   answer: Callable[[list[Turn] | None], Iterator[Any]]) -> Iterator[Any]:
+    """The views of `answer(turns)`, given once the session's answer before it is done, and then on the turns that
+    answer left: the questions a reloaded page asks again and the one the reader types meanwhile are answered one at
+    a time, none losing another's turn (the turns an event is given are read as it starts, not as it waits).
+    `conversation` (the session's, changed in place) keeps the lock, and the latest turns of the conversation it
+    numbers; after `ANSWER_WAIT_SECONDS` the answer goes ahead anyway."""
+    lock = conversation.setdefault("lock", threading.Lock())
+    number = conversation.get("number")
+    held = lock.acquire(timeout=ANSWER_WAIT_SECONDS)
+    try:
+        latest = conversation.get("latest")
+        if isinstance(latest, tuple) and latest[0] == number:
+            turns = latest[1]
+        for view in answer(turns):
+            if conversation.get("number") == number and isinstance(view[1], list):
+                conversation["latest"] = (number, view[1])
+            yield view
+    finally:
+        if held:
+            lock.release()
+
+
 def build_chat(pipeline: Pipeline, *, ratings: Ratings | None = None, settings: Settings) -> gr.Blocks:
     """The chat page, and the Gradio API endpoint `/ask` (the question box's event, for API clients).
 
@@ -355,7 +416,8 @@ def build_chat(pipeline: Pipeline, *, ratings: Ratings | None = None, settings: 
         if is_blank(question):  # ignored: the screen stays as it is
             yield gr.skip(), gr.skip(), gr.skip(), gr.skip()
             return
-        yield from _in_conversation(_leave_the_box(responder.respond(question, turns)), conversation)
+        yield from _in_conversation(_one_at_a_time(
+            conversation, turns, lambda current: _leave_the_box(responder.respond(question, current))), conversation)
 
     def ask(question: str, turns: list[Turn] | None) -> Iterator[ChatView | tuple[Any, ...]]:
         """The Gradio API endpoint `/ask`: as the page's, with the box's value ("", or a refused question) at the
@@ -369,7 +431,9 @@ def build_chat(pipeline: Pipeline, *, ratings: Ratings | None = None, settings: 
                     evt: gr.SelectData) -> Iterator[ChatView]:
         value = evt.value
         question = value.get("text", "") if isinstance(value, Mapping) else str(value or "")
-        yield from _in_conversation(_leave_the_box(responder.respond(question, restore(turns, saved))), conversation)
+        yield from _in_conversation(_one_at_a_time(
+            conversation, restore(turns, saved), lambda current: _leave_the_box(responder.respond(question, current))),
+            conversation)
 
     def rate(turns: list[Turn] | None, saved: object, evt: gr.LikeData) -> list[Turn]:
         """Rates in place on the session's turns (or the page's copy): returned for the page's copy."""
@@ -380,8 +444,10 @@ def build_chat(pipeline: Pipeline, *, ratings: Ratings | None = None, settings: 
 
     def show(saved: object, asked: object, draft: object) -> tuple[Any, ...]:
         """The conversation the tab kept, on the screen and in the session's state when the page (re)loads, the
-        questions it sent that are still to be answered, and what was typed in the question box."""
+        questions it sent that are still to be answered (those asked again already shown as not answered), and what
+        was typed in the question box."""
         turns = saved_turns(saved)
+        turns += [{"question": q, "answer": None, "error": NOT_ANSWERED, "history": []} for q in not_answered(asked)]
         again = asked_again(asked)
         box = draft if isinstance(draft, str) and not is_blank(draft) else gr.skip()
         if not turns:
@@ -398,8 +464,10 @@ def build_chat(pipeline: Pipeline, *, ratings: Ratings | None = None, settings: 
         if not questions:
             yield gr.skip(), gr.skip(), gr.skip(), gr.skip()
             return
-        yield from _in_conversation(_leave_the_box(responder.respond_again(questions, turns), take=False),
-                                    conversation)
+        def answer(current: list[Turn] | None) -> Iterator[tuple[Any, ...]]:
+            return _leave_the_box(responder.respond_again(questions, current), take=False)
+
+        yield from _in_conversation(_one_at_a_time(conversation, turns, answer), conversation)
 
     def clear(conversation: dict[str, int]) -> tuple[Any, ...]:
         conversation["number"] = conversation.get("number", 0) + 1  # in place: an answer coming in sees it
@@ -460,6 +528,7 @@ def build_chat(pipeline: Pipeline, *, ratings: Ratings | None = None, settings: 
             ask_on_page, [question, turns, conversation], outputs, api_visibility="private", trigger_mode="always_last",
             **answering)
         remember(typed.then(keep, [turns], [saved], **quick))
+        typed.then(None, [question], None, js=_KEEP_DRAFT_JS, **quick)
         # The API endpoint has no place on the page: a button nobody sees triggers it.
         gr.Button(visible=False).click(ask, [question, turns], outputs, api_name="ask", **answering)
         example = chatbot.example_select(ask_example, [turns, saved, conversation], outputs, api_visibility="private",

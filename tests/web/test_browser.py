@@ -895,6 +895,69 @@ def test_widget_asks_again_a_question_left_unanswered_by_a_page_change(page: Any
     assert page.errors == []
 
 
+def test_widget_asks_again_once_only_on_a_page_that_reloads_sooner_than_the_answer(
+        page: Any, slow_chat: dict[str, Any]) -> None:
+    page.goto(f"{slow_chat['url']}/widget/demo")
+    page.locator(f"{WIDGET} button.launcher").click()
+    box = page.locator(f"{WIDGET} textarea")
+    box.fill("When did the Sutong Bridge open?")
+    box.press("Enter")
+    for _ in range(3):  # a page that reloads itself every 1.5 s; an answer takes about 3 s
+        page.wait_for_timeout(1500)
+        page.reload()
+    page.locator(f"{WIDGET} .msg.error").first.wait_for()
+    page.wait_for_timeout(1500)
+    assert [c["question"] for c in slow_chat["pipeline"].calls] == ["When did the Sutong Bridge open?"] * 2
+    assert "Not answered" in page.locator(f"{WIDGET} .msg.error").last.inner_text()
+    assert page.locator(f"{WIDGET} .msg.user").all_text_contents() == ["You: When did the Sutong Bridge open?"]
+    assert page.errors == []
+
+
+def test_gradio_chat_asks_again_once_only_on_a_page_that_reloads_sooner_than_the_answer(
+        page: Any, slow_chat: dict[str, Any]) -> None:
+    page.goto(f"{slow_chat['url']}/")
+    box = page.locator("#nb-question textarea")
+    box.wait_for()
+    box.fill("When did the Sutong Bridge open?")
+    box.press("Enter")
+    _streaming(page)
+    page.reload()  # asked again...
+    _streaming(page)
+    page.reload()  # ...and cut off again: shown as not answered, to be sent again
+    page.get_by_text("Not answered").first.wait_for()
+    page.wait_for_timeout(1500)
+    assert [c["question"] for c in slow_chat["pipeline"].calls] == ["When did the Sutong Bridge open?"] * 2
+    page.reload()  # nor asked after another reload
+    page.get_by_text("Not answered").first.wait_for()
+    page.wait_for_timeout(1500)
+    assert len(slow_chat["pipeline"].calls) == 2
+    assert page.locator("#nb-chat .nb-question").all_inner_texts() == ["When did the Sutong Bridge open?"]
+
+
+def test_gradio_chat_answers_a_question_asked_again_and_one_typed_meanwhile_both(
+        page: Any, slow_chat: dict[str, Any]) -> None:
+    page.goto(f"{slow_chat['url']}/")
+    box = page.locator("#nb-question textarea")
+    box.wait_for()
+    box.fill("When did the Sutong Bridge open?")
+    box.press("Enter")
+    _streaming(page)
+    page.reload()
+    _streaming(page)  # asked again
+    box.fill("And the canteen?")
+    box.press("Enter")  # sent at once: answered after it, neither answer lost
+    _chat_wait_answer(page, 2)
+    asked = ["When did the Sutong Bridge open?", "And the canteen?"]
+    assert page.locator("#nb-chat .nb-question").all_inner_texts() == asked
+    page.wait_for_timeout(500)
+    page.reload()  # both kept, none asked again
+    page.locator("#nb-chat .nb-question").nth(1).wait_for()
+    page.wait_for_timeout(1500)
+    assert page.locator("#nb-chat .nb-question").all_inner_texts() == asked
+    assert [c["question"] for c in slow_chat["pipeline"].calls] == [asked[0], asked[0], asked[1]]
+    assert page.evaluate("() => sessionStorage.getItem('newsbot-chat-asked')") == "[]"
+
+
 def test_gradio_chat_names_each_citation_link_for_screen_readers(page: Any, slow_chat: dict[str, Any]) -> None:
     page.goto(f"{slow_chat['url']}/")
     page.locator("#nb-question textarea").wait_for()

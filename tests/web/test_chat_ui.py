@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import json
+import shutil
+import subprocess
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
@@ -14,7 +16,7 @@ from bot.feedback import FeedbackStore
 from bot.settings import Settings
 from bot.web import render
 from bot.web.chat_ui import (ASKED_AGAIN, GENERIC_ERROR, ChatResponder, asked_again, history_of, messages_of,
-                             saved_turns)
+                             not_answered, saved_turns)
 from bot.web.ratings import Ratings
 from tests.web.fake_pipeline import SUTONG_QUOTE, FakePipeline, no_filter_match_answer
 
@@ -226,6 +228,108 @@ def test_questions_to_ask_again_are_the_pages_non_blank_strings_the_last_few() -
     assert asked_again(["  ", 5, None, "When?", {"q": 1}, "And then?"]) == ["When?", "And then?"]
     assert asked_again([f"q{i}" for i in range(10)]) == [f"q{i}" for i in range(10 - ASKED_AGAIN, 10)]
     assert asked_again("When?") == [] and asked_again(None) == [] and asked_again({"asked": ["q"]}) == []
+
+
+def test_a_question_asked_again_once_is_not_asked_again_but_shown_as_not_answered() -> None:
+    asked = ["When?", {"question": "And then?", "tries": 0}, {"question": "Why?", "tries": 1},
+             {"question": "How?", "tries": 2}]
+    assert asked_again(asked) == ["And then?"] and not_answered(asked) == ["Why?", "How?"]  # the last few only
+    assert asked_again(asked[:2]) == ["When?", "And then?"] and not_answered(asked[:2]) == []
+    assert asked_again([{"question": "  ", "tries": 0}, {"question": "When?", "tries": "0"}, {"tries": 0}]) == []
+
+
+def test_a_sessions_answers_are_given_one_at_a_time_each_on_the_turns_before_it() -> None:
+    """A question asked again after a reload and the one the reader types meanwhile: the second waits for the first
+    and is answered after it; neither overwrites the other's turn."""
+    from bot.web.chat_ui import _one_at_a_time
+
+    responder = ChatResponder(FakePipeline())
+    conversation: dict[str, Any] = {"number": 0}
+    first = _one_at_a_time(conversation, [], lambda turns: responder.respond(SUTONG, turns))
+    next(first)  # streaming
+    second_views: list[tuple] = []
+    # The typed question's event read the (still empty) turns as it started.
+    second = threading.Thread(target=lambda: second_views.extend(
+        _one_at_a_time(conversation, [], lambda turns: responder.respond("And the canteen?", turns))))
+    second.start()
+    second.join(0.3)
+    assert second.is_alive() and second_views == []  # waits for the answer before it
+    first_views = list(first)
+    second.join(10)
+    assert [t["question"] for t in first_views[-1][1]] == [SUTONG]
+    assert [t["question"] for t in second_views[-1][1]] == [SUTONG, "And the canteen?"]
+    assert second_views[-1][1][1]["history"][0] == {"role": "user", "content": SUTONG}
+    conversation["number"] += 1  # a new conversation: the old one's turns are not taken up again
+    views = list(_one_at_a_time(conversation, [], lambda turns: responder.respond("hello", turns)))
+    assert [t["question"] for t in views[-1][1]] == ["hello"]
+
+
+def _run_page_js(script: str, args: list[Any], storage: dict[str, str],
+                 failing: str | None = None) -> tuple[Any, dict[str, str]]:
+    """Runs one of the chat's page scripts in node with a session storage holding `storage` (writing key `failing`
+    throws, as a full storage does); returns what it returned and the storage after."""
+    if shutil.which("node") is None:
+        pytest.skip("node is not installed")
+    program = """
+const store = new Map(Object.entries(STORAGE));
+globalThis.sessionStorage = {
+  getItem: (key) => store.has(key) ? store.get(key) : null,
+  setItem: (key, value) => {
+    if (key === FAILING) throw new Error("QuotaExceededError");
+    store.set(key, String(value));
+  },
+  removeItem: (key) => { store.delete(key); },
+};
+const result = (SCRIPT)(...ARGS);
+process.stdout.write(JSON.stringify([result === undefined ? null : result, Object.fromEntries(store)]));
+""".replace("STORAGE", json.dumps(storage)).replace("FAILING", json.dumps(failing)).replace(
+        "ARGS", json.dumps(args)).replace("SCRIPT", script)
+    done = subprocess.run(["node", "-e", program], capture_output=True, text=True, timeout=30, check=True)
+    result, after = json.loads(done.stdout)
+    return result, after
+
+
+def test_the_page_prunes_an_answered_question_found_anywhere_in_the_stored_turns() -> None:
+    from bot.web.chat_ui import _STORE_SAVED_JS
+
+    # Two answers stored out of order (the later-stored one already in the page's copy): both are pruned.
+    turns = [{"question": "hello"}, {"question": SUTONG}, {"question": "And the canteen?"}]
+    storage = {"newsbot-chat": json.dumps([turns[0], turns[2]]),
+               "newsbot-chat-asked": json.dumps([{"question": SUTONG, "tries": 1}, "Still waiting?"])}
+    _, after = _run_page_js(_STORE_SAVED_JS, [turns], storage)
+    assert json.loads(after["newsbot-chat"]) == turns
+    assert json.loads(after["newsbot-chat-asked"]) == ["Still waiting?"]
+    # A storage too full for the conversation still drops the answered question.
+    _, after = _run_page_js(_STORE_SAVED_JS, [turns], storage, failing="newsbot-chat")
+    assert json.loads(after["newsbot-chat-asked"]) == ["Still waiting?"]
+
+
+def test_the_page_counts_each_question_it_asks_again() -> None:
+    from bot.web.chat_ui import _LOAD_SAVED_JS, _NOTE_ASKED_JS
+
+    _, after = _run_page_js(_NOTE_ASKED_JS, [" When? "], {"newsbot-chat-draft": "When?"})
+    assert json.loads(after["newsbot-chat-asked"]) == [{"question": "When?", "tries": 0}]
+    assert "newsbot-chat-draft" not in after
+    _, again = _run_page_js(_NOTE_ASKED_JS, ["When?"], after)
+    assert again == after  # Enter pressed twice: sent once
+    storage = {"newsbot-chat-asked": json.dumps(["Old?", {"question": "When?", "tries": 0},
+                                                 {"question": "Why?", "tries": 1}])}
+    result, after = _run_page_js(_LOAD_SAVED_JS, [[], [], ""], storage)
+    saved, asked, draft = result
+    assert saved == [] and draft == ""
+    assert asked_again(asked) == ["Old?", "When?"] and not_answered(asked) == ["Why?"]
+    assert json.loads(after["newsbot-chat-asked"]) == [{"question": "Old?", "tries": 1},
+                                                       {"question": "When?", "tries": 1},
+                                                       {"question": "Why?", "tries": 2}]
+
+
+def test_a_refused_question_put_back_in_the_box_is_kept_as_the_draft() -> None:
+    from bot.web.chat_ui import _KEEP_DRAFT_JS
+
+    _, after = _run_page_js(_KEEP_DRAFT_JS, ["A very long question"], {})
+    assert after == {"newsbot-chat-draft": "A very long question"}
+    _, after = _run_page_js(_KEEP_DRAFT_JS, [""], {"newsbot-chat-draft": "typed"})
+    assert after == {"newsbot-chat-draft": "typed"}
 
 
 def test_questions_asked_again_are_answered_in_order_each_with_the_conversation_before_it() -> None:

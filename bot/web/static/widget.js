@@ -186,21 +186,22 @@
 
   // ---- state: the conversation for this browser session ----
   // `asking`: the question sent and not yet answered. A page left or reloaded before its answer came in (a link
-  // followed on the site) cuts the answer off; the next page asks it again.
+  // followed on the site) cuts the answer off; the next page asks it again, once (`askedAgain`): a page that reloads
+  // itself sooner than the answer comes shows it as not answered then, to be sent again.
   function load() {
     try {
       var saved = JSON.parse(sessionStorage.getItem(storeKey) || "{}");
       return { turns: Array.isArray(saved.turns) ? saved.turns : [], open: !!saved.open,
-               asking: typeof saved.asking === "string" ? saved.asking : null };
+               asking: typeof saved.asking === "string" ? saved.asking : null, askedAgain: saved.askedAgain === true };
     } catch (e) {
-      return { turns: [], open: false, asking: null };
+      return { turns: [], open: false, asking: null, askedAgain: false };
     }
   }
   var state = load();
   function save() {
     try {
       sessionStorage.setItem(storeKey, JSON.stringify({ turns: state.turns.slice(-30), open: state.open,
-                                                        asking: state.asking }));
+                                                        asking: state.asking, askedAgain: state.askedAgain }));
     } catch (e) { /* storage full or disabled: the conversation just won't survive a reload */ }
   }
   function historyFor() {
@@ -490,7 +491,7 @@
 
   var busy = false, controller = null;
 
-  function ask(question) {
+  function ask(question, again) {
     if (busy) return;
     question = question.trim();
     if (!question) { input.focus(); return; }
@@ -498,6 +499,7 @@
     send.disabled = true;
     log.setAttribute("aria-busy", "true");
     state.asking = question;
+    state.askedAgain = !!again;
     save();
     var turn = { question: question, answer: null, error: null, history: historyFor() };
     addUser(question);
@@ -526,6 +528,8 @@
       scrollDown();
     });
   }
+
+  var notAnswered = "Not answered: the page reloaded while this question was being answered. Please send it again.";
 
   function shown(message, status) { var e = new Error(message); e.shown = true; e.status = status; return e; }
 
@@ -666,7 +670,14 @@
     renderAll();
     if (embed) { panel.hidden = false; input.focus(); }
     else setOpen(state.open, false);
-    if (state.asking) ask(state.asking); // its answer was cut off by leaving the page before
+    if (state.asking && !state.askedAgain) ask(state.asking, true); // its answer was cut off by leaving the page before
+    else if (state.asking) { // cut off again: not asked a third time
+      state.turns.push({ question: state.asking, answer: null, error: notAnswered, history: [] });
+      state.asking = null;
+      state.askedAgain = false;
+      save();
+      renderAll();
+    }
   }
   if (document.body) mount();
   else document.addEventListener("DOMContentLoaded", mount);
