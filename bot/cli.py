@@ -144,10 +144,14 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 class ForTheUser(logging.Formatter):
     """A warning logged during a command, worded as the command's own messages are ("Warning: ..."): one line,
-    without the module's name or a traceback (-v shows those)."""
+    without the module's name or a traceback (-v shows those). An error logged with its exception (a request that
+    failed in `bot serve`) keeps the traceback under that line: it is a bug to diagnose."""
 
     def format(self, record: logging.LogRecord) -> str:
-        return f"{record.levelname.capitalize()}: {one_line(record.getMessage())}"
+        text = f"{record.levelname.capitalize()}: {one_line(record.getMessage())}"
+        if record.levelno >= logging.ERROR and record.exc_info:
+            text += "\n" + self.formatException(record.exc_info)
+        return text
 
 
 class Terminated(KeyboardInterrupt):

@@ -174,14 +174,15 @@ def _removal_paths(path: Path, *, indexed_roots: set[str]) -> tuple[set[Path], s
     A path is taken as given (a link inside an indexed folder names the files read through it) and as resolved. A
     link itself is resolved only up to its own name: its target may be the corpus (`loop -> .`) or a folder indexed
     only through another link. Its target counts when the link was what `bot index` was given, as far as the index
-    can tell: the target is a file, or a folder `bot index` was given (it stores a given link under its target),
-    and not a folder around the link (a loop reads nothing through it)."""
+    can tell: the target is a file or folder `bot index` was given (it stores a given link under its target, and a
+    file given directly is its own root), and not a folder around the link (a loop reads nothing through it). A
+    link to a file indexed within a folder names nothing: removing it would take out the real article."""
     given = Path(os.path.abspath(Path(path).expanduser()))
     if not given.is_symlink():
         return {given, given.resolve()}, set()
     folder = Path(os.path.realpath(given.parent))
     target = Path(os.path.realpath(given))
-    read_through = target.is_file() or (str(target) in indexed_roots and not folder.is_relative_to(target))
+    read_through = str(target) in indexed_roots and not folder.is_relative_to(target)
     return {given, folder / given.name}, {target} if read_through else set()
 
 

@@ -79,9 +79,11 @@ def make_client(*, path: Path | None = None, url: str | None = None) -> Any:
     if url:
         parsed = urlparse(url if "://" in url else f"http://{url}")
         try:
-            port = parsed.port or (443 if parsed.scheme == "https" else 8000)
+            port = parsed.port
         except ValueError:  # "host:abc", "host:99999"
             port = 0
+        if port is None:  # (port 0, given, is no port to connect to: refused below)
+            port = 443 if parsed.scheme == "https" else 8000
         if not parsed.hostname or not port or parsed.scheme not in ("http", "https") or re.search(
                 r"[^\w.:-]", parsed.hostname, re.ASCII):
             raise IndexingError(f"BOT_CHROMA_URL {url!r} is not a URL. Use the form http://HOST:PORT.")
@@ -99,6 +101,13 @@ def make_client(*, path: Path | None = None, url: str | None = None) -> Any:
         raise ValueError("make_client needs a path or a url.")
     path.mkdir(parents=True, exist_ok=True)
     return chromadb.PersistentClient(path=str(path), settings=chroma_settings)
+
+
+def _unmark_complete(collection: Any) -> None:
+    """Take the REBUILD_COMPLETE mark out of the collection's metadata, if it is there."""
+    metadata = dict(collection.metadata or {})
+    if REBUILD_COMPLETE in metadata:
+        collection.modify(metadata={k: v for k, v in metadata.items() if k != REBUILD_COMPLETE})
 
 
 class ChunkStore:
@@ -142,13 +151,15 @@ class ChunkStore:
     def replace_with(self, other: ChunkStore) -> None:
         """Put `other`'s collection in place of this one's, under this name; this one's goes. A reader still holding
         the old collection looks the name up again (see _on_current). `other` is marked complete first: killed
-        between the two steps, the run leaves no index under this name, and the next open takes `other` up."""
+        between the two steps, the run leaves no index under this name, and the next open takes `other` up. Once
+        renamed, it is unmarked."""
         new = other.collection
         new.modify(metadata=dict(new.metadata or {}) | {REBUILD_COMPLETE: True})
         current = self._named(self.name)
         if current is not None and current.id != new.id:  # (not when another process has just taken it up)
             self._client.delete_collection(self.name)
         new.modify(name=self.name)
+        _unmark_complete(new)  # (named so, it is the index; the mark is only for a swap cut short)
         self._collection = other._collection = None
 
     def _on_current(self, call: Callable[[Any], T]) -> T:
@@ -193,6 +204,7 @@ class ChunkStore:
             if not (rebuilt.metadata or {}).get(REBUILD_COMPLETE):
                 return None
             rebuilt.modify(name=self.name)
+            _unmark_complete(rebuilt)
         except NotFoundError:
             pass  # renamed meanwhile: the run swapping it in (or another reader) finished the swap
         else:
@@ -229,9 +241,9 @@ class ChunkStore:
                 metadata=signature.as_metadata(),
                 embedding_function=None,
             )
-        elif REBUILD_COMPLETE in (metadata := dict(self._collection.metadata or {})):
+        else:
             # Written to again, it is no longer a complete rebuild (a --rebuild taking up one killed before its swap).
-            self._collection.modify(metadata={k: v for k, v in metadata.items() if k != REBUILD_COMPLETE})
+            _unmark_complete(self._collection)
         return rebuilt
 
     def open_for_reading(self, signature: IndexSignature) -> None:

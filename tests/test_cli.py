@@ -6,6 +6,7 @@ fail before the model is needed (bad questions, bad options) run against it too.
 from __future__ import annotations
 
 import json
+import logging
 import os
 import re
 import selectors
@@ -19,6 +20,8 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
+
+from bot.cli import ForTheUser
 
 pytestmark = pytest.mark.integration
 
@@ -76,6 +79,26 @@ def indexed(tmp_path_factory: pytest.TempPathFactory, workdir: Path) -> tuple[Pa
 
 
 # --- index and sources ---------------------------------------------------------------------------------------
+
+
+def test_warnings_are_one_line_but_an_error_with_its_exception_keeps_the_traceback() -> None:
+    """`bot serve` logged "Error: The chat failed to answer 'q'" alone for every failed request: the traceback
+    was dropped with the rest, and a real bug could not be told apart."""
+    try:
+        raise ValueError("boom\nsecond line")
+    except ValueError:
+        exc_info = sys.exc_info()
+
+    def record(level: int, exc: object) -> logging.LogRecord:
+        return logging.LogRecord("bot.web.app", level, __file__, 1, "The chat failed to answer %r", ("q",), exc)
+
+    formatter = ForTheUser()
+    assert formatter.format(record(logging.WARNING, exc_info)) == "Warning: The chat failed to answer 'q'"
+    assert formatter.format(record(logging.ERROR, None)) == "Error: The chat failed to answer 'q'"
+    head, *traceback = formatter.format(record(logging.ERROR, exc_info)).splitlines()
+    assert head == "Error: The chat failed to answer 'q'"
+    assert traceback[0] == "Traceback (most recent call last):"
+    assert traceback[-2:] == ["ValueError: boom", "second line"]
 
 
 def test_index_json_summary(indexed: tuple[Path, Path, dict]) -> None:

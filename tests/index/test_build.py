@@ -26,7 +26,7 @@ from index.bm25 import BM25Index
 from index.build import IndexSummary, load_fresh_bm25
 from index.embedder import Embedder
 from index.errors import ModelError
-from index.store import ChunkStore, IndexMismatchError, IndexMissingError
+from index.store import REBUILD_COMPLETE, ChunkStore, IndexMismatchError, IndexMissingError
 from tests.index.conftest import CountingEmbedder
 
 pytestmark = pytest.mark.integration
@@ -863,6 +863,18 @@ def test_removing_the_link_that_was_indexed_takes_out_what_was_read_through_it(
     assert indexer.remove([tmp_path / "otherlink"]).files_removed == 1 and open_store(settings).count() == 0
 
 
+def test_removing_a_link_to_a_file_indexed_in_a_folder_leaves_the_file(
+    settings: Settings, corpus: Path, counting: Counting
+) -> None:
+    """`bot remove corpus/latest.txt` (latest.txt -> a file of the corpus) said "Removed 1 files": the real
+    article was taken out, as if the link had been given to `bot index`."""
+    (corpus / "latest.txt").symlink_to(corpus / SINGLE)
+    first = _index(settings, counting(), corpus)
+    gone = make_indexer(settings, embedder=counting(), progress=False).remove([corpus / "latest.txt"])
+    assert gone.files_removed == 0 and gone.warnings == [f"Nothing is indexed under {corpus / 'latest.txt'}."]
+    assert open_store(settings).count() == first.chunks_total and SINGLE in _by_file(open_store(settings))
+
+
 def test_a_plain_run_after_a_model_change_builds_beside_the_index_in_use(
     settings: Settings, corpus: Path, counting: Counting, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -940,6 +952,7 @@ def test_a_run_killed_between_dropping_the_index_and_renaming_the_rebuild_is_fin
     assert notice.startswith("A `bot index` was stopped while it swapped a complete rebuild in; the swap is finished")
     assert "\n" not in notice
     assert settings.collection in _collections(settings) and side not in _collections(settings)
+    assert REBUILD_COMPLETE not in (open_store(settings).collection.metadata or {})  # taken up, it is unmarked
     # The rebuilt index holds the rebuild's folder alone; a plain run finds nothing to do and nothing left beside.
     again = counting()
     summary = _index(settings, again, corpus)

@@ -11,6 +11,8 @@ from bot.indexing import open_store
 from bot.settings import Settings
 from index.errors import IndexingError
 from index.store import (
+    REBUILD_COMPLETE,
+    REBUILD_SUFFIX,
     ChunkStore,
     IndexMismatchError,
     IndexMissingError,
@@ -153,12 +155,25 @@ def test_an_unreachable_server_is_one_line_naming_the_fix() -> None:
 
 
 @pytest.mark.parametrize("url", ["http://:8000", "http://localhost:abc", "localhost:99999", "ftp://chroma",
-                                 "not a url"])
+                                 "not a url", "http://localhost:0", "localhost:0"])
 def test_a_url_without_a_host_is_refused(url: str) -> None:
     """A bad port was "ValueError: Port could not be cast to integer value", a host with spaces or another scheme
-    "Cannot reach the Chroma server" with a `chroma run --host not a url` to try."""
+    "Cannot reach the Chroma server" with a `chroma run --host not a url` to try; port 0 became 8000 unsaid."""
     with pytest.raises(IndexingError, match=rf"^BOT_CHROMA_URL {re.escape(repr(url))} is not a URL\. Use the form"):
         make_client(url=url)
+
+
+def test_a_swapped_in_rebuild_is_not_left_marked_complete(settings: Settings) -> None:
+    """The mark that lets the next open finish a swap cut short stayed on the index until its next write."""
+    _store(settings).upsert(*_chunks(2))
+    store = open_store(settings)
+    side = store.beside(REBUILD_SUFFIX)
+    side.open_for_writing(SIGNATURE)
+    side.upsert(*_chunks(3, source="b.txt"))
+    store.replace_with(side)
+    index = open_store(settings)
+    assert index.count() == 3 and index.signature() == SIGNATURE
+    assert REBUILD_COMPLETE not in (index.collection.metadata or {})
 
 
 def test_collection_names_must_be_chroma_legal() -> None:
