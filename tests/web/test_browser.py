@@ -798,7 +798,8 @@ def test_gradio_chat_page_keeps_its_width_while_answering(page: Any, slow_chat: 
     assert page.evaluate(layout) == before
 
 
-def test_gradio_chat_new_conversation_while_an_answer_streams_stays_new(page: Any, slow_chat: dict[str, Any]) -> None:
+def _second_answer_streaming(page: Any, slow_chat: dict[str, Any]) -> Any:
+    """The chat with one question answered and a second ("And the canteen?") streaming its answer: the box."""
     page.goto(f"{slow_chat['url']}/")
     page.locator("#nb-question textarea").wait_for()
     _chat_ask(page, "When did the Sutong Bridge open?", 1)
@@ -806,6 +807,11 @@ def test_gradio_chat_new_conversation_while_an_answer_streams_stays_new(page: An
     box.fill("And the canteen?")
     box.press("Enter")
     _streaming(page)
+    return box
+
+
+def test_gradio_chat_new_conversation_while_an_answer_streams_stays_new(page: Any, slow_chat: dict[str, Any]) -> None:
+    _second_answer_streaming(page, slow_chat)
     page.locator("#nb-new").click()
     page.wait_for_timeout(4000)  # longer than the rest of the answer took to stream: it does not come back
     assert page.locator("#nb-chat .nb-question").count() == 0
@@ -822,13 +828,7 @@ def test_gradio_chat_new_conversation_while_an_answer_streams_stays_new(page: An
 
 
 def test_gradio_chat_asks_again_a_question_the_page_reloaded_over(page: Any, slow_chat: dict[str, Any]) -> None:
-    page.goto(f"{slow_chat['url']}/")
-    page.locator("#nb-question textarea").wait_for()
-    _chat_ask(page, "When did the Sutong Bridge open?", 1)
-    box = page.locator("#nb-question textarea")
-    box.fill("And the canteen?")
-    box.press("Enter")
-    _streaming(page)
+    box = _second_answer_streaming(page, slow_chat)
     box.type("Where is it?")  # the next question, typed while the answer streams
     page.reload()  # mid-answer, as Gradio reloads a page that lost the server and finds it again
     answer = _chat_wait_answer(page, 2)
