@@ -988,9 +988,10 @@ class ExtractiveAnswerer:
             ratio, most = cfg.next_sentence_ratio_explain, cfg.max_explain_words
         # (Not a sentence the article's text breaks off in: "... will reach" adds nothing to the answer.)
         if (following is not None and len(chosen) < cfg.max_sentences and _ENDS_SENTENCE.search(following.text)
-                and (following.score >= ratio * best.score or _ONLY_ATTRIBUTION.match(following.text))
+                and (following.score >= ratio * best.score
+                     or (_ONLY_ATTRIBUTION.match(following.text) and not _already_said(following, said)))
                 and sum(len(c.text.split()) for c in chosen) + len(following.text.split()) <= most):
-            # (The next sentence only names who said it: the reader is told so.)
+            # (The next sentence only names who said it: the reader is told so, unless the conversation just did.)
             chosen.append(following)
         taken = {c.text for c in chosen}
         for c in supported:
