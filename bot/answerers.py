@@ -926,7 +926,7 @@ class ExtractiveAnswerer:
         names = _key_terms(asked, terms)
         chosen: tuple[int, Passage] | None = None
         for passage in passages:  # best-ranked first: a later one must share more title words to win
-            _, _, title_terms, passage_terms, _, _ = self._analyse(passage)
+            _, _, title_terms, passage_terms, _, _, _ = self._analyse(passage)
             known = passage_terms | frozenset(
                 t for key in _FIELD_LABELS for t in analyze(str(passage.metadata.get(key) or "")))
             if any(t not in known for t in names):
@@ -1105,7 +1105,7 @@ class ExtractiveAnswerer:
         event = asked_event(question) if kind.name in ("date", "day") else None
         candidates: list[Candidate] = []
         for passage in passages:
-            spans, vectors, title_terms, passage_terms, all_terms, qualified = self._analyse(passage)
+            spans, vectors, title_terms, passage_terms, all_terms, qualified, speakers = self._analyse(passage)
             headline = " ".join(passage.title.split())
             # "Who is the mayor?" is not answered by "the deputy mayor" (unless the question says "deputy").
             sentence_terms = all_terms if asks_qualified else [t - q for t, q in zip(all_terms, qualified)]
@@ -1131,10 +1131,8 @@ class ExtractiveAnswerer:
                 # quote is followed by who said it ("Xu Xiaoyu, director of Jingjiang City, said.").
                 # (It names who said the sentence before it, not who said the one after: "... said. In June this
                 # year, a new batch of elevators ...".)
-                speaker = sentence_terms[j + 1] if j + 1 < len(spans) and _ONLY_ATTRIBUTION.match(
-                    passage.text[spans[j + 1][0]:spans[j + 1][1]]) else frozenset()
-                before = sentence_terms[j - 1] if j > 0 and not _ONLY_ATTRIBUTION.match(
-                    passage.text[spans[j - 1][0]:spans[j - 1][1]]) else frozenset()
+                speaker = sentence_terms[j + 1] if j + 1 < len(spans) and speakers[j + 1] else frozenset()
+                before = sentence_terms[j - 1] if j > 0 and not speakers[j - 1] else frozenset()
                 near = sentence_terms[j] | before | speaker
                 window = _whole_names(near | title_terms, people)
                 coverage = sum(weights[t] for t in terms if t in window) / total
@@ -1196,7 +1194,9 @@ class ExtractiveAnswerer:
             cached = (spans, self._sentence_vectors(passage, len(spans)), title_terms,
                       frozenset(analyze(passage.text)) | title_terms | frozenset(names),
                       [frozenset(analyze(passage.text[a:b])) for a, b in spans],
-                      [_qualified_only(passage.text[a:b]) for a, b in spans])
+                      [_qualified_only(passage.text[a:b]) for a, b in spans],
+                      # (Which sentences only name who spoke: "Xu Xiaoyu, director of Jingjiang City, said.")
+                      [bool(_ONLY_ATTRIBUTION.match(passage.text[a:b])) for a, b in spans])
             self._analysed.put(key, cached)
         return cached
 
@@ -1228,7 +1228,7 @@ class ExtractiveAnswerer:
 
 
 _Analysed = tuple[list[tuple[int, int]], "np.ndarray | None", frozenset[str], frozenset[str], list[frozenset[str]],
-                  list[frozenset[str]]]
+                  list[frozenset[str]], list[bool]]
 
 
 class _PassageCache:
@@ -1473,8 +1473,8 @@ def holds_a_post(sentence: str, people: Sequence[frozenset[str]]) -> bool:
 
 
 # "When was the Fifth Plenary Session held?", "When did Line 11 open?": the verb that ends a question asking when.
-_WHEN_VERB = re.compile(r"^\W*(?i:when|(?:on |in )?what (?:date|day|year|month))\s+(?i:(?P<passive>was|were|is|are)|did|"
-                        r"does|do|will)\b.*\s(?P<verb>[a-z]+)\W*$")
+_WHEN_VERB = re.compile(r"^\W*(?i:when|(?:on |in )?what (?:date|day|year|month))\s+"
+                        r"(?i:(?P<passive>was|were|is|are)|did|does|do|will)\b.*\s(?P<verb>[a-z]+)\W*$")
 # Verbs an event is asked with in their plain form ("When did it open?"); a last word after "was" is one when it is
 # a participle ("held", "released").
 _EVENT_VERBS = frozenset("""open start begin launch end close finish complete release hold sign approve visit leave
