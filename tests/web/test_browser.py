@@ -913,16 +913,22 @@ def test_widget_asks_again_once_only_on_a_page_that_reloads_sooner_than_the_answ
     assert page.errors == []
 
 
-def test_gradio_chat_asks_again_once_only_on_a_page_that_reloads_sooner_than_the_answer(
-        page: Any, slow_chat: dict[str, Any]) -> None:
+def _asked_again_streaming(page: Any, slow_chat: dict[str, Any]) -> Any:
+    """The chat reloaded over a first answer, which the reloaded page is asking again and streaming: the box."""
     page.goto(f"{slow_chat['url']}/")
     box = page.locator("#nb-question textarea")
     box.wait_for()
     box.fill("When did the Sutong Bridge open?")
     box.press("Enter")
     _streaming(page)
-    page.reload()  # asked again...
-    _streaming(page)
+    page.reload()
+    _streaming(page)  # asked again
+    return box
+
+
+def test_gradio_chat_asks_again_once_only_on_a_page_that_reloads_sooner_than_the_answer(
+        page: Any, slow_chat: dict[str, Any]) -> None:
+    _asked_again_streaming(page, slow_chat)
     page.reload()  # ...and cut off again: shown as not answered, to be sent again
     page.get_by_text("Not answered").first.wait_for()
     page.wait_for_timeout(1500)
@@ -936,14 +942,7 @@ def test_gradio_chat_asks_again_once_only_on_a_page_that_reloads_sooner_than_the
 
 def test_gradio_chat_answers_a_question_asked_again_and_one_typed_meanwhile_both(
         page: Any, slow_chat: dict[str, Any]) -> None:
-    page.goto(f"{slow_chat['url']}/")
-    box = page.locator("#nb-question textarea")
-    box.wait_for()
-    box.fill("When did the Sutong Bridge open?")
-    box.press("Enter")
-    _streaming(page)
-    page.reload()
-    _streaming(page)  # asked again
+    box = _asked_again_streaming(page, slow_chat)
     box.fill("And the canteen?")
     box.press("Enter")  # sent at once: answered after it, neither answer lost
     _chat_wait_answer(page, 2)
