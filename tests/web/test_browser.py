@@ -763,13 +763,19 @@ def _streaming(page: Any) -> None:
     page.locator("#nb-chat .nb-streaming").first.wait_for()
 
 
-def test_gradio_chat_keeps_what_is_typed_while_an_answer_streams(page: Any, slow_chat: dict[str, Any]) -> None:
+def _first_answer_streaming(page: Any, slow_chat: dict[str, Any]) -> Any:
+    """The chat with a first question ("When did the Sutong Bridge open?") streaming its answer: the box."""
     page.goto(f"{slow_chat['url']}/")
     box = page.locator("#nb-question textarea")
     box.wait_for()
     box.fill("When did the Sutong Bridge open?")
     box.press("Enter")
     _streaming(page)
+    return box
+
+
+def test_gradio_chat_keeps_what_is_typed_while_an_answer_streams(page: Any, slow_chat: dict[str, Any]) -> None:
+    box = _first_answer_streaming(page, slow_chat)
     box.type("And the canteen?", delay=30)
     page.wait_for_timeout(800)  # several streamed pieces later
     assert box.input_value() == "And the canteen?"  # not wiped by the answer coming in
@@ -915,12 +921,7 @@ def test_widget_asks_again_once_only_on_a_page_that_reloads_sooner_than_the_answ
 
 def _asked_again_streaming(page: Any, slow_chat: dict[str, Any]) -> Any:
     """The chat reloaded over a first answer, which the reloaded page is asking again and streaming: the box."""
-    page.goto(f"{slow_chat['url']}/")
-    box = page.locator("#nb-question textarea")
-    box.wait_for()
-    box.fill("When did the Sutong Bridge open?")
-    box.press("Enter")
-    _streaming(page)
+    box = _first_answer_streaming(page, slow_chat)
     page.reload()
     _streaming(page)  # asked again
     return box
