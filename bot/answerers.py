@@ -1163,6 +1163,9 @@ class ExtractiveAnswerer:
                 # (The sentence before, sliced only for the questions that look at it.)
                 previous = passage.text[spans[j - 1][0]:spans[j - 1][1]] if j and (asked_ordinals or asked_role) \
                     else ""
+                # "Who is the chief engineer of Canny?" - "Meng Qingdong, chief engineer of the company": the title
+                # answers however far the sentence reads from the question; a title of another body does not.
+                role = role_given(asked_role, sentence, previous)
                 candidates.append(Candidate(passage, j, start, end, sentence, score, dense, coverage, kind_ok,
                                             counted_ok, missing, own_coverage=own_coverage if follow_up else None,
                                             names_near=names_near, own_names_here=own_here,
@@ -1170,12 +1173,12 @@ class ExtractiveAnswerer:
                                             predicate_here=not predicate or gives_post or any(
                                                 t in near or not _OPPOSITE.get(t, frozenset()).isdisjoint(near)
                                                 for t in predicate),
-                                            all_named_here=gives_post or (
+                                            all_named_here=gives_post or role is True or (
                                                 only_names and all(t in near for t in named_terms)) or (
                                                 typed_lower and near_coverage >= 0.999),
                                             agrees=(event is None or not event.isdisjoint(near))
                                             and times_agree(asked_times, sentence)
-                                            and roles_agree(asked_role, sentence, previous)
+                                            and role is not False
                                             and ordinals_agree(asked_ordinals, sentence, previous)))
         candidates.sort(key=lambda c: -c.score)
         return candidates
@@ -1530,18 +1533,24 @@ def role_of(question: str) -> tuple[frozenset[str], frozenset[str]] | None:
     return (frozenset(analyze(head[-1])), org_terms) if head and org_terms else None
 
 
-def roles_agree(asked: tuple[frozenset[str], frozenset[str]] | None, sentence: str, before: str = "") -> bool:
-    """False when the sentence gives the role asked about only as someone's title of another body: "Lin Zhengguo,
-    Secretary of the Party Committee of Wangji Town" is not Siyang County's secretary, "Meng Qingdong, chief engineer
-    of the company" not Suzhou Metro's. A sentence naming no one by that title may answer otherwise."""
+def role_given(asked: tuple[frozenset[str], frozenset[str]] | None, sentence: str, before: str = "") -> bool | None:
+    """Does the sentence name someone by the role asked about, as the title of the body asked about? True: "Meng
+    Qingdong, chief engineer of the company" for Canny's chief engineer (the company the sentence before names);
+    False: only as the title of another body ("Lin Zhengguo, Secretary of the Party Committee of Wangji Town" is not
+    Siyang County's secretary, Meng Qingdong not Suzhou Metro's); None: no one by that title (the sentence may answer
+    otherwise)."""
     if asked is None:
-        return True
+        return None
     role, org = asked
     titles = [(m.group("title"), frozenset(analyze(m.group("title")))) for m in _TITLED.finditer(sentence)]
     titles = [(title, terms) for title, terms in titles if role <= terms]
-    # ("chief engineer of the company": the company the sentence before names may be the one asked about.)
-    return not titles or any(org <= terms or (_GENERIC_BODY.search(title) and org <= frozenset(analyze(before)))
-                             for title, terms in titles)
+    if not titles:
+        return None
+    # ("chief engineer of the company": the company the sentence before names first may be the one asked about. "...
+    # elevators from Suzhou Canny were put into use on Suzhou Metro Line 11": the company is Canny, not the metro.)
+    first = next((name for name in _PROPER.findall(before) if not _WHEN_WORDS.issuperset(analyze(name))), "")
+    return any(org <= terms or (_GENERIC_BODY.search(title) and org <= frozenset(analyze(first)))
+               for title, terms in titles)
 
 
 def times_agree(asked: frozenset[tuple[str, str]], sentence: str) -> bool:
