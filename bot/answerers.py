@@ -287,7 +287,8 @@ _KIND_RULES: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
     (name, re.compile(pattern, re.IGNORECASE))
     for name, pattern in (
         # ("spent" alone is as often time as money: "the zone where he spent eight years".)
-        ("money", r"\bhow much (?:money|(?:did|does) .* (?:cost|spend)|(?:was|were) (?:.* )?(?:invest|spent))|"
+        ("money", r"\bhow much (?:money|(?:did|does) .* (?:cost|spend)|(?:was|were) (?:.* )?(?:invest|spent)|"
+                  r"(?:is|are|will|did|does|do|has|have) .* invest)|"
                   r"\b(?:cost|price|budget|investment|invested|worth|funding|salary|revenue|pay|paid|subsid\w*)\b"),
         ("percent", r"\b(?:what|which) (?:percentage|proportion|share|fraction|part)\b|\bpercent|"
                     r"\bhow (?:big|large) a (?:share|proportion|part|percentage|fraction)\b|"
@@ -319,7 +320,13 @@ _KIND_RULES: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
                    r"\b(?:gdp|population|output|revenue|income|turnover|growth rate)\b|\bwhat (?:scale|size|level)\b|"
                    r"\bwhat (?:is|was) the (?:number|total|amount|size|area|population|volume|scale)\b|"
                    r"\bwhat(?:'s| is| was) the (?:\w+ )?(?:content|rate|ratio|capacity|temperature|speed|proportion)\b|"
-                   r"\bnumber of\b|\bhow (?:heavy|tall|wide)\b"),
+                   r"\bnumber of\b|\bhow (?:heavy|tall|wide)\b|"
+                   # "What is Huangyan's forest coverage rate?", "What exactly is the design traffic volume of the
+                   # bridge?": a figure ("high forest coverage" gives none).
+                   r"\bwhat(?:\s+exactly)?(?:'s|\s+is|\s+was|\s+are|\s+were)\s+(?:exactly\s+)?(?:the\s+)?"
+                   r"(?:[\w'’-]+\s+){0,4}?(?:rate|ratio|(?<!main )(?<!key )(?<!central )(?<!public )figure|amount|"
+                   r"volume|total|count|capacity)s?\b(?!\s+(?:of|for)\s+"
+                   r"(?:the\s+)?(?:reasons?|ways?|steps?)\b)"),
         ("person", r"^\s*(?:who|whom|whose)\b|\bwhich (?:person|official|secretary|leader|engineer|director|mayor)\b"),
         # "Where does Kunshan rank?" asks for a place in a ranking ("ranked first"), not a place on the map.
         # ("Where is the top-ranked university?" asks where.)
@@ -382,12 +389,23 @@ _WHO_IS_NAMED = re.compile(r"^\s*who(?:'s| is| was| are| were)\s+(?!the\b|a\b|an
                            r"([\w'’.-]+(?:\s+[\w'’.-]+){0,3})\s*\??\s*$", re.IGNORECASE)
 
 
+# "What position does Wu Xinming hold?", "What is Wu Xinming's job?": who he is, by his post.
+_POST_OF_NAMED = re.compile(r"^\s*(?:what|which)(?:'s|\s+is|\s+was)\s+([\w.-]+(?:\s+[\w.-]+){0,3})['’]s?\s+"
+                            r"(?:current\s+)?(?:position|post|title|job|job title|role|occupation|office)\s*\??\s*$|"
+                            r"^\s*(?:what|which)\s+(?:position|post|title|job|role|office)\s+(?:does|did)\s+"
+                            r"([\w.-]+(?:\s+[\w.-]+){0,3})\s+(?:hold|have|occupy)\s*\??\s*$", re.IGNORECASE)
+
+
 def _who_is(question: str) -> str | None:
-    """The name in "Who is Xu Xiaoyu?" (or "who is lin zhengguo"); None for "Who was president in 2020?", "Who is
-    responsible for it?" or "Who is the mayor?", which ask for a person."""
-    match = _WHO_IS_NAMED.match(question)
+    """The name in "Who is Xu Xiaoyu?" (or "who is lin zhengguo", "What position does Wu Xinming hold?"); None for
+    "Who was president in 2020?", "Who is responsible for it?" or "Who is the mayor?", which ask for a person."""
+    match = _WHO_IS_NAMED.match(question) or _POST_OF_NAMED.match(question)
     if not match:
         return None
+    if match.re is _POST_OF_NAMED:
+        name = match.group(1) or match.group(2)
+        return None if name.lower().split()[0] in ("the", "a", "an", "this", "that", "his", "her", "their", "its") \
+            else name
     words = match.group(1).split()
     if any(w.lower() in _NOT_IN_A_NAME or re.fullmatch(_TITLES, w, re.IGNORECASE) for w in words):
         return None
@@ -1092,12 +1110,21 @@ class ExtractiveAnswerer:
         asks_post = not _POSTS.isdisjoint(predicate)
         # The model reads a name typed in lower case as a word ("what did xi say in november" is far from "Xi
         # Jinping emphasized ... On November 30"): a sentence holding every word of such a question is close enough.
-        typed_lower = question == question.lower() and re.search("[a-z]", question) is not None and len(terms) >= 2
+        typed_lower = question == question.lower() and re.search("[a-z]", question) is not None
+        # ... and so an acronym ("what does vep stand for"): alone, it is close enough where the sentence writes it
+        # in capitals ("... (VEP)").
+        acronym = next((w for w in re.findall(r"\b[a-z]{2,6}\b", question) if analyze(w) == terms),
+                       None) if typed_lower and len(terms) == 1 else None
+        shouted = re.compile(rf"\b{acronym.upper()}\b") if acronym else None
         # ("Tell me more" has no words of its own: the subject's count, "Tell me more (Canny)".)
         named_terms = own or terms
         acronyms = {t for m in _ACRONYM.findall(standalone_question or question) for t in analyze(m)}
         only_names = bool(named_terms) and not follow_up and all(t in names or t in acronyms for t in named_terms)
         asked_times = relative_times(question)
+        # (A question asking when may name one year to ask for another: "it began in 1997 - what's the next year?";
+        # "Was the bridge opened in 2010?" is answered by the sentence giving 2008.)
+        asked_years = frozenset(_ANY_YEAR.findall(question)) \
+            if kind.name not in ("date", "day") and not _YES_NO.match(question) else frozenset()
         # "How many cars" counts what "90,000 vehicles" counts.
         counted_as = {counted, *_COUNTED_ALIKE.get(counted, ())} if counted else set()
         asked_ordinals = ordinals(question)
@@ -1175,9 +1202,12 @@ class ExtractiveAnswerer:
                                                 for t in predicate),
                                             all_named_here=gives_post or role is True or (
                                                 only_names and all(t in near for t in named_terms)) or (
-                                                typed_lower and near_coverage >= 0.999),
+                                                typed_lower and near_coverage >= 0.999 and (
+                                                    len(terms) >= 2 or (shouted is not None
+                                                                        and shouted.search(sentence) is not None))),
                                             agrees=(event is None or not event.isdisjoint(near))
                                             and times_agree(asked_times, sentence)
+                                            and years_agree(asked_years, sentence)
                                             and role is not False
                                             and ordinals_agree(asked_ordinals, sentence, previous)))
         candidates.sort(key=lambda c: -c.score)
@@ -1551,6 +1581,13 @@ def role_given(asked: tuple[frozenset[str], frozenset[str]] | None, sentence: st
     first = next((name for name in _PROPER.findall(before) if not _WHEN_WORDS.issuperset(analyze(name))), "")
     return any(org <= terms or (_GENERIC_BODY.search(title) and org <= frozenset(analyze(first)))
                for title, terms in titles)
+
+
+def years_agree(asked: frozenset[str], sentence: str) -> bool:
+    """False when the question names a year and the sentence gives its fact for other years only ("What had Jiaxing
+    combined by 2006?" is not answered by what it did in 1997). A sentence naming no year may answer."""
+    told = frozenset(_ANY_YEAR.findall(sentence))
+    return not asked or not told or bool(asked & told)
 
 
 def times_agree(asked: frozenset[tuple[str, str]], sentence: str) -> bool:

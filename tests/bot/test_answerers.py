@@ -12,7 +12,8 @@ import pytest
 
 from bot.answerers import (ExtractiveAnswerer, ExtractiveConfig, answer_kind, article_fact, asked_event,
                            counted_noun, introduced_people, ordinals, ordinals_agree, readable_date, readable_time,
-                           relative_times, role_given, role_of, times_agree, unit_pattern)
+                           relative_times, role_given, role_of, times_agree, unit_pattern,
+                           years_agree)
 from bot.prompts import PromptLibrary
 from index.bm25 import stem
 from index.build import pack_vectors
@@ -129,6 +130,17 @@ def ask(answerer: ExtractiveAnswerer, question: str, *passages, **options):
     ("Is the bridge longer than 8 kilometres?", "any"),
     ("Which companies will receive more funding or tax breaks?", "money"),
     ("Who was the first mayor or governor of the city?", "person"),
+    # A rate, a figure, a volume is a number ("high forest coverage" gives none); how much is invested is money.
+    ("What is Huangyan's forest coverage rate?", "number"),
+    ("What exactly is the design traffic volume of the Sutong Bridge?", "number"),
+    ("What is Suqian's GEP figure?", "number"),
+    ("What is the main figure in the story?", "any"),
+    ("How much is CNBM Yixing New Energy investing in the factory?", "money"),
+    # Someone's post, asked without "who": who they are.
+    ("What position does Wu Xinming hold?", "role"),
+    ("What is Wu Xinming's title?", "role"),
+    ("what is wu xinming's job", "role"),
+    ("What is the company's position?", "any"),
 ])
 def test_answer_kind(question: str, kind: str) -> None:
     assert answer_kind(question).name == kind
@@ -1226,6 +1238,14 @@ def test_the_measure_a_how_question_asks_for_is_no_word_the_answer_must_share(an
     thirty = make_passage("Wu Xinming left Suzhou, where he had worked for nearly 30 years.", chunk_id="b")
     answer = ask(answerer, "How long did Wu Xinming work in Suzhou?", long_time, thirty)
     assert answer.text.startswith("Wu Xinming left Suzhou")
+
+
+def test_years_agree() -> None:
+    """A year the question names is the one the sentence gives its fact for, when it gives one."""
+    assert years_agree(frozenset({"2006"}), "As early as 1997, Jiaxing began to hold festivals.") is False
+    assert years_agree(frozenset({"2006"}), "By 2006, Jiaxing had combined them, unlike in 1997.") is True
+    assert years_agree(frozenset({"2006"}), "Jiaxing combined the festivals.") is True
+    assert years_agree(frozenset(), "As early as 1997, Jiaxing began to hold festivals.") is True
 
 
 def test_relative_times() -> None:

@@ -473,6 +473,35 @@ def test_a_question_typed_in_lower_case_and_its_follow_up(seeds_pipeline: Pipeli
 
 
 @pipeline_marks
+@pytest.mark.parametrize(("question", "quoted"), [
+    # An acronym typed in lower case: the model reads it as no word, the sentence writes it in capitals.
+    ("what does vep stand for", "(VEP)"),
+    ("what does gep stand for", "(GEP)"),
+    # Someone's post, asked without "who".
+    ("What position does Wu Xinming hold?", "Wu Xinming, secretary of the Nantong Municipal Party Committee"),
+    ("What is Wu Xinming's title?", "Wu Xinming, secretary of the Nantong Municipal Party Committee"),
+    # A year the question names is the sentence's; a yes-no question is answered by the year it got wrong.
+    ("Was the Sutong Bridge opened in 2010?", "On June 30, 2008, the Sutong Bridge"),
+])
+def test_acronyms_posts_and_years_asked_as_users_ask_them(seeds_pipeline: Pipeline, question: str,
+                                                          quoted: str) -> None:
+    """The acronyms were declined; the posts got the plenary meeting, the Two Sessions or his leaving Suzhou."""
+    answer = seeds_pipeline.ask(question)
+    assert not answer.abstained and quoted in answer.citations[0].quote
+
+
+@pipeline_marks
+@pytest.mark.parametrize("question", [
+    "What is Huangyan's forest coverage rate?",  # "Huangyan with high forest coverage" gives no rate
+    "How much is CNBM Yixing New Energy investing in the zero-carbon factory?",  # the signing gives no sum
+    "What did Jiaxing do with the festivals in 2010?",  # only 1997 and 2006 are told
+])
+def test_a_figure_or_year_the_articles_do_not_give_is_declined(seeds_pipeline: Pipeline, question: str) -> None:
+    """Each quoted a sentence on the subject without the figure asked for, or of another year."""
+    assert seeds_pipeline.ask(question).abstained
+
+
+@pipeline_marks
 def test_what_someone_said_is_the_quote_their_name_follows(seeds_pipeline: Pipeline) -> None:
     """The quote comes before "Xu Xiaoyu, director of Jingjiang City, said.": asked alone, what he said was declined
     (the line naming him outscored it); after "who is xu xiaoyu", the sentence after that line was quoted."""
