@@ -711,6 +711,13 @@ _FIELD_LABELS = {"published": "Dated", "published_time": "Dated", "editor": "Edi
 _FIELD_WORDS = frozenset(analyze("published publish posted released dated updated written wrote edited editor reviewed "
                                  "reviewer checked proofread author authored agency news source outlet newspaper "
                                  "publication media date time day hour out online live"))
+# What a sentence telling an article's byline in its text names ("Liberation Daily and Shangguan News will launch a
+# series of interviews"); a date stays the article's own.
+_FIELD_IN_TEXT = {field: re.compile(pattern) for fields, pattern in (
+    (("outlet", "agency"), r"\b(?:Daily|News|Times|Post|Press|Xinhua|[Nn]ewspapers?|[Mm]edia|[Oo]utlets?|[Aa]genc(?:y|ies))\b"),
+    (("author", "editor", "reviewer"), r"\b(?:[Rr]eporters?|[Cc]orrespondents?|wrote|written by|[Aa]uthor|"
+                                        r"[Ee]ditors?|edited|reviewed)\b"),
+) for field in fields}
 _FIELD_NAMES = {"published": "date", "published_time": "time of publication", "editor": "editor",
                 "reviewer": "reviewer", "author": "author", "agency": "news agency", "outlet": "outlet"}
 
@@ -800,9 +807,29 @@ class ExtractiveAnswerer:
         said: Sequence[str] = (),
         embed: Callable[[str], np.ndarray] | None = None,
     ) -> Draft:
-        fact = self._article_fact(question, passages, standalone_question=standalone_question, said=said)
-        if fact is not None:
+        # The last answer named an article by its title: "what news agency?" asks about that article.
+        named_article = bool(said) and any(f'"{p.title}"' in said[-1] for p in passages if p.title)
+        field_name = article_fact(question) or _article_fact_follow_up(question, standalone_question,
+                                                                       about_an_article=named_article)
+        fact = self._article_fact(field_name, question, passages, standalone_question=standalone_question) \
+            if field_name is not None else None
+        if fact is not None and not fact.abstained:
             return fact
+        quoted = self._quote(question, passages, query_vector=query_vector, idf=idf,
+                             standalone_question=standalone_question, said=said, embed=embed)
+        # An article without the byline asked for may tell it in its text ("Which newspaper is running the interview
+        # series?" - "Liberation Daily and Shangguan News will launch a series of interviews"); if not, the answer
+        # names the article and what it lacks.
+        told = _FIELD_IN_TEXT.get(field_name) if field_name is not None else None
+        if fact is not None and (told is None or quoted.abstained
+                                 or not any(told.search(c.quote) for c in quoted.citations)):
+            return fact
+        return quoted
+
+    def _quote(self, question: str, passages: Sequence[Passage], *, query_vector: np.ndarray | None,
+               idf: IdfLookup, standalone_question: str | None, said: Sequence[str],
+               embed: Callable[[str], np.ndarray] | None) -> Draft:
+        """The answer quoted from the passages' sentences, or the abstention."""
         candidates = self.rank_sentences(question, passages, query_vector=query_vector, idf=idf,
                                          standalone_question=standalone_question)
         kind = answer_kind(question)
@@ -926,18 +953,14 @@ class ExtractiveAnswerer:
         enterprises" is not how many companies exhibited at the expo the passage names two sentences earlier)."""
         return kind.name == "any" or c.own_names_here
 
-    def _article_fact(self, question: str, passages: Sequence[Passage], *,
-                      standalone_question: str | None, said: Sequence[str] = ()) -> Draft | None:
+    def _article_fact(self, field_name: str, question: str, passages: Sequence[Passage], *,
+                      standalone_question: str | None) -> Draft | None:
         """A question about an article's date, time or byline, answered from the article that names what the
         question names, the one whose title shares most words with the question ("the article in the two strategies
         series"), else the best-ranked. When that article does not give the field, the answer is an abstention, not
         another article's byline (a time asked of a dated article without one gets its date and says so). None: not
-        such a question."""
-        # The last answer named an article by its title: "what news agency?" asks about that article.
-        named_article = bool(said) and any(f'"{p.title}"' in said[-1] for p in passages if p.title)
-        field_name = article_fact(question) or _article_fact_follow_up(question, standalone_question,
-                                                                       about_an_article=named_article)
-        if field_name is None or self.article_fact_message is None:
+        such a question (or no message to give it in)."""
+        if self.article_fact_message is None:
             return None
         asked = standalone_question or question
         terms = _content_terms(asked)

@@ -1305,6 +1305,19 @@ def test_an_article_without_that_byline_gets_an_abstention_not_another_articles_
     assert "Someone Else" in named.text and named.citations[0].chunk_id == "p2"
 
 
+def test_an_outlet_the_article_tells_in_its_text_answers_when_its_byline_has_none() -> None:
+    """"Which newspaper is running the interview series?" got "... does not give its outlet" (of another article):
+    the text says which. A sentence naming no newspaper does not stand in for the byline."""
+    answerer = _fact_answerer()
+    series = make_passage("Liberation Daily and Shangguan News will launch a series of interviews with mayors. "
+                          "The first interview was held in early summer.", dense=0.6)
+    told = ask(answerer, "Which newspaper is running the interview series with mayors?", series)
+    assert not told.abstained and "Liberation Daily" in told.citations[0].quote
+    plain = make_passage("The series of interviews with mayors began in early summer.", dense=0.6)
+    lacking = ask(answerer, "Which newspaper is running the interview series with mayors?", plain)
+    assert lacking.abstained and lacking.text == f'"{plain.title}" does not give its outlet.'
+
+
 def test_a_follow_up_is_answered_by_a_sentence_with_its_own_words_not_the_last_turns(
         answerer: ExtractiveAnswerer) -> None:
     text = ("Huangyan has three golden business cards: oranges, molds and history. "
