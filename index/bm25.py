@@ -71,11 +71,54 @@ def _stem_once(word: str) -> str:
 # A name of short hyphenated syllables ("Su-Tong", "Hu-Ning") is also written solid ("Sutong"): one term for both.
 _SYLLABLE_NAME = re.compile(r"\b([A-Z][a-z]{1,4})-([A-Z][a-z]{1,4})\b")
 
+# "The 6th plenary meeting" is the sixth; "November 8th" and "the 8th of November" are the 8 of "November 8".
+_ORDINAL_WORDS = ("first second third fourth fifth sixth seventh eighth ninth tenth eleventh twelfth thirteenth "
+                  "fourteenth fifteenth sixteenth seventeenth eighteenth nineteenth twentieth").split()
+_MONTH = (r"(?:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|sept?(?:ember)?|"
+          r"oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)")
+_DIGIT_ORDINAL = re.compile(rf"(?P<month>\b{_MONTH}\.?\s+)?\b(?P<n>\d{{1,2}})(?:st|nd|rd|th)\b"
+                            rf"(?P<of>\s+of\s+{_MONTH}\b)?", re.IGNORECASE)
+
+
+def _ordinal(match: re.Match[str]) -> str:
+    number = int(match.group("n"))
+    if match.group("month") or match.group("of") or not 1 <= number <= len(_ORDINAL_WORDS):
+        return f"{match.group('month') or ''}{number}{match.group('of') or ''}"
+    return _ORDINAL_WORDS[number - 1]
+
+
+# British spellings are the American ones ("moulds" are the "molds" of "Mold Capital", a "centre" is a "center"):
+# the articles and their readers write either.
+_BRITISH_STEMS = {base: base.replace("our", "or") for base in (
+    "colour honour favour labour neighbour harbour behaviour flavour humour rumour vapour endeavour savour vigour "
+    "odour armour").split()}
+_BRITISH_STEMS.update({base: base[:-2] + "er" for base in "centre metre kilometre litre theatre fibre calibre".split()})
+_BRITISH_STEMS.update({base: base[:-1] for base in "travell modell labell cancell fuell signall levell channell".split()})
+_BRITISH_STEMS.update({"mould": "mold", "programme": "program", "tonne": "ton", "defence": "defense",
+                       "licence": "license", "offence": "offense", "analys": "analyz", "catalys": "catalyz",
+                       "organis": "organiz", "recognis": "recogniz", "emphasis": "emphasiz", "prioritis": "prioritiz",
+                       "optimis": "optimiz", "utilis": "utiliz", "summaris": "summariz", "modernis": "moderniz",
+                       "symbolis": "symboliz", "maximis": "maximiz", "minimis": "minimiz", "authoris": "authoriz",
+                       "characteris": "characteriz", "criticis": "criticiz", "harmonis": "harmoniz",
+                       "categoris": "categoriz", "subsidis": "subsidiz", "mobilis": "mobiliz", "stabilis": "stabiliz",
+                       "aluminium": "aluminum", "grey": "gray"})
+_BRITISH = re.compile(r"^(?:" + "|".join(sorted(_BRITISH_STEMS, key=len, reverse=True)) + r")")
+# "-alise", "-isation": "realise", "urbanisation" (no such English word is not a spelling of the "-ize" one).
+_BRITISH_SUFFIX = re.compile(r"(?<=al)is(?=(?:e|ed|es|ing|ation|ations)$)|is(?=(?:ation|ations)$)")
+# A word that stands for several: "Politburo" is the "Political Bureau" the articles write.
+_EXPANSIONS = {"politburo": ("political", "bureau")}
+
+
+def _american(token: str) -> str:
+    token = _BRITISH.sub(lambda m: _BRITISH_STEMS[m.group(0)], token, count=1)
+    return _BRITISH_SUFFIX.sub("iz", token, count=1)
+
 
 def analyze(text: str, *, keep_stopwords: bool = False) -> list[str]:
-    """Lower-cased, stemmed terms; numbers lose their thousands commas ("90,000" -> "90000")."""
+    """Lower-cased, stemmed terms; numbers lose their thousands commas ("90,000" -> "90000"), ordinals their digits
+    ("6th" -> "sixth", but "November 8th" -> "November 8"), British words their spelling ("moulds" -> "mold")."""
     terms = []
-    text = _SYLLABLE_NAME.sub(r"\1\2", text)
+    text = _DIGIT_ORDINAL.sub(_ordinal, _SYLLABLE_NAME.sub(r"\1\2", text))
     for match in _WORD.finditer(text.lower()):
         token = match.group(0).replace("’", "'")
         if token[0].isdigit():
@@ -84,7 +127,10 @@ def analyze(text: str, *, keep_stopwords: bool = False) -> list[str]:
             token = token[:-2]
         if not keep_stopwords and token in STOPWORDS:
             continue
-        terms.append(stem(token))
+        if token in _EXPANSIONS:
+            terms.extend(stem(part) for part in _EXPANSIONS[token])
+            continue
+        terms.append(stem(_american(token)) if not token[0].isdigit() else token)
     return terms
 
 
@@ -97,7 +143,7 @@ def _import_bm25s() -> Any:
 
 
 # Bump when analyze()/stem() change: a keyword index built with another analyser is stale.
-ANALYZER_VERSION = "6"
+ANALYZER_VERSION = "7"
 
 
 def ids_digest(ids: Iterable[str]) -> str:

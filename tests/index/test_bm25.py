@@ -67,6 +67,24 @@ def test_a_name_of_hyphenated_syllables_is_one_term_like_its_solid_spelling() ->
     assert analyze("high-tech zone") == ["high", "tech", "zone"]  # ordinary compounds keep their parts
 
 
+def test_ordinals_british_spellings_and_politburo_meet_the_articles_words() -> None:
+    """"What did the 6th plenary meeting decide?", "Which one refers to moulds?" ("Mold Capital") and "When was the
+    Politburo meeting?" ("the Political Bureau meeting") shared none of the words that answer them."""
+    assert analyze("the 6th plenary meeting") == analyze("the sixth plenary meeting")
+    assert analyze("the 1st bridge") == analyze("the first bridge")
+    # A day of a month stays the day: "November 8th" is "November 8".
+    assert analyze("November 8th") == analyze("November 8") == analyze("the 8th of November")[::-1]
+    assert analyze("moulds") == analyze("Mold") and analyze("the centre") == analyze("the center")
+    assert analyze("colours") == analyze("colors") and analyze("travelling") == analyze("traveling")
+    assert analyze("urbanisation") == analyze("urbanization") and analyze("realised") == analyze("realized")
+    assert analyze("Politburo") == analyze("Political Bureau")
+    # Words that only look British keep their spelling.
+    assert analyze("promise crisis enterprise") == ["promis", "crisis", "company"]
+    # What analysis gives, analysed again, stays as it is (an index's stored terms are read again).
+    terms = analyze("the 6th centre of moulds and urbanisation in the Politburo's analyses")
+    assert analyze(" ".join(terms)) == terms
+
+
 def test_numbers_lose_thousands_commas_only() -> None:
     assert analyze("90,000") == analyze("90000") == ["90000"]
     assert analyze("1,234,567 vehicles") == ["1234567", "vehicl"]
