@@ -715,8 +715,10 @@ _FIELD_WORDS = frozenset(analyze("published publish posted released dated update
 # series of interviews"); a date stays the article's own.
 _FIELD_IN_TEXT = {field: re.compile(pattern) for fields, pattern in (
     (("outlet", "agency"), r"\b(?:Daily|News|Times|Post|Press|Xinhua|[Nn]ewspapers?|[Mm]edia|[Oo]utlets?|[Aa]genc(?:y|ies))\b"),
-    (("author", "editor", "reviewer"), r"\b(?:[Rr]eporters?|[Cc]orrespondents?|wrote|written by|[Aa]uthor|"
-                                        r"[Ee]ditors?|edited|reviewed)\b"),
+    # (By name: "When the reporter met Wu Xinming" names no author.)
+    (("author", "editor", "reviewer"), r"\b(?:[Rr]eporter|[Cc]orrespondent|[Ee]ditor|[Aa]uthor)\s+[A-Z][a-z]+|"
+                                        r"\b(?:written|edited|reviewed) by\s+[A-Z]|"
+                                        r"\b[A-Z][a-z]+(?:\s+[A-Z][a-z]+)?\s+(?:wrote|reported)\b"),
 ) for field in fields}
 _FIELD_NAMES = {"published": "date", "published_time": "time of publication", "editor": "editor",
                 "reviewer": "reviewer", "author": "author", "agency": "news agency", "outlet": "outlet"}

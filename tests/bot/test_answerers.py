@@ -1316,6 +1316,10 @@ def test_an_outlet_the_article_tells_in_its_text_answers_when_its_byline_has_non
     plain = make_passage("The series of interviews with mayors began in early summer.", dense=0.6)
     lacking = ask(answerer, "Which newspaper is running the interview series with mayors?", plain)
     assert lacking.abstained and lacking.text == f'"{plain.title}" does not give its outlet.'
+    # A reporter the text mentions without a name is no author.
+    met = make_passage("When the reporter met Wu Xinming, he had just returned to Nantong.", dense=0.6)
+    author = ask(answerer, "Who wrote the article?", met)
+    assert author.abstained and author.text == f'"{met.title}" does not give its author.'
 
 
 def test_a_follow_up_is_answered_by_a_sentence_with_its_own_words_not_the_last_turns(
