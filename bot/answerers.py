@@ -841,7 +841,7 @@ class ExtractiveAnswerer:
         leader = _leader(candidates, self.config.min_dense_leader)
         # A follow-up's answer shares a word of the follow-up itself when any sentence on the subject does: else
         # the sentence that matched the turn before ("the three business cards") answers again.
-        own_seen = any(c.own_coverage and not c.names_missing for c in candidates)
+        own_seen = any(c.own_coverage and not c.names_missing and c.names_near for c in candidates)
         if self._asks_about_something_else(question, kind, candidates, embed):
             return Draft(self.abstain_message, True, [], {"own_coverage": 0.0})
         supported = [c for c in candidates

@@ -139,11 +139,12 @@ class HeuristicCondenser:
                 subject.extend(phrases + ([" ".join(topic)] if topic else []))
             else:
                 subject.extend(phrases)
-            if (back == 0 and not phrases and not _PERSONAL.search(question) and self.needs_context(asked)
-                    and _ASKS_FOR_INSTANCE.search(asked) and not asks_for_more(question)):
-                # The last question asked for an instance and named it not ("Give me an example."): what its answer
-                # brought in ("the Shanghai Shibei High-tech City") is what "it" now means, before the subject
-                # further back. (Not after "Why was it needed?": its answer's other crossing is not "it".)
+            if (back == 0 and not phrases and not _PERSONAL.search(question) and not asks_for_more(question)
+                    and (_ASKS_FOR_INSTANCE.search(asked) if self.needs_context(asked) else _only_a_day(turn))):
+                # The last question asked for an instance and named it not ("Give me an example."), or asked about a
+                # day and nothing named ("What happened on November 17?"): what its answer brought in ("the
+                # Shanghai Shibei High-tech City", "CNBM Yixing New Energy") is what "it" now means, before the
+                # subject further back. (Not after "Why was it needed?": its answer's other crossing is not "it".)
                 subject.extend(_answer_names(reply, known=set(analyze(turn)) | own)[:self.max_answer_names])
             # "Who is X?" -> "X, director of Jingjiang City" -> "his city"; "Who is the secretary?" -> "Wu Xinming"
             # -> "Where did he work before?". Other answers' names are left out: "the Sutong Bridge ... the
@@ -176,6 +177,16 @@ class HeuristicCondenser:
 # "the action plan", "the bridge": a definite phrase of up to three lower-case words.
 # (It stops before "of", "the" or "and": "the goal of the action plan" holds "the goal" and "the action plan".)
 _DEFINITE = re.compile(r"\bthe\s+([a-z][\w-]*(?:\s+(?!(?:the|of|and)\b)[a-z][\w-]*){0,2})")
+
+
+def _only_a_day(turn: str) -> bool:
+    """Does the question name nothing but a day ("What happened on November 17?")? What happened is what its answer
+    names."""
+    words = [w.lower() for w in _WORD.findall(turn) if w.lower() not in _QUESTION_WORDS and w.lower() not in _GENERIC]
+    return bool(words) and all(w in _CALENDAR or w in _ON_A_DAY for w in words)
+
+
+_ON_A_DAY = frozenset("happen happened happens going on events event took place day date".split())
 
 
 def _points_back(question: str, turn: str, reply: str) -> bool:

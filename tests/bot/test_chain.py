@@ -408,6 +408,36 @@ def test_a_follow_up_can_lean_on_the_bots_answer(seeds_pipeline: Pipeline) -> No
     assert "director of Jingjiang City, said" not in answer.answer and len(answer.citations) == 1
 
 
+def _conversation(pipeline: Pipeline, *questions: str) -> list[dict[str, str]]:
+    """The history of a chat that asked these questions in turn."""
+    history: list[dict[str, str]] = []
+    for question in questions:
+        reply = pipeline.ask(question, history=history).answer
+        history += [{"role": "user", "content": question}, {"role": "assistant", "content": reply}]
+    return history
+
+
+@pipeline_marks
+def test_what_happened_on_a_day_is_what_its_answer_named(seeds_pipeline: Pipeline) -> None:
+    """"Which company was involved?" after "What happened on November 17?" was declined: the question named only the
+    day, and "the company" of Canny's chief engineer (another article's) held the follow-up's own word."""
+    history = _conversation(seeds_pipeline, "What happened on November 17?")
+    answer = seeds_pipeline.ask("Which company was involved?", history=history)
+    assert "CNBM Yixing New Energy" in answer.standalone_question
+    assert not answer.abstained and "CNBM Yixing New Energy" in answer.citations[0].quote
+
+
+@pipeline_marks
+def test_a_follow_up_is_answered_on_its_subject_though_another_sentence_holds_its_words(
+        seeds_pipeline: Pipeline) -> None:
+    """"and how many people work there?" four turns into Shibei High-tech City was declined: sentences elsewhere
+    hold "people" and "work", though none names Shibei."""
+    history = _conversation(seeds_pipeline, "What is Shibei High-tech City?", "Who built it?",
+                            "How long have they been developing it?")
+    answer = seeds_pipeline.ask("and how many people work there?", history=history)
+    assert not answer.abstained and "tens of thousands of talents" in answer.citations[0].quote
+
+
 @pipeline_marks
 def test_a_span_of_months_reads_as_the_article_writes_it(seeds_pipeline: Pipeline) -> None:
     """"Jan-Oct" was one word, "janoct", that no passage holds: the question looked unanswered and was declined."""

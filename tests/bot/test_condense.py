@@ -345,3 +345,15 @@ def test_a_question_about_the_collection_is_no_subject() -> None:
     history = [*conversation("When did the Sutong Bridge open?", "On June 30, 2008, the Sutong Bridge opened. [1]"),
                *conversation("What articles do you have?", "I have 7 articles, newest first:")]
     assert condenser.condense("How many vehicles use it every day?", history).endswith("(Sutong Bridge; open)")
+
+
+def test_what_happened_on_a_day_is_what_its_answer_named() -> None:
+    """The question named only the day: the follow-up is about what the answer named."""
+    history = [{"role": "user", "content": "What happened on November 17?"},
+               {"role": "assistant", "content": "On November 17, the signing ceremony of CNBM Yixing New Energy was "
+                                                "held in Yixing Environmental Science Park. [1]"}]
+    standalone = HeuristicCondenser().condense("Which company was involved?", history)
+    assert "CNBM Yixing New Energy" in standalone
+    # A question naming more than a day keeps its own subject.
+    history[0]["content"] = "What happened to the bridge on November 17?"
+    assert "CNBM" not in HeuristicCondenser().condense("Which company was involved?", history)
