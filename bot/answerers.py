@@ -863,9 +863,10 @@ class ExtractiveAnswerer:
         evidence = {"score": best.score, "dense": best.dense, "coverage": best.coverage,
                     "kind_ok": float(best.kind_ok), "names_missing": float(len(best.names_missing))}
         # (A line only naming who spoke answers nothing but who: it scores high for "What did Xu Xiaoyu say?", whose
-        # answer is the quote before it.)
-        top = next((c for c in candidates if kind.name in ("role", "person") or not _ONLY_ATTRIBUTION.match(c.text)),
-                   best)
+        # answer is the quote before it. Nor does a sentence saying nothing to a yes-no question's yes or no: "Nantong
+        # is close to the river, the sea and Shanghai" for "Is Nantong south of the Yangtze?".)
+        top = next((c for c in candidates if c.predicate_here
+                    and (kind.name in ("role", "person") or not _ONLY_ATTRIBUTION.match(c.text))), best)
         if not supported or top.score - best.score > self.config.max_score_gap:
             return Draft(self.abstain_message, True, [], evidence)
         if said and standalone_question and standalone_question != question and _already_said(best, said):
@@ -1199,9 +1200,12 @@ class ExtractiveAnswerer:
                     # "It is the only city north of the Yangtze ...": the name it stands for is in the sentence
                     # before, which the answer quotes with it.
                     kind_ok = kind.found_in(passage.text[spans[j - 1][0]:spans[j - 1][1]], question)
-                if kind.name not in ("role", "person") and _ONLY_ATTRIBUTION.match(sentence):
+                # "Is Meng Qingdong the director of Canny?" - "Meng Qingdong, chief engineer of the company": the post
+                # he holds answers, however far the sentence reads from the question.
+                gives_post = asks_post and holds_a_post(sentence, people)
+                if kind.name not in ("role", "person") and not gives_post and _ONLY_ATTRIBUTION.match(sentence):
                     # "Xu Xiaoyu, director of Jingjiang City, said.": who spoke, and nothing else. It answers nothing
-                    # but who; it follows the quote it names the speaker of.
+                    # but who (and whether he is the mayor); it follows the quote it names the speaker of.
                     kind_ok = False
                 counted_ok = counted is None or bool(counted_as & sentence_terms[j])
                 missing = tuple(t for t in names if t not in window and t not in passage_terms)
@@ -1209,9 +1213,6 @@ class ExtractiveAnswerer:
                 own_here = all(t in window for t in names if t in own and t not in one_word)
                 score = (cfg.w_dense * dense + cfg.w_coverage * (0.5 * coverage + 0.5 * own_coverage)
                          + cfg.w_kind * float(kind_ok and counted_ok) + cfg.w_rank / passage.rank)
-                # "Is Meng Qingdong the director of Canny?" - "Meng Qingdong, chief engineer of the company": the post
-                # he holds answers, however far the sentence reads from the question.
-                gives_post = asks_post and holds_a_post(sentence, people)
                 # (The sentence before, sliced only for the questions that look at it.)
                 previous = passage.text[spans[j - 1][0]:spans[j - 1][1]] if j and (asked_ordinals or asked_role) \
                     else ""
@@ -1464,12 +1465,21 @@ def _key_terms(question: str, terms: Sequence[str]) -> tuple[str, ...]:
     stray = {d for pair in _STRAY_DIGIT.findall(question) for d in pair if d}
     # Nor need any year a yes-no question gives: "Did the bridge open in 2010?" is answered by the sentence giving
     # 2008.
-    # Nor a figure it compares against: "Is Shibei bigger than 10 square kilometres?" - "only 5.2 square kilometers".
-    bounds = {t for m in _ANY_YEAR.findall(question) + _BOUND_FIGURE.findall(question) for t in analyze(m)} \
-        if _YES_NO.match(question) else set()
+    # Nor a figure it compares against: "Is Shibei bigger than 10 square kilometres?" - "only 5.2 square kilometers",
+    # or checks: "Does the bridge carry 200,000 vehicles a day?" - "exceeded 90,000 vehicles". (A figure naming
+    # something, "Metro Line 3", stays.)
+    bounds = {t for m in _ANY_YEAR.findall(question) + _BOUND_FIGURE.findall(question) + _checked_figures(question)
+              for t in analyze(m)} if _YES_NO.match(question) else set()
     return tuple(t for t in terms if t in proper or (t[0].isdigit() and t not in stray and t not in bounds))
 
 
+def _checked_figures(question: str) -> list[str]:
+    """The figures of a quantity a question gives ("200,000 vehicles", "40%"), not those naming something ("Line 3")."""
+    return [m.group(1) for m in _QUANTITY_GIVEN.finditer(question)
+            if len(words := question[:m.start()].split()) < 2 or not words[-1][:1].isupper()]
+
+
+_QUANTITY_GIVEN = re.compile(r"\b(\d[\d,]*(?:\.\d+)?)(?=\s*(?:%|\s[a-z]))")
 _ANY_YEAR = re.compile(r"\b((?:1[89]|20)\d{2})\b")
 _BOUND_FIGURE = re.compile(r"\b(?:than|over|under|above|below|at least|at most|exceeds?|exceeded|beyond)\s+"
                            r"(?:about\s+|around\s+|nearly\s+)?(\d[\d,]*(?:\.\d+)?)", re.IGNORECASE)

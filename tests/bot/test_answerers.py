@@ -1240,6 +1240,14 @@ def test_the_measure_a_how_question_asks_for_is_no_word_the_answer_must_share(an
     assert answer.text.startswith("Wu Xinming left Suzhou")
 
 
+def test_a_figure_a_yes_no_question_checks_need_not_be_in_the_answer() -> None:
+    """"Does the bridge carry 200,000 vehicles a day?" is answered by "90,000 vehicles"; "Line 3" names a line."""
+    from bot.answerers import _checked_figures
+    assert _checked_figures("Does the bridge carry 200,000 vehicles a day?") == ["200,000"]
+    assert _checked_figures("Is 40% of it exported?") == ["40"]
+    assert _checked_figures("Does Metro Line 3 use Canny elevators?") == []
+
+
 def test_years_agree() -> None:
     """A year the question names is the one the sentence gives its fact for, when it gives one."""
     assert years_agree(frozenset({"2006"}), "As early as 1997, Jiaxing began to hold festivals.") is False

@@ -481,6 +481,11 @@ def test_a_fact_of_another_event_partner_or_body_is_no_answer(seeds_pipeline: Pi
     ("Is Wu Xinming the mayor of Nantong?", "Wu Xinming, secretary of the Nantong Municipal Party Committee"),
     ("Is Meng Qingdong the director of Canny?", "Meng Qingdong, chief engineer of the company"),
     ("Is Shibei High-tech City bigger than 10 square kilometres?", "only 5.2 square kilometers"),
+    # A figure the question checks, a post given only by the line naming who spoke, a side the question has wrong
+    # (a sentence saying nothing to yes or no scored higher and made these look off the point).
+    ("Does the Sutong Bridge carry 200,000 vehicles a day?", "exceeded 90,000 vehicles"),
+    ("Is Xu Xiaoyu the mayor of Jingjiang?", "Xu Xiaoyu, director of Jingjiang City"),
+    ("Is Nantong south of the Yangtze?", "north"),
 ])
 def test_a_yes_no_question_is_answered_by_the_sentence_saying_no(seeds_pipeline: Pipeline, question: str,
                                                                  quoted: str) -> None:
