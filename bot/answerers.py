@@ -95,6 +95,12 @@ _SIZE = re.compile(r"\b\d[\d,.]*\s*(?:square\s+(?:kilo)?met(?:er|re)s?|square\s+
                    # ... or a head count: "a team of 12 members", "45 delegates".
                    r"\b\d[\d,]*\s+(?:[a-z-]+\s+)?(?:members|people|persons|employees|staff|workers|residents|delegates|"
                    r"companies|enterprises|firms|households|students|exhibitors)\b", re.IGNORECASE)
+# A name opening a sentence that says what it is: "Suzhou is the strongest prefecture-level city in China." (Not "It
+# is", "There are", "This was".)
+_SUBJECT_NAME = re.compile(r"^\W*(?:The\s+)?(?!(?:It|Its|This|That|These|Those|There|Here|He|She|They|We|I|You|"
+                           r"Which|What|Who|Such|Each|Every|All|Both|Some|Many|Most|One)\b)"
+                           r"([A-Z][a-z]+(?:[\s-][A-Z][a-z]+)*)\s+(?:is|was|are|were|has|had|have|became|remains|"
+                           r"ranks|ranked)\b")
 # "the Fortune 500" or "in Room 101" names something; its number measures nothing. (Not the first word: "Its 500
 # firms".)
 _AFTER_A_NAME = re.compile(r"(?<=[\w,]\s)[A-Z][a-z]+\s+$")
@@ -230,9 +236,11 @@ class AnswerKind:
             return any(set(terms) - asked - _WHEN_WORDS for place in _PLACE.findall(sentence)
                        if (terms := analyze(place)) and terms[-1] not in _ERA_WORDS)
         if self.name == "named":
-            # ("On June 30" names a day, not a thing.)
-            return new([n for n in _ANSWER_NAME.findall(sentence)
-                        if self._names_head(n) and not set(analyze(n)) <= _WHEN_WORDS])
+            # ("On June 30" names a day, not a thing. A name opening the sentence is one when it is what the sentence
+            # is about: "Suzhou is the strongest prefecture-level city in China.")
+            subject = _SUBJECT_NAME.match(sentence)
+            names = _ANSWER_NAME.findall(sentence) + ([subject.group(1)] if subject else [])
+            return new([n for n in names if self._names_head(n) and not set(analyze(n)) <= _WHEN_WORDS])
         if self.name == "rank":
             return new(_ORDINAL.findall(sentence) + _TOP.findall(sentence))
         if self.name == "time":

@@ -298,6 +298,11 @@ def test_a_named_answer_knows_what_it_names(question: str, head: str | None) -> 
      False),
     ("named", "On June 30, 2008, the Sutong Bridge, the first cross-river bridge in Nantong, was opened.",
      "What is the name of Nantong's second bridge, the one after the Sutong Bridge?", False),
+    # A name opening the sentence that says what it is (not "It is ...", nor a word that merely opens it).
+    ("named", "Suzhou is the strongest prefecture-level city in China.",
+     "Which city is called the strongest prefecture-level city in China?", True),
+    ("named", "It is the strongest prefecture-level city of the country.", "Which city is the strongest?", False),
+    ("named", "Strolling around the street, I smelt food.", "Which town is the street in?", False),
     ("time", "Then I realized that it was almost dusk.", "What time of day was it?", True),
     ("time", "Then I realized that it was almost 2008.", "What time of day was it?", False),
     # A compass side, not one that is part of a name ("southern Jiangsu", "North Yanjiang").
