@@ -67,7 +67,9 @@ _ERA_DATE = re.compile(r"\b[Rr]eign of (?:the )?(?:[A-Z][\w'’-]*\s+){1,3}|"
 _RELATED_PLACE = re.compile(r"\b(?:with|to|from|between|and)\s+(?:the\s+)?([A-Z][\w'’-]*)\b(?!\s+[A-Z])")
 # When, as the article gives it without a date: "Recently, the ... Exhibition opened" answers when it opened (and the
 # date of another event beside it does not).
-_VAGUE_DATE = re.compile(r"\b(?:recently|not long ago|a few (?:days|weeks) ago|the other day)\b", re.IGNORECASE)
+# ... and "about to", "soon": when it will happen ("The Su-Tong second passage is about to start construction").
+_VAGUE_DATE = re.compile(r"\b(?:recently|not long ago|a few (?:days|weeks) ago|the other day|about to|soon|shortly|"
+                         r"in the near future)\b", re.IGNORECASE)
 # A date that names its day ("November 30", "30th of November", "2024-05-14", "on Monday"): what "On what date ..."
 # asks for, which a year or "early summer" does not give.
 _DAY = re.compile(rf"\b(?:(?:{MONTHS})\.?\s+\d{{1,2}}(?:st|nd|rd|th)?\b|"
@@ -1568,7 +1570,9 @@ def asked_event(question: str) -> frozenset[str] | None:
     if match is None:
         return None
     verb = match.group("verb")
-    if not (verb in _EVENT_VERBS if match.group("passive") is None else _PARTICIPLE.fullmatch(verb)):
+    # ("When will it be finished?" is passive too.)
+    passive = match.group("passive") is not None or re.search(rf"\bbe\s+{verb}\W*$", question) is not None
+    if not (_PARTICIPLE.fullmatch(verb) if passive else verb in _EVENT_VERBS):
         return None
     terms = analyze(verb)
     return _EVENT_ALIKE.get(terms[0], frozenset(terms[:1])) if terms else None
@@ -1577,7 +1581,8 @@ def asked_event(question: str) -> frozenset[str] | None:
 # An event is told in other words too: a session "held" is one that "met", an exhibition held one that "opened".
 _EVENT_ALIKE = {term: group for line in ("hold held meet met convene convened open opened launch inaugurate",
                                          "release released publish issue announce unveil",
-                                         "build built construct complete", "start begin began begun launch",
+                                         "build built construct complete completed finish finished",
+                                         "start begin began begun launch",
                                          "found establish set", "leave left depart move moved")
                 for group in [frozenset(analyze(line))] for term in group}
 

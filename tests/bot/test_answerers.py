@@ -318,6 +318,8 @@ def test_a_named_answer_knows_what_it_names(question: str, head: str | None) -> 
     # ... and so does "recently", when it is all the article gives.
     ("date", "Recently, the Kunshan Metaverse International Equipment Exhibition opened.", "When did it open?", True),
     ("date", "The exhibition opened, showcasing equipment.", "When did it open?", False),
+    # ... and "about to", when the article tells no more of the future.
+    ("date", "The Su-Tong second passage is about to start construction.", "When does it start?", True),
     ("comparison", "Kunshan's GDP is higher than Jiangyin's.", "Is Kunshan richer than Jiangyin?", True),
     ("comparison", "Kunshan ranked first among the top 100 counties, ahead of Jiangyin.",
      "Which is richer, Kunshan or Jiangyin?", True),
@@ -1163,6 +1165,7 @@ def test_role_given(question: str, sentence: str, before: str, given: bool | Non
 @pytest.mark.parametrize(("question", "event"), [
     ("When was the Fifth Plenary Session of the 14th Provincial Party Committee held?", "met"),  # or held
     ("When did Suzhou Metro Line 11 open?", "launch"),
+    ("When will the second passage be finished?", "complete"),  # "will be" + participle is passive too
     ("What year did the bridge open?", "open"),
     # Ending otherwise: a name, a noun, a verb any event is asked with.
     ("When did Wu Xinming leave Suzhou?", None),

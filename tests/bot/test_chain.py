@@ -451,6 +451,9 @@ def test_a_span_of_months_reads_as_the_article_writes_it(seeds_pipeline: Pipelin
     # A date for another event: the plans' 2024, the elevators' June.
     ("When was the Fifth Plenary Session of the 14th Provincial Party Committee held?", None),
     ("When did Suzhou Metro Line 11 open?", None),
+    # "about to start construction" says when it starts, not when it will be finished.
+    ("When does construction of the Su-Tong second passage start?", "about to start construction"),
+    ("When will the Su-Tong second passage be finished?", None),
     ("When was the Kunshan action plan released?", "On November 8th last year, Kunshan released"),
     # A figure for another partner.
     ("How many cooperation parks has Nantong built with Anhui?", None),
