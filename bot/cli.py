@@ -116,6 +116,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         handler.setFormatter(ForTheUser())
         logging.basicConfig(level=logging.WARNING, handlers=[handler])
         _quiet_libraries()
+    _replace_unencodable()
     # The packaged model is on disk; never ask a hub for it.
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
@@ -142,6 +143,25 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _report(exc, settings)
 
 
+def _replace_unencodable() -> None:
+    """On an output that cannot show every character (PYTHONIOENCODING=ascii, a Latin-1 terminal), one curly quote
+    in an answer raised UnicodeEncodeError and the whole answer was lost: such characters are shown as "?" instead.
+    (stderr does the like already: Python writes it with backslash escapes.)"""
+    if getattr(sys.stdout, "errors", None) == "strict" and hasattr(sys.stdout, "reconfigure"):
+        sys.stdout.reconfigure(errors="replace")
+
+
+def _ascii_json() -> bool:
+    """Whether --json output must escape non-ASCII characters (\\u2019): stdout cannot encode them all, and JSON
+    with "?" in place of a character would change the data, not just its look."""
+    import codecs
+
+    try:
+        return not codecs.lookup(sys.stdout.encoding or "ascii").name.startswith("utf")
+    except LookupError:
+        return True
+
+
 class ForTheUser(logging.Formatter):
     """A warning logged during a command, worded as the command's own messages are ("Warning: ..."): one line,
     without the module's name or a traceback (-v shows those). An error logged with its exception (a request that
@@ -155,8 +175,8 @@ class ForTheUser(logging.Formatter):
 
 
 class Terminated(KeyboardInterrupt):
-    """SIGTERM (`kill`, a CI job's time limit) during `bot index`: it stops as Ctrl-C does, writing what was
-    embedded first."""
+    """SIGTERM (`kill`, a CI job's time limit) during `bot index` or `bot eval`: it stops as Ctrl-C does, keeping
+    what was done (the chunks embedded, the cases answered)."""
 
 
 @contextmanager
@@ -270,6 +290,11 @@ def _quiet_libraries() -> None:
 # --- commands ------------------------------------------------------------------------------------------------
 
 
+def _count(n: int, noun: str) -> str:
+    """The count with its noun: "1 file", "2 files"."""
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
+
+
 def cmd_index(args: argparse.Namespace, settings: Settings) -> int:
     from bot.indexing import make_indexer
 
@@ -284,8 +309,11 @@ def cmd_index(args: argparse.Namespace, settings: Settings) -> int:
     else:
         print(summary.line())
     if summary.files == 0 and summary.files_skipped:  # a CI step must not pass when it indexed nothing
-        print(f"Error: None of the {summary.files_skipped} files found could be indexed; the warnings above say why.",
-              file=sys.stderr)
+        if summary.files_skipped == 1:
+            print("Error: The one file found could not be indexed; the warning above says why.", file=sys.stderr)
+        else:
+            print(f"Error: None of the {summary.files_skipped} files found could be indexed; the warnings above say "
+                  "why.", file=sys.stderr)
         return 1
     return 0
 
@@ -300,8 +328,9 @@ def cmd_remove(args: argparse.Namespace, settings: Settings) -> int:
                          "it was indexed from.")
     for message in summary.warnings:  # a path beside others that were taken out
         print(f"Warning: {one_line(message)} `bot sources` lists every indexed file.", file=sys.stderr)
-    print(f"Removed {summary.files_removed} files ({summary.chunks_removed} chunks); "
-          f"{summary.chunks_total} chunks are left in the index.")
+    left = "1 chunk is" if summary.chunks_total == 1 else f"{summary.chunks_total} chunks are"
+    print(f"Removed {_count(summary.files_removed, 'file')} ({_count(summary.chunks_removed, 'chunk')}); "
+          f"{left} left in the index.")
     return 0
 
 
@@ -310,7 +339,7 @@ def cmd_sources(args: argparse.Namespace, settings: Settings) -> int:
 
     articles = list_articles(settings)
     if args.json:
-        print(json.dumps(articles, indent=2, ensure_ascii=False))
+        print(json.dumps(articles, indent=2, ensure_ascii=_ascii_json()))
         return 0
     for a in articles:
         # The source first, as citations show it and as `--source` matches it; then where its file lives.
@@ -327,7 +356,7 @@ def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
     filters = {"source": _source_filter(args.source)} if args.source else {}
     filters |= _date_filters(args)
     answer = build_pipeline(settings).ask(args.question, k=args.k, filters=filters or None)
-    print(json.dumps(answer.to_dict(), ensure_ascii=False) if args.json else format_answer(answer))
+    print(json.dumps(answer.to_dict(), ensure_ascii=_ascii_json()) if args.json else format_answer(answer))
     return 0
 
 
@@ -414,16 +443,45 @@ def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
     cases = evaluate.load_cases(args.file, split=args.split)
     # Checked before the run, which may take long: a path that cannot be written would lose its results.
     evaluate.check_output_paths(args.file, {"--output": args.output, "--report": args.report})
-    pipeline = build_pipeline(settings)
-    pipeline.warm_up()
-    results = evaluate.run_cases(pipeline, cases, k=args.k, progress=not args.quiet)
+    k = args.k if args.k is not None else settings.k  # recorded in the results and the report
+    results: list[evaluate.CaseResult] = []
+    # Ctrl-C or SIGTERM (a CI job's time limit) part-way keeps the cases done: each is in --output as it finishes,
+    # and the report and metrics cover them, marked partial.
+    with _terminate_as_interrupt():
+        try:
+            pipeline = build_pipeline(settings)
+            pipeline.warm_up()
+            with evaluate.ResultsWriter(args.output) as writer:
+                for result in evaluate.iter_cases(pipeline, cases, k=k, progress=not args.quiet):
+                    results.append(result)
+                    writer.write(result)
+        except KeyboardInterrupt as stop:
+            return _eval_interrupted(stop, args, results, total=len(cases), k=k)
     metrics = evaluate.compute_metrics(results)
-    if args.output:
-        evaluate.write_results(results, args.output)
     if args.report:
-        evaluate.write_report(metrics, results, args.report)
+        evaluate.write_report(metrics, results, args.report, k=k)
     print(evaluate.format_metrics(metrics))
     return _thresholds(metrics, args)
+
+
+def _eval_interrupted(stop: KeyboardInterrupt, args: argparse.Namespace, results: list[Any], *, total: int,
+                      k: int) -> int:
+    """What an interrupted `bot eval` leaves: the metrics and report of the cases done, and one line saying so."""
+    from bot import evaluate
+
+    status = 128 + signal.SIGTERM if isinstance(stop, Terminated) else 130
+    if not results:
+        print(f"Interrupted before any of the {total} cases finished; nothing was written.", file=sys.stderr)
+        return status
+    metrics = evaluate.compute_metrics(results)
+    if args.report:
+        evaluate.write_report(metrics, results, args.report, k=k, total=total)
+    print(evaluate.format_metrics(metrics))
+    kept = ([f"results so far in {args.output}"] if args.output else []) + (
+        [f"a partial report in {args.report}"] if args.report else [])
+    print(f"Interrupted after {len(results)} of {total} cases" + (f"; {', '.join(kept)}" if kept else "") + ".",
+          file=sys.stderr)
+    return status
 
 
 def _compare(args: argparse.Namespace) -> int:
@@ -455,7 +513,7 @@ def cmd_feedback(args: argparse.Namespace, settings: Settings) -> int:
     from bot.feedback import FeedbackStore
 
     count = FeedbackStore(settings.feedback_db).export_question_set(args.file)
-    print(f"Wrote {count} rated answers to {args.file}.")
+    print(f"Wrote {_count(count, 'rated answer')} to {args.file}.")
     return 0
 
 

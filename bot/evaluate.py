@@ -16,13 +16,13 @@ import statistics
 import string
 import sys
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
 from bot.errors import ConfigError, IndexMismatchError, IndexMissingError, StoreUnavailableError, UsageError
-from bot.schema import Answer
+from bot.schema import CITATION_MARKER, Answer, Passage
 
 log = logging.getLogger(__name__)
 
@@ -31,8 +31,12 @@ Turn = str | Mapping[str, str]
 # Facts that must all appear in the answer; an item that is a tuple is a set of alternatives (any one suffices).
 Expected = tuple[str | tuple[str, ...], ...]
 
-CASE_KEYS = ("id", "question", "history", "expected", "unexpected", "sources", "answerable", "reference", "split",
-             "kind")
+CASE_KEYS = ("id", "question", "history", "expected", "unexpected", "sources", "answerable", "reference",
+             "reference_contexts", "split", "kind")
+# The fields of a RAGAS sample (single- or multi-turn, or a generated test set). A row with `user_input` may have
+# these and the case keys above (`answerable`, `expected`, ... are honoured as in any case).
+RAGAS_KEYS = ("user_input", "reference", "reference_contexts", "retrieved_contexts", "response", "multi_responses",
+              "rubrics", "synthesizer_name", "reference_tool_calls", "reference_topics")
 ROLES = ("user", "assistant")
 # RAGAS multi-turn samples name the speakers this way.
 RAGAS_ROLES = {"human": "user", "user": "user", "ai": "assistant", "assistant": "assistant"}
@@ -57,6 +61,8 @@ class EvalCase:
     sources: tuple[str, ...] = ()
     answerable: bool = True
     reference: str | None = None
+    # RAGAS's gold passages: a retrieved passage holding one is gold, as one from a `sources` article is.
+    reference_contexts: tuple[str, ...] = ()
     split: str | None = None
     # A free label for breakdowns (e.g. "date", "follow-up", "off-topic"); not used in scoring.
     kind: str | None = None
@@ -67,18 +73,51 @@ class EvalCase:
 
 
 _QUOTES = str.maketrans({"\u2018": "'", "\u2019": "'", "\u201c": '"', "\u201d": '"', "\uff0c": ","})
+# Hyphens and dashes read as spaces, so "Su Tong" matches "Su-Tong" (and "2008–2010" holds "2008").
+_DASHES = str.maketrans(dict.fromkeys("-\u2010\u2011\u2012\u2013\u2014\u2015\u2212", " "))
+# A comma between digits is a thousands separator (90,000 is 90000); any other comma is a pause, like a space.
+_THOUSANDS = re.compile(r"(?<=\d),(?=\d)")
+# Letters and digits of the scripts that put spaces between words: a fact may not begin or end inside one of their
+# words ("9" is not in "19", "Wu" not in "Wuxi"). Chinese or Japanese text has no spaces to go by, so a fact in it
+# matches anywhere, as before.
+_WORD_CHARS = "0-9a-z\u00c0-\u024f\u0370-\u03ff\u0400-\u04ff"
 
 
 def normalise_for_match(text: str) -> str:
-    """Case-insensitive, commas dropped (so 90000 matches 90,000), runs of spaces collapsed, curly quotes straight."""
-    return " ".join(text.translate(_QUOTES).replace(",", "").lower().split())
+    """Case-insensitive, thousands separators dropped (90000 matches 90,000), other commas and hyphens read as spaces,
+    runs of spaces collapsed, curly quotes straight."""
+    text = _THOUSANDS.sub("", text.translate(_QUOTES).translate(_DASHES)).replace(",", " ")
+    return " ".join(text.lower().split())
+
+
+def without_markers(text: str) -> str:
+    """The answer without its [n] citation markers: "[1]" holds no fact ("1"), and is no word of the answer."""
+    return CITATION_MARKER.sub("", text)
+
+
+def _fact_pattern(fact: str) -> re.Pattern[str]:
+    """The normalised fact as a whole: a word not inside a longer word ("Wu" is not in "Wuxi"), a number not inside
+    a longer number ("9" is not in "19", nor "5" in "5.2"). A number ends where its digits do: "November 8" is in
+    "November 8th", "5" in "5km"."""
+    before = after = ""
+    if fact[:1].isdigit():
+        before = r"(?<!\d)(?<!\d\.)"
+    elif re.match(f"[{_WORD_CHARS}]", fact):
+        before = f"(?<![{_WORD_CHARS}])"
+    if fact[-1:].isdigit():
+        after = r"(?!\d)(?!\.\d)"
+    elif re.search(f"[{_WORD_CHARS}]$", fact):
+        after = f"(?![{_WORD_CHARS}])"
+    return re.compile(before + re.escape(fact) + after)
 
 
 def contains_fact(text: str, item: str | Sequence[str]) -> bool:
-    """Whether `text` contains the fact `item` (a string, or alternatives of which any one suffices)."""
+    """Whether `text` contains the fact `item` (a string, or alternatives of which any one suffices), as whole words
+    and numbers: "Nantong" is in "Nantong's", "9" is not in "19"."""
     haystack = normalise_for_match(text)
     alternatives = (item,) if isinstance(item, str) else tuple(item)
-    return any(normalise_for_match(alternative) in haystack for alternative in alternatives)
+    facts = [normalise_for_match(alternative) for alternative in alternatives]
+    return any(fact and _fact_pattern(fact).search(haystack) for fact in facts)
 
 
 def missing_facts(text: str, expected: Expected) -> tuple[str, ...]:
@@ -95,6 +134,42 @@ def matches_source(title: str, source: str, wanted: Iterable[str]) -> bool:
     """Whether any wanted substring occurs in the title or the source (case-insensitive)."""
     title_n, source_n = normalise_for_match(title), normalise_for_match(source)
     return any(normalise_for_match(w) in title_n or normalise_for_match(w) in source_n for w in wanted)
+
+
+# A sentence of a reference context this long, found in a passage, makes it a gold passage: a context longer than a
+# chunk (or cut across two) is not in any one passage whole, yet one of its sentences is in the passage that holds it.
+# Shorter sentences ("It did.") are in too many passages to tell.
+CONTEXT_SENTENCE_WORDS = 6
+_SENTENCE_END = re.compile(r"(?<=[.!?\u3002\uff01\uff1f])\s+")
+
+
+def _flat(text: str) -> str:
+    return " ".join(text.translate(_QUOTES).lower().split())
+
+
+def holds_context(passage: str, contexts: Iterable[str]) -> bool:
+    """Whether the passage text holds a reference context (RAGAS `reference_contexts`): the context whole, a
+    sentence of it of CONTEXT_SENTENCE_WORDS words or more, or the passage is itself a part of the context. Case,
+    curly quotes and runs of white space are ignored."""
+    text = _flat(passage)
+    if not text:
+        return False
+    for context in contexts:
+        flat = _flat(context)
+        if not flat:
+            continue
+        if flat in text or (len(text.split()) >= CONTEXT_SENTENCE_WORDS and text in flat):
+            return True
+        if any(len(s.split()) >= CONTEXT_SENTENCE_WORDS and s in text for s in _SENTENCE_END.split(flat)):
+            return True
+    return False
+
+
+def is_gold(case: EvalCase, title: str, source: str, text: str) -> bool:
+    """A retrieved or cited passage is gold when its article is one of the case's `sources` or it holds one of its
+    `reference_contexts`."""
+    return bool(case.sources and matches_source(title, source, case.sources)) or bool(
+        case.reference_contexts and holds_context(text, case.reference_contexts))
 
 
 def _show_item(item: str | Sequence[str]) -> str:
@@ -167,7 +242,7 @@ class Verdicts:
 def judge(case: EvalCase, answer: Answer | None) -> Verdicts:
     """Score one answer (None: the pipeline raised, which counts as a wrong, non-abstaining answer)."""
     abstained = bool(answer is not None and answer.abstained)
-    text = answer.answer if answer is not None else ""
+    text = without_markers(answer.answer) if answer is not None else ""
     citations = list(answer.citations) if answer is not None else []
     judged = case.answerable
 
@@ -184,15 +259,13 @@ def judge(case: EvalCase, answer: Answer | None) -> Verdicts:
             1 for c in citations if all(contains_fact(c.text, item) for item in case.expected)
         )
 
-    retrieval_judged = judged and bool(case.sources)
+    retrieval_judged = judged and bool(case.sources or case.reference_contexts)
     gold_rank: int | None = None
     gold_cited: bool | None = None
     if retrieval_judged:
         passages = sorted(answer.passages, key=lambda p: p.rank) if answer is not None else []
-        gold_rank = next(
-            (i for i, p in enumerate(passages, 1) if matches_source(p.title, p.source, case.sources)), None
-        )
-        gold_cited = any(matches_source(c.title, c.source, case.sources) for c in citations)
+        gold_rank = next((i for i, p in enumerate(passages, 1) if is_gold(case, p.title, p.source, p.text)), None)
+        gold_cited = any(is_gold(case, c.title, c.source, c.text) for c in citations)
 
     f1: float | None = None
     if case.reference is not None:
@@ -228,21 +301,41 @@ class CaseResult:
     # The conversation the question was asked in: the case's history, with the bot's own answers between the
     # earlier questions when the case gave only those (see `replay`).
     history: tuple[Turn, ...] = ()
+    # Passages retrieved per question in the run (None: the pipeline's default, not known here).
+    k: int | None = None
     verdicts: Verdicts = field(init=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "verdicts", judge(self.case, self.answer))
 
+    @property
+    def retrieved(self) -> list[Passage]:
+        return sorted(self.answer.passages, key=lambda p: p.rank) if self.answer is not None else []
+
     def to_dict(self) -> dict[str, Any]:
-        """One line of the results file: the answer's public JSON shape plus id, verdicts and any error."""
+        """One line of the results file: the answer's public JSON shape plus id, the run's k, what was retrieved,
+        the conversation, the case's own definition (so a results file can be broken down by split or judged again
+        without the question set), verdicts and any error."""
+        case = self.case
         if self.answer is not None:
             body = self.answer.to_dict()
         else:
-            body = {"question": self.case.question, "answer": "", "abstained": False, "small_talk": False,
+            body = {"question": case.question, "answer": "", "abstained": False, "small_talk": False,
                     "no_filter_match": False, "citations": [], "timings_ms": {}}
-        row: dict[str, Any] = {"id": self.case.id, **body, "verdicts": self.verdicts.to_dict()}
-        if self.history:
-            row["history"] = [t if isinstance(t, str) else dict(t) for t in self.history]
+        row: dict[str, Any] = {"id": case.id, **body, "k": self.k}
+        row["retrieved"] = [{"rank": p.rank, "title": p.title, "source": p.source, "chunk_id": p.chunk_id}
+                            for p in self.retrieved]
+        row["history"] = [t if isinstance(t, str) else dict(t) for t in self.history]
+        for key, value in (("split", case.split), ("kind", case.kind), ("reference", case.reference)):
+            if value is not None:
+                row[key] = value
+        if case.expected:
+            row["expected"] = [item if isinstance(item, str) else list(item) for item in case.expected]
+        for key, values in (("unexpected", case.unexpected), ("sources", case.sources),
+                            ("reference_contexts", case.reference_contexts)):
+            if values:
+                row[key] = list(values)
+        row["verdicts"] = self.verdicts.to_dict()
         if self.error is not None:
             row["error"] = self.error
         return row
@@ -269,6 +362,9 @@ def _read_text(path: Path, what: str, *, missing: str, folder: str) -> str:
 def load_cases(path: Path, *, split: str | None = None) -> list[EvalCase]:
     """Read a question set (YAML or JSONL, see the module doc); malformed input raises UsageError saying where."""
     path = Path(path)
+    if path.suffix.lower() in (".csv", ".tsv", ".xlsx", ".xls"):  # (YAML reads a CSV as one string)
+        raise UsageError(f"Question set {path} is a spreadsheet ({path.suffix}); bot eval reads YAML or JSONL "
+                         "question sets. Save the cases as JSONL, one {\"question\": ...} object a line.")
     text = _read_text(path, "Question set", missing="Check the path.", folder="Give a .yaml or .jsonl file.")
 
     entries = _read_jsonl(path, text) if _is_jsonl(path, text) else _read_yaml(path, text)
@@ -277,8 +373,11 @@ def load_cases(path: Path, *, split: str | None = None) -> list[EvalCase]:
         raise UsageError(f"Question set {path} has no cases. Add at least one case with a question.")
 
     first_seen: dict[str, str] = {}
-    for (where, _), case in zip(entries, cases):
+    for (where, obj), case in zip(entries, cases):
         if case.id in first_seen:
+            if obj.get("id") is None:  # the id is the one made from its position: the case did not give it
+                raise UsageError(f"{where}: this case has no `id`, and its automatic id {case.id!r} (from its "
+                                 f"position) is already used at {first_seen[case.id]}. Give the cases ids.")
             raise UsageError(
                 f"{where}: duplicate id {case.id!r} (already used at {first_seen[case.id]}). Give each case its own id."
             )
@@ -344,6 +443,9 @@ def _read_yaml(path: Path, text: str) -> list[tuple[str, Any]]:
         data = data["cases"]
     if data is None:
         data = []
+    if isinstance(data, (str, int, float)):  # plain text, not YAML written to hold cases
+        raise UsageError(f"{path}: neither JSONL (one case a line) nor a YAML list of cases; it reads as plain "
+                         "text. See `bot eval` in the README for the format.")
     if not isinstance(data, list):
         raise UsageError(f"{path}: the cases must be a YAML list, not {_type_name(data)}.")
     entries = []
@@ -360,69 +462,84 @@ def _type_name(value: Any) -> str:
     return names.get(type(value), type(value).__name__)
 
 
+def _unknown_key(obj: Mapping[str, Any], known: Sequence[str], *, where: str, what: str) -> None:
+    """Refuse a key no case has: a misspelt one (`refrence_contexts`) would be dropped without a word."""
+    import difflib
+
+    for key in obj:
+        if key not in known:
+            close = difflib.get_close_matches(str(key), known, n=1, cutoff=0.75)
+            hint = f" Did you mean {close[0]!r}?" if close else ""
+            raise UsageError(f"{where}: unknown key {key!r}.{hint} Known keys{what}: {', '.join(known)}.")
+
+
 def _parse_case(obj: Any, *, where: str, number: int) -> EvalCase:
     if not isinstance(obj, Mapping):
         raise UsageError(f"{where}: a case must be a mapping with at least a `question`, not {_type_name(obj)}.")
-    if "question" not in obj and "user_input" in obj:
-        return _parse_ragas(obj, where=where, number=number)
-    unknown = [key for key in obj if key not in CASE_KEYS]
-    if unknown:
-        raise UsageError(f"{where}: unknown key {unknown[0]!r}. Known keys: {', '.join(CASE_KEYS)}.")
+    history: tuple[Turn, ...]
+    if "user_input" in obj:
+        if "question" in obj:
+            raise UsageError(f"{where}: give the question as `question` or as RAGAS's `user_input`, not both.")
+        known = (*(k for k in CASE_KEYS if k != "question"), *(k for k in RAGAS_KEYS if k not in CASE_KEYS))
+        _unknown_key(obj, known, where=where, what=" (RAGAS fields and case keys)")
+        question, history = _parse_ragas_input(obj, where=where)
+    else:
+        _unknown_key(obj, CASE_KEYS, where=where, what="")
+        question = obj.get("question")
+        if question is None:
+            raise UsageError(f"{where}: missing `question`. Every case needs the question to ask.")
+        if not isinstance(question, str):
+            raise UsageError(f"{where}: `question` must be text, not {_type_name(question)}.")
+        if not question.strip():
+            raise UsageError(f"{where}: `question` is empty. Every case needs the question to ask.")
+        history = _parse_history(obj.get("history"), where=where)
 
     case_id = _parse_id(obj.get("id"), where=where, number=number)
-    question = obj.get("question")
-    if question is None:
-        raise UsageError(f"{where}: missing `question`. Every case needs the question to ask.")
-    if not isinstance(question, str) or not question.strip():
-        raise UsageError(f"{where}: `question` must be non-empty text, not {_type_name(question)}.")
-
     answerable = obj.get("answerable", True)
     if not isinstance(answerable, bool):
         raise UsageError(f"{where}: `answerable` must be true or false, not {answerable!r}.")
     expected = _parse_expected(obj.get("expected"), where=where)
     unexpected = _parse_unexpected(obj.get("unexpected"), where=where)
     sources = _parse_strings(obj.get("sources"), key="sources", where=where)
-    if not answerable and (expected or sources):
-        key = "expected" if expected else "sources"
+    contexts = obj.get("reference_contexts")
+    if contexts is not None and not (isinstance(contexts, list) and all(isinstance(c, str) for c in contexts)):
+        raise UsageError(f"{where}: `reference_contexts` must be a list of texts, not {_type_name(contexts)}.")
+    contexts = tuple(c for c in contexts or () if c.strip())
+    if not answerable and (expected or sources or contexts):
+        key = "expected" if expected else "sources" if sources else "reference_contexts"
         raise UsageError(f"{where}: a case with `answerable: false` cannot have `{key}`. Remove one of them.")
     return EvalCase(
         id=case_id,
         question=question,
-        history=_parse_history(obj.get("history"), where=where),
+        history=history,
         expected=expected,
         unexpected=unexpected,
         sources=sources,
         answerable=answerable,
         reference=_parse_optional_text(obj.get("reference"), key="reference", where=where),
+        reference_contexts=contexts,
         split=_parse_optional_text(obj.get("split"), key="split", where=where),
         kind=_parse_optional_text(obj.get("kind"), key="kind", where=where),
     )
 
 
-def _parse_ragas(obj: Mapping[str, Any], *, where: str, number: int) -> EvalCase:
-    """A RAGAS evaluation row: the reference is kept for token F1; there are no facts or gold sources."""
+def _parse_ragas_input(obj: Mapping[str, Any], *, where: str) -> tuple[str, tuple[Turn, ...]]:
+    """A RAGAS row's question and conversation. Its `response`, `retrieved_contexts` and the like are another run's
+    output (or a judge's rubrics), not read: the bot answers the question itself."""
     user_input = obj["user_input"]
-    history: tuple[Turn, ...] = ()
     if isinstance(user_input, list):
+        if obj.get("history") is not None:
+            raise UsageError(f"{where}: a multi-turn `user_input` holds the conversation; remove `history`.")
         # A multi-turn sample: the last human message is the question, the rest is the conversation.
         turns = _parse_ragas_turns(user_input, where=where)
         if not turns or turns[-1]["role"] != "user":
             raise UsageError(f"{where}: a multi-turn `user_input` must end with a human message.")
-        history, question = tuple(turns[:-1]), turns[-1]["content"]
-    elif isinstance(user_input, str) and user_input.strip():
-        question = user_input
-    else:
-        raise UsageError(f"{where}: `user_input` must be non-empty text, not {_type_name(user_input)}.")
-    contexts = obj.get("reference_contexts")
-    if contexts is not None and not (isinstance(contexts, list) and all(isinstance(c, str) for c in contexts)):
-        raise UsageError(f"{where}: `reference_contexts` must be a list of texts.")
-    return EvalCase(
-        id=_parse_id(obj.get("id"), where=where, number=number),
-        question=question,
-        history=history,
-        reference=_parse_optional_text(obj.get("reference"), key="reference", where=where),
-        split=_parse_optional_text(obj.get("split"), key="split", where=where),
-    )
+        return turns[-1]["content"], tuple(turns[:-1])
+    if not isinstance(user_input, str):
+        raise UsageError(f"{where}: `user_input` must be text (or a list of messages), not {_type_name(user_input)}.")
+    if not user_input.strip():
+        raise UsageError(f"{where}: `user_input` is empty. Every case needs the question to ask.")
+    return user_input, _parse_history(obj.get("history"), where=where)
 
 
 def _parse_ragas_turns(items: list[Any], *, where: str) -> list[dict[str, str]]:
@@ -537,6 +654,36 @@ def _parse_history(value: Any, *, where: str) -> tuple[Turn, ...]:
 # Running
 
 
+def iter_cases(
+    pipeline: AskingPipeline,
+    cases: Sequence[EvalCase],
+    *,
+    k: int | None = None,
+    progress: bool = True,
+) -> Iterator[CaseResult]:
+    """Ask every case, yielding each result as it is done (so a run stopped part-way keeps the cases it finished);
+    a case that raises is recorded as an error (a wrong answer) and the run goes on.
+
+    The progress bar shows only when stderr is a terminal (as `bot index`'s does), not in a log or a pipe."""
+    from tqdm import tqdm  # only `bot eval` needs it
+
+    # disable=None: tqdm turns the bar off by itself when stderr is not a terminal. The `with` ends the bar's line
+    # on Ctrl-C too, before the message saying what was kept.
+    with tqdm(cases, desc="bot eval", unit="case", file=sys.stderr, disable=None if progress else True) as bar:
+        for case in bar:
+            history = tuple(case.history)
+            try:
+                history = replay(pipeline, case.history, k=k)
+                answer = pipeline.ask(case.question, history=list(history) or None, k=k)
+            except RUN_STOPPERS:
+                raise
+            except Exception as exc:  # noqa: BLE001 - one broken case must not cost the whole run
+                log.warning("Case %s raised %s: %s", case.id, type(exc).__name__, exc)
+                yield CaseResult(case, None, error=f"{type(exc).__name__}: {exc}", history=history, k=k)
+                continue
+            yield CaseResult(case, answer, history=history, k=k)
+
+
 def run_cases(
     pipeline: AskingPipeline,
     cases: Sequence[EvalCase],
@@ -544,26 +691,8 @@ def run_cases(
     k: int | None = None,
     progress: bool = True,
 ) -> list[CaseResult]:
-    """Ask every case; a case that raises is recorded as an error (a wrong answer) and the run goes on.
-
-    The progress bar shows only when stderr is a terminal (as `bot index`'s does), not in a log or a pipe."""
-    from tqdm import tqdm  # only `bot eval` needs it
-
-    results: list[CaseResult] = []
-    # disable=None: tqdm turns the bar off by itself when stderr is not a terminal.
-    for case in tqdm(cases, desc="bot eval", unit="case", file=sys.stderr, disable=None if progress else True):
-        history = tuple(case.history)
-        try:
-            history = replay(pipeline, case.history, k=k)
-            answer = pipeline.ask(case.question, history=list(history) or None, k=k)
-        except RUN_STOPPERS:
-            raise
-        except Exception as exc:  # noqa: BLE001 - one broken case must not cost the whole run
-            log.warning("Case %s raised %s: %s", case.id, type(exc).__name__, exc)
-            results.append(CaseResult(case, None, error=f"{type(exc).__name__}: {exc}", history=history))
-            continue
-        results.append(CaseResult(case, answer, history=history))
-    return results
+    """Every case's result (see `iter_cases`)."""
+    return list(iter_cases(pipeline, cases, k=k, progress=progress))
 
 
 def replay(pipeline: AskingPipeline, history: Sequence[Turn], *, k: int | None = None) -> tuple[Turn, ...]:
@@ -647,9 +776,8 @@ def _metrics_from_rows(rows: Sequence[Mapping[str, Any]]) -> dict[str, float | i
         metrics["false_abstention_rate"] = sum(1 for v in answerable if v["abstained"]) / len(answerable)
     share("token_f1", [v["f1"] for v in verdicts if v["f1"] is not None], "f1_cases")
 
-    latencies = [
-        float(row["timings_ms"]["total"]) for row in ok_rows if row.get("timings_ms", {}).get("total") is not None
-    ]
+    totals = [(row.get("timings_ms") or {}).get("total") for row in ok_rows]
+    latencies = [float(total) for total in totals if total is not None]
     if latencies:
         metrics["latency_p50_ms"] = _percentile(latencies, 0.50)
         metrics["latency_p95_ms"] = _percentile(latencies, 0.95)
@@ -727,19 +855,97 @@ def format_metrics(metrics: Mapping[str, float | int]) -> str:
 # Files
 
 
+class ResultsWriter:
+    """Writes the results file a line per case as each finishes, flushed at once: a run stopped part-way (Ctrl-C, a
+    CI job's time limit, a crash) leaves every finished case on disk. The file is created with the first line, so a
+    run stopped before any case finished leaves an earlier file there as it was. Given no path, it writes nothing."""
+
+    def __init__(self, path: Path | None) -> None:
+        self.path = Path(path) if path is not None else None
+        self.written = 0
+        self._file: Any = None
+
+    def write(self, result: CaseResult) -> None:
+        if self.path is None:
+            return
+        line = json.dumps(result.to_dict(), ensure_ascii=False) + "\n"
+        try:
+            if self._file is None:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+                self._file = self.path.open("w", encoding="utf-8")
+            self._file.write(line)
+            self._file.flush()
+        except OSError as exc:
+            raise UsageError(f"Cannot write {self.path}: {exc.strerror}. Choose a writable path.") from None
+        self.written += 1
+
+    def close(self) -> None:
+        if self._file is not None:
+            self._file.close()
+            self._file = None
+
+    def __enter__(self) -> ResultsWriter:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
 def write_results(results: Sequence[CaseResult], path: Path) -> None:
     """One JSON object per case: the answer's public shape plus id, verdicts and (if it raised) error."""
-    lines = [json.dumps(result.to_dict(), ensure_ascii=False) for result in results]
-    _write_text(Path(path), "\n".join(lines) + ("\n" if lines else ""))
+    if not results:
+        _write_text(Path(path), "")
+        return
+    with ResultsWriter(path) as writer:
+        for result in results:
+            writer.write(result)
 
 
-def write_report(metrics: Mapping[str, float | int], results: Sequence[CaseResult], path: Path) -> None:
-    """A Markdown report: the metrics, a breakdown by split and kind, then every failed case with its evidence."""
+# Terminal escape sequences (colours, cursor moves, window titles) and other control characters: a question pasted
+# from a terminal may hold them, and in report.md they are noise or garble whoever `cat`s it.
+_ESCAPES = re.compile(r"\x1b(?:\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(?:\x07|\x1b\\)?|[@-Z\\-_])"
+                      r"|[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def _plain(text: object) -> str:
+    """The text without escape sequences or control characters (line breaks and tabs stay)."""
+    return _ESCAPES.sub("", str(text))
+
+
+def _inline(text: object) -> str:
+    """The text on one Markdown line: a multi-line question ("...\\n## Also, who built it?") would otherwise start a
+    heading or a list of its own inside the report."""
+    return " ".join(_plain(text).split())
+
+
+def _cell(text: object) -> str:
+    """The text in one Markdown table cell: a `|` in it would split the cell."""
+    return _inline(text).replace("|", "\\|")
+
+
+def write_report(
+    metrics: Mapping[str, float | int],
+    results: Sequence[CaseResult],
+    path: Path,
+    *,
+    k: int | None = None,
+    total: int | None = None,
+) -> None:
+    """A Markdown report: the metrics, a breakdown by split and kind, then every failed case with its evidence.
+
+    `k` is the number of passages retrieved per question; `total`, when more than the results, the number of cases
+    the set has (a run interrupted part-way): the report says it is partial."""
     failed = [result for result in results if not result.verdicts.passed]
-    out = ["# Evaluation report", ""]
+    partial = total is not None and total > len(results)
+    out = ["# Evaluation report" + (" (partial)" if partial else ""), ""]
+    if partial:
+        out += [f"**Partial: interrupted after {len(results)} of {total} cases.** The metrics and failed cases below "
+                f"cover only the {len(results)} cases that finished.", ""]
     errors = sum(1 for result in results if result.error is not None)
     out.append(f"{len(results)} cases: {len(results) - len(failed)} passed, {len(failed)} failed "
                f"(of which {errors} raised an error).")
+    if k is not None:
+        out.append(f"Passages retrieved per question: k = {k}.")
     out += ["", "## Metrics", "", "| metric | value | over |", "|---|---:|---:|"]
     for key, label, count_key in METRICS:
         over = metrics.get(count_key, "") if count_key and key in metrics else ""
@@ -754,7 +960,7 @@ def write_report(metrics: Mapping[str, float | int], results: Sequence[CaseResul
             out += ["", f"## By {attribute}", "", f"| {attribute} | cases | passed |", "|---|---:|---:|"]
             for name in sorted(groups):
                 passed = sum(1 for r in groups[name] if r.verdicts.passed)
-                out.append(f"| {name} | {len(groups[name])} | {passed} |")
+                out.append(f"| {_cell(name)} | {len(groups[name])} | {passed} |")
     out += ["", f"## Failed cases ({len(failed)})", ""]
     if not failed:
         out.append("No failed cases.")
@@ -765,32 +971,42 @@ def write_report(metrics: Mapping[str, float | int], results: Sequence[CaseResul
 
 def _report_case(result: CaseResult) -> list[str]:
     case, answer, v = result.case, result.answer, result.verdicts
-    labels = ", ".join(x for x in (case.split, case.kind) if x)
-    out = [f"### {case.id}" + (f" ({labels})" if labels else ""), ""]
-    out.append(f"- **Question:** {case.question}")
+    labels = ", ".join(_inline(x) for x in (case.split, case.kind) if x)
+    out = [f"### {_inline(case.id)}" + (f" ({labels})" if labels else ""), ""]
+    out.append(f"- **Question:** {_inline(case.question)}")
     if result.history or case.history:
         turns = [t if isinstance(t, str) else f"{t['role']}: {t['content']}" for t in result.history or case.history]
-        out.append(f"- **History:** {' / '.join(turns)}")
+        out.append(f"- **History:** {' / '.join(_inline(t) for t in turns)}")
     if answer is not None and answer.standalone_question and answer.standalone_question != case.question:
-        out.append(f"- **Standalone question:** {answer.standalone_question}")
-    out.append(f"- **Why it failed:** {'; '.join(failure_reasons(result.to_dict()))}")
+        out.append(f"- **Standalone question:** {_inline(answer.standalone_question)}")
+    out.append(f"- **Why it failed:** {_inline('; '.join(failure_reasons(result.to_dict())))}")
     if case.expected:
-        out.append(f"- **Expected:** {'; '.join(_show_item(i) for i in case.expected)}")
+        out.append(f"- **Expected:** {_inline('; '.join(_show_item(i) for i in case.expected))}")
     if case.unexpected:
-        out.append(f"- **Unexpected:** {'; '.join(case.unexpected)}")
+        out.append(f"- **Unexpected:** {_inline('; '.join(case.unexpected))}")
+    where = f"rank {v.gold_rank}" if v.gold_rank else "not retrieved"
     if case.sources:
-        where = f"rank {v.gold_rank}" if v.gold_rank else "not retrieved"
-        out.append(f"- **Gold source:** {'; '.join(case.sources)} ({where})")
+        out.append(f"- **Gold source:** {_inline('; '.join(case.sources))} ({where})")
+    if case.reference_contexts:
+        shown = "; ".join(_inline(c)[:200] for c in case.reference_contexts)
+        out.append(f"- **Gold contexts:** {shown} ({where})")
     if case.reference is not None:
-        out.append(f"- **Reference:** {case.reference}")
+        out.append(f"- **Reference:** {_inline(case.reference)}")
     if answer is not None:
+        # What was retrieved, best first: a retrieval miss shows what came up instead of the gold passage.
+        k = f" (k = {result.k})" if result.k is not None else ""
+        if result.retrieved:
+            out.append(f"- **Retrieved{k}:**")
+            out += [f"  {p.rank}. {_inline(p.title) or '(no title)'} — {_inline(p.source)}" for p in result.retrieved]
+        else:
+            out.append(f"- **Retrieved{k}:** nothing")
         out.append("- **Answer (abstained):**" if answer.abstained else "- **Answer:**")
-        out += ["", *[f"  > {line}" for line in (answer.answer or "(empty)").splitlines()], ""]
+        lines = _plain(answer.answer or "(empty)").splitlines()
+        out += ["", *[f"  > {line}" for line in lines], ""]
         if answer.citations:
             out.append("- **Citations:**")
             for c in answer.citations:
-                quote = " ".join(c.quote.split())
-                out.append(f"  - [{c.n}] {c.title} — \"{quote}\"")
+                out.append(f"  - [{c.n}] {_inline(c.title)} — \"{_inline(c.quote)}\"")
     out.append("")
     return out
 
@@ -810,7 +1026,8 @@ def failure_reasons(row: Mapping[str, Any]) -> list[str]:
     if v.get("unexpected_found"):  # (absent from results files written before `unexpected`)
         reasons.append(f"holds unexpected {', '.join(repr(m) for m in v['unexpected_found'])}")
     if v["gold_cited"] is False:
-        reasons.append("gold article not cited" + ("" if v["gold_rank"] else " (nor retrieved)"))
+        gold = "gold passage" if row.get("reference_contexts") and not row.get("sources") else "gold article"
+        reasons.append(f"{gold} not cited" + ("" if v["gold_rank"] else " (nor retrieved)"))
     return reasons
 
 
@@ -857,6 +1074,8 @@ _VERDICT_FIELDS: tuple[tuple[str, tuple[type, ...]], ...] = (
 
 def _row_problem(row: Any) -> str | None:
     """What makes `row` no `bot eval` results row, or None."""
+    if isinstance(row, dict) and "verdicts" not in row and ("question" in row or "user_input" in row):
+        return "it is a case of a question set, with no `verdicts`: run `bot eval` on the set with --output first"
     if not isinstance(row, dict) or "id" not in row or not isinstance(row.get("verdicts"), dict):
         return "needs `id` and `verdicts`"
     if isinstance(row["id"], bool) or not isinstance(row["id"], (str, int)):
@@ -869,6 +1088,13 @@ def _row_problem(row: Any) -> str | None:
             value = where[key]
             if not isinstance(value, types) or (isinstance(value, bool) and bool not in types):
                 return f"its `{name}` is {_type_name(value)}"
+    # Optional: older files lack them, and a hand-edited row may say null (read as "not timed").
+    timings = row.get("timings_ms")
+    if timings is not None and not isinstance(timings, dict):
+        return f"its `timings_ms` is {_type_name(timings)}"
+    total = (timings or {}).get("total")
+    if total is not None and (isinstance(total, bool) or not isinstance(total, (int, float))):
+        return f"its `timings_ms.total` is {_type_name(total)}"
     return None
 
 
@@ -877,13 +1103,17 @@ def _read_results(path: Path) -> list[dict[str, Any]]:
     lines = _read_text(path, "Results file", missing="Write one with `bot eval FILE --output ...`.",
                        folder="Give a file written by `bot eval --output`.").splitlines()
     rows = []
+    first_seen: dict[str, int] = {}
     for number, line in enumerate(lines, 1):
         if not line.strip():
             continue
         try:
             row = json.loads(line)
         except json.JSONDecodeError as exc:
-            raise UsageError(f"{path}, line {number}: not valid JSON ({exc.msg}).") from None
+            looks_like_yaml = path.suffix.lower() in (".yaml", ".yml") or re.match(r"\s*(- |#|[\w-]+:)", line)
+            hint = (" It looks like a question set; compare the results files `bot eval SET --output FILE` writes."
+                    if looks_like_yaml else "")
+            raise UsageError(f"{path}, line {number}: not valid JSON ({exc.msg}).{hint}") from None
         except RecursionError:
             raise UsageError(f"{path}, line {number}: nested too deeply to be a results row.") from None
         if (problem := _row_problem(row)) is not None:
@@ -892,6 +1122,10 @@ def _read_results(path: Path) -> list[dict[str, Any]]:
                 "Compare files written by `bot eval --output`."
             )
         row["id"] = str(row["id"])
+        if row["id"] in first_seen:  # (two files joined by `cat`?) a case would count twice in the metrics
+            raise UsageError(f"{path}, line {number}: duplicate id {row['id']!r} (already at line "
+                             f"{first_seen[row['id']]}). A file `bot eval --output` writes has each case once.")
+        first_seen[row["id"]] = number
         rows.append(row)
     if not rows:
         raise UsageError(f"Results file {path} has no cases (it is empty). Compare files written by "
@@ -904,12 +1138,37 @@ def results_metrics(path: Path) -> dict[str, float | int]:
     return _metrics_from_rows(_read_results(path))
 
 
+# How many cases a warning about a comparison names before it says "and N more".
+SHOWN_IN_WARNING = 5
+
+
 def compare_results(old: Path, new: Path) -> str:
-    """Text saying which cases got worse or better between two results files, with metrics side by side."""
+    """Text saying which cases got worse or better between two results files, with metrics side by side.
+
+    What makes the comparison doubtful is logged as a warning (one line each): no case in common, a case id whose
+    question differs (not compared: positional ids shift when a case is inserted), runs with different k."""
     old_rows, new_rows = _read_results(old), _read_results(new)
     old_by_id = {row["id"]: row for row in old_rows}
     new_by_id = {row["id"]: row for row in new_rows}
-    both = [case_id for case_id in old_by_id if case_id in new_by_id]
+    common = [case_id for case_id in old_by_id if case_id in new_by_id]
+    changed = [i for i in common if _case_changed(old_by_id[i], new_by_id[i])]
+    both = [i for i in common if i not in changed]
+    if not common:
+        log.warning("%s and %s have no case id in common: they are runs of different question sets, so no case is "
+                    "compared.", old, new)
+    if changed:
+        shown = ", ".join(f"{i} ({_clip(old_by_id[i]['question'])!r} then {_clip(new_by_id[i]['question'])!r})"
+                          for i in changed[:SHOWN_IN_WARNING])
+        more = f", and {len(changed) - SHOWN_IN_WARNING} more" if len(changed) > SHOWN_IN_WARNING else ""
+        log.warning("%d %s the same id in %s and %s but a different question or expected facts, so %s not "
+                    "compared: %s%s.", len(changed), "case has" if len(changed) == 1 else "cases have", old, new,
+                    "it is" if len(changed) == 1 else "they are", shown, more)
+    old_k = {row.get("k") for row in old_rows} - {None}
+    new_k = {row.get("k") for row in new_rows} - {None}
+    if old_k and new_k and old_k != new_k:
+        log.warning("The runs retrieved different numbers of passages: k = %s in %s, k = %s in %s.",
+                    _ks(old_k), old, _ks(new_k), new)
+
     worse = [i for i in both if old_by_id[i]["verdicts"]["passed"] and not new_by_id[i]["verdicts"]["passed"]]
     better = [i for i in both if not old_by_id[i]["verdicts"]["passed"] and new_by_id[i]["verdicts"]["passed"]]
     still_passing = sum(1 for i in both if old_by_id[i]["verdicts"]["passed"] and new_by_id[i]["verdicts"]["passed"])
@@ -927,6 +1186,8 @@ def compare_results(old: Path, new: Path) -> str:
     out += [f"  {i}: {new_by_id[i]['question']} -- {'; '.join(failure_reasons(new_by_id[i]))}" for i in worse]
     out += ["", f"Got better ({len(better)}):"]
     out += [f"  {i}: {new_by_id[i]['question']}" for i in better]
+    if changed:
+        out += ["", f"Changed, not compared ({len(changed)}): {', '.join(changed)}"]
     if only_old:
         out += ["", f"Only in {old} ({len(only_old)}): {', '.join(only_old)}"]
     if only_new:
@@ -934,3 +1195,20 @@ def compare_results(old: Path, new: Path) -> str:
     out += ["", f"{len(both)} cases in both: {len(worse)} worse, {len(better)} better, "
                 f"{still_passing} still passing, {still_failing} still failing."]
     return "\n".join(out)
+
+
+def _case_changed(old: Mapping[str, Any], new: Mapping[str, Any]) -> bool:
+    """Whether two rows with one id are different cases: another question, or other expected facts (rows written
+    before results carried `expected` are compared by question alone)."""
+    if " ".join(old["question"].split()) != " ".join(new["question"].split()):
+        return True
+    return "expected" in old and "expected" in new and old["expected"] != new["expected"]
+
+
+def _clip(text: str, width: int = 60) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= width else text[:width - 3] + "..."
+
+
+def _ks(values: set[Any]) -> str:
+    return ", ".join(str(v) for v in sorted(values, key=str))

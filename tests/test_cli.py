@@ -31,8 +31,8 @@ ANSWER_KEYS = {"question", "answer", "abstained", "small_talk", "no_filter_match
 CITATION_KEYS = {"n", "title", "published", "source", "chunk_id", "text", "quote", "score", "quote_start",
                  "quote_end"}
 TIMING_KEYS = {"retrieve", "answer", "total"}
-SUMMARY_LINE = re.compile(r"^Indexed (\d+) files, (\d+) articles: (\d+) chunks added, (\d+) updated, (\d+) removed, "
-                          r"(\d+) files skipped \((\d+) chunks in the index\) in \d+\.\ds\.$")
+SUMMARY_LINE = re.compile(r"^Indexed (\d+) files?, (\d+) articles?: (\d+) chunks? added, (\d+) updated, (\d+) removed, "
+                          r"(\d+) files? skipped \((\d+) chunks? in the index\) in \d+\.\ds\.$")
 
 
 def clean_env() -> dict[str, str]:
@@ -287,6 +287,7 @@ def test_binary_and_non_utf8_files_warn_once_and_the_rest_is_indexed(tmp_path: P
     assert match, result.stdout
     files, articles, _, _, _, skipped, _ = (int(g) for g in match.groups())
     assert (files, articles, skipped) == (2, 2, 1)
+    assert " 1 file skipped " in result.stdout  # not "1 files"
 
     listed = bot("sources", "--json", data_dir=data_dir, cwd=workdir)
     assert sorted(a["source"] for a in json.loads(listed.stdout)) == ["bridge.txt", "cafe.txt"]
@@ -324,7 +325,7 @@ def test_remove_takes_a_gone_folder_out_of_the_index(tmp_path: Path, workdir: Pa
 
     result = bot("remove", str(gone), str(tmp_path / "gnoe"), data_dir=data_dir, cwd=workdir)
     assert result.returncode == 0, result.stderr
-    assert result.stdout.strip() == "Removed 1 files (1 chunks); 1 chunks are left in the index."
+    assert result.stdout.strip() == "Removed 1 file (1 chunk); 1 chunk is left in the index."
     assert result.stderr.splitlines() == [f"Warning: Nothing is indexed under {tmp_path / 'gnoe'}. `bot sources` "
                                           "lists every indexed file."]
     listed = json.loads(bot("sources", "--json", data_dir=data_dir, cwd=workdir).stdout)
@@ -527,7 +528,7 @@ def test_feedback_export_of_a_rated_down_decline_is_an_answerable_case(tmp_path:
         answer={"answer": "The articles do not say.", "abstained": True, "citations": []})
     out = tmp_path / "rated.yaml"
     result = bot("feedback", "export", str(out), data_dir=data_dir, cwd=workdir)
-    assert result.returncode == 0 and result.stdout.strip() == f"Wrote 1 rated answers to {out}.", result.stderr
+    assert result.returncode == 0 and result.stdout.strip() == f"Wrote 1 rated answer to {out}.", result.stderr
     assert [(c.answerable, c.expected) for c in load_cases(out)] == [(True, ())]
     assert "Add `expected:`" in out.read_text(encoding="utf-8")
 
@@ -620,6 +621,94 @@ def test_sigterm_stops_index_as_ctrl_c_does(tmp_path: Path, workdir: Path) -> No
     assert listed.returncode == 0 and sum(a["chunks"] for a in json.loads(listed.stdout)) == 8, listed.stderr
     finished = json.loads(bot("index", "--json", str(corpus), data_dir=data_dir, cwd=workdir).stdout)
     assert finished["chunks_embedded"] == finished["chunks_total"] - 8
+
+
+# A `bot` whose pipeline (or article list) is a fake: no model loads, so the subprocess takes a second. The answer
+# holds a curly quote and an emoji, which an ASCII stdout cannot encode; STOP_WITH names a signal the process sends
+# itself while answering the third question.
+FAKE_PIPELINE = """
+import os, signal, sys
+import bot.chain, bot.indexing
+from bot.schema import Answer, Citation, Passage
+
+class Pipeline:
+    asked = 0
+    def warm_up(self):
+        pass
+    def ask(self, question, *, history=None, k=None, filters=None):
+        Pipeline.asked += 1
+        if Pipeline.asked == 3 and os.environ.get("STOP_WITH"):
+            os.kill(os.getpid(), getattr(signal, os.environ["STOP_WITH"]))
+        text = "Nantong\u2019s bridge opened in 2008 \U0001f600."
+        return Answer(question=question, answer=text + " [1]", abstained=False, timings_ms={"total": 1.0},
+                      citations=[Citation(1, "Bridge \u2014 news", None, "a.txt", "c1", text, text, 1.0)],
+                      passages=[Passage("c1", text, {"title": "Bridge \u2014 news", "source": "a.txt"}, 1.0, 1)])
+
+bot.chain.build_pipeline = lambda settings: Pipeline()
+bot.indexing.list_articles = lambda settings: [{"title": "Nantong\u2019s bridge \U0001f600", "published": None,
+                                                "source": "a.txt", "path": "/corpus/a.txt", "chunks": 1}]
+from bot.cli import main
+sys.exit(main(sys.argv[1:]))
+"""
+
+
+def fake_bot(*args: str, data_dir: Path, cwd: Path, **env: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-c", FAKE_PIPELINE, "--data-dir", str(data_dir), *args], cwd=cwd,
+                          env=clean_env() | env, capture_output=True, text=True, timeout=120, check=False)
+
+
+@pytest.mark.parametrize(("signal_name", "status"), [("SIGINT", 130), ("SIGTERM", 128 + signal.SIGTERM)])
+def test_an_interrupted_eval_keeps_the_cases_it_finished(tmp_path: Path, workdir: Path, signal_name: str,
+                                                         status: int) -> None:
+    """Ctrl-C, or `kill` (a CI job's time limit), part-way through a 4-minute `bot eval` left no results, no report
+    and no metrics; SIGTERM did not even say "Interrupted."."""
+    questions = tmp_path / "set.yaml"
+    questions.write_text("".join(f"- {{id: c{n}, question: 'q{n}', expected: ['2008']}}\n" for n in range(5)),
+                         encoding="utf-8")
+    out, report = tmp_path / "results.jsonl", tmp_path / "report.md"
+    result = fake_bot("eval", str(questions), "--output", str(out), "--report", str(report), data_dir=tmp_path,
+                      cwd=workdir, STOP_WITH=signal_name)
+    assert result.returncode == status, result.stderr
+    assert result.stderr.strip() == (f"Interrupted after 2 of 5 cases; results so far in {out}, a partial report in "
+                                     f"{report}.")
+    assert [json.loads(line)["id"] for line in out.read_text(encoding="utf-8").splitlines()] == ["c0", "c1"]
+    assert "**Partial: interrupted after 2 of 5 cases.**" in report.read_text(encoding="utf-8")
+    assert re.search(r"^answer accuracy +1\.000  \(over 2\)$", result.stdout, re.MULTILINE), result.stdout
+    assert re.search(r"^cases +2$", result.stdout, re.MULTILINE)
+
+
+def test_output_that_cannot_encode_every_character_still_shows_it(tmp_path: Path, workdir: Path) -> None:
+    """On a non-UTF-8 stdout, one curly quote or emoji turned `bot ask`, `bot sources` and `bot eval --compare` into
+    "Error: UnicodeEncodeError" and lost the whole output."""
+    ascii_out = {"PYTHONIOENCODING": "ascii"}
+    asked = fake_bot("ask", QUESTION, data_dir=tmp_path, cwd=workdir, **ascii_out)
+    assert asked.returncode == 0 and asked.stderr == "", asked.stderr
+    assert asked.stdout.startswith("Nantong?s bridge opened in 2008 ?. [1]") and "[1] Bridge ? news" in asked.stdout
+    as_json = fake_bot("ask", "--json", QUESTION, data_dir=tmp_path, cwd=workdir, **ascii_out)
+    assert as_json.returncode == 0 and json.loads(as_json.stdout)["answer"].startswith("Nantong\u2019s bridge")
+    listed = fake_bot("sources", data_dir=tmp_path, cwd=workdir, **ascii_out)
+    assert listed.returncode == 0 and listed.stderr == "", listed.stderr
+    assert "Nantong?s bridge ?" in listed.stdout and listed.stdout.rstrip().endswith("contains TEXT.")
+
+    questions = tmp_path / "set.yaml"
+    questions.write_text("- {id: \"\u00fcn\u00efcode-\U0001f600\", question: q, expected: ['2008']}\n",
+                         encoding="utf-8")
+    run = tmp_path / "run.jsonl"
+    assert fake_bot("eval", str(questions), "--output", str(run), data_dir=tmp_path, cwd=workdir).returncode == 0
+    compared = fake_bot("eval", "--compare", str(run), str(run), data_dir=tmp_path, cwd=workdir,
+                        PYTHONIOENCODING="latin-1")
+    assert compared.returncode == 0 and compared.stderr == "", compared.stderr
+    assert "1 cases in both: 0 worse" in compared.stdout
+
+
+def test_compare_warns_when_the_runs_share_no_case(tmp_path: Path, workdir: Path) -> None:
+    old = results_file(tmp_path / "old.jsonl", [True])
+    new = tmp_path / "new.jsonl"
+    new.write_text(old.read_text(encoding="utf-8").replace('"id": "c0"', '"id": "other"'), encoding="utf-8")
+    result = bot("eval", "--compare", str(old), str(new), data_dir=tmp_path, cwd=workdir)
+    assert result.returncode == 0
+    assert result.stderr.splitlines() == [f"Warning: {old} and {new} have no case id in common: they are runs of "
+                                          "different question sets, so no case is compared."]
 
 
 # --- help ------------------------------------------------------------------------------------------------------

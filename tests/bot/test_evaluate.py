@@ -15,12 +15,16 @@ from bot.errors import IndexMissingError, UsageError
 from bot.evaluate import (
     CaseResult,
     EvalCase,
+    ResultsWriter,
     check_output_paths,
     check_thresholds,
     compare_results,
     compute_metrics,
     contains_fact,
+    failure_reasons,
     format_metrics,
+    holds_context,
+    iter_cases,
     load_cases,
     matches_source,
     missing_facts,
@@ -63,14 +67,14 @@ def answer(
 class FakePipeline:
     """Answers each question from a fixed table; an exception in the table is raised instead."""
 
-    def __init__(self, table: Mapping[str, Answer | Exception]) -> None:
+    def __init__(self, table: Mapping[str, Answer | BaseException]) -> None:
         self.table = table
         self.calls: list[dict[str, Any]] = []
 
     def ask(self, question: str, *, history: Sequence[Any] | None = None, k: int | None = None) -> Answer:
         self.calls.append({"question": question, "history": history, "k": k})
         reply = self.table[question]
-        if isinstance(reply, Exception):
+        if isinstance(reply, BaseException):  # (KeyboardInterrupt too: Ctrl-C part-way)
             raise reply
         return reply
 
@@ -153,7 +157,7 @@ def test_run_passes_history_and_k_and_records_a_raising_case(results: list[CaseR
     assert pipeline.calls == [{"question": "q6", "history": None, "k": 3},
                               {"question": "q1", "history": list(given), "k": 3}]
     assert got[1].history == given and got[1].to_dict()["history"] == list(given)
-    assert "history" not in got[0].to_dict()
+    assert got[0].to_dict()["history"] == []  # every row has one, empty when the case had none
 
 
 def test_earlier_questions_are_replayed_with_the_bots_answers() -> None:
@@ -479,7 +483,7 @@ def test_load_jsonl_and_ragas_rows(tmp_path: Path) -> None:
     ]))
     one, two, three = load_cases(path)
     assert one == EvalCase(id="x", question="q1", expected=("2008",))
-    assert two == EvalCase(id="case-2", question="q2", reference="It opened in 2008.")
+    assert two == EvalCase(id="case-2", question="q2", reference="It opened in 2008.", reference_contexts=("ctx",))
     assert three.question == "and then?" and three.history == (
         {"role": "user", "content": "first?"}, {"role": "assistant", "content": "yes"})
     assert three.answerable and three.expected == ()
@@ -511,14 +515,14 @@ def test_json_holding_the_cases_on_one_line_is_no_jsonl(tmp_path: Path) -> None:
         ("s.yaml", "- question: a\n  history: [{role: bot, content: x}]\n", r"`history` item 1 must be"),
         ("s.yaml", "- question: a\n  answerable: false\n  expected: [x]\n",
          r"`answerable: false` cannot have `expected`"),
-        ("s.yaml", "- question: 42\n", r"`question` must be non-empty text, not a number"),
+        ("s.yaml", "- question: 42\n", r"`question` must be text, not a number"),
         ("s.yaml", "- just a string\n", r"case 1: a case must be a mapping"),
         ("s.yaml", "title: no cases key\n", r"a list of cases or a mapping with a `cases:` list"),
         ("s.yaml", "", r"has no cases"),
         ("s.jsonl", '{"question": "a"}\n\n{"question": "b",}\n', r"s.jsonl, line 3: not valid JSON"),
         ("s.jsonl", '{"question": "a"}\n{"id": "b"}\n', r"s.jsonl, line 2 \(id 'b'\)|s.jsonl, line 2: missing"),
         ("s.jsonl", '{"question": "a", "sources": [1]}\n', r"line 1: `sources` must be a list of non-empty texts"),
-        ("s.jsonl", '{"user_input": ""}\n', r"line 1: `user_input` must be non-empty text"),
+        ("s.jsonl", '{"user_input": ""}\n', r"line 1: `user_input` is empty"),
         ("s.jsonl", '["question"]\n', r"line 1: a case must be a mapping"),
     ],
 )
@@ -624,3 +628,246 @@ def test_load_unexpected_from_yaml_and_jsonl(tmp_path: Path) -> None:
 def test_malformed_unexpected_says_which_case(tmp_path: Path, name: str, text: str, message: str) -> None:
     with pytest.raises(UsageError, match=message):
         load_cases(write(tmp_path, name, text))
+
+
+# ------------------------------------------------------------------------------------------------ tester_e's report
+
+
+def test_citation_markers_hold_no_facts_and_no_words() -> None:
+    """"How many passages?" expected ["1"] passed on "there are three ... [1]", and `unexpected: ["1"]` failed every
+    cited answer: the marker was matched as part of the answer (and counted as a token in F1)."""
+    cases = [EvalCase(id="count", question="q1", expected=("1",)),
+             EvalCase(id="unexp", question="q2", expected=("2008",), unexpected=("1",)),
+             EvalCase(id="f1", question="q3", reference="The Sutong Bridge opened to traffic on June 30, 2008.")]
+    opened = "The Sutong Bridge opened to traffic on June 30, 2008."
+    table = {"q1": answer("At present, there are three river-crossing passages in Nantong. [1]", question="q1"),
+             "q2": answer(f"{opened} [1]", question="q2"),
+             "q3": answer(f"{opened} [1][2]", question="q3")}
+    v = {r.case.id: r.verdicts for r in run_cases(FakePipeline(table), cases, progress=False)}
+    assert (v["count"].passed, v["count"].missing) == (False, ("1",))
+    assert (v["unexp"].passed, v["unexp"].unexpected_found) == (True, ())
+    assert v["f1"].f1 == 1.0
+
+
+def test_facts_match_whole_words_and_numbers_only() -> None:
+    """"9" passed on "19 cooperation parks", "20" on "2008", "5" on "50" or "5.2"; hyphens did not match spaces."""
+    assert not contains_fact("They jointly built 19 cooperation parks.", "9")
+    assert not contains_fact("It opened in 2008 and 2022.", "20")
+    assert not contains_fact("50 parks, 5.2 square kilometers", "5")
+    assert not contains_fact("It covers 5.2 square kilometers", "2")
+    assert contains_fact("It covers 5.2 square kilometers", "5.2")
+    assert contains_fact("They jointly built 19 cooperation parks.", "19 cooperation  PARKS")
+    assert contains_fact("Nantong's transport", "Nantong") and contains_fact("Nantong’s transport", "Nantong's")
+    assert contains_fact("The Su-Tong second passage", "Su Tong second passage")
+    assert contains_fact("The Su Tong second passage", "Su-Tong")
+    assert contains_fact("Traffic exceeded 90,000 vehicles.", "90000") and contains_fact("on June 30, 2008.", "2008")
+    assert contains_fact("Nantong, Shanghai and Suzhou", "Nantong Shanghai")
+    assert not contains_fact("Wuxi is near", "Wu")
+    # A number ends where its digits do: an ordinal or a unit after it does not hide it.
+    assert contains_fact("On November 8th last year", "November 8") and contains_fact("a 5km road", "5")
+
+
+def test_ragas_rows_refuse_unknown_keys_and_honour_case_keys(tmp_path: Path) -> None:
+    """`answerable: false` on a RAGAS row was ignored (scored as answerable), and `refrence_contexts` was accepted
+    without a word."""
+    typo = write(tmp_path, "typo.jsonl", json.dumps({"user_input": "When?", "reference": "2008",
+                                                      "refrence_contexts": ["x"], "response": "bogus"}) + "\n")
+    with pytest.raises(UsageError, match=r"typo.jsonl, line 1: unknown key 'refrence_contexts'\. Did you mean "
+                                         r"'reference_contexts'\?"):
+        load_cases(typo)
+    native = write(tmp_path, "native.yaml", "- qestion: When?\n")
+    with pytest.raises(UsageError, match=r"unknown key 'qestion'\. Did you mean 'question'\?"):
+        load_cases(native)
+    rows = [{"user_input": "How much did it cost?", "answerable": False, "id": "cost", "split": "heldout"},
+            {"user_input": "When?", "expected": ["2008"], "sources": ["Bridge"], "kind": "date",
+             "retrieved_contexts": ["another run's"], "response": "another run's answer", "rubrics": {"a": "b"},
+             "multi_responses": ["x"], "synthesizer_name": "single_hop"}]
+    path = write(tmp_path, "set.jsonl", "".join(json.dumps(row) + "\n" for row in rows))
+    cost, when = load_cases(path)
+    assert cost == EvalCase(id="cost", question="How much did it cost?", answerable=False, split="heldout")
+    assert when == EvalCase(id="case-2", question="When?", expected=("2008",), sources=("Bridge",), kind="date")
+    both = write(tmp_path, "both.jsonl", json.dumps({"user_input": "a", "question": "b"}) + "\n")
+    with pytest.raises(UsageError, match="give the question as `question` or as RAGAS's `user_input`, not both"):
+        load_cases(both)
+    refused = write(tmp_path, "r.jsonl", json.dumps({"user_input": "a", "answerable": False,
+                                                     "reference_contexts": ["c"]}) + "\n")
+    with pytest.raises(UsageError, match="`answerable: false` cannot have `reference_contexts`"):
+        load_cases(refused)
+
+
+SUTONG = ("On June 30, 2008, the Sutong Bridge, the first cross-river bridge in Nantong, was opened to traffic. "
+          "Its daily traffic now exceeds 90,000 vehicles.")
+
+
+def test_holds_context_whole_in_part_or_by_a_sentence() -> None:
+    passage_text = f"Release time: May 14, 2024. {SUTONG} The second passage will start soon."
+    assert holds_context(passage_text, ["the  first cross-river bridge in\nNantong"])
+    # A context longer than the chunk: one sentence of it (six words or more) is in the passage.
+    longer = f"{SUTONG} Eight more crossings are planned for the next ten years and beyond."
+    assert holds_context(passage_text, [longer])
+    # A passage that is itself a part of a context.
+    assert holds_context(SUTONG, [f"Earlier text. {SUTONG} Later text."])
+    assert not holds_context(passage_text, ["It did.  Eight more crossings are planned for the next decade."])
+    assert not holds_context("", [SUTONG]) and not holds_context(passage_text, [""])
+
+
+def test_reference_contexts_judge_retrieval() -> None:
+    """RAGAS sets carry their gold passages in `reference_contexts`, which were read and then never used: no hit@k,
+    no MRR."""
+    gold = passage("Bridge news", 2, text=f"Some lead. {SUTONG}")
+    case = EvalCase(id="r", question="q", reference="It opened in 2008.", reference_contexts=(SUTONG,))
+    cited = answer("It opened in 2008. [1]", question="q", passages=[passage("Other", 1), gold],
+                   citations=[citation(1, "Bridge news", gold.text)])
+    [result] = run_cases(FakePipeline({"q": cited}), [case], progress=False)
+    v = result.verdicts
+    assert (v.retrieval_judged, v.gold_rank, v.gold_cited, v.passed) == (True, 2, True, True)
+    m = compute_metrics([result])
+    assert (m["hit_at_k"], m["mrr"], m["retrieval_cases"]) == (1.0, 0.5, 1)
+    missed = answer("It opened in 2008. [1]", question="q", passages=[passage("Other", 1)],
+                    citations=[citation(1, "Other", "Unrelated.")])
+    [result] = run_cases(FakePipeline({"q": missed}), [case], progress=False)
+    assert (result.verdicts.gold_rank, result.verdicts.gold_cited, result.verdicts.passed) == (None, False, False)
+    assert failure_reasons(result.to_dict()) == ["gold passage not cited (nor retrieved)"]
+
+
+def test_results_rows_carry_the_case_k_and_what_was_retrieved(results: list[CaseResult], tmp_path: Path) -> None:
+    """Rows had no `history` when the case had none, and no split, expected, sources, reference or k: results could
+    not be broken down by split or judged again, and a retrieval miss showed nothing of what was retrieved."""
+    case = EvalCase(id="full", question="q2", expected=("2008", ("Sutong", "Su-Tong")), unexpected=("2010",),
+                    sources=("Bridge",), reference="It opened in 2008.", split="heldout", kind="date")
+    [result] = run_cases(FakePipeline(TABLE), [case], k=3, progress=False)
+    path = tmp_path / "r.jsonl"
+    write_results([result, *results], path)
+    full, first, *_ = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+    assert (full["k"], full["history"], full["split"], full["kind"]) == (3, [], "heldout", "date")
+    assert full["expected"] == ["2008", ["Sutong", "Su-Tong"]] and full["unexpected"] == ["2010"]
+    assert (full["sources"], full["reference"]) == (["Bridge"], "It opened in 2008.")
+    assert full["retrieved"] == [{"rank": 1, "title": "Other", "source": "seeds/Other.txt", "chunk_id": "Other-1"},
+                                 {"rank": 2, "title": "Bridge news", "source": "seeds/Bridge news.txt",
+                                  "chunk_id": "Bridge news-2"}]
+    assert first["history"] == [] and first["k"] is None and "split" not in first and "reference" not in first
+
+
+def test_report_states_k_and_lists_what_a_failed_case_retrieved(tmp_path: Path) -> None:
+    """"Gold source: ... (not retrieved)" said nothing of what was retrieved instead, and k appeared nowhere."""
+    results = run_cases(FakePipeline(TABLE), CASES, k=2, progress=False)
+    path = tmp_path / "report.md"
+    write_report(compute_metrics(results), results, path, k=2)
+    text = path.read_text(encoding="utf-8")
+    assert "Passages retrieved per question: k = 2." in text and "(partial)" not in text
+    c2 = text.split("### c2")[1].split("###")[0]
+    assert "- **Retrieved (k = 2):**\n  1. Other — seeds/Other.txt\n  2. Bridge news — seeds/Bridge news.txt" in c2
+    assert "- **Retrieved (k = 2):** nothing" in text.split("### c5")[1]
+
+
+def test_report_escapes_markdown_and_strips_terminal_codes(tmp_path: Path) -> None:
+    """A multi-line question added a heading inside its case, `split: "a|b"` broke the table, and ANSI colour codes
+    were written as they were."""
+    case = EvalCase(id="nl", question="When did it open?\n## Also, who built it?\x1b[31m red\x1b[0m",
+                    expected=("builder",), split="a|b")
+    results = run_cases(FakePipeline({case.question: answer("It opened in 2008.", question=case.question)}),
+                        [case], progress=False)
+    path = tmp_path / "report.md"
+    write_report(compute_metrics(results), results, path)
+    text = path.read_text(encoding="utf-8")
+    assert "| a\\|b | 1 | 0 |" in text
+    assert "- **Question:** When did it open? ## Also, who built it? red\n" in text
+    assert "\x1b" not in text and not any(line.startswith("## Also") for line in text.splitlines())
+
+
+def test_results_are_written_as_each_case_finishes_and_an_interrupted_run_keeps_them(tmp_path: Path) -> None:
+    """Ctrl-C (or a CI time limit) part-way through `bot eval` lost every finished case: results were written only
+    at the end. Each line is on disk (flushed) as its case finishes, and the report says it is partial."""
+    path, report = tmp_path / "out" / "results.jsonl", tmp_path / "report.md"
+    table: dict[str, Answer | BaseException] = dict(TABLE)
+    table["q3"] = KeyboardInterrupt()
+    done: list[CaseResult] = []
+    with pytest.raises(KeyboardInterrupt), ResultsWriter(path) as writer:
+        for result in iter_cases(FakePipeline(table), CASES, progress=False):
+            done.append(result)
+            writer.write(result)
+            # On disk already, not in a buffer: a kill -9 now would keep it.
+            assert len(path.read_text(encoding="utf-8").splitlines()) == len(done)
+    assert [json.loads(line)["id"] for line in path.read_text(encoding="utf-8").splitlines()] == ["c1", "c2"]
+    write_report(compute_metrics(done), done, report, k=5, total=len(CASES))
+    text = report.read_text(encoding="utf-8")
+    assert text.startswith("# Evaluation report (partial)\n\n**Partial: interrupted after 2 of 7 cases.**")
+    assert "2 cases: 1 passed, 1 failed" in text
+    # A run stopped before any case finished leaves an earlier results file as it was.
+    with ResultsWriter(path):
+        pass
+    assert len(path.read_text(encoding="utf-8").splitlines()) == 2
+
+
+def test_compare_warns_of_changed_questions_disjoint_sets_and_another_k(
+    results: list[CaseResult], tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Positional ids (case-1, case-2 ...) shift when a row is inserted, and an edited question keeps its id: the
+    comparison paired different questions as one case, "got worse", without a word."""
+    old, new, other = tmp_path / "old.jsonl", tmp_path / "new.jsonl", tmp_path / "other.jsonl"
+    write_results(results, old)
+    changed = [replace(c, question="q2") if c.id == "c1" else c for c in CASES]
+    write_results(run_cases(FakePipeline(TABLE), changed, k=3, progress=False), new)
+    caplog.clear()
+    with caplog.at_level("WARNING", logger="bot.evaluate"):
+        text = compare_results(old, new)
+    assert "Changed, not compared (1): c1" in text and "6 cases in both" in text
+    # (The old run recorded no k, so there is no k to differ.)
+    assert [r.getMessage() for r in caplog.records] == [
+        f"1 case has the same id in {old} and {new} but a different question or expected facts, so it is not "
+        "compared: c1 ('q1' then 'q2')."]
+    write_results([CaseResult(EvalCase(id="x", question="q1"), TABLE["q1"], k=1)], other)  # type: ignore[arg-type]
+    caplog.clear()
+    with caplog.at_level("WARNING", logger="bot.evaluate"):
+        compare_results(new, other)
+    assert [r.getMessage() for r in caplog.records] == [
+        f"{new} and {other} have no case id in common: they are runs of different question sets, so no case is "
+        "compared.",
+        f"The runs retrieved different numbers of passages: k = 3 in {new}, k = 1 in {other}."]
+
+
+def test_results_with_null_timings_or_duplicate_ids(results: list[CaseResult], tmp_path: Path) -> None:
+    """`"timings_ms": null` leaked "AttributeError: 'NoneType' object has no attribute 'get'", and a file joined
+    with itself (`cat r.jsonl r.jsonl`) counted every case twice without a word."""
+    good, edited = tmp_path / "good.jsonl", tmp_path / "edited.jsonl"
+    write_results(results, good)
+    rows = [json.loads(line) for line in good.read_text(encoding="utf-8").splitlines()]
+    rows[0]["timings_ms"] = None
+    edited.write_text("".join(json.dumps(row) + "\n" for row in rows), encoding="utf-8")
+    assert results_metrics(edited)["timed_cases"] == results_metrics(good)["timed_cases"] - 1
+    rows[0]["timings_ms"] = {"total": "fast"}
+    edited.write_text("".join(json.dumps(row) + "\n" for row in rows), encoding="utf-8")
+    with pytest.raises(UsageError, match=r"edited.jsonl, line 1: not a `bot eval` results row \(its "
+                                         r"`timings_ms.total` is a string\)"):
+        results_metrics(edited)
+    doubled = tmp_path / "doubled.jsonl"
+    doubled.write_text(good.read_text(encoding="utf-8") * 2, encoding="utf-8")
+    with pytest.raises(UsageError, match=r"doubled.jsonl, line 8: duplicate id 'c1' \(already at line 1\)"):
+        compare_results(good, doubled)
+
+
+def test_misleading_messages_say_what_is_wrong(results: list[CaseResult], tmp_path: Path) -> None:
+    """"`question` must be non-empty text, not a string"; "the cases must be a YAML list, not a string" for a CSV;
+    "line 2: duplicate id 'case-2'" for a line with no id; "not valid JSON" for a question set given to --compare."""
+    empty = write(tmp_path, "e.jsonl", '{"question": ""}\n')
+    with pytest.raises(UsageError, match=r"e.jsonl, line 1: `question` is empty\. Every case needs"):
+        load_cases(empty)
+    csv = write(tmp_path, "cases.csv", "id,question\na,When?\n")
+    with pytest.raises(UsageError, match=r"cases.csv is a spreadsheet \(.csv\); bot eval reads YAML or JSONL"):
+        load_cases(csv)
+    text = write(tmp_path, "notes.txt", "id,question\na,When?\n")
+    with pytest.raises(UsageError, match=r"notes.txt: neither JSONL .* nor a YAML list of cases"):
+        load_cases(text)
+    clash = write(tmp_path, "c.jsonl", '{"id": "case-2", "question": "a"}\n{"user_input": "b"}\n')
+    with pytest.raises(UsageError, match=r"c.jsonl, line 2: this case has no `id`, and its automatic id 'case-2' "
+                                         r"\(from its position\) is already used at .*line 1"):
+        load_cases(clash)
+    good = tmp_path / "good.jsonl"
+    write_results(results, good)
+    yaml_set = write(tmp_path, "set.yaml", "- id: a\n  question: When?\n")
+    with pytest.raises(UsageError, match=r"set.yaml, line 1: not valid JSON .* It looks like a question set"):
+        compare_results(good, yaml_set)
+    jsonl_set = write(tmp_path, "set.jsonl", '{"id": "a", "question": "When?"}\n')
+    with pytest.raises(UsageError, match=r"set.jsonl, line 1: not a `bot eval` results row \(it is a case of a "
+                                         r"question set"):
+        compare_results(good, jsonl_set)
