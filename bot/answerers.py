@@ -21,7 +21,7 @@ from typing import Protocol
 import numpy as np
 
 from bot.schema import Citation, Passage
-from index.bm25 import analyze
+from index.bm25 import analyze, spell_ordinals
 from index.build import unpack_vectors
 
 
@@ -68,8 +68,9 @@ _RELATED_PLACE = re.compile(r"\b(?:with|to|from|between|and)\s+(?:the\s+)?([A-Z]
 # When, as the article gives it without a date: "Recently, the ... Exhibition opened" answers when it opened (and the
 # date of another event beside it does not).
 # ... and "about to", "soon": when it will happen ("The Su-Tong second passage is about to start construction").
-_VAGUE_DATE = re.compile(r"\b(?:recently|not long ago|a few (?:days|weeks) ago|the other day|about to|soon|shortly|"
-                         r"in the near future)\b", re.IGNORECASE)
+# ("as soon as possible", "soon after the opening", "shortly after" tell no time of their own.)
+_VAGUE_DATE = re.compile(r"\b(?:recently|not long ago|a few (?:days|weeks) ago|the other day|about to|"
+                         r"(?<!as )soon(?! as\b)(?! after\b)|shortly(?! after\b)|in the near future)\b", re.IGNORECASE)
 # A date that names its day ("November 30", "30th of November", "2024-05-14", "on Monday"): what "On what date ..."
 # asks for, which a year or "early summer" does not give.
 _DAY = re.compile(rf"\b(?:(?:{MONTHS})\.?\s+\d{{1,2}}(?:st|nd|rd|th)?\b|"
@@ -100,7 +101,10 @@ _SIZE = re.compile(r"\b\d[\d,.]*\s*(?:square\s+(?:kilo)?met(?:er|re)s?|square\s+
 # A name opening a sentence that says what it is: "Suzhou is the strongest prefecture-level city in China." (Not "It
 # is", "There are", "This was".)
 _SUBJECT_NAME = re.compile(r"^\W*(?:The\s+)?(?!(?:It|Its|This|That|These|Those|There|Here|He|She|They|We|I|You|"
-                           r"Which|What|Who|Such|Each|Every|All|Both|Some|Many|Most|One)\b)"
+                           r"Which|What|Who|Such|Each|Every|All|Both|Some|Many|Most|One|Today|Yesterday|Tomorrow|"
+                           r"Now|Then|Everyone|Everybody|Everything|Nobody|Nothing|None|No|Someone|Somebody|"
+                           r"Something|Anyone|Anybody|Anything|Another|Other|Others|Our|My|Your|Their|His|Her|"
+                           r"Life|Time|Work|People|Nature|History)\b)"
                            r"([A-Z][a-z]+(?:[\s-][A-Z][a-z]+)*)\s+(?:is|was|are|were|has|had|have|became|remains|"
                            r"ranks|ranked)\b")
 # "the Fortune 500" or "in Room 101" names something; its number measures nothing. (Not the first word: "Its 500
@@ -413,9 +417,13 @@ def _who_is(question: str) -> str | None:
     if not match:
         return None
     if match.re is _POST_OF_NAMED:
+        # A person's name, two or three words ("Wu Xinming", "wu xinming"): not "he", nor a place's role ("What is
+        # Kunshan's title?"), nor "the company's".
         name = match.group(1) or match.group(2)
-        return None if name.lower().split()[0] in ("the", "a", "an", "this", "that", "his", "her", "their", "its") \
-            else name
+        words = name.split()
+        person = 2 <= len(words) <= 3 and (all(w[:1].isupper() for w in words) or name == name.lower()) and \
+            words[0].lower() not in ("the", "a", "an", "this", "that", "his", "her", "their", "its", "our", "my")
+        return name if person else None
     words = match.group(1).split()
     if any(w.lower() in _NOT_IN_A_NAME or re.fullmatch(_TITLES, w, re.IGNORECASE) for w in words):
         return None
@@ -724,11 +732,12 @@ _FIELD_WORDS = frozenset(analyze("published publish posted released dated update
 # What a sentence telling an article's byline in its text names ("Liberation Daily and Shangguan News will launch a
 # series of interviews"); a date stays the article's own.
 _FIELD_IN_TEXT = {field: re.compile(pattern) for fields, pattern in (
-    (("outlet", "agency"), r"\b(?:Daily|News|Times|Post|Press|Xinhua|[Nn]ewspapers?|[Mm]edia|[Oo]utlets?|[Aa]genc(?:y|ies))\b"),
-    # (By name: "When the reporter met Wu Xinming" names no author.)
+    # (By name: "Liberation Daily", "Xinhua"; not "social media" or "government agencies".)
+    (("outlet", "agency"), r"\b(?:[A-Z][\w'’-]+\s+)+(?:Daily|News|Times|Post|Press|Media|Agency|Network)\b|"
+                           r"\bXinhua\b"),
+    # (By name: "When the reporter met Wu Xinming" names no author, nor "Wu Xinming reported in his speech".)
     (("author", "editor", "reviewer"), r"\b(?:[Rr]eporter|[Cc]orrespondent|[Ee]ditor|[Aa]uthor)\s+[A-Z][a-z]+|"
-                                        r"\b(?:written|edited|reviewed) by\s+[A-Z]|"
-                                        r"\b[A-Z][a-z]+(?:\s+[A-Z][a-z]+)?\s+(?:wrote|reported)\b"),
+                                        r"\b(?:written|edited|reviewed) by\s+[A-Z]"),
 ) for field in fields}
 _FIELD_NAMES = {"published": "date", "published_time": "time of publication", "editor": "editor",
                 "reviewer": "reviewer", "author": "author", "agency": "news agency", "outlet": "outlet"}
@@ -825,15 +834,15 @@ class ExtractiveAnswerer:
                                                                        about_an_article=named_article)
         fact = self._article_fact(field_name, question, passages, standalone_question=standalone_question) \
             if field_name is not None else None
-        if fact is not None and not fact.abstained:
+        # An article without the byline asked for may tell it in its text ("Which newspaper is running the interview
+        # series?" - "Liberation Daily and Shangguan News will launch a series of interviews"); if not, the answer
+        # names the article and what it lacks. (A date is the article's own.)
+        told = _FIELD_IN_TEXT.get(field_name) if field_name is not None else None
+        if fact is not None and (not fact.abstained or told is None):
             return fact
         quoted = self._quote(question, passages, query_vector=query_vector, idf=idf,
                              standalone_question=standalone_question, said=said, embed=embed)
-        # An article without the byline asked for may tell it in its text ("Which newspaper is running the interview
-        # series?" - "Liberation Daily and Shangguan News will launch a series of interviews"); if not, the answer
-        # names the article and what it lacks.
-        told = _FIELD_IN_TEXT.get(field_name) if field_name is not None else None
-        if fact is not None and (told is None or quoted.abstained
+        if fact is not None and (quoted.abstained or told is None
                                  or not any(told.search(c.quote) for c in quoted.citations)):
             return fact
         return quoted
@@ -1159,7 +1168,8 @@ class ExtractiveAnswerer:
         asked_times = relative_times(question)
         # (A question asking when may name one year to ask for another: "it began in 1997 - what's the next year?";
         # "Was the bridge opened in 2010?" is answered by the sentence giving 2008.)
-        asked_years = frozenset(_ANY_YEAR.findall(question)) \
+        # ("the 2000 companies" counts; it sets no year.)
+        asked_years = frozenset(_ASKED_YEAR.findall(question)) \
             if kind.name not in ("date", "day") and not _YES_NO.match(question) else frozenset()
         # "How many cars" counts what "90,000 vehicles" counts.
         counted_as = {counted, *_COUNTED_ALIKE.get(counted, ())} if counted else set()
@@ -1491,6 +1501,7 @@ def _checked_figures(question: str) -> list[str]:
 
 _QUANTITY_GIVEN = re.compile(r"\b(\d[\d,]*(?:\.\d+)?)(?=\s*(?:%|\s[a-z]))")
 _ANY_YEAR = re.compile(r"\b((?:1[89]|20)\d{2})\b")
+_ASKED_YEAR = re.compile(r"\b((?:1[89]|20)\d{2})\b(?!\s+(?:[a-z-]+\s+)?[a-z]+s\b)")
 _BOUND_FIGURE = re.compile(r"\b(?:than|over|under|above|below|at least|at most|exceeds?|exceeded|beyond)\s+"
                            r"(?:about\s+|around\s+|nearly\s+)?(\d[\d,]*(?:\.\d+)?)", re.IGNORECASE)
 _STRAY_DIGIT = re.compile(r"^\W*(\d)\b|\((\d)\)")
@@ -1516,7 +1527,8 @@ _ORDINAL_IDIOM = re.compile(r"\bfor the \w+ time\b|\bfirst of all\b|\bin the fir
 
 
 def ordinals(text: str) -> frozenset[str]:
-    return frozenset(m.lower() for m in _ORDINAL.findall(_ORDINAL_IDIOM.sub(" ", text)))
+    """The ordinals the text names, as words ("6th" is the "sixth" the articles write; a day, "November 8th", is none)."""
+    return frozenset(m.lower() for m in _ORDINAL.findall(spell_ordinals(_ORDINAL_IDIOM.sub(" ", text))))
 
 
 def ordinals_agree(asked: frozenset[str], sentence: str, before: str = "") -> bool:
@@ -1626,8 +1638,12 @@ def role_given(asked: tuple[frozenset[str], frozenset[str]] | None, sentence: st
         return None
     # ("chief engineer of the company": the company the sentence before names first may be the one asked about. "...
     # elevators from Suzhou Canny were put into use on Suzhou Metro Line 11": the company is Canny, not the metro.)
-    first = next((name for name in _PROPER.findall(before) if not _WHEN_WORDS.issuperset(analyze(name))), "")
-    return any(org <= terms or (_GENERIC_BODY.search(title) and org <= frozenset(analyze(first)))
+    # (The sentence's first word may be a name, "Canny elevators went into use", or not, "Elevators from Suzhou
+    # Canny went into use": either way the first name after it is one.)
+    firsts = [frozenset(analyze(name)) for name in (
+        *_body_names(before)[:1],
+        next((name for name in _PROPER.findall(before) if not _WHEN_WORDS.issuperset(analyze(name))), ""))]
+    return any(org <= terms or (_GENERIC_BODY.search(title) and any(org <= first for first in firsts))
                for title, terms in titles)
 
 
@@ -1636,6 +1652,22 @@ def years_agree(asked: frozenset[str], sentence: str) -> bool:
     combined by 2006?" is not answered by what it did in 1997). A sentence naming no year may answer."""
     told = frozenset(_ANY_YEAR.findall(sentence))
     return not asked or not told or bool(asked & told)
+
+
+def _body_names(sentence: str) -> list[str]:
+    """The names a sentence gives, in order, its first word too ("Canny elevators went into use on Suzhou Metro Line
+    11"), without the words opening them that name nothing ("In June", "The")."""
+    names = []
+    for match in _CAPITALISED.finditer(sentence):
+        words = match.group(0).split()
+        while words and (not analyze(words[0]) or _WHEN_WORDS.issuperset(analyze(words[0]))):
+            words.pop(0)
+        if words:
+            names.append(" ".join(words))
+    return names
+
+
+_CAPITALISED = re.compile(r"\b[A-Z][a-z]+(?:[\s-][A-Z][a-z]+)*")
 
 
 def times_agree(asked: frozenset[tuple[str, str]], sentence: str) -> bool:

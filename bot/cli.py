@@ -290,11 +290,6 @@ def _quiet_libraries() -> None:
 # --- commands ------------------------------------------------------------------------------------------------
 
 
-def _count(n: int, noun: str) -> str:
-    """The count with its noun: "1 file", "2 files"."""
-    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
-
-
 def cmd_index(args: argparse.Namespace, settings: Settings) -> int:
     from bot.indexing import make_indexer
 
@@ -328,14 +323,17 @@ def cmd_remove(args: argparse.Namespace, settings: Settings) -> int:
                          "it was indexed from.")
     for message in summary.warnings:  # a path beside others that were taken out
         print(f"Warning: {one_line(message)} `bot sources` lists every indexed file.", file=sys.stderr)
+    from index.build import counted
+
     left = "1 chunk is" if summary.chunks_total == 1 else f"{summary.chunks_total} chunks are"
-    print(f"Removed {_count(summary.files_removed, 'file')} ({_count(summary.chunks_removed, 'chunk')}); "
+    print(f"Removed {counted(summary.files_removed, 'file')} ({counted(summary.chunks_removed, 'chunk')}); "
           f"{left} left in the index.")
     return 0
 
 
 def cmd_sources(args: argparse.Namespace, settings: Settings) -> int:
     from bot.indexing import list_articles
+    from index.build import counted
 
     articles = list_articles(settings)
     if args.json:
@@ -345,8 +343,9 @@ def cmd_sources(args: argparse.Namespace, settings: Settings) -> int:
         # The source first, as citations show it and as `--source` matches it; then where its file lives.
         folder = Path(a["path"]).parents[max(len(PurePosixPath(a["source"]).parts), 1) - 1]
         print(f"{a['published'] or '(no date)':<10}  {a['title']}\n"
-              f"            {a['source']}  ({a['chunks']} chunks, indexed from {folder})")
-    print(f"{len(articles)} articles. `bot ask --source TEXT` asks only those whose source (as above) contains TEXT.")
+              f"            {a['source']}  ({counted(a['chunks'], 'chunk')}, indexed from {folder})")
+    print(f"{counted(len(articles), 'article')}. `bot ask --source TEXT` asks only those whose source (as above) "
+          "contains TEXT.")
     return 0
 
 
@@ -453,8 +452,9 @@ def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
             pipeline.warm_up()
             with evaluate.ResultsWriter(args.output) as writer:
                 for result in evaluate.iter_cases(pipeline, cases, k=k, progress=not args.quiet):
-                    results.append(result)
+                    # (Written first: a case the metrics count is on disk too.)
                     writer.write(result)
+                    results.append(result)
         except KeyboardInterrupt as stop:
             return _eval_interrupted(stop, args, results, total=len(cases), k=k)
     metrics = evaluate.compute_metrics(results)
@@ -511,9 +511,10 @@ def _thresholds(metrics: dict[str, float | int], args: argparse.Namespace) -> in
 
 def cmd_feedback(args: argparse.Namespace, settings: Settings) -> int:
     from bot.feedback import FeedbackStore
+    from index.build import counted
 
     count = FeedbackStore(settings.feedback_db).export_question_set(args.file)
-    print(f"Wrote {_count(count, 'rated answer')} to {args.file}.")
+    print(f"Wrote {counted(count, 'rated answer')} to {args.file}.")
     return 0
 
 

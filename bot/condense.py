@@ -179,14 +179,15 @@ class HeuristicCondenser:
 _DEFINITE = re.compile(r"\bthe\s+([a-z][\w-]*(?:\s+(?!(?:the|of|and)\b)[a-z][\w-]*){0,2})")
 
 
+# What a question asking what happened on a day says besides the day.
+_ON_A_DAY = frozenset("happen happened happens going on event events took take place day date".split())
+
+
 def _only_a_day(turn: str) -> bool:
     """Does the question name nothing but a day ("What happened on November 17?")? What happened is what its answer
     names."""
     words = [w.lower() for w in _WORD.findall(turn) if w.lower() not in _QUESTION_WORDS and w.lower() not in _GENERIC]
     return bool(words) and all(w in _CALENDAR or w in _ON_A_DAY for w in words)
-
-
-_ON_A_DAY = frozenset("happen happened happens going on events event took place day date".split())
 
 
 def _points_back(question: str, turn: str, reply: str) -> bool:

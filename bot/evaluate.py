@@ -76,7 +76,7 @@ _QUOTES = str.maketrans({"\u2018": "'", "\u2019": "'", "\u201c": '"', "\u201d": 
 # Hyphens and dashes read as spaces, so "Su Tong" matches "Su-Tong" (and "2008–2010" holds "2008").
 _DASHES = str.maketrans(dict.fromkeys("-\u2010\u2011\u2012\u2013\u2014\u2015\u2212", " "))
 # A comma between digits is a thousands separator (90,000 is 90000); any other comma is a pause, like a space.
-_THOUSANDS = re.compile(r"(?<=\d),(?=\d)")
+_THOUSANDS = re.compile(r"(?<=\d),(?=\d{3}(?!\d))")
 # Letters and digits of the scripts that put spaces between words: a fact may not begin or end inside one of their
 # words ("9" is not in "19", "Wu" not in "Wuxi"). Chinese or Japanese text has no spaces to go by, so a fact in it
 # matches anywhere, as before.
@@ -1092,6 +1092,9 @@ def _row_problem(row: Any) -> str | None:
     timings = row.get("timings_ms")
     if timings is not None and not isinstance(timings, dict):
         return f"its `timings_ms` is {_type_name(timings)}"
+    k = row.get("k")
+    if k is not None and (isinstance(k, bool) or not isinstance(k, int)):
+        return f"its `k` is {_type_name(k)}"
     total = (timings or {}).get("total")
     if total is not None and (isinstance(total, bool) or not isinstance(total, (int, float))):
         return f"its `timings_ms.total` is {_type_name(total)}"

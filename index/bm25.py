@@ -77,7 +77,13 @@ _ORDINAL_WORDS = ("first second third fourth fifth sixth seventh eighth ninth te
 _MONTH = (r"(?:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|sept?(?:ember)?|"
           r"oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)")
 _DIGIT_ORDINAL = re.compile(rf"(?P<month>\b{_MONTH}\.?\s+)?\b(?P<n>\d{{1,2}})(?:st|nd|rd|th)\b"
-                            rf"(?P<of>\s+of\s+{_MONTH}\b)?", re.IGNORECASE)
+                            rf"(?P<of>\s+(?:of\s+)?{_MONTH}\b)?", re.IGNORECASE)
+
+
+def spell_ordinals(text: str) -> str:
+    """Ordinals in words ("the 6th plenary meeting" -> "the sixth plenary meeting"), days as numbers ("November
+    8th", "17th November", "the 8th of November" -> "November 8", "17 November", "8 of November")."""
+    return _DIGIT_ORDINAL.sub(_ordinal, text)
 
 
 def _ordinal(match: re.Match[str]) -> str:
@@ -103,7 +109,8 @@ _BRITISH_STEMS.update({"mould": "mold", "programme": "program", "tonne": "ton", 
                        "categoris": "categoriz", "subsidis": "subsidiz", "mobilis": "mobiliz", "stabilis": "stabiliz",
                        "aluminium": "aluminum", "grey": "gray"})
 _BRITISH = re.compile(r"^(?:" + "|".join(sorted(_BRITISH_STEMS, key=len, reverse=True)) + r")")
-# "-alise", "-isation": "realise", "urbanisation" (no such English word is not a spelling of the "-ize" one).
+# "-alise", "-isation": "realise", "urbanisation" (spellings of "-alize", "-ization"; the rare word that is not one,
+# "valise", is analysed the same on both sides).
 _BRITISH_SUFFIX = re.compile(r"(?<=al)is(?=(?:e|ed|es|ing|ation|ations)$)|is(?=(?:ation|ations)$)")
 # A word that stands for several: "Politburo" is the "Political Bureau" the articles write.
 _EXPANSIONS = {"politburo": ("political", "bureau")}
@@ -118,7 +125,7 @@ def analyze(text: str, *, keep_stopwords: bool = False) -> list[str]:
     """Lower-cased, stemmed terms; numbers lose their thousands commas ("90,000" -> "90000"), ordinals their digits
     ("6th" -> "sixth", but "November 8th" -> "November 8"), British words their spelling ("moulds" -> "mold")."""
     terms = []
-    text = _DIGIT_ORDINAL.sub(_ordinal, _SYLLABLE_NAME.sub(r"\1\2", text))
+    text = spell_ordinals(_SYLLABLE_NAME.sub(r"\1\2", text))
     for match in _WORD.finditer(text.lower()):
         token = match.group(0).replace("’", "'")
         if token[0].isdigit():

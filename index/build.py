@@ -77,10 +77,10 @@ class IndexSummary:
         return self.chunks_added + self.chunks_updated - self.chunks_reused
 
     def line(self) -> str:
-        return (f"Indexed {_count(self.files, 'file')}, {_count(self.articles, 'article')}: "
-                f"{_count(self.chunks_added, 'chunk')} added, "
+        return (f"Indexed {counted(self.files, 'file')}, {counted(self.articles, 'article')}: "
+                f"{counted(self.chunks_added, 'chunk')} added, "
                 f"{self.chunks_updated} updated, {self.chunks_removed} removed, "
-                f"{_count(self.files_skipped, 'file')} skipped ({_count(self.chunks_total, 'chunk')} in the index"
+                f"{counted(self.files_skipped, 'file')} skipped ({counted(self.chunks_total, 'chunk')} in the index"
                 + (f"; {self.chunks_reused} moved without embedding again" if self.chunks_reused else "")
                 + (f"; {self.chunks_refreshed} re-read, their details refreshed without embedding again"
                    if self.chunks_refreshed else "")
@@ -90,7 +90,7 @@ class IndexSummary:
         return asdict(self) | {"chunks_embedded": self.chunks_embedded}
 
 
-def _count(n: int, noun: str) -> str:
+def counted(n: int, noun: str) -> str:
     """The count with its noun: "1 file", "2 files"."""
     return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
 

@@ -141,6 +141,8 @@ def ask(answerer: ExtractiveAnswerer, question: str, *passages, **options):
     ("What is Wu Xinming's title?", "role"),
     ("what is wu xinming's job", "role"),
     ("What is the company's position?", "any"),
+    ("What is Kunshan's title?", "any"),  # a place's, not a person's post
+    ("What is Nantong's role?", "any"),
 ])
 def test_answer_kind(question: str, kind: str) -> None:
     assert answer_kind(question).name == kind
@@ -303,6 +305,8 @@ def test_a_named_answer_knows_what_it_names(question: str, head: str | None) -> 
      "Which city is called the strongest prefecture-level city in China?", True),
     ("named", "It is the strongest prefecture-level city of the country.", "Which city is the strongest?", False),
     ("named", "Strolling around the street, I smelt food.", "Which town is the street in?", False),
+    ("named", "Today is a big day for the strongest prefecture-level city of the country.",
+     "Which city is called the strongest prefecture-level city?", False),
     ("time", "Then I realized that it was almost dusk.", "What time of day was it?", True),
     ("time", "Then I realized that it was almost 2008.", "What time of day was it?", False),
     # A compass side, not one that is part of a name ("southern Jiangsu", "North Yanjiang").
@@ -320,6 +324,7 @@ def test_a_named_answer_knows_what_it_names(question: str, head: str | None) -> 
     ("date", "The exhibition opened, showcasing equipment.", "When did it open?", False),
     # ... and "about to", when the article tells no more of the future.
     ("date", "The Su-Tong second passage is about to start construction.", "When does it start?", True),
+    ("date", "Buyers signed deals as soon as they arrived.", "When did the exhibition open?", False),
     ("comparison", "Kunshan's GDP is higher than Jiangyin's.", "Is Kunshan richer than Jiangyin?", True),
     ("comparison", "Kunshan ranked first among the top 100 counties, ahead of Jiangyin.",
      "Which is richer, Kunshan or Jiangyin?", True),
@@ -1154,6 +1159,7 @@ METRO = "In June this year, a new batch of elevators from Suzhou Canny was put i
     # ... the one it names first: the elevators' maker, not the line they went into use on.
     ("Who is the chief engineer of Canny?", MENG, METRO, True),
     ("Who is the chief engineer of Suzhou Metro?", MENG, METRO, False),
+    ("Who is the chief engineer of Canny?", MENG, "Canny elevators went into use on Suzhou Metro Line 11.", True),
     # A sentence naming no one by the role asked about, or a question asking no role of anything, may answer.
     ("Who is the mayor of Siyang County?", LIN, "", None),
     ("Who is the secretary?", LIN, "", None),
@@ -1256,12 +1262,22 @@ def test_a_figure_a_yes_no_question_checks_need_not_be_in_the_answer() -> None:
     assert _checked_figures("Does Metro Line 3 use Canny elevators?") == []
 
 
+def test_an_ordinal_in_digits_is_the_one_in_words() -> None:
+    """"What did the 6th plenary meeting decide?" was declined: "6th" was not the "sixth" of the sentence."""
+    assert ordinals("What did the 6th plenary meeting decide?") == ordinals("the sixth plenary meeting") == {"sixth"}
+    assert ordinals_agree(ordinals("the 6th plenary meeting"), "held the sixth plenary meeting")
+    assert ordinals("On November 8th it opened.") == frozenset()  # a day, not one of a series
+
+
 def test_years_agree() -> None:
     """A year the question names is the one the sentence gives its fact for, when it gives one."""
     assert years_agree(frozenset({"2006"}), "As early as 1997, Jiaxing began to hold festivals.") is False
     assert years_agree(frozenset({"2006"}), "By 2006, Jiaxing had combined them, unlike in 1997.") is True
     assert years_agree(frozenset({"2006"}), "Jiaxing combined the festivals.") is True
     assert years_agree(frozenset(), "As early as 1997, Jiaxing began to hold festivals.") is True
+    # A figure counting something is no year the question asks about.
+    from bot.answerers import _ASKED_YEAR
+    assert _ASKED_YEAR.findall("How many of the 2000 companies grew in 2023?") == ["2023"]
 
 
 def test_relative_times() -> None:
@@ -1332,10 +1348,18 @@ def test_an_outlet_the_article_tells_in_its_text_answers_when_its_byline_has_non
     plain = make_passage("The series of interviews with mayors began in early summer.", dense=0.6)
     lacking = ask(answerer, "Which newspaper is running the interview series with mayors?", plain)
     assert lacking.abstained and lacking.text == f'"{plain.title}" does not give its outlet.'
-    # A reporter the text mentions without a name is no author.
-    met = make_passage("When the reporter met Wu Xinming, he had just returned to Nantong.", dense=0.6)
-    author = ask(answerer, "Who wrote the article?", met)
-    assert author.abstained and author.text == f'"{met.title}" does not give its author.'
+    # A reporter the text mentions without a name is no author, nor is someone who "reported" in a speech; "social
+    # media" and "government agencies" are no outlet.
+    for text in ("When the reporter met Wu Xinming, he had just returned to Nantong.",
+                 "Wu Xinming reported in his speech that Nantong is growing."):
+        met = make_passage(text, dense=0.6)
+        author = ask(answerer, "Who wrote the article?", met)
+        assert author.abstained and author.text == f'"{met.title}" does not give its author.'
+    for text in ("Government agencies will launch a series of interviews with mayors.",
+                 "Social media users praised the series of interviews with mayors."):
+        other = make_passage(text, dense=0.6)
+        outlet = ask(answerer, "Which news agency is running the interview series with mayors?", other)
+        assert outlet.abstained and "does not give its" in outlet.text
 
 
 def test_a_follow_up_is_answered_by_a_sentence_with_its_own_words_not_the_last_turns(

@@ -662,6 +662,8 @@ def test_facts_match_whole_words_and_numbers_only() -> None:
     assert contains_fact("The Su Tong second passage", "Su-Tong")
     assert contains_fact("Traffic exceeded 90,000 vehicles.", "90000") and contains_fact("on June 30, 2008.", "2008")
     assert contains_fact("Nantong, Shanghai and Suzhou", "Nantong Shanghai")
+    # A comma in a list of numbers is no thousands separator: "1,2 and 3" holds "1, 2 and 3".
+    assert contains_fact("Items 1,2 and 3 are done.", "1, 2 and 3") and not contains_fact("Items 1,2 and 3", "12")
     assert not contains_fact("Wuxi is near", "Wu")
     # A number ends where its digits do: an ordinal or a unit after it does not hide it.
     assert contains_fact("On November 8th last year", "November 8") and contains_fact("a 5km road", "5")
@@ -840,6 +842,11 @@ def test_results_with_null_timings_or_duplicate_ids(results: list[CaseResult], t
     with pytest.raises(UsageError, match=r"edited.jsonl, line 1: not a `bot eval` results row \(its "
                                          r"`timings_ms.total` is a string\)"):
         results_metrics(edited)
+    # A `k` that is no number is named, not "TypeError: unhashable type: 'list'".
+    rows[0]["timings_ms"], rows[0]["k"] = None, [5]
+    edited.write_text("".join(json.dumps(row) + "\n" for row in rows), encoding="utf-8")
+    with pytest.raises(UsageError, match=r"edited.jsonl, line 1: not a `bot eval` results row \(its `k` is a list\)"):
+        compare_results(good, edited)
     doubled = tmp_path / "doubled.jsonl"
     doubled.write_text(good.read_text(encoding="utf-8") * 2, encoding="utf-8")
     with pytest.raises(UsageError, match=r"doubled.jsonl, line 8: duplicate id 'c1' \(already at line 1\)"):

@@ -74,6 +74,7 @@ def test_ordinals_british_spellings_and_politburo_meet_the_articles_words() -> N
     assert analyze("the 1st bridge") == analyze("the first bridge")
     # A day of a month stays the day: "November 8th" is "November 8".
     assert analyze("November 8th") == analyze("November 8") == analyze("the 8th of November")[::-1]
+    assert analyze("17th November") == analyze("November 17")[::-1]
     assert analyze("moulds") == analyze("Mold") and analyze("the centre") == analyze("the center")
     assert analyze("colours") == analyze("colors") and analyze("travelling") == analyze("traveling")
     assert analyze("urbanisation") == analyze("urbanization") and analyze("realised") == analyze("realized")
