@@ -15,7 +15,8 @@ from typing import Any
 from langchain_core.runnables import Runnable, RunnableConfig
 
 from bot.answerers import Answerer, Draft, ExtractiveAnswerer, IdfLookup, readable_date
-from bot.condense import Condenser, HeuristicCondenser, Turn, names_what_it_points_at, points_at_nothing
+from bot.condense import (Condenser, HeuristicCondenser, Turn, main_question, names_what_it_points_at,
+                           points_at_nothing)
 from bot.errors import UsageError
 from bot.indexing import open_store
 from bot.prompts import PromptLibrary
@@ -116,6 +117,12 @@ class Pipeline:
                           standalone_question=question, passages=[], small_talk=True)
         history = list(history or [])
         said = [str(t.get("content", "")) for t in history if not isinstance(t, str) and t.get("role") == "assistant"]
+        # The answer is to the question the message asks, after what leads up to it (read as an earlier turn, for
+        # the subject it may name) and without the words wrapped around it ("Would you mind telling me ...").
+        message = question
+        question, lead = main_question(message)
+        if lead:
+            history.append({"role": "user", "content": lead})
         standalone = self.condenser.condense(question, history)
         passages, draft, retrieved = self._answer(question, standalone, k=k, filters=search_filters, said=said,
                                                   idf=idf)
@@ -139,7 +146,7 @@ class Pipeline:
                     standalone, (passages, draft, retrieved) = leaning, found
         done = time.perf_counter()
         return Answer(
-            question=question,
+            question=message,
             answer=draft.text,
             abstained=draft.abstained,
             citations=draft.citations,

@@ -64,6 +64,62 @@ monday tuesday wednesday thursday friday saturday sunday""".split())
 _SENTENCE_START = re.compile(r"(?:^|[.!?][\"'”’)]?\s+)$")
 
 
+# Words wrapped around a question that ask nothing themselves: "Would you mind telling me who Meng Qingdong is?",
+# "I was wondering when ...". ("Tell me about X" asks for an overview, and stays.)
+_WRAPPER = re.compile(r"^\W*(?:(?:hi|hello|hey|ok|okay|so|well|and|but|also|please|sorry)\b[,!.]?\s+)*"
+                      r"(?:(?:would|do) you mind (?:telling|explaining to|letting) me|"
+                      r"(?:can|could|would|will) you (?:please )?(?:tell|explain to|let) me(?: know)?|"
+                      r"i(?:'m| am| was) wondering|i(?:'d| would) like to know|i want to know|(?:please )?tell me|"
+                      r"do you (?:happen to )?know|any idea)\s+(?!about\b|more\b|everything\b|something\b|a bit\b|"
+                      r"a little\b|if\b|whether\b)(?=\w)", re.IGNORECASE)
+# ... leaving a question in the order of a statement: "who Meng Qingdong is" asks "who is Meng Qingdong".
+_STATED_ORDER = re.compile(r"^(who|what|where|which(?:\s+\w+)?)\s+(.+?)\s+(is|was|are|were)\s*([?.!]*)\s*$",
+                           re.IGNORECASE)
+# (Not after "Mr." or "No.", which end no sentence.)
+_TAG = re.compile(r",\s*(?:is|isn't|are|aren't|was|wasn't|were|weren't|does|doesn't|do|don't|did|didn't|has|hasn't|"
+                  r"have|haven't|can|can't|will|won't)\s+(?:it|he|she|they|there|that|this|you)\s*\?\s*$|"
+                  r",\s*(?:right|correct|no)\s*\?\s*$", re.IGNORECASE)
+_LONG_LEAD = 15
+_CLAUSE_QUESTION = re.compile(r"(?:[,:;]|\s[-–—])\s+(?:(?:and|so|but)\s+)?(?:(?:what\s+)?i\s+(?:really\s+)?"
+                              r"(?:want|wanted|would like|'d like)\s+to\s+know\s+is\s+|i\s+(?:wonder|wondered)\s*:?\s*|"
+                              r"my question is\s*:?\s*)?(?=(?:who|whom|whose|what|when|where|which|why|how)\b)",
+                              re.IGNORECASE)
+_SENTENCE_BREAK = re.compile(r"(?<!\bMr\.)(?<!\bMs\.)(?<!\bDr\.)(?<!\bNo\.)(?<!\bSt\.)(?<!\bvs\.)(?<!\bMrs\.)"
+                             r"(?<!\bProf\.)(?<=[.!?…])\s+(?=\S)")
+_ASKS = re.compile(r"\?\s*$|^\W*(?:who|whom|whose|what|when|where|which|why|how|is|are|was|were|do|does|did|can|"
+                   r"could|will|would|has|have|had)\b", re.IGNORECASE)
+
+
+def main_question(message: str) -> tuple[str, str]:
+    """(the question a message asks, what it says before that question). A long message ends with its question
+    after what leads up to it ("Honestly I don't follow politics much... when did Wu move to Nantong?", "The bridge
+    isn't the only crossing, is it? How many are there?"): the lead-up is no words the answer must share, but it may
+    name the subject, so it is read as an earlier turn. Words wrapped around the question are dropped ("Would you
+    mind telling me who Meng Qingdong is?" asks "who is Meng Qingdong?")."""
+    sentences = _SENTENCE_BREAK.split(message.strip())
+    lead = ""
+    # (Two questions, "Why did the reform matter? What problem did it fix?", are asked together; a tag question,
+    # "..., is it?", asks nothing of its own.)
+    if len(sentences) > 1 and _ASKS.search(sentences[-1]) and not any(
+            _ASKS.search(s) and not _TAG.search(s) for s in sentences[:-1]):
+        lead, question = " ".join(sentences[:-1]), sentences[-1]
+    else:
+        question = message.strip()
+        # One long sentence may end in its question too: "..., so what I really want to know is how long the trip
+        # will take?", "... and I wondered: when did Wu move to Nantong?". (A short one keeps its lead: "The zone
+        # where he spent eight years - which city is that in?")
+        breaks = [m for m in _CLAUSE_QUESTION.finditer(question) if len(question[:m.start()].split()) >= _LONG_LEAD]
+        if breaks and _ASKS.search(question):
+            lead, question = question[:breaks[-1].start()], question[breaks[-1].end():]
+    if (wrapper := _WRAPPER.match(question)) is not None:
+        question = question[wrapper.end():]
+        if (stated := _STATED_ORDER.match(question)) is not None:
+            asked, subject, verb, stop = stated.groups()
+            question = f"{asked} {verb} {subject}{stop or '?'}"
+        question = question[:1].upper() + question[1:]
+    return question, lead
+
+
 class Condenser(Protocol):
     def condense(self, question: str, history: Sequence[Turn], *, lean: bool = False) -> str:
         """The question as retrieval should read it. `lean`: read it as leaning on the conversation even when it

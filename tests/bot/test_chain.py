@@ -439,6 +439,23 @@ def test_a_follow_up_is_answered_on_its_subject_though_another_sentence_holds_it
 
 
 @pipeline_marks
+@pytest.mark.parametrize(("message", "quoted"), [
+    ("Would you mind telling me who Meng Qingdong is?", "Meng Qingdong, chief engineer of the company"),
+    ("Honestly I don't follow politics much but my dad does, and he mentioned Wu Xinming and a meeting in Nanjing "
+     "where he gave a speech, and I wondered: when did Wu move to Nantong in the first place?", "September 2021"),
+    ("I was reading about all these plans and honestly it's a lot to keep track of, and my cousin lives in Nantong "
+     "and goes to Shanghai sometimes, so what I really want to know is how long the trip to Shanghai will take once "
+     "the new high-speed railway is running?", "about 40 minutes"),
+])
+def test_the_question_a_message_asks_after_its_lead_up_and_wrapper(seeds_pipeline: Pipeline, message: str,
+                                                                    quoted: str) -> None:
+    """All three were declined: the wrapper's and the lead-up's words counted against every sentence."""
+    answer = seeds_pipeline.ask(message)
+    assert not answer.abstained and quoted in answer.citations[0].quote
+    assert answer.question == message  # the reader's own words, as asked
+
+
+@pipeline_marks
 def test_a_span_of_months_reads_as_the_article_writes_it(seeds_pipeline: Pipeline) -> None:
     """"Jan-Oct" was one word, "janoct", that no passage holds: the question looked unanswered and was declined."""
     answer = seeds_pipeline.ask("How many passengers did Jiangsu carry Jan-Oct?")

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.condense import HeuristicCondenser, exchanges, names_what_it_points_at, points_at_nothing
+from bot.condense import HeuristicCondenser, exchanges, main_question, names_what_it_points_at, points_at_nothing
 from bot.small_talk import asks_what_is_indexed, small_talk_kind
 from tests.bot.conftest import SUTONG_FOLLOW_UP, SUTONG_QUESTION
 
@@ -357,3 +357,30 @@ def test_what_happened_on_a_day_is_what_its_answer_named() -> None:
     # A question naming more than a day keeps its own subject.
     history[0]["content"] = "What happened to the bridge on November 17?"
     assert "CNBM" not in HeuristicCondenser().condense("Which company was involved?", history)
+
+
+@pytest.mark.parametrize(("message", "question", "lead"), [
+    # Words wrapped around the question, and the statement order they leave.
+    ("Would you mind telling me who Meng Qingdong is?", "Who is Meng Qingdong?", ""),
+    ("I was wondering who Xu Hong is", "Who is Xu Hong?", ""),
+    ("Could you please tell me when the Sutong Bridge opened?", "When the Sutong Bridge opened?", ""),
+    # ... but not the words asking for an overview, nor "if" (a yes-no question keeps its words).
+    ("Tell me about Kunshan.", "Tell me about Kunshan.", ""),
+    ("Do you know if the bridge is busy?", "Do you know if the bridge is busy?", ""),
+    # A lead-up before the question, in sentences of its own or one long sentence.
+    ("I read about Nantong. Who is its party secretary?", "Who is its party secretary?", "I read about Nantong."),
+    ("The Sutong Bridge isn't Nantong's only river crossing, is it? How many are there?", "How many are there?",
+     "The Sutong Bridge isn't Nantong's only river crossing, is it?"),
+    ("Honestly I don't follow politics much but my dad does, and he mentioned Wu Xinming and a meeting in Nanjing, "
+     "and I wondered: when did Wu move to Nantong?", "when did Wu move to Nantong?",
+     "Honestly I don't follow politics much but my dad does, and he mentioned Wu Xinming and a meeting in Nanjing"),
+    # Two questions are asked together; a short lead stays; "Mr." ends no sentence.
+    ("Why did the reform matter? What problem did it fix?", "Why did the reform matter? What problem did it fix?", ""),
+    ("The zone where he spent eight years - which city is that in?",
+     "The zone where he spent eight years - which city is that in?", ""),
+    ("Mr. Wu said what?", "Mr. Wu said what?", ""),
+])
+def test_main_question(message: str, question: str, lead: str) -> None:
+    """"Would you mind telling me who Meng Qingdong is?" and questions after a long lead-up were declined: every word
+    of the wrapper and the lead-up counted as a word the answer should share."""
+    assert main_question(message) == (question, lead)
