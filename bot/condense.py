@@ -80,10 +80,12 @@ _TAG = re.compile(r",\s*(?:is|isn't|are|aren't|was|wasn't|were|weren't|does|does
                   r"have|haven't|can|can't|will|won't)\s+(?:it|he|she|they|there|that|this|you)\s*\?\s*$|"
                   r",\s*(?:right|correct|no)\s*\?\s*$", re.IGNORECASE)
 _LONG_LEAD = 15
-_CLAUSE_QUESTION = re.compile(r"(?:[,:;]|\s[-–—])\s+(?:(?:and|so|but)\s+)?(?:(?:what\s+)?i\s+(?:really\s+)?"
+# (Only where the message says its question begins: a colon, "what I want to know is", "I wondered". After a
+# plain comma the clause before may be the question's own: "according to the Nantong party secretary, what ...".)
+_CLAUSE_QUESTION = re.compile(r"(?:[,;]|\s[-–—])\s+(?:(?:and|so|but)\s+)?(?:(?:what\s+)?i\s+(?:really\s+)?"
                               r"(?:want|wanted|would like|'d like)\s+to\s+know\s+is\s+|i\s+(?:wonder|wondered)\s*:?\s*|"
-                              r"my question is\s*:?\s*)?(?=(?:who|whom|whose|what|when|where|which|why|how)\b)",
-                              re.IGNORECASE)
+                              r"my question is\s*:?\s*)(?=(?:who|whom|whose|what|when|where|which|why|how)\b)|"
+                              r":\s+(?=(?:who|whom|whose|what|when|where|which|why|how)\b)", re.IGNORECASE)
 _SENTENCE_BREAK = re.compile(r"(?<!\bMr\.)(?<!\bMs\.)(?<!\bDr\.)(?<!\bNo\.)(?<!\bSt\.)(?<!\bvs\.)(?<!\bMrs\.)"
                              r"(?<!\bProf\.)(?<=[.!?…])\s+(?=\S)")
 _ASKS = re.compile(r"\?\s*$|^\W*(?:who|whom|whose|what|when|where|which|why|how|is|are|was|were|do|does|did|can|"
@@ -172,6 +174,15 @@ class HeuristicCondenser:
         earlier = exchanges(history)[-self.max_name_turns:]
         if not earlier or not (lean or self.needs_context(question) or _points_back(question, *earlier[-1])):
             return question
+        if (back := _recalled(question, earlier)) is not None:
+            # "And the high-tech city, how big is it?" after Shibei High-tech City, then the Ningxichang area: the
+            # conversation goes back to the turn that talked of what the question points at, as if it had ended
+            # there.
+            kept = earlier[:len(earlier) - back]
+            return self.condense(question, [turn for asked, reply in kept
+                                            for turn in ({"role": "user", "content": asked},
+                                                         {"role": "assistant", "content": reply}) if turn["content"]],
+                                 lean=lean)
         own = set(analyze(question))
         subject: list[str] = []
         # Further back than max_turns, only a name, and only through questions that leaned on the one before: the
@@ -237,6 +248,24 @@ _DEFINITE = re.compile(r"\bthe\s+([a-z][\w-]*(?:\s+(?!(?:the|of|and)\b)[a-z][\w-
 
 # What a question asking what happened on a day says besides the day.
 _ON_A_DAY = frozenset("happen happened happens going on event events took take place day date".split())
+
+
+# "the high-tech city", "that park", "those passengers": what the question points at, by a word or three.
+_POINTED = re.compile(r"\b(?:the|that|those|this|these)\s+([a-z][\w-]*(?:\s+(?!(?:the|of|and)\b)[a-z][\w-]*){0,2})")
+
+
+def _recalled(question: str, earlier: Sequence[tuple[str, str]]) -> int | None:
+    """How many exchanges back the conversation talked of what the question points at ("the exhibition", "those
+    passengers"), when the last one did not: None when the last exchange did, or none did."""
+    pointed = [terms for m in _POINTED.finditer(question)
+               if (terms := {t for t in analyze(m.group(1)) if t not in _GENERIC})]
+    if not pointed:
+        return None
+    for back, (asked, reply) in enumerate(reversed(earlier)):
+        said = set(analyze(f"{asked} {CITATION_MARKER.sub('', reply)}"))
+        if any(terms <= said for terms in pointed):
+            return back or None
+    return None
 
 
 def _only_a_day(turn: str) -> bool:

@@ -418,6 +418,15 @@ def _conversation(pipeline: Pipeline, *questions: str) -> list[dict[str, str]]:
 
 
 @pipeline_marks
+def test_a_follow_up_goes_back_to_an_earlier_subject_it_points_at(seeds_pipeline: Pipeline) -> None:
+    """Declined: the question was read as about the last turn's subject."""
+    history = _conversation(seeds_pipeline, "How many passengers did Jiangsu's transport carry from January to "
+                                            "October?", "Who is Xu Hong?")
+    answer = seeds_pipeline.ask("what was the year-on-year increase in those passengers?", history=history)
+    assert not answer.abstained and "529%" in answer.citations[0].quote
+
+
+@pipeline_marks
 def test_what_happened_on_a_day_is_what_its_answer_named(seeds_pipeline: Pipeline) -> None:
     """"Which company was involved?" after "What happened on November 17?" was declined: the question named only the
     day, and "the company" of Canny's chief engineer (another article's) held the follow-up's own word."""

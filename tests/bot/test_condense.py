@@ -384,3 +384,16 @@ def test_main_question(message: str, question: str, lead: str) -> None:
     """"Would you mind telling me who Meng Qingdong is?" and questions after a long lead-up were declined: every word
     of the wrapper and the lead-up counted as a word the answer should share."""
     assert main_question(message) == (question, lead)
+
+
+def test_a_follow_up_goes_back_to_the_turn_that_talked_of_what_it_points_at() -> None:
+    """"And the high-tech city, how big is it?" after Shibei High-tech City and then the Ningxichang area took the
+    last subject, Ningxichang, and was declined; so were "those passengers" and "that park" past a turn between."""
+    history = [{"role": "user", "content": "What is Shibei High-tech City?"},
+               {"role": "assistant", "content": "Shibei High-tech City is only 5.2 square kilometers. [1]"},
+               {"role": "user", "content": "What is the Ningxichang junction area?"},
+               {"role": "assistant", "content": "The Ningxichang Junction Area is a pilot zone. [1]"}]
+    standalone = HeuristicCondenser().condense("And the high-tech city, how big is it?", history)
+    assert "Shibei High-tech City" in standalone and "Ningxichang" not in standalone
+    # What the last turn talked of stays the subject.
+    assert "Ningxichang" in HeuristicCondenser().condense("How big is the area?", history)
