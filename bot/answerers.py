@@ -926,7 +926,9 @@ class ExtractiveAnswerer:
             # Nothing new for an open follow-up, and not a word of the follow-up itself in it ("Why did it matter?"
             # after the passenger figures): the bot would only say again what it has said. (A repeat that holds the
             # kind of fact asked for stays: "how big is it?" after an answer giving "5.2 square kilometers".)
-            if not new and not best.own_coverage and kind.name == "any":
+            # (Nor does one answering yes or no: "is he also the mayor?" after "Xu Hong, deputy mayor of Huai'an".)
+            if not new and not best.own_coverage and kind.name == "any" and not (
+                    _YES_NO.match(question) and best.all_named_here):
                 return Draft(self.abstain_message, True, [], evidence)
             groups = new or groups
         return self._cite(groups, evidence)
@@ -940,8 +942,10 @@ class ExtractiveAnswerer:
         else?", "why did it matter?") ask about the subject itself."""
         # (A sentence off the subject, missing its names, may read close to the new words without answering.)
         on_subject = [c for c in candidates if not c.names_missing]
+        # (A sentence giving the post a yes-no question asks about is on it: "is he also the mayor?" - "Xu Hong,
+        # deputy mayor of Huai'an City".)
         if (embed is None or kind.name != "any" or candidates[0].own_coverage is None
-                or any(c.own_coverage for c in candidates)
+                or any(c.own_coverage or c.all_named_here for c in candidates)
                 or all(t in _ABOUT_THE_SUBJECT for t in _content_terms(question))):
             return False
         own = embed(question)

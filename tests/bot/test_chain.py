@@ -427,6 +427,15 @@ def test_a_follow_up_goes_back_to_an_earlier_subject_it_points_at(seeds_pipeline
 
 
 @pipeline_marks
+def test_a_yes_no_follow_up_about_a_post_is_answered_by_the_title_just_quoted(seeds_pipeline: Pipeline) -> None:
+    """"is he also the mayor?" after "Who is Xu Hong?" was declined: "mayor" is only in "deputy mayor", so no
+    sentence held the follow-up's own words, and the question looked like one about something else."""
+    history = _conversation(seeds_pipeline, "Who is Xu Hong?")
+    answer = seeds_pipeline.ask("is he also the mayor?", history=history)
+    assert not answer.abstained and "Xu Hong, deputy mayor of Huai'an City" in answer.citations[0].quote
+
+
+@pipeline_marks
 def test_what_happened_on_a_day_is_what_its_answer_named(seeds_pipeline: Pipeline) -> None:
     """"Which company was involved?" after "What happened on November 17?" was declined: the question named only the
     day, and "the company" of Canny's chief engineer (another article's) held the follow-up's own word."""
