@@ -1179,7 +1179,8 @@ class ExtractiveAnswerer:
         counted_as = {counted, *_COUNTED_ALIKE.get(counted, ())} if counted else set()
         asked_ordinals = ordinals(question)
         asked_role = role_of(question)
-        event = asked_event(question) if kind.name in ("date", "day") else None
+        # ("Where was Wu Xinming born?" is not answered by where he worked.)
+        event = asked_event(question) if kind.name in ("date", "day", "place") else None
         candidates: list[Candidate] = []
         for passage in passages:
             spans, vectors, title_terms, passage_terms, all_terms, qualified, speakers = self._analyse(passage)
@@ -1567,7 +1568,7 @@ def holds_a_post(sentence: str, people: Sequence[frozenset[str]]) -> bool:
 
 
 # "When was the Fifth Plenary Session held?", "When did Line 11 open?": the verb that ends a question asking when.
-_WHEN_VERB = re.compile(r"^\W*(?i:when|(?:on |in )?what (?:date|day|year|month))\s+"
+_WHEN_VERB = re.compile(r"^\W*(?i:when|where|(?:on |in )?what (?:date|day|year|month))\s+"
                         r"(?i:(?P<passive>was|were|is|are)|did|does|do|will)\b.*\s(?P<verb>[a-z]+)\W*$")
 # Verbs an event is asked with in their plain form ("When did it open?"); a last word after "was" is one when it is
 # a participle ("held", "released").
@@ -1599,8 +1600,12 @@ _EVENT_ALIKE = {term: group for line in ("hold held meet met convene convened op
                                          "release released publish issue announce unveil",
                                          "build built construct complete completed finish finished",
                                          "start begin began begun launch",
-                                         "found establish set", "leave left depart move moved")
+                                         "found establish set", "leave left depart move moved",
+                                         "settle settled move moved relocate")
                 for group in [frozenset(analyze(line))] for term in group}
+# (A verb of two groups is alike both: "move" is "leave" and "settle".)
+_EVENT_ALIKE = {term: frozenset().union(*(group for group in _EVENT_ALIKE.values() if term in group))
+                for term in _EVENT_ALIKE}
 
 
 def role_of(question: str) -> tuple[frozenset[str], frozenset[str]] | None:

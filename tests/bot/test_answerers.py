@@ -1172,6 +1172,10 @@ def test_role_given(question: str, sentence: str, before: str, given: bool | Non
     ("When was the Fifth Plenary Session of the 14th Provincial Party Committee held?", "met"),  # or held
     ("When did Suzhou Metro Line 11 open?", "launch"),
     ("When will the second passage be finished?", "complete"),  # "will be" + participle is passive too
+    # Where, too: "Where was Wu Xinming born?" is not answered by where he worked; a move is a settling and a leaving.
+    ("Where was Wu Xinming born?", "born"),
+    ("Where did Wang Congde move?", "settle"),
+    ("Where did Wang Congde move?", "leave"),
     ("What year did the bridge open?", "open"),
     # Ending otherwise: a name, a noun, a verb any event is asked with.
     ("When did Wu Xinming leave Suzhou?", None),

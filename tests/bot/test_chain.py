@@ -486,6 +486,9 @@ def test_a_span_of_months_reads_as_the_article_writes_it(seeds_pipeline: Pipelin
     # A date for another event: the plans' 2024, the elevators' June.
     ("When was the Fifth Plenary Session of the 14th Provincial Party Committee held?", None),
     ("When did Suzhou Metro Line 11 open?", None),
+    # Where he worked is not where he was born.
+    ("Where was Wu Xinming born?", None),
+    ("Where was the 2019 Yangtze River Delta Regional Leaders Symposium held?", "was held in Wuhu"),
     # "about to start construction" says when it starts, not when it will be finished.
     ("When does construction of the Su-Tong second passage start?", "about to start construction"),
     ("When will the Su-Tong second passage be finished?", None),
