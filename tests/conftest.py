@@ -5,6 +5,7 @@ from __future__ import annotations
 import ctypes
 import ipaddress
 import os
+import signal
 import socket
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -40,6 +41,18 @@ class NetworkBlocked(RuntimeError):
 def _guard(address: object) -> None:
     if not _is_loopback(address):
         raise NetworkBlocked(f"Test tried to reach {address!r}; tests may only use loopback.")
+
+
+@pytest.fixture(autouse=True, scope="session")
+def ctrl_c_interrupts() -> Iterator[None]:
+    """Ctrl-C interrupts, as at a terminal, even when the suite was started in the background by a shell without job
+    control (`make test &` in a script), which starts it with SIGINT ignored: the tests of Ctrl-C during indexing,
+    `bot eval` and `bot serve` (the latter two in a child process, which inherits an ignored SIGINT) then failed."""
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 @pytest.fixture(autouse=True)
