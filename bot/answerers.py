@@ -1574,6 +1574,8 @@ _WHEN_VERB = re.compile(r"^\W*(?i:when|where|(?:on |in )?what (?:date|day|year|m
 # a participle ("held", "released").
 _EVENT_VERBS = frozenset("""open start begin launch end close finish complete release hold sign approve visit leave
 join build found establish announce publish issue propose introduce pass adopt move return retire die arrive""".split())
+_WHERE_EVENTS = frozenset("born held founded established built signed launched released opened published announced "
+                          "convened hosted staged".split())
 _PARTICIPLE = re.compile(r"[a-z]{2,}ed|held|built|begun|made|set|won|led|chosen|given|shown|taken|written|born")
 
 
@@ -1590,6 +1592,10 @@ def asked_event(question: str) -> frozenset[str] | None:
     # ("When will it be finished?" is passive too.)
     passive = match.group("passive") is not None or re.search(rf"\bbe\s+{verb}\W*$", question) is not None
     if not (_PARTICIPLE.fullmatch(verb) if passive else verb in _EVENT_VERBS):
+        return None
+    # Where something is "installed", "based" or "located" the article tells without the word; where it was born or
+    # held, it tells with it.
+    if passive and question.lstrip(" \t\"'“‘(").lower().startswith("where") and verb not in _WHERE_EVENTS:
         return None
     terms = analyze(verb)
     return _EVENT_ALIKE.get(terms[0], frozenset(terms[:1])) if terms else None

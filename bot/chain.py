@@ -117,33 +117,22 @@ class Pipeline:
                           standalone_question=question, passages=[], small_talk=True)
         history = list(history or [])
         said = [str(t.get("content", "")) for t in history if not isinstance(t, str) and t.get("role") == "assistant"]
-        # The answer is to the question the message asks, after what leads up to it (read as an earlier turn, for
-        # the subject it may name) and without the words wrapped around it ("Would you mind telling me ...").
+        # The answer is to the question the message asks, after what leads up to it (in a new conversation, read as
+        # an earlier turn, for the subject it may name) and without the words wrapped around it ("Would you mind
+        # telling me ...").
         message = question
         question, lead = main_question(message)
-        if lead:
-            history.append({"role": "user", "content": lead})
-        standalone = self.condenser.condense(question, history)
-        passages, draft, retrieved = self._answer(question, standalone, k=k, filters=search_filters, said=said,
-                                                  idf=idf)
-        # Read as a follow-up, a question whose pointing words all follow a name of its own may have taken the
-        # conversation's subject wrongly ("Sutong Bridge - when did it open?" after a question about Huangyan): when
-        # that reading finds nothing, the question is tried as it stands.
-        # So is one with no pointing word at all, read as a follow-up only because it has few words of its own
-        # ("What do you know about baijiu?" after the bridge).
-        if draft.abstained and standalone != question and (names_what_it_points_at(question)
-                                                           or points_at_nothing(question)):
-            standalone = question
-            passages, draft, retrieved = self._answer(question, standalone, k=k, filters=search_filters, said=said,
-                                                      idf=idf)
-        # The other way round: a question that looks whole ("What was released at the opening ceremony?") but finds
-        # nothing alone may lean on the conversation (the Kunshan expo asked about before).
-        elif draft.abstained and standalone == question and history:
-            leaning = self.condenser.condense(question, history, lean=True)
-            if leaning != question:
-                found = self._answer(question, leaning, k=k, filters=search_filters, said=said, idf=idf)
-                if not found[1].abstained:
-                    standalone, (passages, draft, retrieved) = leaning, found
+        # (In a conversation, the lead-up is no turn of its own: "Oh nice, I had never heard of it." would push the
+        # answer it follows out of the conversation.)
+        asked_in = history if not lead or history else [{"role": "user", "content": lead}]
+        passages, draft, retrieved, standalone = self._ask(question, asked_in, k=k, filters=search_filters,
+                                                           said=said, idf=idf)
+        if draft.abstained and question != message:
+            # The message as written, when the question read out of it finds nothing ("Please tell me who Meng
+            # Qingdong of Canny Elevator is?").
+            found = self._ask(message, history, k=k, filters=search_filters, said=said, idf=idf)
+            if not found[1].abstained:
+                passages, draft, retrieved, standalone = found
         done = time.perf_counter()
         return Answer(
             question=message,
@@ -155,6 +144,33 @@ class Pipeline:
             standalone_question=standalone,
             passages=passages,
         )
+
+    def _ask(self, question: str, history: list[Turn], *, k: int | None, filters: SearchFilters,
+             said: Sequence[str], idf: IdfLookup) -> tuple[list[Passage], Draft, float, str]:
+        """Condense, retrieve and answer, with the retries below: (passages, draft, when retrieval ended, the
+        standalone question retrieval read)."""
+        standalone = self.condenser.condense(question, history)
+        passages, draft, retrieved = self._answer(question, standalone, k=k, filters=filters, said=said,
+                                                  idf=idf)
+        # Read as a follow-up, a question whose pointing words all follow a name of its own may have taken the
+        # conversation's subject wrongly ("Sutong Bridge - when did it open?" after a question about Huangyan): when
+        # that reading finds nothing, the question is tried as it stands.
+        # So is one with no pointing word at all, read as a follow-up only because it has few words of its own
+        # ("What do you know about baijiu?" after the bridge).
+        if draft.abstained and standalone != question and (names_what_it_points_at(question)
+                                                           or points_at_nothing(question)):
+            standalone = question
+            passages, draft, retrieved = self._answer(question, standalone, k=k, filters=filters, said=said,
+                                                      idf=idf)
+        # The other way round: a question that looks whole ("What was released at the opening ceremony?") but finds
+        # nothing alone may lean on the conversation (the Kunshan expo asked about before).
+        elif draft.abstained and standalone == question and history:
+            leaning = self.condenser.condense(question, history, lean=True)
+            if leaning != question:
+                found = self._answer(question, leaning, k=k, filters=filters, said=said, idf=idf)
+                if not found[1].abstained:
+                    standalone, (passages, draft, retrieved) = leaning, found
+        return passages, draft, retrieved, standalone
 
     def _small_talk(self, question: str) -> str | None:
         """The reply to a message that is only a greeting, thanks or goodbye (from prompts/small_talk.txt); None for

@@ -70,11 +70,19 @@ _WRAPPER = re.compile(r"^\W*(?:(?:hi|hello|hey|ok|okay|so|well|and|but|also|plea
                       r"(?:(?:would|do) you mind (?:telling|explaining to|letting) me|"
                       r"(?:can|could|would|will) you (?:please )?(?:tell|explain to|let) me(?: know)?|"
                       r"i(?:'m| am| was) wondering|i(?:'d| would) like to know|i want to know|(?:please )?tell me|"
-                      r"do you (?:happen to )?know|any idea)\s+(?!about\b|more\b|everything\b|something\b|a bit\b|"
-                      r"a little\b|if\b|whether\b)(?=\w)", re.IGNORECASE)
+                      r"do you (?:happen to )?know|any idea)\s+(?!about\b|more\b|everything\b|something\b|anything\b|"
+                      r"a\b|an\b|if\b|whether\b)(?=\w)", re.IGNORECASE)
 # ... leaving a question in the order of a statement: "who Meng Qingdong is" asks "who is Meng Qingdong".
-_STATED_ORDER = re.compile(r"^(who|what|where|which(?:\s+\w+)?)\s+(.+?)\s+(is|was|are|were)\s*([?.!]*)\s*$",
-                           re.IGNORECASE)
+_STATED_ORDER = re.compile(r"^(who)\s+(.+?)\s+(is|was|are|were)\s*([?.!]*)\s*$", re.IGNORECASE)
+# A question in a question's words: it opens with one (not merely ends with "?").
+_ASKS_IN_WORDS = re.compile(r"^\W*(?:who|whom|whose|what|when|where|which|why|how|is|are|was|were|do|does|did|can|"
+                            r"could|will|would|has|have|had)\b", re.IGNORECASE)
+# ... but not one asking for help with the message itself.
+_META = re.compile(r"^\W*(?:(?:can|could|would|will) you(?: please)? (?:help|do that|do it|tell me|answer)|"
+                   r"(?:is|was) (?:that|it|this) (?:possible|right|true|correct)|why)\W*$", re.IGNORECASE)
+# A sentence asking without a question's words: "Tell me who Xu Hong is.", "I want to know ...", "Explain ...".
+_REQUESTS = re.compile(r"^\W*(?:please\s+)?(?:tell|explain|describe|give|show|list|summari[sz]e|name|compare|find|"
+                       r"i (?:want|need|would like|'d like) to know|i(?:'m| am| was) wondering)\b", re.IGNORECASE)
 # (Not after "Mr." or "No.", which end no sentence.)
 _TAG = re.compile(r",\s*(?:is|isn't|are|aren't|was|wasn't|were|weren't|does|doesn't|do|don't|did|didn't|has|hasn't|"
                   r"have|haven't|can|can't|will|won't)\s+(?:it|he|she|they|there|that|this|you)\s*\?\s*$|"
@@ -86,8 +94,11 @@ _CLAUSE_QUESTION = re.compile(r"(?:[,;]|\s[-–—])\s+(?:(?:and|so|but)\s+)?(?:
                               r"(?:want|wanted|would like|'d like)\s+to\s+know\s+is\s+|i\s+(?:wonder|wondered)\s*:?\s*|"
                               r"my question is\s*:?\s*)(?=(?:who|whom|whose|what|when|where|which|why|how)\b)|"
                               r":\s+(?=(?:who|whom|whose|what|when|where|which|why|how)\b)", re.IGNORECASE)
-_SENTENCE_BREAK = re.compile(r"(?<!\bMr\.)(?<!\bMs\.)(?<!\bDr\.)(?<!\bNo\.)(?<!\bSt\.)(?<!\bvs\.)(?<!\bMrs\.)"
-                             r"(?<!\bProf\.)(?<=[.!?…])\s+(?=\S)")
+# (A full stop ends a sentence before a capital, and not after "Mr." or "Co.", nor a lone capital, "U.S.": "Canny
+# Elevator Co. is ...", "in Sept. 2021", "i.e. his name" go on.)
+_SENTENCE_BREAK = re.compile(r"(?<=[!?…])\s+(?=\S)|(?<!\bMr\.)(?<!\bMs\.)(?<!\bDr\.)(?<!\bNo\.)(?<!\bSt\.)"
+                             r"(?<!\bMrs\.)(?<!\bProf\.)(?<!\bCo\.)(?<!\bLtd\.)(?<!\bInc\.)(?<!\bJr\.)(?<!\bSr\.)"
+                             r"(?<!\b[A-Z]\.)(?<=\.)\s+(?=[A-Z])")
 _ASKS = re.compile(r"\?\s*$|^\W*(?:who|whom|whose|what|when|where|which|why|how|is|are|was|were|do|does|did|can|"
                    r"could|will|would|has|have|had)\b", re.IGNORECASE)
 
@@ -96,25 +107,31 @@ def main_question(message: str) -> tuple[str, str]:
     """(the question a message asks, what it says before that question). A long message ends with its question
     after what leads up to it ("Honestly I don't follow politics much... when did Wu move to Nantong?", "The bridge
     isn't the only crossing, is it? How many are there?"): the lead-up is no words the answer must share, but it may
-    name the subject, so it is read as an earlier turn. Words wrapped around the question are dropped ("Would you
-    mind telling me who Meng Qingdong is?" asks "who is Meng Qingdong?")."""
-    sentences = _SENTENCE_BREAK.split(message.strip())
+    name the subject. Words wrapped around the question are dropped ("Would you mind telling me who Meng Qingdong
+    is?" asks "Who is Meng Qingdong?")."""
+    # (Runs of spaces squeezed first: the patterns below stay linear on a 2,000-character message.)
+    message = " ".join(message.split())
+    sentences = _SENTENCE_BREAK.split(message)
     lead = ""
-    # (Two questions, "Why did the reform matter? What problem did it fix?", are asked together; a tag question,
-    # "..., is it?", asks nothing of its own.)
-    if len(sentences) > 1 and _ASKS.search(sentences[-1]) and not any(
-            _ASKS.search(s) and not _TAG.search(s) for s in sentences[:-1]):
+    # The last sentence asks, in a question's words ("It was 2008, right?" and "I heard the name on TV?" do not, nor
+    # does "Can you help?"), and none before it asks or requests: two questions ("Why did the reform matter? What
+    # problem did it fix?") and a request with its follow-up ("Tell me who Xu Hong is. Can you?") are one message. (A
+    # tag question, "..., is it?", asks nothing of its own.)
+    if (len(sentences) > 1 and _ASKS_IN_WORDS.search(sentences[-1]) and not _META.match(sentences[-1])
+            and not any((_ASKS.search(s) and not _TAG.search(s)) or _REQUESTS.match(s) for s in sentences[:-1])):
         lead, question = " ".join(sentences[:-1]), sentences[-1]
     else:
-        question = message.strip()
+        question = message
         # One long sentence may end in its question too: "..., so what I really want to know is how long the trip
         # will take?", "... and I wondered: when did Wu move to Nantong?". (A short one keeps its lead: "The zone
         # where he spent eight years - which city is that in?")
         breaks = [m for m in _CLAUSE_QUESTION.finditer(question) if len(question[:m.start()].split()) >= _LONG_LEAD]
         if breaks and _ASKS.search(question):
             lead, question = question[:breaks[-1].start()], question[breaks[-1].end():]
-    if (wrapper := _WRAPPER.match(question)) is not None:
+    # (In one sentence only: "I want to know who Xu Hong is. Can you help?" stays whole.)
+    if len(_SENTENCE_BREAK.split(question)) == 1 and (wrapper := _WRAPPER.match(question)) is not None:
         question = question[wrapper.end():]
+        # ("who Meng Qingdong is" asks "who is Meng Qingdong"; "what kind of company Canny is" stays as it is.)
         if (stated := _STATED_ORDER.match(question)) is not None:
             asked, subject, verb, stop = stated.groups()
             question = f"{asked} {verb} {subject}{stop or '?'}"
@@ -144,6 +161,9 @@ def exchanges(history: Sequence[Turn]) -> list[tuple[str, str]]:
         if not content.strip():
             continue
         if role == "user":
+            # (An earlier question is the question it asked: "Would you mind telling me who Meng Qingdong is?" named
+            # Meng Qingdong, not "mind telling".)
+            content = main_question(content)[0]
             # ("What articles do you have?" and its list name no subject either.)
             chatting = small_talk_kind(content) is not None or asks_what_is_indexed(content)
             if not chatting:
@@ -251,14 +271,19 @@ _ON_A_DAY = frozenset("happen happened happens going on event events took take p
 
 
 # "the high-tech city", "that park", "those passengers": what the question points at, by a word or three.
-_POINTED = re.compile(r"\b(?:the|that|those|this|these)\s+([a-z][\w-]*(?:\s+(?!(?:the|of|and)\b)[a-z][\w-]*){0,2})")
+_POINTED = re.compile(r"\b(?i:the|that|those|this|these)\s+([a-z][\w-]*(?:\s+(?!(?:the|of|and)\b)[a-z][\w-]*){0,2})")
+# Words that point at no one turn: a time ("this year"), the article itself, a post or a kind of place any turn may
+# name ("the party secretary there", "the city").
+_NOT_RECALLED = frozenset(analyze("year years month week day time today article story piece report news interview "
+                                  "party secretary mayor director chairman governor head leader official city town "
+                                  "county province district area region country place one ones"))
 
 
 def _recalled(question: str, earlier: Sequence[tuple[str, str]]) -> int | None:
     """How many exchanges back the conversation talked of what the question points at ("the exhibition", "those
     passengers"), when the last one did not: None when the last exchange did, or none did."""
     pointed = [terms for m in _POINTED.finditer(question)
-               if (terms := {t for t in analyze(m.group(1)) if t not in _GENERIC})]
+               if (terms := {t for t in analyze(m.group(1)) if t not in _GENERIC and t not in _NOT_RECALLED})]
     if not pointed:
         return None
     for back, (asked, reply) in enumerate(reversed(earlier)):

@@ -1176,6 +1176,9 @@ def test_role_given(question: str, sentence: str, before: str, given: bool | Non
     ("Where was Wu Xinming born?", "born"),
     ("Where did Wang Congde move?", "settle"),
     ("Where did Wang Congde move?", "leave"),
+    # Where something is installed, based or located, the article tells without the word.
+    ("Where are the elevators installed?", None),
+    ("Where is Canny Elevator based?", None),
     ("What year did the bridge open?", "open"),
     # Ending otherwise: a name, a noun, a verb any event is asked with.
     ("When did Wu Xinming leave Suzhou?", None),

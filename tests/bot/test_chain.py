@@ -427,6 +427,17 @@ def test_a_follow_up_goes_back_to_an_earlier_subject_it_points_at(seeds_pipeline
 
 
 @pipeline_marks
+def test_a_lead_up_in_a_conversation_leaves_the_conversation_as_it_was(seeds_pipeline: Pipeline) -> None:
+    """"Oh nice, I had never heard of it." was read as the last turn, and "Which districts built it?" lost the high-tech
+    city the answer before had named; a question read out of a message that finds nothing is asked as written."""
+    history = _conversation(seeds_pipeline, "Give me an example of a high-tech city.")
+    answer = seeds_pipeline.ask("Oh nice, I had never heard of it. Which districts built it?", history=history)
+    assert not answer.abstained and "Jing'an District" in answer.citations[0].quote
+    written = seeds_pipeline.ask("Please tell me who Meng Qingdong of Canny Elevator is?")
+    assert not written.abstained and "Meng Qingdong, chief engineer" in written.citations[0].quote
+
+
+@pipeline_marks
 def test_a_yes_no_follow_up_about_a_post_is_answered_by_the_title_just_quoted(seeds_pipeline: Pipeline) -> None:
     """"is he also the mayor?" after "Who is Xu Hong?" was declined: "mayor" is only in "deputy mayor", so no
     sentence held the follow-up's own words, and the question looked like one about something else."""

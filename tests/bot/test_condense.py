@@ -379,6 +379,18 @@ def test_what_happened_on_a_day_is_what_its_answer_named() -> None:
     ("The zone where he spent eight years - which city is that in?",
      "The zone where he spent eight years - which city is that in?", ""),
     ("Mr. Wu said what?", "Mr. Wu said what?", ""),
+    # A request with its follow-up is one message; a last sentence that asks nothing, or asks for help, is no
+    # question; an abbreviation ends no sentence.
+    ("I want to know who Xu Hong is. Can you help?", "I want to know who Xu Hong is. Can you help?", ""),
+    ("Tell me who Xu Hong is. I heard the name on TV?", "Tell me who Xu Hong is. I heard the name on TV?", ""),
+    ("Explain the Sutong Bridge. Why?", "Explain the Sutong Bridge. Why?", ""),
+    ("Please tell me who Meng Qingdong of Canny Elevator Co. is?", "Who is Meng Qingdong of Canny Elevator Co.?", ""),
+    ("I was wondering where Wu Xinming worked before he moved to Nantong in Sept. 2021?",
+     "Where Wu Xinming worked before he moved to Nantong in Sept. 2021?", ""),
+    ("Tell me when the U.S. embassy opened?", "When the U.S. embassy opened?", ""),
+    # Only "who ... is" is put back in a question's order ("what kind of company Canny is" is no "what is kind").
+    ("Can you tell me what kind of company Canny is?", "What kind of company Canny is?", ""),
+    ("Do you know anything about Kunshan?", "Do you know anything about Kunshan?", ""),
 ])
 def test_main_question(message: str, question: str, lead: str) -> None:
     """"Would you mind telling me who Meng Qingdong is?" and questions after a long lead-up were declined: every word
@@ -397,3 +409,17 @@ def test_a_follow_up_goes_back_to_the_turn_that_talked_of_what_it_points_at() ->
     assert "Shibei High-tech City" in standalone and "Ningxichang" not in standalone
     # What the last turn talked of stays the subject.
     assert "Ningxichang" in HeuristicCondenser().condense("How big is the area?", history)
+    # A time, the article, a post or a kind of place points at no one turn: "this year" and "the party secretary"
+    # are in many answers.
+    for question in ("What did she announce this year?", "Who is the party secretary there?",
+                     "What did it say in the article?"):
+        assert "Shibei" not in HeuristicCondenser().condense(question, history)
+
+
+def test_an_earlier_question_is_the_question_it_asked() -> None:
+    """"What company does he work for?" after "Would you mind telling me who Meng Qingdong is?" took "mind telling"
+    for its subject's words."""
+    history = [{"role": "user", "content": "Would you mind telling me who Meng Qingdong is?"},
+               {"role": "assistant", "content": "Meng Qingdong, chief engineer of the company, said so. [1]"}]
+    standalone = HeuristicCondenser().condense("What company does he work for?", history)
+    assert "Meng Qingdong" in standalone and "mind" not in standalone
