@@ -1602,16 +1602,16 @@ def asked_event(question: str) -> frozenset[str] | None:
 
 
 # An event is told in other words too: a session "held" is one that "met", an exhibition held one that "opened".
-_EVENT_ALIKE = {term: group for line in ("hold held meet met convene convened open opened launch inaugurate",
-                                         "release released publish issue announce unveil",
-                                         "build built construct complete completed finish finished",
-                                         "start begin began begun launch",
-                                         "found establish set", "leave left depart move moved",
-                                         "settle settled move moved relocate")
-                for group in [frozenset(analyze(line))] for term in group}
+_EVENT_GROUPS = tuple(frozenset(analyze(line)) for line in (
+    "hold held meet met convene convened open opened launch inaugurate",
+    "release released publish issue announce unveil",
+    "build built construct complete completed finish finished",
+    "start begin began begun launch",
+    "found establish set", "leave left depart move moved",
+    "settle settled move moved relocate"))
 # (A verb of two groups is alike both: "move" is "leave" and "settle".)
-_EVENT_ALIKE = {term: frozenset().union(*(group for group in _EVENT_ALIKE.values() if term in group))
-                for term in _EVENT_ALIKE}
+_EVENT_ALIKE = {term: frozenset().union(*(other for other in _EVENT_GROUPS if term in other))
+                for group in _EVENT_GROUPS for term in group}
 
 
 def role_of(question: str) -> tuple[frozenset[str], frozenset[str]] | None:
@@ -1656,7 +1656,7 @@ def role_given(asked: tuple[frozenset[str], frozenset[str]] | None, sentence: st
     # (The sentence's first word may be a name, "Canny elevators went into use", or not, "Elevators from Suzhou
     # Canny went into use": either way the first name after it is one.)
     firsts = [frozenset(analyze(name)) for name in (
-        *_body_names(before)[:1],
+        _first_name(before),
         next((name for name in _PROPER.findall(before) if not _WHEN_WORDS.issuperset(analyze(name))), ""))]
     return any(org <= terms or (_GENERIC_BODY.search(title) and any(org <= first for first in firsts))
                for title, terms in titles)
@@ -1669,17 +1669,16 @@ def years_agree(asked: frozenset[str], sentence: str) -> bool:
     return not asked or not told or bool(asked & told)
 
 
-def _body_names(sentence: str) -> list[str]:
-    """The names a sentence gives, in order, its first word too ("Canny elevators went into use on Suzhou Metro Line
-    11"), without the words opening them that name nothing ("In June", "The")."""
-    names = []
+def _first_name(sentence: str) -> str:
+    """The first name a sentence gives, its first word too ("Canny elevators went into use on Suzhou Metro Line
+    11"), without the words opening it that name nothing ("In June", "The"); "" when it gives none."""
     for match in _CAPITALISED.finditer(sentence):
         words = match.group(0).split()
         while words and (not analyze(words[0]) or _WHEN_WORDS.issuperset(analyze(words[0]))):
             words.pop(0)
         if words:
-            names.append(" ".join(words))
-    return names
+            return " ".join(words)
+    return ""
 
 
 _CAPITALISED = re.compile(r"\b[A-Z][a-z]+(?:[\s-][A-Z][a-z]+)*")
