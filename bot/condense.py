@@ -75,15 +75,16 @@ _WRAPPER = re.compile(r"^\W*(?:(?:hi|hello|hey|ok|okay|so|well|and|but|also|plea
 # ... leaving a question in the order of a statement: "who Meng Qingdong is" asks "who is Meng Qingdong".
 _STATED_ORDER = re.compile(r"^(who)\s+(.+?)\s+(is|was|are|were)\s*([?.!]*)\s*$", re.IGNORECASE)
 # A question in a question's words: it opens with one (not merely ends with "?").
-_ASKS_IN_WORDS = re.compile(r"^\W*(?:who|whom|whose|what|when|where|which|why|how|is|are|was|were|do|does|did|can|"
-                            r"could|will|would|has|have|had)\b", re.IGNORECASE)
+_QUESTION_OPENING = (r"^\W*(?:who|whom|whose|what|when|where|which|why|how|is|are|was|were|do|does|did|can|could|"
+                     r"will|would|has|have|had)\b")
+_ASKS_IN_WORDS = re.compile(_QUESTION_OPENING, re.IGNORECASE)
+_ASKS = re.compile(rf"\?\s*$|{_QUESTION_OPENING}", re.IGNORECASE)
 # ... but not one asking for help with the message itself.
 _META = re.compile(r"^\W*(?:(?:can|could|would|will) you(?: please)? (?:help|do that|do it|tell me|answer)|"
                    r"(?:is|was) (?:that|it|this) (?:possible|right|true|correct)|why)\W*$", re.IGNORECASE)
 # A sentence asking without a question's words: "Tell me who Xu Hong is.", "I want to know ...", "Explain ...".
 _REQUESTS = re.compile(r"^\W*(?:please\s+)?(?:tell|explain|describe|give|show|list|summari[sz]e|name|compare|find|"
                        r"i (?:want|need|would like|'d like) to know|i(?:'m| am| was) wondering)\b", re.IGNORECASE)
-# (Not after "Mr." or "No.", which end no sentence.)
 _TAG = re.compile(r",\s*(?:is|isn't|are|aren't|was|wasn't|were|weren't|does|doesn't|do|don't|did|didn't|has|hasn't|"
                   r"have|haven't|can|can't|will|won't)\s+(?:it|he|she|they|there|that|this|you)\s*\?\s*$|"
                   r",\s*(?:right|correct|no)\s*\?\s*$", re.IGNORECASE)
@@ -99,8 +100,6 @@ _CLAUSE_QUESTION = re.compile(r"(?:[,;]|\s[-–—])\s+(?:(?:and|so|but)\s+)?(?:
 _SENTENCE_BREAK = re.compile(r"(?<=[!?…])\s+(?=\S)|(?<!\bMr\.)(?<!\bMs\.)(?<!\bDr\.)(?<!\bNo\.)(?<!\bSt\.)"
                              r"(?<!\bMrs\.)(?<!\bProf\.)(?<!\bCo\.)(?<!\bLtd\.)(?<!\bInc\.)(?<!\bJr\.)(?<!\bSr\.)"
                              r"(?<!\b[A-Z]\.)(?<=\.)\s+(?=[A-Z])")
-_ASKS = re.compile(r"\?\s*$|^\W*(?:who|whom|whose|what|when|where|which|why|how|is|are|was|were|do|does|did|can|"
-                   r"could|will|would|has|have|had)\b", re.IGNORECASE)
 
 
 def main_question(message: str) -> tuple[str, str]:
