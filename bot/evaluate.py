@@ -268,7 +268,8 @@ def judge(case: EvalCase, answer: Answer | None) -> Verdicts:
         gold_cited = any(is_gold(case, c.title, c.source, c.text) for c in citations)
 
     f1: float | None = None
-    if case.reference is not None:
+    # (A blank reference gives no F1: an abstention scored 1.0 against it, on a case that failed.)
+    if case.reference is not None and case.reference.strip():
         f1 = token_f1("" if abstained else text, case.reference)
 
     if answer is None:

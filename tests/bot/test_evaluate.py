@@ -140,6 +140,9 @@ def test_token_f1_is_squad_style() -> None:
     assert token_f1("A Bridge!", "bridge") == 1.0
     assert token_f1("nothing shared", "bridge") == 0.0
     assert token_f1("", "") == 1.0
+    # ... but a blank reference is none: a decline scored 1.0 against it on a case that failed.
+    declined = CaseResult(EvalCase(id="c", question="q", reference="  "), answer("No.", abstained=True))
+    assert declined.verdicts.f1 is None and not declined.verdicts.passed
 
 
 # ------------------------------------------------------------------------------------------------ running
