@@ -245,7 +245,10 @@ class AnswerKind:
             # ("On June 30" names a day, not a thing. A name opening the sentence is one when it is what the sentence
             # is about: "Suzhou is the strongest prefecture-level city in China.")
             subject = _SUBJECT_NAME.match(sentence)
-            names = _ANSWER_NAME.findall(sentence) + ([subject.group(1)] if subject else [])
+            names = [m.group(0) for m in _ANSWER_NAME.finditer(sentence)
+                     # ("the first cross-river bridge in Nantong": a firm is not where something is.)
+                     if not (self.head in _FIRM_NOUNS and _PLACE_BEFORE.search(sentence, 0, m.start()))]
+            names += [subject.group(1)] if subject else []
             return new([n for n in names if self._names_head(n) and not set(analyze(n)) <= _WHEN_WORDS])
         if self.name == "rank":
             return new(_ORDINAL.findall(sentence) + _TOP.findall(sentence))
@@ -288,6 +291,8 @@ _KIND_NOUNS = frozenset(analyze(f"{_BARE_NAMED_NOUNS} {_NAMED_NOUNS} park zone v
                                 "government department office index list report"))
 _BARE_NAMED = frozenset(analyze(_BARE_NAMED_NOUNS))
 _PLACE_NOUNS = frozenset(analyze("city province county town district country zone area village municipality"))
+_FIRM_NOUNS = frozenset(analyze("company brand"))
+_PLACE_BEFORE = re.compile(r"\b(?:in|across)\s+(?:the\s+)?$")
 _NAMED = re.compile(rf"\b(?:which|what) (?:[a-z-]+ )?({'|'.join(_BARE_NAMED_NOUNS.split())})(?:s|es)?\b|"
                     rf"\bwhich (?:[a-z-]+ )?({'|'.join(_NAMED_NOUNS.split())})(?:s|es)?\b|"
                     # "What is the name of ...?" asks for a name: of the kind it says ("of the town"), else any.
@@ -1485,9 +1490,10 @@ def _key_terms(question: str, terms: Sequence[str]) -> tuple[str, ...]:
     towards coverage."""
     proper = {t for m in _PROPER.findall(_spell_months(question)) for t in analyze(m)}
     # A year or figure the question states ("GDP in 2023", "Metro Line 3") pins it as firmly as a name does; a digit
-    # opening the question or in brackets ("1 When did ...", "alert(1)") is more likely a stray key, and the year a
-    # yes-no question sets as a bound ("Did it open before 2010?") need not be written where the answer is.
-    stray = {d for pair in _STRAY_DIGIT.findall(question) for d in pair if d}
+    # opening the question or in brackets ("1 When did ...", "alert(1)"), or a tag after it ("... open? (variant 6)",
+    # "... open? Q6") is more likely a stray key or a label, and the year a yes-no question sets as a bound ("Did it
+    # open before 2010?") need not be written where the answer is.
+    stray = {t for m in _STRAY_DIGIT.findall(question) for part in m if part for t in analyze(part)}
     # Nor need any year a yes-no question gives: "Did the bridge open in 2010?" is answered by the sentence giving
     # 2008.
     # Nor a figure it compares against: "Is Shibei bigger than 10 square kilometres?" - "only 5.2 square kilometers",
@@ -1509,7 +1515,7 @@ _ANY_YEAR = re.compile(r"\b((?:1[89]|20)\d{2})\b")
 _ASKED_YEAR = re.compile(r"\b((?:1[89]|20)\d{2})\b(?!\s+(?:[a-z-]+\s+)?[a-z]+s\b)")
 _BOUND_FIGURE = re.compile(r"\b(?:than|over|under|above|below|at least|at most|exceeds?|exceeded|beyond)\s+"
                            r"(?:about\s+|around\s+|nearly\s+)?(\d[\d,]*(?:\.\d+)?)", re.IGNORECASE)
-_STRAY_DIGIT = re.compile(r"^\W*(\d)\b|\((\d)\)")
+_STRAY_DIGIT = re.compile(r"^\W*(\d)\b|\(([^()]*\d[^()]*)\)|\?([^?]*\d[^?]*)$")
 # A time told relative to the article's date: which way ("last", "this", "next") and what span.
 _RELATIVE_TIME = re.compile(r"\b(last|past|previous|this|current|next|coming)\s+(year|month|week)\b", re.IGNORECASE)
 _TIME_WAY = {"last": "past", "past": "past", "previous": "past", "this": "now", "current": "now", "next": "future",

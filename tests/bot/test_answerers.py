@@ -294,6 +294,10 @@ def test_a_named_answer_knows_what_it_names(question: str, head: str | None) -> 
     ("named", "He lives on Song Street, also known as Gui Street.", "What town is Song Street in?", False),
     ("named", "The person from Ningxi Town said so.", "What town is Song Street in?", True),
     ("named", "It lies in Huangyan District.", "Which city is Ningxi in?", True),  # a district will do for a city
+    # A firm is not where something is; it is where things come from.
+    ("named", "The Sutong Bridge, the first bridge in Nantong, opened in 2008.", "Which company built the bridge?",
+     False),
+    ("named", "Elevators from Suzhou Canny went into use on Line 11.", "Which company made the elevators?", True),
     # "What is the name of X?" wants a name the question does not give; a month is no name.
     ("named", "The Chongqi Bridge opened in 2011.", "What is the name of Nantong's second river crossing?", True),
     ("named", "Song Street is also known as Gui Street.", "What is the name of the town where Song Street is?",
@@ -1076,7 +1080,9 @@ def test_the_article_whose_title_the_question_names_answers_though_it_ranks_lowe
 
 
 @pytest.mark.parametrize("question", ["1 When did the Sutong Bridge open?", "alert(1) When did the Sutong Bridge open?",
-                                      "Did the Sutong Bridge open before 2010?"])
+                                      "Did the Sutong Bridge open before 2010?",
+                                      "When did the Sutong Bridge open? (variant 6)",
+                                      "When did the Sutong Bridge open? Q6"])
 def test_a_stray_digit_or_a_bounding_year_is_not_a_figure_the_answer_must_hold(answerer: ExtractiveAnswerer,
                                                                                question: str) -> None:
     assert "June 30, 2008" in ask(answerer, question, make_passage(BRIDGE)).text
