@@ -458,6 +458,9 @@ _TITLES = (r"(?:secretary|director|mayor|governor|president|chairman|chairwoman|
 _ONLY_ATTRIBUTION = re.compile(r"^\W*[A-Z][\w'’-]*(?:\s+[A-Z][\w'’-]*){0,3},\s*[^,.;]{2,120},?\s+"
                                r"(?:said|says|added|noted|stated)\W*$")
 _SAYING = frozenset("said say says told tell tells spoke speak speaks added noted stated announced".split())
+# "Who runs Jingjiang City?" asks who holds its highest post, whatever the post is called.
+_LEADING = frozenset("runs run ran leads lead led heads head headed governs govern governed manages manage managed "
+                     "directs direct directed chairs chair chaired".split())
 # "Who held it?" -> "held" ("Who then took over?" -> "took", "Who co-built it?" -> "built", as "jointly built by");
 # not "Who is ..." or "Who did ...".
 _WHO_VERB = re.compile(r"^\s*who\s+(?:(?:then|first|also|actually|exactly|really|finally|later|just|now|still|ever|"
@@ -544,7 +547,11 @@ def answer_kind(question: str) -> AnswerKind:
                 head = next(iter(analyze(match.group(1) or match.group(2) or match.group(3) or "")), None)
                 return AnswerKind(name, head, counted=counted)
             if name == "person" and (verb := _WHO_VERB.match(question)):
-                return AnswerKind(name, counted=counted, acted=verb.group(1).lower())
+                # ("Who runs Jingjiang City?" is answered by his title, though the sentence only says he spoke; the
+                # title must be of the city. "Who runs it?" is not.)
+                acted = verb.group(1).lower()
+                return AnswerKind(name, counted=counted,
+                                  acted=None if acted in _LEADING and role_of(question) else acted)
             return AnswerKind(name, counted=counted)
     return AnswerKind("any", counted=counted)
 
@@ -606,6 +613,7 @@ _OPPOSITE = {word: frozenset(other for pair in _OPPOSITES for a, b in [analyze(p
 # ... and so is one asking whether someone holds a post, by the post the sentence gives them: "Is Wu Xinming the mayor
 # of Nantong?" - "Wu Xinming, secretary of the Nantong Municipal Party Committee" (not "General Secretary Xi Jinping").
 _POSTS = frozenset(analyze("mayor secretary governor director chairman president minister premier engineer"))
+_HEADS = frozenset(analyze("head chief leader chair"))
 _ACRONYM = re.compile(r"\b[A-Z][A-Z0-9]+\b")
 # "Is it ...?", "Does it ...?", "Has it ...?": asks whether something holds, not for a fact of a kind.
 # ("Do you know when ...?", "Can you tell me who ...?" ask when and who.)
@@ -1557,6 +1565,10 @@ _ROLE_WORDS = r"(?:secretary|mayor|director|engineer|governor|chairman|chairwoma
 _ROLE_OF = re.compile(rf"^\W*who(?:'s|\s+(?:is|was|are|were))\s+(?:the\s+)?(?:(?:current|new|former)\s+)?"
                       rf"(?:(?P<role>(?:[\w-]+\s+){{0,2}}?{_ROLE_WORDS})\s+(?:of|at|for|in)\s+(?:the\s+)?"
                       rf"(?P<org>[^?]+?)|(?P<org2>[A-Z][^?]*?)['’]s\s+(?P<role2>(?:[\w-]+\s+){{0,2}}?{_ROLE_WORDS}))"
+                      rf"[\s?.!]*$|"
+                      # "Who runs Jingjiang City?", "Who is in charge of Siyang County?": any post of it.
+                      rf"^\W*who\s+(?:(?:currently|now)\s+)?(?:(?P<leads>{'|'.join(sorted(_LEADING))})|"
+                      rf"(?:is|was)\s+(?:in\s+charge\s+of|at\s+the\s+helm\s+of))\s+(?:the\s+)?(?P<org3>[^?]+?)"
                       rf"[\s?.!]*$", re.IGNORECASE)
 _BODY_KINDS = frozenset(analyze("city municipal county town district province provincial village party committee "
                                  "government"))
@@ -1627,8 +1639,8 @@ def role_of(question: str) -> tuple[frozenset[str], frozenset[str]] | None:
     match = _ROLE_OF.match(" ".join(question.split()))
     if match is None:
         return None
-    role = match.group("role") or match.group("role2")
-    org = match.group("org") or match.group("org2")
+    role = match.group("role") or match.group("role2") or ""
+    org = match.group("org") or match.group("org2") or match.group("org3")
     head = re.findall(_ROLE_WORDS, role, re.IGNORECASE)
     # (What it is of is a name: "of Jingjiang City mentioned in the article"; in a question typed in lower case,
     # its first two words.)
@@ -1641,6 +1653,8 @@ def role_of(question: str) -> tuple[frozenset[str], frozenset[str]] | None:
     # ("Nantong City" is "the Nantong Municipal Party Committee"'s Nantong.)
     org_terms = frozenset(analyze(org))
     org_terms = org_terms - _BODY_KINDS or org_terms
+    if not role:
+        return (_POSTS | _HEADS, org_terms) if org_terms else None
     return (frozenset(analyze(head[-1])), org_terms) if head and org_terms else None
 
 
@@ -1654,7 +1668,8 @@ def role_given(asked: tuple[frozenset[str], frozenset[str]] | None, sentence: st
         return None
     role, org = asked
     titles = [(m.group("title"), frozenset(analyze(m.group("title")))) for m in _TITLED.finditer(sentence)]
-    titles = [(title, terms) for title, terms in titles if role <= terms]
+    # (The role is one term, or for "Who runs X?" any post's: "director of Jingjiang City".)
+    titles = [(title, terms) for title, terms in titles if (role <= terms if len(role) == 1 else role & terms)]
     if not titles:
         return None
     # ("chief engineer of the company": the company the sentence before names first may be the one asked about. "...

@@ -1166,6 +1166,10 @@ METRO = "In June this year, a new batch of elevators from Suzhou Canny was put i
     ("Who is the chief engineer of Canny?", MENG, METRO, True),
     ("Who is the chief engineer of Suzhou Metro?", MENG, METRO, False),
     ("Who is the chief engineer of Canny?", MENG, "Canny elevators went into use on Suzhou Metro Line 11.", True),
+    # Who runs, leads or is in charge of a body is whoever holds a post of it, whatever the post is called.
+    ("Who runs Jingjiang City?", "Xu Xiaoyu, director of Jingjiang City, said.", "", True),
+    ("who leads the Nantong Municipal Party Committee", WU, "", True),
+    ("Who is in charge of Siyang County?", LIN, "", False),
     # A sentence naming no one by the role asked about, or a question asking no role of anything, may answer.
     ("Who is the mayor of Siyang County?", LIN, "", None),
     ("Who is the secretary?", LIN, "", None),
@@ -1221,10 +1225,11 @@ def test_a_unit_is_a_whole_word(unit: str, text: str) -> None:
 
 
 @pytest.mark.parametrize("filler", [" " * 1900, "\n" * 1900, " ?" * 900])
-def test_role_of_a_long_question_takes_no_time(filler: str) -> None:
+@pytest.mark.parametrize("asked", ["who is the mayor of", "who runs"])
+def test_role_of_a_long_question_takes_no_time(filler: str, asked: str) -> None:
     """A lazy "what it is of" before optional spaces backtracked for 17 s on 1,900 spaces, holding the server."""
     started = time.perf_counter()
-    role_of(f"who is the mayor of Nantong{filler}x")
+    role_of(f"{asked} Nantong{filler}x")
     assert time.perf_counter() - started < 0.5
 
 
