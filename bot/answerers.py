@@ -1178,6 +1178,9 @@ class ExtractiveAnswerer:
         acronym = next((w for w in re.findall(r"\b[a-z]{2,6}\b", question) if analyze(w) == terms),
                        None) if typed_lower and len(terms) == 1 else None
         shouted = re.compile(rf"\b{acronym.upper()}\b") if acronym else None
+        # ... and a figure of several ("the 1+14 pilot areas"), named only where it is meant, in a sentence the model
+        # may read as far from the question for its length.
+        coded = any("+" in t for t in names)
         # ("Tell me more" has no words of its own: the subject's count, "Tell me more (Canny)".)
         named_terms = own or terms
         acronyms = {t for m in _ACRONYM.findall(standalone_question or question) for t in analyze(m)}
@@ -1266,7 +1269,7 @@ class ExtractiveAnswerer:
                                                 for t in predicate),
                                             all_named_here=gives_post or role is True or (
                                                 only_names and all(t in near for t in named_terms)) or (
-                                                typed_lower and near_coverage >= 0.999 and (
+                                                (typed_lower or coded) and near_coverage >= 0.999 and (
                                                     len(terms) >= 2 or (shouted is not None
                                                                         and shouted.search(sentence) is not None))),
                                             agrees=(event is None or not event.isdisjoint(near))

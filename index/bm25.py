@@ -26,7 +26,9 @@ them themselves then there these they this those through to too under until up v
 which while who whom why will with would you your yours yourself yourselves s t don shall may might must
 """.split())
 
-_WORD = re.compile(r"\d+(?:[.,]\d+)*%?|[^\W\d_]+(?:['’][^\W\d_]+)*", re.UNICODE)
+# ("1+14", a figure of several: one term. "529%" is one too, and so is "529 percent", written so.)
+_WORD = re.compile(r"\d+(?:\+\d+)+|\d+(?:[.,]\d+)*%?|[^\W\d_]+(?:['’][^\W\d_]+)*", re.UNICODE)
+_PERCENT = re.compile(r"(?<=\d)\s*(?:percent|per cent)\b", re.IGNORECASE)
 
 
 # Forms the suffix rules below cannot join to their base word.
@@ -123,9 +125,10 @@ def _american(token: str) -> str:
 
 def analyze(text: str, *, keep_stopwords: bool = False) -> list[str]:
     """Lower-cased, stemmed terms; numbers lose their thousands commas ("90,000" -> "90000"), ordinals their digits
-    ("6th" -> "sixth", but "November 8th" -> "November 8"), British words their spelling ("moulds" -> "mold")."""
+    ("6th" -> "sixth", but "November 8th" -> "November 8"), British words their spelling ("moulds" -> "mold");
+    "40 percent" is "40%"."""
     terms = []
-    text = spell_ordinals(_SYLLABLE_NAME.sub(r"\1\2", text))
+    text = _PERCENT.sub("%", spell_ordinals(_SYLLABLE_NAME.sub(r"\1\2", text)))
     for match in _WORD.finditer(text.lower()):
         token = match.group(0).replace("’", "'")
         if token[0].isdigit():
@@ -150,7 +153,7 @@ def _import_bm25s() -> Any:
 
 
 # Bump when analyze()/stem() change: a keyword index built with another analyser is stale.
-ANALYZER_VERSION = "7"
+ANALYZER_VERSION = "8"
 
 
 def ids_digest(ids: Iterable[str]) -> str:

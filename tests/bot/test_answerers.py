@@ -682,6 +682,10 @@ def test_low_dense_similarity_abstains(answerer: ExtractiveAnswerer) -> None:
     # sentence holds every word of it.
     assert not ask(answerer, "when did the sutong bridge open to traffic", make_passage(BRIDGE, dense=0.2)).abstained
     assert ask(answerer, "when did the sutong bridge open to cars", make_passage(BRIDGE, dense=0.2)).abstained
+    # ... or it names a figure of several ("1+14"), which a long sentence holding it gives.
+    pilots = 'Next, we will focus on promoting the "1+14" provincial pilot areas to realise the value of products.'
+    assert not ask(answerer, "What are the 1+14 pilot areas?", make_passage(pilots, dense=0.1, title="", chunk_id="p9")).abstained
+    assert ask(answerer, "What are the 1+15 pilot areas?", make_passage(pilots, dense=0.1, title="", chunk_id="p9")).abstained
 
 
 def test_a_sentence_sharing_words_only_through_its_title_does_not_answer() -> None:

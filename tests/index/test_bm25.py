@@ -94,6 +94,14 @@ def test_numbers_lose_thousands_commas_only() -> None:
     assert analyze("1,2") == ["1,2"] and analyze("2008, 2009") == ["2008", "2009"]
 
 
+def test_a_figure_of_several_and_a_percentage_in_words_are_the_articles_terms() -> None:
+    """"What are the 1+14 pilot areas?" and "Did passengers increase by 529 percent?" were declined: "1+14" was two
+    numbers found everywhere, and "529 percent" not the article's "529%"."""
+    assert analyze('the "1+14" pilot areas') == ["1+14", "pilot", "area"] and analyze("'1+3'") == ["1+3"]
+    assert analyze("529 percent") == analyze("529 per cent") == analyze("529%") == ["529%"]
+    assert analyze("1 + 14") == ["1", "14"] and analyze("percent") == ["percent"]
+
+
 def test_search_ranks_by_bm25(index: BM25Index) -> None:
     hits = index.search("bridge", n=10)
     assert [i for i, _ in hits][0] == "c"  # the chunk that says it twice in the fewest words
