@@ -93,7 +93,10 @@ _LONG_LEAD = 15
 # plain comma the clause before may be the question's own: "according to the Nantong party secretary, what ...".)
 _CLAUSE_QUESTION = re.compile(r"(?:[,;]|\s[-–—])\s+(?:(?:and|so|but)\s+)?(?:(?:what\s+)?i\s+(?:really\s+)?"
                               r"(?:want|wanted|would like|'d like)\s+to\s+know\s+is\s+|i\s+(?:wonder|wondered)\s*:?\s*|"
-                              r"my question is\s*:?\s*)(?=(?:who|whom|whose|what|when|where|which|why|how)\b)|"
+                              r"my question is\s*:?\s*|"
+                              # ("..., which sounds crazy, and the department says it will invest more, but how much
+                              # money is it putting in?": what comes after "but" or "so" is asked of what came before.)
+                              r"(?:but|so)\s+)(?=(?:who|whom|whose|what|when|where|which|why|how)\b)|"
                               r":\s+(?=(?:who|whom|whose|what|when|where|which|why|how)\b)", re.IGNORECASE)
 # (A full stop ends a sentence before a capital, and not after "Mr." or "Co.", nor a lone capital, "U.S.": "Canny
 # Elevator Co. is ...", "in Sept. 2021", "i.e. his name" go on.)
@@ -127,6 +130,10 @@ def main_question(message: str) -> tuple[str, str]:
         breaks = [m for m in _CLAUSE_QUESTION.finditer(question) if len(question[:m.start()].split()) >= _LONG_LEAD]
         if breaks and _ASKS.search(question):
             lead, question = question[:breaks[-1].start()], question[breaks[-1].end():]
+            # (A message typed with capitals asks a question typed so: "how much ..." after ", but" is not one typed
+            # in lower case, whose names the answerer reads more leniently.)
+            if message != message.lower():
+                question = question[:1].upper() + question[1:]
     # (In one sentence only: "I want to know who Xu Hong is. Can you help?" stays whole.)
     if len(_SENTENCE_BREAK.split(question)) == 1 and (wrapper := _WRAPPER.match(question)) is not None:
         question = question[wrapper.end():]

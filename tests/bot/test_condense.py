@@ -372,8 +372,16 @@ def test_what_happened_on_a_day_is_what_its_answer_named() -> None:
     ("The Sutong Bridge isn't Nantong's only river crossing, is it? How many are there?", "How many are there?",
      "The Sutong Bridge isn't Nantong's only river crossing, is it?"),
     ("Honestly I don't follow politics much but my dad does, and he mentioned Wu Xinming and a meeting in Nanjing, "
-     "and I wondered: when did Wu move to Nantong?", "when did Wu move to Nantong?",
+     "and I wondered: when did Wu move to Nantong?", "When did Wu move to Nantong?",
      "Honestly I don't follow politics much but my dad does, and he mentioned Wu Xinming and a meeting in Nanjing"),
+    # ... "but" or "so" too, after a long lead; a message typed in lower case keeps its question so.
+    ("There was a big jump in passengers, 529 percent or so, and the department says it will invest more, but how "
+     "much money is the province putting in?", "How much money is the province putting in?",
+     "There was a big jump in passengers, 529 percent or so, and the department says it will invest more"),
+    ("there was a big jump in passengers, 529 percent or so, and the department says it will invest more, so how "
+     "much money is the province putting in?", "how much money is the province putting in?",
+     "there was a big jump in passengers, 529 percent or so, and the department says it will invest more"),
+    ("The bridge is busy, so how many cars cross it?", "The bridge is busy, so how many cars cross it?", ""),
     # Two questions are asked together; a short lead stays; "Mr." ends no sentence.
     ("Why did the reform matter? What problem did it fix?", "Why did the reform matter? What problem did it fix?", ""),
     ("The zone where he spent eight years - which city is that in?",
