@@ -85,9 +85,9 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, default=None, help="port (default 7860)")
 
     evaluate = commands.add_parser("eval", help="run a question set and report its metrics")
-    evaluate.add_argument("file", nargs="?", help="question set (YAML, or JSONL: cases or RAGAS rows)")
-    evaluate.add_argument("--output", help="write one JSON line per case here")
-    evaluate.add_argument("--report", help="write a Markdown report here")
+    evaluate.add_argument("file", nargs="?", help="question set (YAML, or JSONL: cases or RAGAS rows); - reads stdin")
+    evaluate.add_argument("--output", help="write one JSON line per case here (- : stdout, the summary to stderr)")
+    evaluate.add_argument("--report", help="write a Markdown report here (- : stdout, the summary to stderr)")
     evaluate.add_argument("--min-accuracy", type=float,
                           help="exit 1 when answer accuracy is below this (with --compare: NEW's)")
     evaluate.add_argument("--min-abstention", type=float,
@@ -439,7 +439,7 @@ def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
         raise UsageError(f"-k must be greater than 0. Currently, it is {args.k}.")
     from bot.chain import build_pipeline
 
-    cases = evaluate.load_cases(args.file, split=args.split)
+    cases = evaluate.load_cases(args.file, split=args.split, max_question_chars=settings.max_question_chars)
     # Checked before the run, which may take long: a path that cannot be written would lose its results.
     evaluate.check_output_paths(args.file, {"--output": args.output, "--report": args.report})
     k = args.k if args.k is not None else settings.k  # recorded in the results and the report
@@ -460,8 +460,22 @@ def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
     metrics = evaluate.compute_metrics(results)
     if args.report:
         evaluate.write_report(metrics, results, args.report, k=k)
-    print(evaluate.format_metrics(metrics))
-    return _thresholds(metrics, args)
+    print(evaluate.format_metrics(metrics), file=_summary_stream(args))
+    status = _thresholds(metrics, args)
+    if metrics["errors"]:  # a case that could not run is no result to pass a CI job on
+        from index.build import counted
+
+        print(f"{counted(int(metrics['errors']), 'case')} errored (counted as failed; the warnings above say why).",
+              file=sys.stderr)
+        return 1
+    return status
+
+
+def _summary_stream(args: argparse.Namespace) -> Any:
+    """Where the metrics go: stdout, unless the results or the report are written there (`-`)."""
+    from bot.evaluate import is_std_stream
+
+    return sys.stderr if is_std_stream(args.output) or is_std_stream(args.report) else sys.stdout
 
 
 def _eval_interrupted(stop: KeyboardInterrupt, args: argparse.Namespace, results: list[Any], *, total: int,
@@ -476,9 +490,13 @@ def _eval_interrupted(stop: KeyboardInterrupt, args: argparse.Namespace, results
     metrics = evaluate.compute_metrics(results)
     if args.report:
         evaluate.write_report(metrics, results, args.report, k=k, total=total)
-    print(evaluate.format_metrics(metrics))
-    kept = ([f"results so far in {args.output}"] if args.output else []) + (
-        [f"a partial report in {args.report}"] if args.report else [])
+    print(evaluate.format_metrics(metrics), file=_summary_stream(args))
+
+    def where(path: Path) -> str:
+        return "on stdout" if evaluate.is_std_stream(path) else f"in {path}"
+
+    kept = ([f"results so far {where(args.output)}"] if args.output else []) + (
+        [f"a partial report {where(args.report)}"] if args.report else [])
     print(f"Interrupted after {len(results)} of {total} cases" + (f"; {', '.join(kept)}" if kept else "") + ".",
           file=sys.stderr)
     return status

@@ -23,6 +23,7 @@ from typing import Any, Protocol
 
 from bot.errors import ConfigError, IndexMismatchError, IndexMissingError, StoreUnavailableError, UsageError
 from bot.schema import CITATION_MARKER, Answer, Passage
+from bot.small_talk import small_talk_kind
 
 log = logging.getLogger(__name__)
 
@@ -31,13 +32,15 @@ Turn = str | Mapping[str, str]
 # Facts that must all appear in the answer; an item that is a tuple is a set of alternatives (any one suffices).
 Expected = tuple[str | tuple[str, ...], ...]
 
-CASE_KEYS = ("id", "question", "history", "expected", "unexpected", "sources", "answerable", "reference",
-             "reference_contexts", "split", "kind")
+CASE_KEYS = ("id", "question", "history", "expected", "unexpected", "sources", "answerable", "small_talk",
+             "reference", "reference_contexts", "split", "kind")
 # The fields of a RAGAS sample (single- or multi-turn, or a generated test set). A row with `user_input` may have
 # these and the case keys above (`answerable`, `expected`, ... are honoured as in any case).
 RAGAS_KEYS = ("user_input", "reference", "reference_contexts", "retrieved_contexts", "response", "multi_responses",
               "rubrics", "synthesizer_name", "reference_tool_calls", "reference_topics")
 ROLES = ("user", "assistant")
+# A transcript's system turns (OpenAI-style) instruct a model; the bot has none to instruct, so they are left out.
+IGNORED_ROLES = ("system",)
 # RAGAS multi-turn samples name the speakers this way.
 RAGAS_ROLES = {"human": "user", "user": "user", "ai": "assistant", "assistant": "assistant"}
 # Failures of the whole set-up, not of one case: stopping beats recording the same error for every case.
@@ -60,6 +63,9 @@ class EvalCase:
     unexpected: tuple[str, ...] = ()
     sources: tuple[str, ...] = ()
     answerable: bool = True
+    # The reply should be small talk or the list of articles (a greeting, "What articles do you have?"), as
+    # `small_talk` marks it in the answer: such a reply is no abstention, and only such a case expects it.
+    small_talk: bool = False
     reference: str | None = None
     # RAGAS's gold passages: a retrieved passage holding one is gold, as one from a `sources` article is.
     reference_contexts: tuple[str, ...] = ()
@@ -207,6 +213,7 @@ class Verdicts:
 
     passed: bool
     answerable: bool
+    # Declined ("the articles do not answer"). A small-talk reply or the article list is not a decline.
     abstained: bool
     # Answerable case with `expected` or `unexpected`: not abstained, every expected item in the answer and no
     # unexpected one.
@@ -221,6 +228,9 @@ class Verdicts:
     # Answerable case with `expected`: how many cited passages contain every expected item.
     cited_with_facts: int | None
     f1: float | None
+    # The case expects small talk or the article list (its `small_talk: true`); the answer's `small_talk` says
+    # whether the reply was one.
+    small_talk_expected: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -236,13 +246,20 @@ class Verdicts:
             "cited": self.cited,
             "cited_with_facts": self.cited_with_facts,
             "f1": self.f1,
+            "small_talk_expected": self.small_talk_expected,
         }
 
 
 def judge(case: EvalCase, answer: Answer | None) -> Verdicts:
-    """Score one answer (None: the pipeline raised, which counts as a wrong, non-abstaining answer)."""
-    abstained = bool(answer is not None and answer.abstained)
-    text = without_markers(answer.answer) if answer is not None else ""
+    """Score one answer (None: the pipeline raised, which counts as a wrong, non-abstaining answer).
+
+    A small-talk reply or the article list (the answer's `small_talk`) is no abstention. It is the right kind of
+    reply only for a case with `small_talk: true`, and then the only right one; a reply of the wrong kind holds none
+    of the case's facts."""
+    small_talk = bool(answer is not None and answer.small_talk)
+    abstained = bool(answer is not None and answer.abstained and not small_talk)
+    fitting = answer is not None and small_talk == case.small_talk
+    text = without_markers(answer.answer) if fitting else ""
     citations = list(answer.citations) if answer is not None else []
     judged = case.answerable
 
@@ -251,9 +268,10 @@ def judge(case: EvalCase, answer: Answer | None) -> Verdicts:
     unexpected_found: tuple[str, ...] = ()
     cited_with_facts: int | None = None
     if judged and (case.expected or case.unexpected):
-        missing = missing_facts(text, case.expected) if not abstained else tuple(map(_show_item, case.expected))
-        unexpected_found = () if abstained else found_unwanted(text, case.unexpected)
-        correct = answer is not None and not abstained and not missing and not unexpected_found
+        answered = fitting and not abstained
+        missing = missing_facts(text, case.expected) if answered else tuple(map(_show_item, case.expected))
+        unexpected_found = found_unwanted(text, case.unexpected) if answered else ()
+        correct = answered and not missing and not unexpected_found
     if judged and case.expected:
         cited_with_facts = sum(
             1 for c in citations if all(contains_fact(c.text, item) for item in case.expected)
@@ -272,8 +290,10 @@ def judge(case: EvalCase, answer: Answer | None) -> Verdicts:
     if case.reference is not None and case.reference.strip():
         f1 = token_f1("" if abstained else text, case.reference)
 
-    if answer is None:
+    if answer is None or not fitting:
         passed = False
+    elif case.small_talk:
+        passed = correct is not False
     elif not case.answerable:
         passed = abstained
     else:
@@ -291,6 +311,7 @@ def judge(case: EvalCase, answer: Answer | None) -> Verdicts:
         cited=len(citations),
         cited_with_facts=cited_with_facts,
         f1=f1,
+        small_talk_expected=case.small_talk,
     )
 
 
@@ -360,16 +381,21 @@ def _read_text(path: Path, what: str, *, missing: str, folder: str) -> str:
         raise UsageError(f"Cannot read {what.lower()} {path}: {exc.strerror or exc}.") from None
 
 
-def load_cases(path: Path, *, split: str | None = None) -> list[EvalCase]:
-    """Read a question set (YAML or JSONL, see the module doc); malformed input raises UsageError saying where."""
+def load_cases(path: Path, *, split: str | None = None, max_question_chars: int | None = None) -> list[EvalCase]:
+    """Read a question set (YAML or JSONL, see the module doc; `-` reads stdin, JSONL or YAML as its text shows);
+    malformed input raises UsageError saying where. A question longer than `max_question_chars` is malformed too."""
     path = Path(path)
     if path.suffix.lower() in (".csv", ".tsv", ".xlsx", ".xls"):  # (YAML reads a CSV as one string)
         raise UsageError(f"Question set {path} is a spreadsheet ({path.suffix}); bot eval reads YAML or JSONL "
                          "question sets. Save the cases as JSONL, one {\"question\": ...} object a line.")
-    text = _read_text(path, "Question set", missing="Check the path.", folder="Give a .yaml or .jsonl file.")
+    if is_std_stream(path):
+        text, path = _read_stdin(), Path("stdin")  # (named so in the messages)
+    else:
+        text = _read_text(path, "Question set", missing="Check the path.", folder="Give a .yaml or .jsonl file.")
 
     entries = _read_jsonl(path, text) if _is_jsonl(path, text) else _read_yaml(path, text)
-    cases = [_parse_case(obj, where=where, number=n) for n, (where, obj) in enumerate(entries, 1)]
+    cases = [_parse_case(obj, where=where, number=n, max_chars=max_question_chars)
+             for n, (where, obj) in enumerate(entries, 1)]
     if not cases:
         raise UsageError(f"Question set {path} has no cases. Add at least one case with a question.")
 
@@ -392,6 +418,23 @@ def load_cases(path: Path, *, split: str | None = None) -> list[EvalCase]:
             raise UsageError(f"No case in {path} has split {split!r}. {hint}")
         cases = chosen
     return cases
+
+
+def is_std_stream(path: Path | str | None) -> bool:
+    """Whether a file argument is `-`: the question set read from stdin, or results or a report written to stdout."""
+    return path is not None and str(path) == "-"
+
+
+def _read_stdin() -> str:
+    stream = sys.stdin
+    if stream is None or stream.isatty():  # (it would wait for typing, with no prompt)
+        raise UsageError("`bot eval -` reads the question set from stdin, which is a terminal. Pipe a set into it: "
+                         "`cat set.jsonl | bot eval -`.")
+    data = stream.buffer.read() if hasattr(stream, "buffer") else stream.read().encode("utf-8")
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise UsageError(f"The question set on stdin is not UTF-8 text ({exc.reason} at byte {exc.start}).") from None
 
 
 def _is_jsonl(path: Path, text: str) -> bool:
@@ -422,7 +465,8 @@ def _read_jsonl(path: Path, text: str) -> list[tuple[str, Any]]:
             raise UsageError(f"{where}: not valid JSON ({exc.msg} at column {exc.colno}).") from None
         except RecursionError:
             raise UsageError(f"{where}: nested too deeply to be a case.") from None
-        entries.append((where, obj))
+        case_id = obj.get("id") if isinstance(obj, Mapping) else None
+        entries.append((where + (f" (id {case_id!r})" if case_id is not None else ""), obj))
     return entries
 
 
@@ -474,7 +518,15 @@ def _unknown_key(obj: Mapping[str, Any], known: Sequence[str], *, where: str, wh
             raise UsageError(f"{where}: unknown key {key!r}.{hint} Known keys{what}: {', '.join(known)}.")
 
 
-def _parse_case(obj: Any, *, where: str, number: int) -> EvalCase:
+def _check_length(question: str, *, limit: int | None, where: str, what: str) -> None:
+    """Refuse, on loading, a question longer than `bot ask` takes (it would fail only when its turn came)."""
+    length = len(question.strip())
+    if limit is not None and length > limit:
+        raise UsageError(f"{where}: {what} is {length} characters long; `bot ask` takes at most {limit} (the "
+                         "max_question_chars setting). Shorten it.")
+
+
+def _parse_case(obj: Any, *, where: str, number: int, max_chars: int | None = None) -> EvalCase:
     if not isinstance(obj, Mapping):
         raise UsageError(f"{where}: a case must be a mapping with at least a `question`, not {_type_name(obj)}.")
     history: tuple[Turn, ...]
@@ -509,6 +561,17 @@ def _parse_case(obj: Any, *, where: str, number: int) -> EvalCase:
     if not answerable and (expected or sources or contexts):
         key = "expected" if expected else "sources" if sources else "reference_contexts"
         raise UsageError(f"{where}: a case with `answerable: false` cannot have `{key}`. Remove one of them.")
+    small_talk = obj.get("small_talk", False)
+    if not isinstance(small_talk, bool):
+        raise UsageError(f"{where}: `small_talk` must be true or false, not {small_talk!r}.")
+    if small_talk and (not answerable or sources or contexts):
+        key = "answerable: false" if not answerable else "sources" if sources else "reference_contexts"
+        raise UsageError(f"{where}: a case with `small_talk: true` expects a reply that searches and cites nothing, "
+                         f"so it cannot have `{key}`. Remove one of them.")
+    _check_length(question, limit=max_chars, where=where, what="the question")
+    if replays(history):  # (its questions are asked too)
+        for n, turn in enumerate(history, 1):
+            _check_length(_turn_text(turn), limit=max_chars, where=where, what=f"history question {n}")
     return EvalCase(
         id=case_id,
         question=question,
@@ -517,6 +580,7 @@ def _parse_case(obj: Any, *, where: str, number: int) -> EvalCase:
         unexpected=unexpected,
         sources=sources,
         answerable=answerable,
+        small_talk=small_talk,
         reference=_parse_optional_text(obj.get("reference"), key="reference", where=where),
         reference_contexts=contexts,
         split=_parse_optional_text(obj.get("split"), key="split", where=where),
@@ -548,6 +612,8 @@ def _parse_ragas_turns(items: list[Any], *, where: str) -> list[dict[str, str]]:
     for n, item in enumerate(items, 1):
         speaker = item.get("type", item.get("role")) if isinstance(item, Mapping) else None
         content = item.get("content") if isinstance(item, Mapping) else None
+        if speaker in IGNORED_ROLES and isinstance(content, str):
+            continue
         if speaker not in RAGAS_ROLES or not isinstance(content, str):
             raise UsageError(
                 f"{where}: `user_input` message {n} must be {{type: human|ai, content: text}}, not {item!r}."
@@ -639,13 +705,14 @@ def _parse_history(value: Any, *, where: str) -> tuple[Turn, ...]:
         elif (
             isinstance(item, Mapping)
             and set(item) == {"role", "content"}
-            and item["role"] in ROLES
+            and item["role"] in (*ROLES, *IGNORED_ROLES)
             and isinstance(item["content"], str)
         ):
-            turns.append({"role": item["role"], "content": item["content"]})
+            if item["role"] in ROLES:
+                turns.append({"role": item["role"], "content": item["content"]})
         else:
             raise UsageError(
-                f"{where}: `history` item {n} must be a question or {{role: user|assistant, content: text}}, "
+                f"{where}: `history` item {n} must be a question or {{role: user|assistant|system, content: text}}, "
                 f"not {item!r}."
             )
     return tuple(turns)
@@ -696,16 +763,25 @@ def run_cases(
     return list(iter_cases(pipeline, cases, k=k, progress=progress))
 
 
+def replays(history: Sequence[Turn]) -> bool:
+    """Whether `replay` asks the history's questions: it gives none of the assistant's turns."""
+    return not any(not isinstance(t, str) and t.get("role") == "assistant" for t in history)
+
+
+def _turn_text(turn: Turn) -> str:
+    return turn if isinstance(turn, str) else str(turn.get("content", ""))
+
+
 def replay(pipeline: AskingPipeline, history: Sequence[Turn], *, k: int | None = None) -> tuple[Turn, ...]:
     """The conversation a person in the chat would have had. A history of earlier questions only is asked in
     turn, each with the conversation so far, and the bot's answers go between them: a follow-up can lean on what
     the bot said ("his city" after "Who is Xu Xiaoyu?"). A history that gives the assistant's turns is used as it
     is written."""
-    if any(not isinstance(t, str) and t.get("role") == "assistant" for t in history):
+    if not replays(history):
         return tuple(history)
     conversation: list[Turn] = []
     for turn in history:
-        question = turn if isinstance(turn, str) else str(turn.get("content", ""))
+        question = _turn_text(turn)
         answer = pipeline.ask(question, history=list(conversation) or None, k=k)
         conversation += [{"role": "user", "content": question}, {"role": "assistant", "content": answer.answer}]
     return tuple(conversation)
@@ -725,6 +801,7 @@ METRICS: tuple[tuple[str, str, str | None], ...] = (
     ("abstention_precision", "abstention precision", "abstained"),
     ("abstention_recall", "abstention recall", "unanswerable"),
     ("false_abstention_rate", "false-abstention rate", "answerable"),
+    ("small_talk_given", "small talk / article list", "small_talk_cases"),
     ("token_f1", "token F1", "f1_cases"),
     ("latency_p50_ms", "latency p50 (ms)", "timed_cases"),
     ("latency_p95_ms", "latency p95 (ms)", "timed_cases"),
@@ -732,6 +809,14 @@ METRICS: tuple[tuple[str, str, str | None], ...] = (
     ("cases", "cases", None),
     ("errors", "errors", None),
 )
+# What a metric is computed over, when not cases (citation precision: the citations of the cases with facts).
+COUNT_UNITS = {"cited_passages": ("citation", "citations")}
+
+
+def _over(count_key: str, count: Any) -> str:
+    """A metric's count with its unit: "8 cases", "9 citations"."""
+    one, many = COUNT_UNITS.get(count_key, ("case", "cases"))
+    return f"{count} {one if count == 1 else many}"
 
 
 def compute_metrics(results: Sequence[CaseResult]) -> dict[str, float | int]:
@@ -740,11 +825,16 @@ def compute_metrics(results: Sequence[CaseResult]) -> dict[str, float | int]:
 
 
 def _metrics_from_rows(rows: Sequence[Mapping[str, Any]]) -> dict[str, float | int]:
-    verdicts = [row["verdicts"] for row in rows]
+    # A small-talk reply or the article list is no abstention (results files written before said it was), and a
+    # case expecting one (`small_talk: true`) is scored apart from the abstention metrics.
+    verdicts = [dict(row["verdicts"], abstained=row["verdicts"]["abstained"] and not row.get("small_talk"))
+                for row in rows]
     ok_rows = [row for row in rows if "error" not in row]
-    answerable = [v for v in verdicts if v["answerable"]]
-    unanswerable = [v for v in verdicts if not v["answerable"]]
-    abstained = [v for v in verdicts if v["abstained"]]
+    chatting = [row for row in rows if row["verdicts"].get("small_talk_expected")]
+    scored = [v for v in verdicts if not v.get("small_talk_expected")]  # (for the abstention metrics)
+    answerable = [v for v in scored if v["answerable"]]
+    unanswerable = [v for v in scored if not v["answerable"]]
+    abstained = [v for v in scored if v["abstained"]]
     metrics: dict[str, float | int] = {
         "cases": len(rows),
         "errors": len(rows) - len(ok_rows),
@@ -775,6 +865,7 @@ def _metrics_from_rows(rows: Sequence[Mapping[str, Any]]) -> dict[str, float | i
         metrics["abstention_recall"] = sum(1 for v in unanswerable if v["abstained"]) / len(unanswerable)
     if answerable:
         metrics["false_abstention_rate"] = sum(1 for v in answerable if v["abstained"]) / len(answerable)
+    share("small_talk_given", [bool(row.get("small_talk")) for row in chatting], "small_talk_cases")
     share("token_f1", [v["f1"] for v in verdicts if v["f1"] is not None], "f1_cases")
 
     totals = [(row.get("timings_ms") or {}).get("total") for row in ok_rows]
@@ -783,8 +874,8 @@ def _metrics_from_rows(rows: Sequence[Mapping[str, Any]]) -> dict[str, float | i
         metrics["latency_p50_ms"] = _percentile(latencies, 0.50)
         metrics["latency_p95_ms"] = _percentile(latencies, 0.95)
         metrics["timed_cases"] = len(latencies)
-    # Length of real answers only: the abstention message is a fixed template.
-    words = [len(str(row["answer"]).split()) for row in ok_rows if not row["abstained"]]
+    # Length of real answers only: the abstention message is a fixed template, the article list no answer.
+    words = [len(str(row["answer"]).split()) for row in ok_rows if not row["abstained"] and not row.get("small_talk")]
     if words:
         metrics["answer_words_median"] = statistics.median(words)
         metrics["answered"] = len(words)
@@ -847,7 +938,7 @@ def format_metrics(metrics: Mapping[str, float | int]) -> str:
     lines = []
     for key, label, count_key in METRICS:
         value = metrics.get(key)
-        over = f"  (over {metrics.get(count_key, 0)})" if count_key and value is not None else ""
+        over = f"  (over {_over(count_key, metrics.get(count_key, 0))})" if count_key and value is not None else ""
         lines.append(f"{label:<30}{_format_value(key, value):>8}{over}")
     return "\n".join(lines)
 
@@ -859,7 +950,8 @@ def format_metrics(metrics: Mapping[str, float | int]) -> str:
 class ResultsWriter:
     """Writes the results file a line per case as each finishes, flushed at once: a run stopped part-way (Ctrl-C, a
     CI job's time limit, a crash) leaves every finished case on disk. The file is created with the first line, so a
-    run stopped before any case finished leaves an earlier file there as it was. Given no path, it writes nothing."""
+    run stopped before any case finished leaves an earlier file there as it was. Given no path, it writes nothing;
+    given `-`, it writes to stdout."""
 
     def __init__(self, path: Path | None) -> None:
         self.path = Path(path) if path is not None else None
@@ -868,6 +960,11 @@ class ResultsWriter:
 
     def write(self, result: CaseResult) -> None:
         if self.path is None:
+            return
+        if is_std_stream(self.path):  # (a reader that left raises BrokenPipeError, which `bot` takes as the end)
+            sys.stdout.write(json.dumps(result.to_dict(), ensure_ascii=not _takes_unicode(sys.stdout)) + "\n")
+            sys.stdout.flush()
+            self.written += 1
             return
         line = json.dumps(result.to_dict(), ensure_ascii=False) + "\n"
         try:
@@ -949,25 +1046,45 @@ def write_report(
         out.append(f"Passages retrieved per question: k = {k}.")
     out += ["", "## Metrics", "", "| metric | value | over |", "|---|---:|---:|"]
     for key, label, count_key in METRICS:
-        over = metrics.get(count_key, "") if count_key and key in metrics else ""
+        over = _over(count_key, metrics[count_key]) if count_key and key in metrics else ""
         out.append(f"| {label} | {_format_value(key, metrics.get(key))} | {over} |")
     for attribute in ("split", "kind"):
-        groups: dict[str, list[CaseResult]] = {}
-        for result in results:
-            value = getattr(result.case, attribute)
-            if value is not None:
-                groups.setdefault(value, []).append(result)
-        if groups:
-            out += ["", f"## By {attribute}", "", f"| {attribute} | cases | passed |", "|---|---:|---:|"]
-            for name in sorted(groups):
-                passed = sum(1 for r in groups[name] if r.verdicts.passed)
-                out.append(f"| {_cell(name)} | {len(groups[name])} | {passed} |")
+        out += _breakdown(results, attribute)
     out += ["", f"## Failed cases ({len(failed)})", ""]
     if not failed:
         out.append("No failed cases.")
     for result in failed:
         out += _report_case(result)
     _write_text(Path(path), "\n".join(out).rstrip() + "\n")
+
+
+def _breakdown(results: Sequence[CaseResult], attribute: str) -> list[str]:
+    """The report's table of cases and passes by split (or kind): every case is in a row, those without one in
+    "(none)", and a total row ends it. No table when no case has one."""
+    groups: dict[str, list[CaseResult]] = {}
+    for result in results:
+        value = getattr(result.case, attribute)
+        if value is not None:
+            groups.setdefault(value, []).append(result)
+    if not groups:
+        return []
+    rows = [(_cell(name), groups[name]) for name in sorted(groups)]
+    without = [result for result in results if getattr(result.case, attribute) is None]
+    if without:
+        rows.append(("(none)", without))
+    rows.append(("**total**", list(results)))
+    out = ["", f"## By {attribute}", "", f"| {attribute} | cases | passed |", "|---|---:|---:|"]
+    for name, members in rows:
+        out.append(f"| {name} | {len(members)} | {sum(1 for r in members if r.verdicts.passed)} |")
+    return out
+
+
+def _reply_kind(row: Mapping[str, Any]) -> str | None:
+    """"small talk" or "article list" for a reply the answer marks `small_talk` (told apart as the pipeline tells
+    them, by the message), None for an answer or a decline."""
+    if not row.get("small_talk"):
+        return None
+    return "small talk" if small_talk_kind(str(row.get("question", "")).strip()) else "article list"
 
 
 def _report_case(result: CaseResult) -> list[str]:
@@ -1001,7 +1118,9 @@ def _report_case(result: CaseResult) -> list[str]:
             out += [f"  {p.rank}. {_inline(p.title) or '(no title)'} — {_inline(p.source)}" for p in result.retrieved]
         else:
             out.append(f"- **Retrieved{k}:** nothing")
-        out.append("- **Answer (abstained):**" if answer.abstained else "- **Answer:**")
+        reply = _reply_kind(result.to_dict())
+        out.append(f"- **Reply ({reply}):**" if reply else "- **Answer (abstained):**" if answer.abstained
+                   else "- **Answer:**")
         lines = _plain(answer.answer or "(empty)").splitlines()
         out += ["", *[f"  > {line}" for line in lines], ""]
         if answer.citations:
@@ -1017,6 +1136,13 @@ def failure_reasons(row: Mapping[str, Any]) -> list[str]:
     v = row["verdicts"]
     if "error" in row:
         return [f"error: {row['error']}"]
+    reply = _reply_kind(row)
+    if v.get("small_talk_expected") and reply is None:
+        done = "declined" if row["abstained"] else "answered from the articles"
+        return [f"{done}, not with small talk or the article list as expected"]
+    if reply is not None and not v.get("small_talk_expected"):
+        shown = "small talk" if reply == "small talk" else f"the {reply}"
+        return [f"replied with {shown} instead of " + ("answering" if v["answerable"] else "declining")]
     if not v["answerable"]:
         return [] if v["abstained"] else ["answered a question the articles do not answer"]
     if v["abstained"]:
@@ -1035,9 +1161,12 @@ def failure_reasons(row: Mapping[str, Any]) -> list[str]:
 def check_output_paths(question_set: Path, outputs: Mapping[str, Path | None]) -> None:
     """Refuse, before a run, an output that would overwrite the question set or another output, or that cannot be
     written (a folder, a path through a file, a read-only place)."""
-    written: dict[Path, str] = {Path(question_set).resolve(): "the question set"}
+    written: dict[Path, str] = {} if is_std_stream(question_set) else {Path(question_set).resolve(): "the question set"}
+    to_stdout = [option for option, given in outputs.items() if is_std_stream(given)]
+    if len(to_stdout) > 1:
+        raise UsageError(f"{' and '.join(to_stdout)} are both `-`: only one of them can be written to stdout.")
     for option, given in outputs.items():
-        if given is None:
+        if given is None or is_std_stream(given):
             continue
         path = Path(given)
         resolved = path.resolve()
@@ -1054,7 +1183,21 @@ def check_output_paths(question_set: Path, outputs: Mapping[str, Path | None]) -
             raise UsageError(f"{option} {path} cannot be written (permission denied). Choose a writable path.")
 
 
+def _takes_unicode(stream: Any) -> bool:
+    """Whether the stream encodes every character: else JSON escapes them (\\u2019), as "?" would change the data."""
+    import codecs
+
+    try:
+        return codecs.lookup(getattr(stream, "encoding", None) or "ascii").name.startswith("utf")
+    except LookupError:
+        return False
+
+
 def _write_text(path: Path, text: str) -> None:
+    if is_std_stream(path):
+        sys.stdout.write(text)
+        sys.stdout.flush()
+        return
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text, encoding="utf-8")

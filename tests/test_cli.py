@@ -673,7 +673,7 @@ def test_an_interrupted_eval_keeps_the_cases_it_finished(tmp_path: Path, workdir
                                      f"{report}.")
     assert [json.loads(line)["id"] for line in out.read_text(encoding="utf-8").splitlines()] == ["c0", "c1"]
     assert "**Partial: interrupted after 2 of 5 cases.**" in report.read_text(encoding="utf-8")
-    assert re.search(r"^answer accuracy +1\.000  \(over 2\)$", result.stdout, re.MULTILINE), result.stdout
+    assert re.search(r"^answer accuracy +1\.000  \(over 2 cases\)$", result.stdout, re.MULTILINE), result.stdout
     assert re.search(r"^cases +2$", result.stdout, re.MULTILINE)
 
 
@@ -709,6 +709,61 @@ def test_compare_warns_when_the_runs_share_no_case(tmp_path: Path, workdir: Path
     assert result.returncode == 0
     assert result.stderr.splitlines() == [f"Warning: {old} and {new} have no case id in common: they are runs of "
                                           "different question sets, so no case is compared."]
+
+
+def test_eval_reads_stdin_writes_results_to_stdout_and_fails_when_a_case_errored(
+    indexed: tuple[Path, Path, dict], workdir: Path
+) -> None:
+    """`bot eval -` read a file named "-", `--output -` wrote one; the article list counted as an abstention; a
+    transcript's system turn was refused; a run where cases errored exited 0."""
+    data_dir, _, _ = indexed
+    system = {"role": "system", "content": "You are a helpful assistant."}
+    cases = [{"id": "sutong", "question": QUESTION, "expected": ["June 30, 2008"], "history": [system]},
+             {"id": "lib", "question": "What articles do you have?", "small_talk": True, "expected": ["Kunshan"]},
+             {"id": "hi", "question": "hi", "small_talk": True},
+             # Under the 2,000 characters of the set's check, over what the model reads: it fails when asked.
+             {"id": "too-long", "question": "When did the Sutong Bridge open? " + "x " * 300}]
+    result = subprocess.run([sys.executable, "-m", "bot", "--data-dir", str(data_dir), "eval", "-", "--output", "-"],
+                            input="".join(json.dumps(c) + "\n" for c in cases), cwd=workdir, env=clean_env(),
+                            capture_output=True, text=True, timeout=300, check=False)
+    assert result.returncode == 1, result.stderr
+    rows = [json.loads(line) for line in result.stdout.splitlines()]  # nothing but the results on stdout
+    assert [row["id"] for row in rows] == ["sutong", "lib", "hi", "too-long"]
+    by_id = {row["id"]: row for row in rows}
+    assert by_id["sutong"]["verdicts"]["passed"] and by_id["sutong"]["history"] == []
+    assert by_id["lib"]["small_talk"] and by_id["lib"]["verdicts"]["passed"]
+    assert not by_id["lib"]["verdicts"]["abstained"] and "Kunshan" in by_id["lib"]["answer"]
+    assert by_id["hi"]["verdicts"]["passed"] and "error" in by_id["too-long"]
+    assert "Traceback" not in result.stderr
+    assert re.search(r"^small talk / article list +1\.000  \(over 2 cases\)$", result.stderr, re.MULTILINE)
+    assert re.search(r"^abstention precision +n/a$", result.stderr, re.MULTILINE), result.stderr
+    assert result.stderr.splitlines()[0].startswith("Warning: Case too-long raised UsageError")
+    assert result.stderr.splitlines()[-1] == "1 case errored (counted as failed; the warnings above say why)."
+    assert not (workdir / "-").exists()
+
+
+def test_eval_refuses_an_over_long_question_before_it_runs(tmp_path: Path, workdir: Path) -> None:
+    """A question longer than `bot ask` takes was run, and recorded as an error, instead of refused as malformed."""
+    questions = tmp_path / "set.jsonl"
+    questions.write_text(json.dumps({"id": "ok", "question": QUESTION}) + "\n"
+                         + json.dumps({"id": "long", "question": "q" * 3000}) + "\n", encoding="utf-8")
+    data_dir = tmp_path / "no-index-needed"
+    assert_one_error_line(bot("eval", str(questions), data_dir=data_dir, cwd=workdir), 2,
+                          f"{questions}, line 2 (id 'long'): the question is 3000 characters long; `bot ask` takes "
+                          "at most 2000")
+    assert not data_dir.exists()
+
+
+def test_a_command_that_finds_no_index_leaves_nothing_behind(tmp_path: Path, workdir: Path) -> None:
+    """A mistyped BOT_DATA_DIR left an empty `chroma/` folder behind, though the command refused."""
+    questions = tmp_path / "set.yaml"
+    questions.write_text(f'- question: "{QUESTION}"\n', encoding="utf-8")
+    typo = tmp_path / "dtaa"
+    for args in (("sources",), ("ask", QUESTION), ("eval", str(questions)), ("remove", str(tmp_path))):
+        result = bot(*args, data_dir=typo, cwd=workdir)
+        assert result.returncode in (1, 2) and result.stderr.startswith("Error: "), (args, result.stderr)
+        assert not typo.exists(), args
+    assert "No index in" in bot("sources", data_dir=typo, cwd=workdir).stderr
 
 
 # --- help ------------------------------------------------------------------------------------------------------

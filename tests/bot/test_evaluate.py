@@ -253,7 +253,7 @@ def test_metrics_without_their_cases_are_absent() -> None:
 
 def test_format_metrics_names_every_metric(results: list[CaseResult]) -> None:
     text = format_metrics(compute_metrics(results))
-    assert "answer accuracy" in text and "0.250" in text and "(over 4)" in text
+    assert "answer accuracy" in text and "0.250" in text and "(over 4 cases)" in text
     assert "latency p95 (ms)" in text and "575" in text
 
 
@@ -297,7 +297,7 @@ def test_report_lists_metrics_and_every_failed_case(results: list[CaseResult], t
     path = tmp_path / "report.md"
     write_report(compute_metrics(results), results, path)
     text = path.read_text(encoding="utf-8")
-    assert "| answer accuracy | 0.250 | 4 |" in text
+    assert "| answer accuracy | 0.250 | 4 cases |" in text
     failed = text.split("## Failed cases (4)")[1]
     for case_id in ("c2", "c3", "c5", "c6"):
         assert f"### {case_id}" in failed
@@ -881,3 +881,187 @@ def test_misleading_messages_say_what_is_wrong(results: list[CaseResult], tmp_pa
     with pytest.raises(UsageError, match=r"set.jsonl, line 1: not a `bot eval` results row \(it is a case of a "
                                          r"question set"):
         compare_results(good, jsonl_set)
+
+
+# ------------------------------------------------------------------------------------------------ leftovers
+
+
+def reply(question: str, text: str) -> Answer:
+    """The pipeline's small-talk reply or list of articles: abstained, nothing cited, marked `small_talk`."""
+    return Answer(question=question, answer=text, abstained=True, citations=[], timings_ms={"total": 1.0},
+                  standalone_question=question, small_talk=True)
+
+
+LISTING = "I have 2 articles, newest first:\n\n- Metaverse exhibition held in Kunshan (May 1)\n- Jiaxing (May 2)"
+CHAT_TABLE: dict[str, Answer | BaseException] = {
+    "What articles do you have?": reply("What articles do you have?", LISTING),
+    "hi": reply("hi", "Hello! Ask me about the news."),
+    "hello": answer("The articles do not say.", abstained=True, question="hello"),
+    "List the articles": reply("List the articles", LISTING),
+    "bye": reply("bye", "Goodbye!"),
+}
+CHAT_CASES = [
+    EvalCase(id="lib", question="What articles do you have?", small_talk=True, expected=("Kunshan",)),
+    EvalCase(id="hi", question="hi", small_talk=True),
+    EvalCase(id="hello", question="hello", small_talk=True),
+    EvalCase(id="list", question="List the articles", expected=("Kunshan",)),
+    EvalCase(id="bye", question="bye", answerable=False),
+]
+
+
+def test_small_talk_and_the_article_list_are_scored_apart_from_abstentions(tmp_path: Path) -> None:
+    """The article list and "hi" counted as abstentions: a set could cover them only as `answerable: false`, and
+    the report labelled the list "Answer (abstained)". A case with `small_talk: true` expects such a reply."""
+    results = run_cases(FakePipeline(CHAT_TABLE), CHAT_CASES, progress=False)
+    v = {r.case.id: r.verdicts for r in results}
+    assert (v["lib"].passed, v["lib"].correct, v["lib"].abstained) == (True, True, False)
+    assert v["hi"].passed and not v["hi"].abstained and v["hi"].small_talk_expected
+    assert (v["hello"].passed, v["hello"].abstained) == (False, True)  # declined where a greeting was due
+    # A reply of the wrong kind holds none of the case's facts, and is no abstention either.
+    assert (v["list"].passed, v["list"].correct, v["list"].missing, v["list"].abstained) == (
+        False, False, ("Kunshan",), False)
+    assert (v["bye"].passed, v["bye"].abstained) == (False, False)  # not a correct decline
+
+    m = compute_metrics(results)
+    assert m["small_talk_given"] == 2 / 3 and m["small_talk_cases"] == 3
+    assert (m["answerable"], m["unanswerable"], m["abstained"]) == (1, 1, 0)  # the small-talk cases apart
+    assert m["false_abstention_rate"] == 0 and m["abstention_recall"] == 0 and "abstention_precision" not in m
+    assert m["accuracy"] == 1 / 2 and "answer_words_median" not in m  # the list is no answer's length
+    assert "small talk / article list" in format_metrics(m)
+
+    reasons = {r.case.id: failure_reasons(r.to_dict()) for r in results}
+    assert reasons["hello"] == ["declined, not with small talk or the article list as expected"]
+    assert reasons["list"] == ["replied with the article list instead of answering"]
+    assert reasons["bye"] == ["replied with small talk instead of declining"]
+    path = tmp_path / "report.md"
+    write_report(m, results, path)
+    text = path.read_text(encoding="utf-8")
+    assert "- **Reply (article list):**" in text and "- **Reply (small talk):**" in text
+    assert "Answer (abstained)" in text.split("### hello")[1].split("###")[0]
+
+    # A results file written before kept `abstained: true` in the verdicts of such a reply: not an abstention.
+    old = tmp_path / "old.jsonl"
+    rows = [r.to_dict() for r in results]
+    for row in rows:
+        row["verdicts"]["abstained"] = row["abstained"]
+    old.write_text("".join(json.dumps(row) + "\n" for row in rows), encoding="utf-8")
+    assert results_metrics(old)["abstained"] == 0
+
+
+def test_load_small_talk_cases(tmp_path: Path) -> None:
+    path = write(tmp_path, "set.yaml", "- {id: hi, question: hi, small_talk: true}\n"
+                                       "- {question: q, small_talk: false}\n")
+    assert [c.small_talk for c in load_cases(path)] == [True, False]
+    for text, message in (("- {question: hi, small_talk: 'yes'}\n", r"`small_talk` must be true or false"),
+                          ("- {question: hi, small_talk: true, answerable: false}\n",
+                           r"case 1: a case with `small_talk: true` .* cannot have `answerable: false`"),
+                          ("- {question: hi, small_talk: true, sources: [Nantong]}\n", r"cannot have `sources`")):
+        with pytest.raises(UsageError, match=message):
+            load_cases(write(tmp_path, "bad.yaml", text))
+
+
+def test_by_split_counts_every_case_and_ends_with_a_total(results: list[CaseResult], tmp_path: Path) -> None:
+    """The "By split" table left out the cases without a split (500 of 1,000) and had no total."""
+    cases = [replace(c, split="heldout" if c.id in ("c1", "c2") else None, kind="date" if c.id == "c1" else None)
+             for c in CASES]
+    run = run_cases(FakePipeline(TABLE), cases, progress=False)
+    path = tmp_path / "report.md"
+    write_report(compute_metrics(run), run, path)
+    text = path.read_text(encoding="utf-8")
+    by_split = text.split("## By split")[1].split("##")[0]
+    assert "| heldout | 2 | 1 |\n| (none) | 5 | 2 |\n| **total** | 7 | 3 |" in by_split
+    assert "| date | 1 | 1 |\n| (none) | 6 | 2 |\n| **total** | 7 | 3 |" in text.split("## By kind")[1]
+
+
+def test_metric_counts_say_their_unit(results: list[CaseResult], tmp_path: Path) -> None:
+    """"citation precision 0.889 (over 9)" counted citations, every other row cases, and nothing said so."""
+    metrics = compute_metrics(results)
+    text = format_metrics(metrics)
+    assert re.search(r"^citation precision +0\.667  \(over 3 citations\)$", text, re.MULTILINE)
+    assert re.search(r"^token F1 +0\.800  \(over 1 case\)$", text, re.MULTILINE)
+    path = tmp_path / "report.md"
+    write_report(metrics, results, path)
+    assert "| citation precision | 0.667 | 3 citations |" in path.read_text(encoding="utf-8")
+
+
+class Stdin(io.TextIOWrapper):
+    def __init__(self, text: str, *, tty: bool = False) -> None:
+        super().__init__(io.BytesIO(text.encode("utf-8")), encoding="utf-8")
+        self.tty = tty
+
+    def isatty(self) -> bool:
+        return self.tty
+
+
+@pytest.mark.parametrize("text", ['{"id": "a", "question": "q1"}\n{"question": "q2"}\n',
+                                  "- id: a\n  question: q1\n- question: q2\n"], ids=["jsonl", "yaml"])
+def test_a_set_on_stdin_is_read_as_its_text_shows(monkeypatch: pytest.MonkeyPatch, text: str) -> None:
+    monkeypatch.setattr("sys.stdin", Stdin(text))
+    assert [(c.id, c.question) for c in load_cases(Path("-"))] == [("a", "q1"), ("case-2", "q2")]
+
+
+def test_stdin_errors_name_it_and_a_terminal_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("sys.stdin", Stdin('{"question": "a"}\n{"question": 1}\n'))
+    with pytest.raises(UsageError, match=r"^stdin, line 2: `question` must be text"):
+        load_cases(Path("-"))
+    monkeypatch.setattr("sys.stdin", Stdin("", tty=True))
+    with pytest.raises(UsageError, match=r"reads the question set from stdin, which is a terminal"):
+        load_cases(Path("-"))
+
+
+def test_results_and_report_written_to_stdout(results: list[CaseResult], tmp_path: Path,
+                                              capsys: pytest.CaptureFixture[str]) -> None:
+    with ResultsWriter(Path("-")) as writer:
+        for result in results:
+            writer.write(result)
+    out = capsys.readouterr().out
+    assert [json.loads(line)["id"] for line in out.splitlines()] == [c.id for c in CASES]
+    assert not (Path.cwd() / "-").exists()
+    write_report(compute_metrics(results), results, Path("-"))
+    assert capsys.readouterr().out.startswith("# Evaluation report\n")
+    # `-` is no file that the question set (or the other output) could be.
+    questions = write(tmp_path, "set.yaml", "- question: q\n")
+    check_output_paths(Path("-"), {"--output": Path("-"), "--report": tmp_path / "report.md"})
+    check_output_paths(questions, {"--output": Path("-"), "--report": None})
+    with pytest.raises(UsageError, match=r"--output and --report are both `-`"):
+        check_output_paths(questions, {"--output": Path("-"), "--report": Path("-")})
+
+
+def test_an_over_long_question_is_refused_when_the_set_is_loaded(tmp_path: Path) -> None:
+    """A 3,000-character question was run and recorded as an error case; `bot ask` refuses it, so the set is
+    malformed."""
+    long = "When did the bridge open? " + "x" * 2000
+    path = write(tmp_path, "set.jsonl", json.dumps({"question": "ok"}) + "\n" + json.dumps({"id": "long",
+                                                                                           "question": long}) + "\n")
+    assert len(load_cases(path)) == 2  # (no limit given: as before)
+    with pytest.raises(UsageError, match=rf"set.jsonl, line 2 \(id 'long'\): the question is {len(long)} "
+                                         r"characters long; `bot ask` takes at most 2000 \(the max_question_chars"):
+        load_cases(path, max_question_chars=2000)
+    asked = write(tmp_path, "h.yaml", f"- question: ok\n  history: [hi, '{long}']\n")
+    with pytest.raises(UsageError, match=r"h.yaml, case 1: history question 2 is \d+ characters long"):
+        load_cases(asked, max_question_chars=2000)
+    # A history that gives the assistant's turns is not asked again: its length is no matter.
+    given = write(tmp_path, "g.yaml", f"- question: ok\n  history: [{{role: user, content: '{long}'}}, "
+                                      "{role: assistant, content: x}]\n")
+    assert len(load_cases(given, max_question_chars=2000)) == 1
+    # The limit is on the question as `bot ask` takes it: stripped.
+    padded = write(tmp_path, "p.jsonl", json.dumps({"question": "  " + "y" * 10 + "  "}) + "\n")
+    assert len(load_cases(padded, max_question_chars=10)) == 1
+
+
+def test_system_turns_of_a_transcript_are_left_out(tmp_path: Path) -> None:
+    """OpenAI-style transcripts open with `role: system`, which was refused."""
+    system = {"role": "system", "content": "You are a helpful assistant."}
+    path = write(tmp_path, "set.jsonl", "\n".join([
+        json.dumps({"id": "a", "question": "q", "history": [system, {"role": "user", "content": "first?"},
+                                                             {"role": "assistant", "content": "yes"}]}),
+        json.dumps({"id": "b", "user_input": [system, {"role": "user", "content": "then?"}]}),
+        json.dumps({"id": "c", "question": "q", "history": [{"role": "system", "content": 5}]}),
+    ]))
+    with pytest.raises(UsageError, match=r"line 3 \(id 'c'\): `history` item 1 must be a question or \{role: "
+                                         r"user\|assistant\|system, content: text\}"):
+        load_cases(path)
+    path.write_text("\n".join(path.read_text(encoding="utf-8").splitlines()[:2]), encoding="utf-8")
+    a, b = load_cases(path)
+    assert a.history == ({"role": "user", "content": "first?"}, {"role": "assistant", "content": "yes"})
+    assert (b.question, b.history) == ("then?", ())
