@@ -99,8 +99,45 @@ def make_client(*, path: Path | None = None, url: str | None = None) -> Any:
         return client
     if path is None:
         raise ValueError("make_client needs a path or a url.")
-    path.mkdir(parents=True, exist_ok=True)
+    if not (path / CHROMA_DATABASE).exists():
+        return _ClientOnFirstWrite(path, chroma_settings)
     return chromadb.PersistentClient(path=str(path), settings=chroma_settings)
+
+
+# The file an embedded Chroma keeps its index in.
+CHROMA_DATABASE = "chroma.sqlite3"
+
+
+class _ClientOnFirstWrite:
+    """The embedded client of a folder that holds no index yet, opened (making the folder) only when it is needed:
+    while there is no database, it lists no collection. A command that only reads, and so refuses ("No index in
+    ... yet", as with a mistyped BOT_DATA_DIR), leaves nothing behind; `bot index` creates the index as before."""
+
+    def __init__(self, path: Path, chroma_settings: Any) -> None:
+        self._path = path
+        self._settings = chroma_settings
+        self._client: Any = None
+
+    def _opened(self) -> Any:
+        if self._client is None:
+            import chromadb
+
+            self._path.mkdir(parents=True, exist_ok=True)
+            self._client = chromadb.PersistentClient(path=str(self._path), settings=self._settings)
+        return self._client
+
+    def list_collections(self) -> Any:
+        if self._client is None and not (self._path / CHROMA_DATABASE).exists():
+            return []  # (until another process, `bot index`, makes the database)
+        return self._opened().list_collections()
+
+    def close(self) -> None:
+        close = getattr(self._client, "close", None)
+        if callable(close):
+            close()
+
+    def __getattr__(self, name: str) -> Any:  # get_or_create_collection and the rest: the real client's
+        return getattr(self._opened(), name)
 
 
 def _unmark_complete(collection: Any) -> None:
@@ -375,6 +412,8 @@ class ChunkStore:
             self.collection.update(ids=list(ids[start:stop]), metadatas=[dict(m) for m in metadatas[start:stop]])
 
     def delete(self, ids: Sequence[str]) -> None:
+        if not ids:  # (nothing to open the store for: `bot remove` of what is not indexed)
+            return
         step = self._max_batch()
         for start in range(0, len(ids), step):
             self.collection.delete(ids=list(ids[start:start + step]))
