@@ -1197,6 +1197,8 @@ class ExtractiveAnswerer:
         asked_role = role_of(question)
         # ("Where was Wu Xinming born?" is not answered by where he worked.)
         event = asked_event(question) if kind.name in ("date", "day", "place") else None
+        # ("Which is the largest of the 19 parks?" is not answered by the sentence counting them.)
+        superlative = asked_superlative(question)
         candidates: list[Candidate] = []
         for passage in passages:
             spans, vectors, title_terms, passage_terms, all_terms, qualified, speakers = self._analyse(passage)
@@ -1273,6 +1275,7 @@ class ExtractiveAnswerer:
                                                     len(terms) >= 2 or (shouted is not None
                                                                         and shouted.search(sentence) is not None))),
                                             agrees=(event is None or not event.isdisjoint(near))
+                                            and (superlative is None or not superlative.isdisjoint(near))
                                             and times_agree(asked_times, sentence)
                                             and years_agree(asked_years, sentence)
                                             and role is not False
@@ -1633,6 +1636,23 @@ _EVENT_GROUPS = tuple(frozenset(analyze(line)) for line in (
 # (A verb of two groups is alike both: "move" is "leave" and "settle".)
 _EVENT_ALIKE = {term: frozenset().union(*(other for other in _EVENT_GROUPS if term in other))
                 for group in _EVENT_GROUPS for term in group}
+
+
+# A superlative, and the words an answer may say it in ("the oldest bridge" is "the first cross-river bridge").
+_SUPERLATIVE_GROUPS = tuple(frozenset(analyze(line)) for line in (
+    "largest biggest greatest top leading", "oldest first earliest", "newest latest", "smallest", "tallest highest",
+    "longest", "shortest", "lowest", "strongest", "fastest", "busiest", "richest", "poorest", "youngest", "best",
+    "worst", "most"))
+_SUPERLATIVE_ALIKE = {term: group for group in _SUPERLATIVE_GROUPS for term in group}
+_SUPERLATIVE = re.compile(r"\b(largest|biggest|greatest|oldest|newest|smallest|tallest|highest|longest|shortest|"
+                          r"lowest|strongest|fastest|busiest|richest|poorest|youngest)\b", re.IGNORECASE)
+
+
+def asked_superlative(question: str) -> frozenset[str] | None:
+    """The terms an answer may give the superlative a question asks with in ("Which is the oldest ...?"), else
+    None."""
+    match = _SUPERLATIVE.search(question)
+    return _SUPERLATIVE_ALIKE.get(next(iter(analyze(match.group(1))), "")) if match else None
 
 
 def role_of(question: str) -> tuple[frozenset[str], frozenset[str]] | None:

@@ -1406,3 +1406,18 @@ def test_introduced_people_are_named_with_what_they_are() -> None:
     assert introduced_people("Li Qiang, a villager, brews it.") == ["Li Qiang"]
     # A title further on belongs to someone else.
     assert introduced_people("Ningxi Zao Shao, a wine that the former head of the county praised, is old.") == []
+
+
+@pytest.mark.parametrize(("question", "abstains"), [
+    ("Which is the largest of the 19 cooperation parks?", True),
+    ("How many cooperation parks have they built?", False),
+    # ... said in other words: the oldest bridge is the first one.
+    ("When did the oldest bridge in Nantong open?", False),
+    ("When did the newest bridge in Nantong open?", True),
+])
+def test_a_superlative_the_question_asks_with_must_be_told(answerer: ExtractiveAnswerer, question: str,
+                                                           abstains: bool) -> None:
+    """"Which is the largest of the 19 cooperation parks?" was answered by the sentence counting them."""
+    text = ("Nantong, Shanghai and Southern Jiangsu have jointly built 19 cooperation parks in all. On June 30, 2008, "
+            "the Sutong Bridge, the first cross-river bridge in Nantong, was opened to traffic.")
+    assert ask(answerer, question, make_passage(text, title="", chunk_id="parks")).abstained is abstains
