@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import re
 import time
+from dataclasses import replace
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
@@ -16,12 +17,12 @@ from langchain_core.runnables import Runnable, RunnableConfig
 
 from bot.answerers import Answerer, Draft, ExtractiveAnswerer, IdfLookup, readable_date
 from bot.condense import (Condenser, HeuristicCondenser, Turn, main_question, names_what_it_points_at,
-                           points_at_nothing)
+                           points_at_nothing, two_questions)
 from bot.errors import UsageError
 from bot.indexing import open_store
 from bot.prompts import PromptLibrary
 from bot.retrieval import HybridRetriever, Reranker, SearchFilters
-from bot.schema import Answer, AnswerDelta, Passage
+from bot.schema import Answer, AnswerDelta, Citation, Passage
 from bot.settings import Settings
 from bot.small_talk import asks_what_is_indexed, small_talk_kind
 from index.build import index_signature
@@ -125,8 +126,15 @@ class Pipeline:
         # (In a conversation, the lead-up is no turn of its own: "Oh nice, I had never heard of it." would push the
         # answer it follows out of the conversation.)
         asked_in = history if not lead or history else [{"role": "user", "content": lead}]
-        passages, draft, retrieved, standalone = self._ask(question, asked_in, k=k, filters=search_filters,
-                                                           said=said, idf=idf)
+        # Two questions joined by "and" ("When did the bridge open and how busy is it?") are answered in turn, the
+        # second as a follow-up of the first; when neither is, the question is asked whole.
+        parts = two_questions(question)
+        both = self._ask_both(parts, asked_in, k=k, filters=search_filters, said=said, idf=idf) if parts else None
+        if both is not None:
+            passages, draft, retrieved, standalone = both
+        else:
+            passages, draft, retrieved, standalone = self._ask(question, asked_in, k=k, filters=search_filters,
+                                                               said=said, idf=idf)
         if draft.abstained and question != message:
             # The message as written, when the question read out of it finds nothing ("Please tell me who Meng
             # Qingdong of Canny Elevator is?").
@@ -171,6 +179,25 @@ class Pipeline:
                 if not found[1].abstained:
                     standalone, (passages, draft, retrieved) = leaning, found
         return passages, draft, retrieved, standalone
+
+    def _ask_both(self, parts: tuple[str, str], history: list[Turn], *, k: int | None, filters: SearchFilters,
+                  said: Sequence[str], idf: IdfLookup) -> tuple[list[Passage], Draft, float, str] | None:
+        """Each of two questions asked together, the second after the first's answer: their answers joined, or
+        None when neither is answered."""
+        first, second = parts
+        passages, draft, _, standalone = self._ask(first, history, k=k, filters=filters, said=said, idf=idf)
+        after = [*history, {"role": "user", "content": first}, {"role": "assistant", "content": draft.text}]
+        more, other, retrieved, other_standalone = self._ask(
+            second, after, k=k, filters=filters, said=[*said, draft.text] if not draft.abstained else said, idf=idf)
+        if draft.abstained and other.abstained:
+            return None
+        unanswered = [self.prompts.render("part_unanswered", question=part) for part, d in ((first, draft),
+                                                                                        (second, other))
+                      if d.abstained and "part_unanswered" in self.prompts.names()]
+        seen = {p.chunk_id for p in passages}
+        return ([*passages, *(p for p in more if p.chunk_id not in seen)],
+                joined_drafts([d for d in (draft, other) if not d.abstained], unanswered), retrieved,
+                f"{standalone} {other_standalone}")
 
     def _small_talk(self, question: str) -> str | None:
         """The reply to a message that is only a greeting, thanks or goodbye (from prompts/small_talk.txt); None for
@@ -222,6 +249,26 @@ class Pipeline:
         for match in _STREAM_PIECE.finditer(answer.answer):
             yield AnswerDelta(match.group(0))
         yield answer
+
+
+def joined_drafts(drafts: Sequence[Draft], unanswered: Sequence[str] = ()) -> Draft:
+    """One answer of several, their [n] numbered on (a passage quoted again keeps its number; an answer quoting
+    only what the ones before it quoted is not repeated), then what was not answered."""
+    texts: list[str] = []
+    citations: list[Citation] = []
+    for draft in drafts:
+        numbers: dict[int, int] = {}
+        quoted = len(citations)
+        for citation in draft.citations:
+            same = next((c for c in citations if (c.chunk_id, c.quote) == (citation.chunk_id, citation.quote)), None)
+            if same is None:
+                same = replace(citation, n=len(citations) + 1)
+                citations.append(same)
+            numbers[citation.n] = same.n
+        if len(citations) > quoted or not draft.citations and draft.text not in texts:
+            texts.append(re.sub(r"\[(\d+)\]", lambda m: f"[{numbers.get(int(m.group(1)), int(m.group(1)))}]",
+                                draft.text))
+    return Draft("\n\n".join([*texts, *unanswered]), not texts, citations)
 
 
 def check_question(question: str, *, prompts: PromptLibrary, max_chars: int) -> str:

@@ -145,6 +145,26 @@ def main_question(message: str) -> tuple[str, str]:
     return question, lead
 
 
+# "When did the Sutong Bridge open and how much traffic does it carry a day?": two questions in one, each with its
+# own question word and at least three words ("When and where was it held?" is one question about one event).
+_TWO_QUESTIONS = re.compile(r"^(?P<first>(?:when|where|who|whom|whose|what|which|how|why)\b(?:\s+\S+){2,}?)\s*,?\s+"
+                            r"and\s+(?P<second>(?:when|where|who|whom|whose|what|which|how|why)\b(?:\s+\S+){2,}?)"
+                            r"\s*[?.!]*$", re.IGNORECASE)
+
+
+def two_questions(question: str) -> tuple[str, str] | None:
+    """The two questions a question joins with "and" ("When did the bridge open and how busy is it?" -> "When did
+    the bridge open?", "How busy is it?"), else None."""
+    match = _TWO_QUESTIONS.match(" ".join(question.split()))
+    if match is None:
+        return None
+    first, second = match.group("first").rstrip(" ,"), match.group("second").rstrip("?.! ")
+    # (A question typed in lower case stays so: its names are read more leniently.)
+    if question != question.lower():
+        second = second[:1].upper() + second[1:]
+    return f"{first}?", f"{second}?"
+
+
 class Condenser(Protocol):
     def condense(self, question: str, history: Sequence[Turn], *, lean: bool = False) -> str:
         """The question as retrieval should read it. `lean`: read it as leaning on the conversation even when it

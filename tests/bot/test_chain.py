@@ -283,6 +283,23 @@ def test_answer_chain_async_and_batch_errors(pipeline: Pipeline) -> None:
 
 # --- integration: the real pipeline over seeds/ ----------------------------------------------------------------
 
+def test_joined_drafts_number_their_citations_on_and_say_a_quote_once() -> None:
+    from bot.answerers import Draft
+    from bot.chain import joined_drafts
+    from bot.schema import Citation
+
+    def cite(n: int, quote: str) -> Citation:
+        return Citation(n=n, title="T", published=None, source="s", chunk_id="c", text=quote, quote=quote, score=1.0)
+
+    first = Draft("A. [1] B. [2]", False, [cite(1, "A."), cite(2, "B.")])
+    second = Draft("C. [1] B. [2]", False, [cite(1, "C."), cite(2, "B.")])
+    again = Draft("B. [1]", False, [cite(1, "B.")])
+    joined = joined_drafts([first, second, again], ["Not D."])
+    assert joined.text == "A. [1] B. [2]\n\nC. [3] B. [2]\n\nNot D."
+    assert [(c.n, c.quote) for c in joined.citations] == [(1, "A."), (2, "B."), (3, "C.")]
+    assert not joined.abstained and joined_drafts([], ["Not D."]).abstained
+
+
 pipeline_marks = pytest.mark.integration
 
 
@@ -752,6 +769,22 @@ def test_a_question_within_2000_chars_but_beyond_the_models_word_pieces(seeds_pi
 def test_k_zero_is_a_usage_error(seeds_pipeline: Pipeline) -> None:
     with pytest.raises(UsageError, match="k must be greater than 0"):
         seeds_pipeline.ask(SUTONG_QUESTION, k=0)
+
+
+@pipeline_marks
+def test_two_questions_asked_together_are_each_answered(seeds_pipeline: Pipeline) -> None:
+    """"When did the Sutong Bridge open and how much traffic does it carry a day?" got the date alone."""
+    answer = seeds_pipeline.ask("When did the Sutong Bridge open and how much traffic does it carry a day?")
+    assert "June 30, 2008" in answer.answer and "90,000 vehicles" in answer.answer
+    assert [c.n for c in answer.citations] == [1, 2] and answer.answer.count("[1]") == answer.answer.count("[2]") == 1
+    assert "90,000" in answer.citations[1].quote
+    # A part the articles do not answer is said so, after the part they do.
+    answer = seeds_pipeline.ask("When did the Sutong Bridge open and who designed it?")
+    assert not answer.abstained and "June 30, 2008" in answer.answer
+    assert answer.answer.endswith('The articles I have do not answer "Who designed it?"')
+    # Neither: the usual decline.
+    answer = seeds_pipeline.ask("Who designed the Sutong Bridge and how much did it cost?")
+    assert answer.abstained and answer.answer == ABSTAIN
 
 
 @pipeline_marks

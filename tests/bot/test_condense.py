@@ -3,7 +3,8 @@ from __future__ import annotations
 
 import pytest
 
-from bot.condense import HeuristicCondenser, exchanges, main_question, names_what_it_points_at, points_at_nothing
+from bot.condense import (HeuristicCondenser, exchanges, main_question, names_what_it_points_at, points_at_nothing,
+                          two_questions)
 from bot.small_talk import asks_what_is_indexed, small_talk_kind
 from tests.bot.conftest import SUTONG_FOLLOW_UP, SUTONG_QUESTION
 
@@ -431,3 +432,20 @@ def test_an_earlier_question_is_the_question_it_asked() -> None:
                {"role": "assistant", "content": "Meng Qingdong, chief engineer of the company, said so. [1]"}]
     standalone = HeuristicCondenser().condense("What company does he work for?", history)
     assert "Meng Qingdong" in standalone and "mind" not in standalone
+
+
+@pytest.mark.parametrize(("question", "parts"), [
+    ("When did the Sutong Bridge open and how much traffic does it carry a day?",
+     ("When did the Sutong Bridge open?", "How much traffic does it carry a day?")),
+    ("Who is Meng Qingdong, and which company does he work for?",
+     ("Who is Meng Qingdong?", "Which company does he work for?")),
+    ("what did the batch cost and how much did the voucher cover", ("what did the batch cost?",
+                                                                    "how much did the voucher cover?")),
+    # One question: about one event, or "and" between two names.
+    ("When and where was it held?", None),
+    ("What is the relationship between Nantong and Shanghai?", None),
+    ("What did Wu say and why?", None),
+    ("Is it open and when did it open?", None),
+])
+def test_two_questions(question: str, parts: tuple[str, str] | None) -> None:
+    assert two_questions(question) == parts
