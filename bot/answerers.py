@@ -730,13 +730,17 @@ _ARTICLE_FACT_RULES: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
                    rf"\beditor of\b.*\b{_DOCUMENT}\b"),
         ("reviewer", rf"\bwho (?:reviewed|proofread|checked)\b.*\b{_DOCUMENT}\b|\breviewer of\b.*\b{_DOCUMENT}\b"),
         ("author", rf"\bwho (?:wrote|authored)\b.*\b{_DOCUMENT}\b|\bauthor of\b.*\b{_DOCUMENT}\b"),
-        ("agency", rf"\b(?:which|what) (?:news )?agency\b.*\b{_DOCUMENT}\b|\bsource of\b.*\b{_DOCUMENT}\b"),
+        # ("Is the Jiangsu article from Xinhua?" is answered by where it comes from.)
+        ("agency", rf"\b(?:which|what) (?:news )?agency\b.*\b{_DOCUMENT}\b|\bsource of\b.*\b{_DOCUMENT}\b|"
+                   rf"^\W*(?:is|was)\b.*\b{_DOCUMENT}\b\s+(?:\w+\s+)?(?:from|by)\s+(?:the\s+)?[A-Z]"),
+        ("title", rf"\b(?:title|headline|heading)\b.*\b{_DOCUMENT}\b|\b{_DOCUMENT}(?:'s|’s)\s+(?:title|headline)\b|"
+                  rf"\bwhat (?:is|was) (?:the )?{_DOCUMENT}\b.*\b(?:called|titled|headlined)\b"),
         ("outlet", rf"\b(?:which|what) (?:outlet|newspaper|publication|media)\b.*\b{_DOCUMENT}\b|"
                    rf"\bwho published\b.*\b{_DOCUMENT}\b"),
     )
 )
 _FIELD_LABELS = {"published": "Dated", "published_time": "Dated", "editor": "Editor", "reviewer": "Review",
-                 "author": "Author", "agency": "Source", "outlet": "Outlet"}
+                 "author": "Author", "agency": "Source", "outlet": "Outlet", "title": "Title"}
 # The words a question about an article's byline or dateline uses besides "it" ("who reviewed it?", "what news
 # agency?", "when was it published?").
 _FIELD_WORDS = frozenset(analyze("published publish posted released dated updated written wrote edited editor reviewed "
@@ -753,7 +757,8 @@ _FIELD_IN_TEXT = {field: re.compile(pattern) for fields, pattern in (
                                         r"\b(?:written|edited|reviewed) by\s+[A-Z]"),
 ) for field in fields}
 _FIELD_NAMES = {"published": "date", "published_time": "time of publication", "editor": "editor",
-                "reviewer": "reviewer", "author": "author", "agency": "news agency", "outlet": "outlet"}
+                "reviewer": "reviewer", "author": "author", "agency": "news agency", "outlet": "outlet",
+                "title": "title"}
 
 
 def article_fact(question: str) -> str | None:
@@ -1029,6 +1034,8 @@ class ExtractiveAnswerer:
         elif field_name == "published":
             value = f"{date} {clock}".strip() if date else ""
             shown = f"{readable_date(date)}, {readable_time(clock)}" if clock else readable_date(date)
+        elif field_name == "title":
+            value = shown = passage.title.strip()
         else:
             value = shown = str(passage.metadata.get(field_name) or "").strip()
         if not value:

@@ -684,8 +684,9 @@ def test_low_dense_similarity_abstains(answerer: ExtractiveAnswerer) -> None:
     assert ask(answerer, "when did the sutong bridge open to cars", make_passage(BRIDGE, dense=0.2)).abstained
     # ... or it names a figure of several ("1+14"), which a long sentence holding it gives.
     pilots = 'Next, we will focus on promoting the "1+14" provincial pilot areas to realise the value of products.'
-    assert not ask(answerer, "What are the 1+14 pilot areas?", make_passage(pilots, dense=0.1, title="", chunk_id="p9")).abstained
-    assert ask(answerer, "What are the 1+15 pilot areas?", make_passage(pilots, dense=0.1, title="", chunk_id="p9")).abstained
+    passage = make_passage(pilots, dense=0.1, title="", chunk_id="p9")
+    assert not ask(answerer, "What are the 1+14 pilot areas?", passage).abstained
+    assert ask(answerer, "What are the 1+15 pilot areas?", passage).abstained
 
 
 def test_a_sentence_sharing_words_only_through_its_title_does_not_answer() -> None:
@@ -989,6 +990,13 @@ def test_a_year_the_question_states_must_be_in_the_passage(answerer: ExtractiveA
     ("Which news agency is the source of the article?", "agency"),
     ("what time of day did the Wu Xinming interview piece go up?", "published_time"),
     ("What is the release time of the bridge story?", "published_time"),
+    # Its headline, and where it comes from asked yes or no.
+    ("What is the headline of the article about Wu Xinming?", "title"),
+    ("what's the kunshan article's title", "title"),
+    ("What is the interview called?", "title"),
+    ("Is the Jiangsu article from Xinhua?", "agency"),
+    ("What is Wu Xinming's title?", None),  # his post
+    ("Is the article about the bridge long?", None),
     ("What time does the bridge open?", None),
     ("What did residents say at the time of the interview?", None),  # about the story
     ("When did Kunshan release its action plan?", None),  # about the story, not the article
@@ -1029,6 +1037,12 @@ def test_a_question_about_the_article_is_answered_from_its_byline() -> None:
     assert (citation.title, citation.quote, citation.chunk_id) == ("Sutong Bridge opens", "Review: Zhang Xiang", "p1")
     dated = ask(answerer, "When was the article about the Sutong Bridge published?", passage)
     assert dated.text == '"Sutong Bridge opens" is dated July 1, 2008. [1]'
+    # Its headline, and where it comes from asked yes or no ("Is the bridge article from Xinhua?" was declined).
+    titled = ask(answerer, "What is the headline of the article about the Sutong Bridge?", passage)
+    assert titled.text == 'The article is titled "Sutong Bridge opens". [1]'
+    assert titled.citations[0].quote == "Title: Sutong Bridge opens"
+    sourced = ask(answerer, "Is the bridge article from Xinhua?", passage)
+    assert sourced.text == '"Sutong Bridge opens" comes from Xinhua. [1]'
 
 
 def test_a_follow_up_asks_its_field_of_the_article_the_conversation_was_about() -> None:
