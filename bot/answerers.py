@@ -535,12 +535,20 @@ def _sides(question: str) -> tuple[frozenset[str], ...]:
     return sides if all(sides) and sides[0] != sides[1] else ()
 
 
+# "What is the name of the Yixing official quoted?" asks who he is: "the relevant person in charge" names no one.
+_NAME_OF_PERSON = re.compile(rf"\bnames?\s+of\s+(?:the|this|that|a|an)\s+(?:[\w-]+\s+){{0,3}}?"
+                             rf"(?:{_TITLES}|person|people|man|woman|men|women|official|officials|journalist|"
+                             rf"spokesperson|correspondent|interviewer|speaker)s?\b", re.IGNORECASE)
+
+
 def answer_kind(question: str) -> AnswerKind:
     counted = counted_noun(question)
     if sides := _sides(question):
         return AnswerKind("comparison", counted=counted, sides=sides)
     if who := _who_is(question):
         return AnswerKind("role", counted=counted, who=who)
+    if _NAME_OF_PERSON.search(question):
+        return AnswerKind("person", counted=counted)
     for name, pattern in _KIND_RULES:
         if match := pattern.search(question):
             if name == "named":

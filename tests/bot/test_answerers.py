@@ -41,6 +41,10 @@ def ask(answerer: ExtractiveAnswerer, question: str, *passages, **options):
 
 @pytest.mark.parametrize(("question", "kind"), [
     ("When did the Sutong Bridge open to traffic?", "date"),
+    # The name of a person asks who: "the relevant person in charge of Yixing City" names no one.
+    ("What is the name of the Yixing official quoted on land reform?", "person"),
+    ("what's the name of the reporter who interviewed Wu Xinming", "person"),
+    ("What is the name of the bridge?", "named"),
     ("In which year was the plan approved?", "date"),
     # "What date" asks for a day, which a year does not give.
     ("What date is the meeting?", "day"),
