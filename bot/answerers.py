@@ -175,13 +175,18 @@ _ERA_WORDS = frozenset(analyze("dynasty dynasties emperor era period reign"))
 _WHEN_WORDS = frozenset(analyze(f"{MONTHS.replace('|', ' ')} monday tuesday wednesday thursday friday saturday sunday"))
 _PROPER = re.compile(r"(?<![.!?]\s)(?<!^)\b[A-Z][a-z]+(?:[\s-][A-Z][a-z]+)*")
 # ... and a name that answers "which": "High-speed" is one word of "the North Yanjiang High-speed Railway".
+# How often: "every year", "twice a year", "annually", "each spring", "held regularly".
+_FREQUENCY = re.compile(r"\b(?:every|each|per|once a|twice a|(?:\w+ )?times (?:a|an|per|each|every))\s+(?:\w+\s+)?"
+                        r"(?:year|month|week|day|spring|summer|autumn|fall|winter|season|festival|decade)s?\b|"
+                        r"\b(?:annual|annually|yearly|monthly|weekly|daily|biennial|regularly|routinely|"
+                        r"frequently|often|seasonal)\b", re.IGNORECASE)
 _ANSWER_NAME = re.compile(r"(?<![.!?]\s)(?<!^)\b[A-Z][a-z]+(?:-[a-z]+)?(?:[\s-][A-Z][a-z]+(?:-[a-z]+)?)*")
 
 
 @dataclass(frozen=True)
 class AnswerKind:
     # date | day | time | alias | number | size | population | distance | money | percent | length | duration | age |
-    # person | role | rank | place | direction | named | comparison | any
+    # frequency | person | role | rank | place | direction | named | comparison | any
     name: str
     # What a "named" answer names ("river" in "Which river ...?"), as an analysed term; None: any name.
     head: str | None = None
@@ -258,6 +263,8 @@ class AnswerKind:
             return new(_DIRECTION.findall(sentence))
         if self.name == "age":
             return bool(_AGE.search(sentence))
+        if self.name == "frequency":
+            return bool(_FREQUENCY.search(sentence))
         if self.name == "role":
             return self.who is not None and _says_who(sentence, self.who)
         if self.name == "comparison":
@@ -305,6 +312,8 @@ _NAMED = re.compile(rf"\b(?:which|what) (?:[a-z-]+ )?({'|'.join(_BARE_NAMED_NOUN
 _KIND_RULES: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
     (name, re.compile(pattern, re.IGNORECASE))
     for name, pattern in (
+        # "How often is the festival held?" is not answered by the year it began.
+        ("frequency", r"\bhow (?:often|frequently)\b|\bhow many times (?:a|an|per|each|every)\b"),
         # ("spent" alone is as often time as money: "the zone where he spent eight years".)
         ("money", r"\bhow much (?:money|(?:did|does) .* (?:cost|spend)|(?:was|were) (?:.* )?(?:invest|spent)|"
                   r"(?:is|are|will|did|does|do|has|have) .* invest)|"

@@ -45,6 +45,8 @@ def ask(answerer: ExtractiveAnswerer, question: str, *passages, **options):
     ("What is the name of the Yixing official quoted on land reform?", "person"),
     ("what's the name of the reporter who interviewed Wu Xinming", "person"),
     ("What is the name of the bridge?", "named"),
+    ("How often does Jiaxing hold the festival?", "frequency"),
+    ("How many times a year do they meet?", "frequency"),
     ("In which year was the plan approved?", "date"),
     # "What date" asks for a day, which a year does not give.
     ("What date is the meeting?", "day"),
@@ -289,6 +291,10 @@ def test_a_named_answer_knows_what_it_names(question: str, head: str | None) -> 
     ("day", "It opened on 8 November.", "On what date did it open?", True),
     ("day", "Four years ago in early summer, the 2019 symposium was held.", "On what date was it held?", False),
     ("day", "In May 2024 it opened.", "On what date did it open?", False),
+    # How often: "every year", "twice a year", "annually"; not the year something began.
+    ("frequency", "As early as 1997, Jiaxing began to hold the festival.", "How often is the festival held?", False),
+    ("frequency", "Since 1997, Jiaxing has held the festival every year.", "How often is the festival held?", True),
+    ("frequency", "The symposium is held annually.", "How frequently does it meet?", True),
     ("alias", 'Huangyan is known as the "backyard" of Taizhou.', "What do people call Huangyan?", True),
     ("alias", "Huangyan is an urban area of Taizhou.", "What do people call Huangyan?", False),
     ("named", "The expo moves to Suzhou next year.", "Which city hosts the expo?", True),
