@@ -16,8 +16,8 @@ from typing import Any
 from langchain_core.runnables import Runnable, RunnableConfig
 
 from bot.answerers import Answerer, Draft, ExtractiveAnswerer, IdfLookup, readable_date
-from bot.condense import (Condenser, HeuristicCondenser, Turn, main_question, names_what_it_points_at,
-                           points_at_nothing, two_questions)
+from bot.condense import (Condenser, HeuristicCondenser, Turn, asks_for_opinion, main_question,
+                           names_what_it_points_at, points_at_nothing, two_questions)
 from bot.errors import UsageError
 from bot.indexing import open_store
 from bot.prompts import PromptLibrary
@@ -116,6 +116,13 @@ class Pipeline:
             return Answer(question=question, answer=reply, abstained=True, citations=[],
                           timings_ms={"retrieve": 0.0, "answer": spent, "total": spent},
                           standalone_question=question, passages=[], small_talk=True)
+        if asks_for_opinion(question) and "opinion" in self.prompts.names():
+            # Advice or a judgement of the bot's own: no article gives it, and a sentence on the same subject would
+            # read as one. Declined, saying why; nothing searched.
+            spent = _ms(time.perf_counter() - started)
+            return Answer(question=question, answer=self.prompts.render("opinion"), abstained=True, citations=[],
+                          timings_ms={"retrieve": 0.0, "answer": spent, "total": spent},
+                          standalone_question=question, passages=[])
         history = list(history or [])
         said = [str(t.get("content", "")) for t in history if not isinstance(t, str) and t.get("role") == "assistant"]
         # The answer is to the question the message asks, after what leads up to it (in a new conversation, read as

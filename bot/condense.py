@@ -165,6 +165,26 @@ def two_questions(question: str) -> tuple[str, str] | None:
     return f"{first}?", f"{second}?"
 
 
+# Advice, a judgement or a prediction of the bot's own: "Should I visit Jiaxing?", "Is Nantong a good place to live?",
+# "Do you think the zone will succeed?", "What's the best time to visit Ningxi?". A sentence holding the same nouns
+# ("... attract more people to visit Jiaxing") would read as the bot's "yes".
+_OPINION = re.compile(
+    r"^\W*(?:(?:so|and|but|then)\s+)?(?:should|shall)\s+(?:i|we|one|people|tourists|visitors|you|they|[A-Z]\w+)\b|"
+    r"\b(?:do|would|don't)\s+you\s+(?:think|believe|reckon|recommend|suggest|advise|feel|prefer|like|agree)\b|"
+    r"\bin your (?:opinion|view)\b|\byour (?:opinion|view|advice|recommendation|take)\b|\bwhat do you make of\b|"
+    r"^\W*(?:is|are|was|were)\b[^?]{1,80}?\b(?:a\s+|an\s+)?(?:good|nice|bad|great|healthy|unhealthy|safe|dangerous|"
+    r"fun|beautiful|boring|worth|worthwhile|better|worse|overrated|underrated)\b|"
+    r"^\W*(?:does|do|did)\b[^?]{1,80}?\bhave\s+(?:a\s+|an\s+)?(?:good|nice|bad|great|healthy)\b|"
+    r"\bwhat(?:'s|’s|\s+is)\s+the\s+best\s+(?:time|way|place|season|month|day|thing)(?:\s+of\s+(?:the\s+)?year)?\s+"
+    r"to\s+(?:visit|go|see|buy|eat|try|travel|live|stay|do)\b|"
+    r"\bworth\s+(?:visiting|a visit|seeing|buying|trying|it|going)\b", re.IGNORECASE)
+
+
+def asks_for_opinion(question: str) -> bool:
+    """Does the message ask the bot for advice, a judgement or a prediction of its own, which no article gives?"""
+    return bool(_OPINION.search(" ".join(question.split())))
+
+
 class Condenser(Protocol):
     def condense(self, question: str, history: Sequence[Turn], *, lean: bool = False) -> str:
         """The question as retrieval should read it. `lean`: read it as leaning on the conversation even when it

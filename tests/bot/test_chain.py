@@ -177,6 +177,13 @@ def test_small_talk_needs_no_index() -> None:
     assert pipeline.ask("hi").small_talk
 
 
+def test_advice_or_an_opinion_is_declined_saying_why_and_searches_nothing(pipeline: Pipeline,
+                                                                          retriever: FakeRetriever) -> None:
+    answer = pipeline.ask("Should I visit the Sutong Bridge?")
+    assert answer.abstained and not answer.citations and answer.answer == PROMPTS.render("opinion")
+    assert "not give advice" in answer.answer and not retriever.calls and not answer.small_talk
+
+
 def test_a_greeting_that_goes_on_to_ask_is_a_question(pipeline: Pipeline, retriever: FakeRetriever) -> None:
     answer = pipeline.ask("hello, when did the Sutong Bridge open to traffic?")
     assert "June 30, 2008" in answer.answer and len(retriever.calls) == 1

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import pytest
 
-from bot.condense import (HeuristicCondenser, exchanges, main_question, names_what_it_points_at, points_at_nothing,
-                          two_questions)
+from bot.condense import (HeuristicCondenser, asks_for_opinion, exchanges, main_question, names_what_it_points_at,
+                          points_at_nothing, two_questions)
 from bot.small_talk import asks_what_is_indexed, small_talk_kind
 from tests.bot.conftest import SUTONG_FOLLOW_UP, SUTONG_QUESTION
 
@@ -449,3 +449,23 @@ def test_an_earlier_question_is_the_question_it_asked() -> None:
 ])
 def test_two_questions(question: str, parts: tuple[str, str] | None) -> None:
     assert two_questions(question) == parts
+
+
+@pytest.mark.parametrize(("question", "opinion"), [
+    ("Should I visit Jiaxing during the Dragon Boat Festival?", True),
+    ("Is Nantong a good place to live?", True),
+    ("Do you think the estuary collaborative zone will succeed?", True),
+    ("What's the best time of year to visit Ningxi?", True),
+    ("Is Song Street worth visiting at night?", True),
+    ("Does Nantong have a good economy?", True),
+    ("is that good?", True),
+    # Questions of fact, though they may judge: what the articles say.
+    ("Is Suzhou the strongest prefecture-level city in China?", False),
+    ("What did the General Secretary say is Nantong's biggest advantage?", False),
+    ("Will the railway cut the trip to Shanghai to 40 minutes?", False),
+    ("What are the goods exported through Shanghai ports?", False),
+])
+def test_asks_for_opinion(question: str, opinion: bool) -> None:
+    """"Should I visit Jiaxing during the Dragon Boat Festival?" got "... attract more people to visit Jiaxing", which
+    reads as the bot's yes."""
+    assert asks_for_opinion(question) is opinion

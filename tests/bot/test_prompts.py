@@ -13,7 +13,7 @@ SHIPPED = {
     "abstain": set(), "nothing_more": set(), "article_fact": {"title", "field", "value"},
     "condense_question": {"history", "question"}, "empty_question": set(),
     "generative_answer": {"passages", "question", "abstain_message"}, "question_too_long": {"length", "limit"},
-    "question_too_long_for_model": {"pieces", "limit"}, "small_talk": {"kind"}, "part_unanswered": {"question"},
+    "question_too_long_for_model": {"pieces", "limit"}, "small_talk": {"kind"}, "part_unanswered": {"question"}, "opinion": set(),
     "no_filter_match": {"filters"},
     "library": {"count", "articles", "more"},
 }
