@@ -27,6 +27,8 @@ _ANAPHORA = re.compile(r"\b(?:(?:which|that|this|the other|the(?: [a-z]+)?) ones
 _QUESTION_WORDS = frozenset(("what", "which", "who", "whom", "whose", "when", "where", "why", "how", "many", "much"))
 _WORD = re.compile(r"[A-Za-z][\w'’-]*")
 # Verbs and words of asking that carry no topic.
+_HOW_MEASURE = re.compile(r"\bhow\s+(?:big|large|long|far|old|many|much|often|tall|wide|high|soon|fast|busy|close|"
+                          r"early|late|small|deep|heavy)\b", re.IGNORECASE)
 _GENERIC = frozenset("""did does do is are was were will would can could be been being has have had get got make made
 tell say said happen happened there their they it its this that these those the a an of in on at to for from with
 by about""".split())
@@ -105,6 +107,32 @@ _SENTENCE_BREAK = re.compile(r"(?<=[!?…])\s+(?=\S)|(?<!\bMr\.)(?<!\bMs\.)(?<!\
                              r"(?<!\b[A-Z]\.)(?<=\.)\s+(?=[A-Z])")
 
 
+# Chat shorthand, written out: "huangyan known 4 what", "what r the 3 leading industries", "wheres the conf",
+# "thx. whats the 4567 about" (a thanks opening a question is no part of it).
+_SHORTHAND = {"r": "are", "u": "you", "ur": "your", "y": "why", "pls": "please", "plz": "please", "abt": "about",
+              "bc": "because", "cuz": "because", "coz": "because", "wheres": "where is", "whos": "who is",
+              "hows": "how is", "whens": "when is", "whats": "what is", "wats": "what is", "wat": "what",
+              "conf": "conference", "govt": "government", "gov": "government", "yr": "year", "yrs": "years",
+              "mins": "minutes", "hrs": "hours", "ppl": "people", "w/": "with", "b4": "before", "2day": "today"}
+_SHORTHAND_WORD = re.compile(r"(?<![\w'’-])(" + "|".join(re.escape(w) for w in sorted(_SHORTHAND, key=len,
+                                                                                         reverse=True))
+                             + r")(?![\w'’-])", re.IGNORECASE)
+# ("4" is "for" between a word and what it is for: "known 4 what", "famous 4 its zongzi"; not "4 parks".)
+_FOR = re.compile(r"(?<=[a-z]) 4 (?=(?:what|who|which|it|its|the|a|an|that|this|me|you|u|them|their)\b)", re.IGNORECASE)
+_THANKS_FIRST = re.compile(r"^\W*(?:thx|thanks|thank you|ty|tks|cheers|ok(?:ay)?(?: thanks| thx| ty)?|cool|great|"
+                           r"nice|got it)\s*[,.!:;-]+\s*(?=\w)", re.IGNORECASE)
+
+
+def written_out(message: str) -> str:
+    """The message with chat shorthand written out, and a thanks opening it dropped: "thx. whats the 4567 about" ->
+    "what is the 4567 about". (Only where the shorthand stands alone: "Uruguay", "r&d", "U.S." stay.)"""
+    message = _THANKS_FIRST.sub("", message)
+    message = _FOR.sub(" for ", message)
+    # ("u" and "y" only in lower case: a capital "U" or "Y" may be an initial.)
+    return _SHORTHAND_WORD.sub(lambda m: m.group(0) if m.group(0) in ("U", "Y", "R")
+                               else _SHORTHAND[m.group(0).lower()], message)
+
+
 def main_question(message: str) -> tuple[str, str]:
     """(the question a message asks, what it says before that question). A long message ends with its question
     after what leads up to it ("Honestly I don't follow politics much... when did Wu move to Nantong?", "The bridge
@@ -112,7 +140,7 @@ def main_question(message: str) -> tuple[str, str]:
     name the subject. Words wrapped around the question are dropped ("Would you mind telling me who Meng Qingdong
     is?" asks "Who is Meng Qingdong?")."""
     # (Runs of spaces squeezed first: the patterns below stay linear on a 2,000-character message.)
-    message = " ".join(message.split())
+    message = written_out(" ".join(message.split()))
     sentences = _SENTENCE_BREAK.split(message)
     lead = ""
     # The last sentence asks, in a question's words ("It was 2008, right?" and "I heard the name on TV?" do not, nor
@@ -266,7 +294,9 @@ class HeuristicCondenser:
                 # The topic words too: "How many more will be built?" after a question about river-crossing
                 # passages.
                 # (A verb of asking in lower case: "Give" of "Give me an example." is no name the answer must hold.)
-                topic = [w.lower() if w.lower() in _ASKING_VERBS else w for w in _WORD.findall(turn)
+                # ("How big?" asks a measure: "big" is no topic of the conversation.)
+                topic = [w.lower() if w.lower() in _ASKING_VERBS else w
+                         for w in _WORD.findall(_HOW_MEASURE.sub(" ", turn))
                          if (terms := analyze(w)) and terms[0] not in named and terms[0] not in own
                          and w.lower() not in _QUESTION_WORDS and w.lower() not in _GENERIC]
                 subject.extend(phrases + ([" ".join(topic)] if topic else []))

@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 
 from bot.condense import (HeuristicCondenser, asks_for_opinion, exchanges, main_question, names_what_it_points_at,
-                          points_at_nothing, two_questions)
+                          points_at_nothing, two_questions, written_out)
 from bot.small_talk import asks_what_is_indexed, small_talk_kind
 from tests.bot.conftest import SUTONG_FOLLOW_UP, SUTONG_QUESTION
 
@@ -469,3 +469,29 @@ def test_asks_for_opinion(question: str, opinion: bool) -> None:
     """"Should I visit Jiaxing during the Dragon Boat Festival?" got "... attract more people to visit Jiaxing", which
     reads as the bot's yes."""
     assert asks_for_opinion(question) is opinion
+
+
+@pytest.mark.parametrize(("message", "written"), [
+    ("huangyan known 4 what", "huangyan known for what"),
+    ("wheres the conf", "where is the conference"),
+    ("thx. whats the 4567 about", "what is the 4567 about"),
+    ("what r the 3 leading industries in ninghuai", "what are the 3 leading industries in ninghuai"),
+    ("y did he move", "why did he move"),
+    # Not a word that only starts like shorthand, a capital initial, nor a figure.
+    ("Uruguay and the U.S. and Y Street", "Uruguay and the U.S. and Y Street"),
+    ("4 parks were built", "4 parks were built"),
+])
+def test_chat_shorthand_is_written_out(message: str, written: str) -> None:
+    """"huangyan known 4 what", "wheres the conf" and "thx. whats the 4567 about" were declined: the shorthand counted
+    as words the answer had to hold."""
+    assert written_out(message) == written
+
+
+def test_how_big_names_no_topic() -> None:
+    """"whats shibei" -> "how big?" -> "who built it" carried "big" as a topic the answer should hold, which sank the
+    sentence saying who built it."""
+    reply = "Shibei High-tech City is only 5.2 square kilometers. [1]"
+    history = [{"role": "user", "content": "whats shibei"}, {"role": "assistant", "content": reply},
+               {"role": "user", "content": "how big?"}, {"role": "assistant", "content": reply}]
+    standalone = HeuristicCondenser().condense("who built it", history)
+    assert "shibei" in standalone and "big" not in standalone
