@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from fastapi import APIRouter, Header, HTTPException
 from fastapi.responses import JSONResponse, StreamingResponse
-from pydantic import AfterValidator, BaseModel, Field, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
 from pydantic_core import PydanticCustomError
 from starlette.concurrency import run_in_threadpool
 
@@ -69,6 +69,10 @@ History = Annotated[list[str | Turn], AfterValidator(valid_history)]
 
 
 class Filters(BaseModel):
+    """Only these keys: an unknown one (`since`, say) would otherwise be dropped, and every article searched."""
+
+    model_config = ConfigDict(extra="forbid")
+
     source: Text | None = Field(None, description="Substring or exact path of the source file.")
     published_from: date | None = Field(None, description="ISO date; only articles published on or after it.")
     published_to: date | None = Field(None, description="ISO date; only articles published on or before it.")
@@ -136,7 +140,7 @@ def plain_filters(filters: Filters | None) -> dict[str, Any] | None:
 FEEDBACK_UNAVAILABLE = "Ratings cannot be stored right now; the server's log says why."
 WITHDRAW_UNAVAILABLE = "Ratings cannot be withdrawn right now; the server's log says why."
 NO_SUCH_RATING = ("There is no rating {id} with this token to withdraw: it was withdrawn already, or the token is not "
-                  "the one storing it returned (tokens last until the server restarts).")
+                  "the one storing it returned.")
 # Expected failures whose message is meant for the user (the index raises its own classes; bot never wraps them).
 EXPECTED_ERRORS = (BotError, IndexingError)
 # "Not ready" rather than "broken": no index yet, an index built differently, or the Chroma server is down.
@@ -223,7 +227,7 @@ def create_router(
         items = await stream_in_threadpool(iterator)
         return StreamingResponse(_answer_events(items), media_type="text/event-stream", headers=_SSE_HEADERS)
 
-    @router.get("/health", summary="Index size, model and version")
+    @router.api_route("/health", methods=["GET", "HEAD"], summary="Index size, model and version")
     async def health() -> JSONResponse:
         try:
             info = await run_in_threadpool(_pipeline_info, pipeline)

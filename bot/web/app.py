@@ -88,8 +88,10 @@ def create_app(
 
         blocks = chat_ui.build_chat(pipeline, ratings=ratings, settings=settings)
         # Last, at "/": routes registered before it (/api, /v1, /docs, widget) take precedence. No Gradio footer
-        # links, and no per-browser run history of other people's questions.
-        gr.mount_gradio_app(app, blocks, path="/", footer_links=[], run_history=False)
+        # links, and no per-browser run history of other people's questions. Gradio's status line for screen readers
+        # says "common.complete" after each answer (a key its own translations lack): it says "Done" instead.
+        gr.mount_gradio_app(app, blocks, path="/", footer_links=[], run_history=False,
+                            i18n=gr.I18n(en={"common.complete": "Done"}))
     return app
 
 
@@ -107,7 +109,31 @@ def serve(settings: Settings, *, host: str | None = None, port: int | None = Non
     if problem:
         print(f"Warning: {problem}", flush=True)
     config = uvicorn.Config(app, host=host, port=port, log_level="info", timeout_graceful_shutdown=5)
-    uvicorn.Server(config).run(sockets=[sock])
+    make_server(config).run(sockets=[sock])
+
+
+def make_server(config: Any) -> Any:
+    """A uvicorn server (for `config`, a uvicorn.Config of this app) that stops at once with chat pages open.
+
+    Each open chat page holds a connection (Gradio's heartbeat) that ends only when Gradio is told to stop, which a
+    mounted Gradio app is not: uvicorn waited the whole graceful timeout for them, then cancelled them with a traceback
+    in the log. This server tells Gradio first, so they end as it stops."""
+    import uvicorn
+
+    class Server(uvicorn.Server):
+        async def shutdown(self, sockets: Any = None) -> None:
+            end_chat_streams(config.app)
+            await super().shutdown(sockets=sockets)
+
+    return Server(config)
+
+
+def end_chat_streams(app: Any) -> None:
+    """Tell the Gradio chat mounted in `app` (if any) that the server stops: its open heartbeat streams end."""
+    for route in getattr(app, "routes", []):
+        stop = getattr(getattr(route, "app", None), "stop_event", None)
+        if stop is not None:
+            stop.set()
 
 
 def _receipt_key(feedback: Any) -> bytes:
@@ -243,6 +269,11 @@ def validation_message(errors: Sequence[Any]) -> tuple[int, str]:
             if error.get("type") == "missing":
                 return 400, f"The request body is empty. {example}"
             return 400, f"The request body must be a JSON object. {example}"
+    unknown = [str(e.get("loc", ())[-1]) for e in errors
+               if e.get("type") == "extra_forbidden" and tuple(e.get("loc", ()))[:2] == ("body", "filters")]
+    if unknown:
+        known = ", ".join(api.Filters.model_fields)
+        return 400, f"Unknown filter {', '.join(unknown)}: the filters are {known}."
     parts = []
     for error in errors[:3]:
         loc = [str(p) for p in error.get("loc", ()) if p != "body"]

@@ -23,6 +23,7 @@ from bot.schema import Answer, AnswerDelta
 from bot.settings import Settings
 from bot.web import render
 from bot.web.ratings import Ratings
+from bot.web.security import key_problem
 
 if TYPE_CHECKING:
     from bot.chain import Pipeline
@@ -309,17 +310,32 @@ _LOAD_SAVED_JS = """(saved, asked, draft) => {
   try { sessionStorage.setItem("newsbot-chat-asked", JSON.stringify(tried)); } catch (e) { /* full or disabled */ }
   return [read("newsbot-chat"), pending, typed];
 }"""
-# Run as the question is sent, before anything reaches the server (which may be gone).
-_NOTE_ASKED_JS = """(question) => {
+# Run in the page as the question is sent, before anything reaches the server (which may be gone): -> the hidden `sent`,
+# which the answer reads. The question is the one chat.js took from the box as Enter was pressed (or Ask clicked),
+# emptying the box there and then: Gradio reads the box a few milliseconds later, by when the first keys of the next
+# question may be in it. Without chat.js (not loaded yet), the box as Gradio read it, and the box is emptied now.
+_TAKE_QUESTION_JS = """(question) => {
+  let sent = window.__nbTakeQuestion ? window.__nbTakeQuestion() : undefined;
+  if (typeof sent !== "string") {
+    sent = String(question || "");
+    const box = document.querySelector("#nb-question textarea");
+    if (box && sent.trim() && box.value === sent) {
+      box.value = "";
+      box.dispatchEvent(new Event("input", {bubbles: true}));
+    }
+  }
+  const text = sent.trim();
   try {
     const asked = JSON.parse(sessionStorage.getItem("newsbot-chat-asked") || "[]");
-    const text = String(question || "").trim();
     const last = asked[asked.length - 1];
     const lastText = last && typeof last === "object" ? last.question : last;
     if (text && lastText !== text) asked.push({question: text, tries: 0});  // Enter pressed twice: sent once
     sessionStorage.setItem("newsbot-chat-asked", JSON.stringify(asked.slice(-ASKED_AGAIN)));
-    if (text) sessionStorage.removeItem("newsbot-chat-draft");  // taken from the box
+    if (text && sessionStorage.getItem("newsbot-chat-draft") === sent) {
+      sessionStorage.removeItem("newsbot-chat-draft");  // taken from the box
+    }
   } catch (e) { /* full or disabled */ }
+  return [sent];
 }""".replace("ASKED_AGAIN", str(ASKED_AGAIN))
 # A question is in the conversation once a turn holding it, anywhere, is stored (as the server keeps it: trimmed here,
 # half of a UTF-16 pair shown as U+FFFD). Pruned first and on its own: a conversation too big to store is no reason to
@@ -410,18 +426,25 @@ def build_chat(pipeline: Pipeline, *, ratings: Ratings | None = None, settings: 
     def keep(turns: list[Turn] | None) -> list[Turn]:
         return turns or []
 
-    def ask_on_page(question: str, turns: list[Turn] | None,
+    def ask_on_page(question: str, turns: list[Turn] | None, saved: object,
                     conversation: dict[str, int]) -> Iterator[ChatView | tuple[Any, ...]]:
-        """The question box's question, for the page."""
+        """The question box's question, for the page: as the page took it from the box at Enter (which emptied the
+        box there and then: what is typed meanwhile is the reader's next question, never changed here, unless this
+        one is refused and goes back in the box)."""
         if is_blank(question):  # ignored: the screen stays as it is
             yield gr.skip(), gr.skip(), gr.skip(), gr.skip()
             return
         yield from _in_conversation(_one_at_a_time(
-            conversation, turns, lambda current: _leave_the_box(responder.respond(question, current))), conversation)
+            conversation, restore(turns, saved),
+            lambda current: _leave_the_box(responder.respond(question, current), take=False)), conversation)
 
-    def ask(question: str, turns: list[Turn] | None) -> Iterator[ChatView | tuple[Any, ...]]:
+    def ask(question: str, turns: list[Turn] | None, request: gr.Request) -> Iterator[ChatView | tuple[Any, ...]]:
         """The Gradio API endpoint `/ask`: as the page's, with the box's value ("", or a refused question) at the
-        end, not Gradio's "leave it" marker."""
+        end, not Gradio's "leave it" marker. For programs only (the page never calls it): with API keys set, it
+        needs one, however it is called (Gradio's REST call, its queue, gradio_client)."""
+        problem = key_problem(settings.api_keys, request.headers)
+        if problem:
+            raise gr.Error(problem, print_exception=False)
         if is_blank(question):
             yield gr.skip(), gr.skip(), gr.skip(), gr.skip()
             return
@@ -478,6 +501,7 @@ def build_chat(pipeline: Pipeline, *, ratings: Ratings | None = None, settings: 
         conversation = gr.State({"number": 0})  # counts the session's conversations (see _in_conversation)
         saved = gr.JSON([], visible=False)  # the page's copy of `turns`
         asked = gr.JSON([], visible=False)  # the questions the page sent that are not in `turns` yet
+        sent = gr.Textbox("", visible=False)  # the question as it was in the box when Enter was pressed
         gr.HTML(_header_html(), elem_id="nb-header", js_on_load=None, padding=False)
         with gr.Row(equal_height=False, elem_id="nb-main"):
             with gr.Column(scale=3, min_width=360, elem_id="nb-chat-col"):
@@ -523,10 +547,12 @@ def build_chat(pipeline: Pipeline, *, ratings: Ratings | None = None, settings: 
         # Answers share one limit; the pipeline is thread-safe (the REST API calls it from many threads too). A
         # question sent while an answer streams is asked when that answer is done (trigger_mode "always_last").
         answering: dict[str, Any] = {"concurrency_limit": settings.chat_concurrency, "concurrency_id": "answer"}
-        question.submit(None, [question], None, js=_NOTE_ASKED_JS, **quick)
-        typed = question.submit(restore, [turns, saved], [turns], **quick).then(
-            ask_on_page, [question, turns, conversation], outputs, api_visibility="private", trigger_mode="always_last",
-            **answering)
+        # The question is taken from the box in the page, as Enter is pressed (see _TAKE_QUESTION_JS): read on the
+        # server, it would be the box as it is when the request leaves, with the first keys of the next question.
+        # Every Enter counts ("multiple"): each takes the question chat.js took for it.
+        typed = question.submit(None, [question], [sent], js=_TAKE_QUESTION_JS, trigger_mode="multiple", **quick).then(
+            ask_on_page, [sent, turns, saved, conversation], outputs, api_visibility="private",
+            trigger_mode="always_last", **answering)
         remember(typed.then(keep, [turns], [saved], **quick))
         typed.then(None, [question], None, js=_KEEP_DRAFT_JS, **quick)
         # The API endpoint has no place on the page: a button nobody sees triggers it.

@@ -34,6 +34,21 @@ _AUTO = ' dir="auto"'
 NO_MATCH_LABEL = "No matching articles"
 
 
+# Under a decline of a question written without a Latin letter (in Chinese, say): the articles, and the questions the
+# bot can answer, are in English.
+ENGLISH_HINT = "I answer questions in English, the language of the articles: please ask in English."
+_LATIN = re.compile(r"[A-Za-z\u00c0-\u024f]")
+# A line of a reply that is an item of a list ("- title (date)", as in the list of articles).
+_ITEM = "- "
+NEWLINE = "\n"
+
+
+def needs_english_hint(question: object) -> bool:
+    """Is `question` written without a single Latin letter (and not blank)? Then a decline says to ask in English."""
+    text = "" if question is None else str(question)
+    return bool(text.strip()) and _LATIN.search(text) is None
+
+
 def esc(text: object) -> str:
     """Text as inert HTML: markup and Markdown characters become entities; newlines become spaces."""
     value = _SPACES.sub(" ", "" if text is None else str(text))
@@ -57,6 +72,28 @@ def _text_with_breaks(text: str) -> str:
     # and hand the rest to the Markdown renderer.
     paragraphs = _BLANK_LINES.split(str(text).replace("\r\n", "\n"))
     return "<br><br>".join("<br>".join(esc(line) for line in p.split("\n")) for p in paragraphs)
+
+
+def _text_with_lists(text: str) -> str:
+    """As `_text_with_breaks`, but each run of lines starting with "- " is a list (`<ul>`), each item escaped."""
+    lines = str(text).replace("\r\n", "\n").strip().split("\n")
+    if not any(line.startswith(_ITEM) for line in lines):
+        return _text_with_breaks(text)
+    blocks: list[tuple[bool, list[str]]] = []  # (a list?, its lines)
+    for line in lines:
+        item = line.startswith(_ITEM)
+        if blocks and blocks[-1][0] == item:
+            blocks[-1][1].append(line)
+        else:
+            blocks.append((item, [line]))
+    html = []
+    for item, run in blocks:
+        if item:
+            items = "".join(f"<li>{esc(line[len(_ITEM):])}</li>" for line in run)
+            html.append(f'<ul class="nb-list">{items}</ul>')
+        elif "".join(run).strip():
+            html.append(f'<p class="nb-par">{_text_with_breaks(NEWLINE.join(run).strip())}</p>')
+    return "".join(html)
 
 
 def format_date(published: str | None) -> str:
@@ -156,12 +193,15 @@ def answer_html(answer: Mapping[str, Any], *, turn: int) -> str:
     text = str(answer.get("answer") or "")
     copy = _copy(answer_text(answer))
     if answer.get("small_talk"):
-        return f'<div class="nb-msg nb-small-talk"{_AUTO}{copy}>{_text_with_breaks(text)}</div>'
+        return f'<div class="nb-msg nb-small-talk"{_AUTO}{copy}>{_text_with_lists(text)}</div>'
     if answer.get("no_filter_match") or answer.get("abstained"):
         kind, label = (" nb-no-match", NO_MATCH_LABEL) if answer.get("no_filter_match") else ("", ABSTAIN_LABEL)
+        hint = ""
+        if not answer.get("no_filter_match") and needs_english_hint(answer.get("question")):
+            hint = f'<div class="nb-hint">{esc(ENGLISH_HINT)}</div>'
         return (
             f'<div class="nb-msg nb-abstain{kind}"{copy}><span class="nb-abstain-label">{esc(label)}</span>'
-            f'<div class="nb-abstain-text"{_AUTO}>{_text_with_breaks(text)}</div></div>'
+            f'<div class="nb-abstain-text"{_AUTO}>{_text_with_breaks(text)}</div>{hint}</div>'
         )
     numbers = {int(c.get("n", 0)) for c in _citations(answer)}
     body = _link_markers(text.strip(), numbers, turn)

@@ -10,7 +10,7 @@ import logging
 import math
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from urllib.parse import urlsplit
 
 from starlette.datastructures import Headers
@@ -91,7 +91,7 @@ def normalize_origin(origin: str) -> str:
     return f"{parts.scheme.lower()}://{host}"
 
 
-def request_api_key(headers: Headers) -> str | None:
+def request_api_key(headers: Headers | Mapping[str, str]) -> str | None:
     """The key from `X-API-Key`, else from `Authorization: Bearer KEY` (what OpenAI clients send)."""
     key = headers.get("x-api-key")
     if key:
@@ -101,6 +101,28 @@ def request_api_key(headers: Headers) -> str | None:
     if scheme.lower() == "bearer" and value.strip():
         return value.strip()
     return None
+
+
+# The programmatic APIs: the REST API, the OpenAI-compatible one, and Gradio's API for programs (its REST calls, the
+# description gradio_client starts from, its OpenAPI and MCP). The chat page needs none of Gradio's: it talks to the
+# server through Gradio's queue (/gradio_api/queue/..., /gradio_api/run/predict), which stays open, as the page does.
+API_PREFIXES = ("/api", "/v1", "/gradio_api/call", "/gradio_api/api", "/gradio_api/info", "/gradio_api/openapi.json",
+                "/gradio_api/mcp")
+MISSING_KEY = "This API needs an API key: send it as the X-API-Key header or as 'Authorization: Bearer KEY'."
+WRONG_KEY = "The API key is not valid. Use one of the keys configured in BOT_API_KEYS."
+
+
+def key_problem(keys: Iterable[str], headers: Headers | Mapping[str, str]) -> str | None:
+    """Why a request may not use an API guarded by `keys` (none: anyone may): its key is missing or not one of them."""
+    keys = [k for k in keys if k]
+    if not keys:
+        return None
+    key = request_api_key(headers)
+    if key is None:
+        return MISSING_KEY
+    # Constant-time comparison against every key, so timing reveals nothing about a near miss.
+    matches = [hmac.compare_digest(key.encode(), k.encode()) for k in keys]
+    return None if any(matches) else WRONG_KEY
 
 
 class AccessControl:
@@ -115,7 +137,7 @@ class AccessControl:
         *,
         settings: Settings,
         limiter: TokenBucket,
-        prefixes: Iterable[str] = ("/api", "/v1"),
+        prefixes: Iterable[str] = API_PREFIXES,
         open_paths: Iterable[str] = ("/api/health",),
         max_body_bytes: int | None = None,
     ) -> None:
@@ -165,14 +187,10 @@ class AccessControl:
             return
         if path not in self.open_paths:
             key = request_api_key(headers)
-            if self.api_keys and not self._key_valid(key):
-                message = (
-                    "This API needs an API key: send it as the X-API-Key header or as 'Authorization: Bearer KEY'."
-                    if key is None
-                    else "The API key is not valid. Use one of the keys configured in BOT_API_KEYS."
-                )
-                await send_json_error(send, 401, message, path=path,
-                                 headers=cors + [(b"www-authenticate", b"Bearer")])
+            problem = key_problem(self.api_keys, headers)
+            if problem:
+                await send_json_error(send, 401, problem, path=path,
+                                      headers=cors + [(b"www-authenticate", b"Bearer")])
                 return
             # Keys identify clients only when keys are enforced; otherwise a made-up key would dodge the limit.
             client = f"key:{key}" if self.api_keys else f"ip:{_client_host(scope)}"
@@ -203,13 +221,6 @@ class AccessControl:
 
     def _origin_allowed(self, origin: str) -> bool:
         return "*" in self.allowed_origins or normalize_origin(origin) in self.allowed_origins
-
-    def _key_valid(self, key: str | None) -> bool:
-        if key is None:
-            return False
-        # Constant-time comparison against every key, so timing reveals nothing about a near miss.
-        matches = [hmac.compare_digest(key.encode(), k.encode()) for k in self.api_keys]
-        return any(matches)
 
     @staticmethod
     def _same_origin(origin: str, headers: Headers, scope: Scope) -> bool:

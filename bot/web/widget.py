@@ -39,7 +39,7 @@ def create_router(settings: Settings) -> APIRouter:
         loader=jinja2.FileSystemLoader(STATIC_DIR), autoescape=True, undefined=jinja2.StrictUndefined
     )
 
-    @router.get("/widget.js", include_in_schema=False)
+    @router.api_route("/widget.js", methods=["GET", "HEAD"], include_in_schema=False)
     def widget_js() -> Response:
         body = (STATIC_DIR / "widget.js").read_text(encoding="utf-8")
         return Response(
@@ -48,7 +48,7 @@ def create_router(settings: Settings) -> APIRouter:
             headers={"Cache-Control": "public, max-age=300", "X-Content-Type-Options": "nosniff"},
         )
 
-    @router.get("/embed", response_class=HTMLResponse, include_in_schema=False)
+    @router.api_route("/embed", methods=["GET", "HEAD"], response_class=HTMLResponse, include_in_schema=False)
     def embed(
         request: Request,
         title: str = Query(DEFAULT_TITLE, max_length=120),
@@ -62,7 +62,8 @@ def create_router(settings: Settings) -> APIRouter:
         )
         return HTMLResponse(page, headers={"Content-Security-Policy": _PAGE_CSP})
 
-    @router.get("/widget/demo", response_class=HTMLResponse, include_in_schema=False)
+    @router.api_route("/widget/demo", methods=["GET", "HEAD"], response_class=HTMLResponse,
+                      include_in_schema=False)
     def demo(request: Request) -> HTMLResponse:
         bot_url = _bot_url(request)
         page = templates.get_template("demo.html").render(

@@ -12,6 +12,7 @@ import pytest
 import uvicorn
 
 from bot.settings import Settings
+from bot.web.app import make_server
 from tests.web.fake_pipeline import FakePipeline
 
 
@@ -27,7 +28,7 @@ class LiveServer:
         self.url = f"http://127.0.0.1:{self.port}"
         config = uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning",
                                 timeout_graceful_shutdown=2)  # lifespan on: Gradio starts its queue there
-        self.server = uvicorn.Server(config)
+        self.server = make_server(config)  # as `bot serve` runs it
         self.thread = threading.Thread(target=self.server.run, kwargs={"sockets": [self.sock]}, daemon=True)
 
     def start(self, timeout: float = 30.0) -> LiveServer:

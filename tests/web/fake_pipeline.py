@@ -65,6 +65,16 @@ def small_talk_answer(question: str) -> Answer:
                   timings_ms={"retrieve": 0.0, "answer": 0.0, "total": 0.0}, small_talk=True)
 
 
+LIBRARY_TEXT = ("I have 3 articles, newest first:\n- Sutong Bridge <b>opens</b> (June 30, 2008)\n- Canteen notice\n"
+                "- and 1 more.\n\nAsk me about any of them.")
+
+
+def library_answer(question: str) -> Answer:
+    """The reply to "What articles do you have?": a list, one article a line."""
+    return Answer(question=question, answer=LIBRARY_TEXT, abstained=True, citations=[],
+                  timings_ms={"retrieve": 0.0, "answer": 0.0, "total": 0.0}, small_talk=True)
+
+
 def no_filter_match_answer(question: str) -> Answer:
     return Answer(question=question, answer=NO_MATCH_TEXT, abstained=True, citations=[],
                   timings_ms={"retrieve": 1.0, "answer": 0.0, "total": 1.0}, no_filter_match=True)
@@ -76,7 +86,8 @@ class SecretError(RuntimeError):
 
 class FakePipeline:
     """Answers by keyword: "Sutong" -> a cited answer, "canteen" -> the HTML-injection article, "boom" -> an
-    unexpected error (while streaming: after the first word), "hello" -> small talk, a `source` filter of
+    unexpected error (while streaming: after the first word), "hello" -> small talk, "What articles do you have?" ->
+    the list of articles, a `source` filter of
     NO_MATCH_SOURCE -> no article passes the filters, anything else -> an abstention.
 
     Records every call (method, question, history, k, filters); thread-safe, as servers call it from many threads."""
@@ -102,6 +113,8 @@ class FakePipeline:
             return injection_answer(question)
         if question.strip().lower() == "hello":
             return small_talk_answer(question)
+        if question.strip().lower() == "what articles do you have?":
+            return library_answer(question)
         return abstain_answer(question)
 
     def ask(self, question: str, *, history: Sequence[Any] | None = None, k: int | None = None,

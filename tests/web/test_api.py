@@ -139,6 +139,7 @@ def test_a_rating_is_withdrawn_with_its_receipt_and_only_with_it(api_server, web
     assert store.count() == 0
     again = httpx.delete(f"{url}/api/feedback/{receipt['id']}", headers={"X-Feedback-Token": receipt["token"]})
     assert again.status_code == 404 and "withdrawn already" in again.json()["detail"]
+    assert "restart" not in again.json()["detail"]  # receipts outlast a restart: no hint that they do not
 
 
 def test_a_receipt_still_withdraws_its_rating_after_the_server_restarts(api_server, web_settings: Settings) -> None:
@@ -396,3 +397,24 @@ def test_a_wrong_method_or_path_under_the_api_says_so(api_server, chat: bool) ->
     assert missing.status_code == 404
     assert missing.json() == {"detail": "There is no /api/answer; the API's endpoints are listed at /docs."}
     assert httpx.post(f"{url}/api/ask", json={"question": SUTONG}).status_code == 200
+
+
+def test_an_unknown_filter_is_refused_naming_the_filters(api_server, fake_pipeline: FakePipeline) -> None:
+    url = api_server()
+    for path in ("/api/ask", "/api/ask/stream"):
+        refused = httpx.post(f"{url}{path}", json={"question": SUTONG, "filters": {"since": "2030-01-01"}})
+        assert refused.status_code == 400
+        assert refused.json() == {"detail": "Unknown filter since: the filters are source, published_from, "
+                                            "published_to."}
+    assert fake_pipeline.calls == []  # nothing asked with the filter dropped
+    kept = httpx.post(f"{url}/api/ask", json={"question": SUTONG, "filters": {"published_from": "2024-01-01"}})
+    assert kept.status_code == 200 and fake_pipeline.calls[-1]["filters"] == {"published_from": "2024-01-01"}
+
+
+@pytest.mark.parametrize("chat", [False, True])
+def test_head_answers_as_get_does(api_server, chat: bool) -> None:
+    url = api_server(chat=chat)
+    for path in ("/widget.js", "/embed", "/widget/demo", "/api/health"):
+        get, head = httpx.get(f"{url}{path}"), httpx.head(f"{url}{path}")
+        assert (head.status_code, head.headers["content-type"]) == (get.status_code, get.headers["content-type"]), path
+        assert get.status_code == 200 and head.content == b"", path

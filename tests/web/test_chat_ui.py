@@ -138,9 +138,10 @@ def test_the_chat_leaves_the_screen_as_it_is_for_a_blank_question() -> None:
     pipeline = FakePipeline()
     blocks = build_chat(pipeline, settings=Settings())  # type: ignore[arg-type]
     ask = next(fn for fn in blocks.fns.values() if fn.name == "ask").fn
-    assert list(ask("  \n ", [])) == [(gr.skip(),) * 4]  # no empty bubble, no error, box untouched
+    program = gr.Request(headers={})  # no API keys set: no key needed
+    assert list(ask("  \n ", [], program)) == [(gr.skip(),) * 4]  # no empty bubble, no error, box untouched
     assert pipeline.calls == []
-    assert list(ask(SUTONG, []))[-1][1][0]["question"] == SUTONG
+    assert list(ask(SUTONG, [], program))[-1][1][0]["question"] == SUTONG
 
 
 def test_the_question_box_does_not_cut_long_questions() -> None:
@@ -280,6 +281,8 @@ globalThis.sessionStorage = {
   },
   removeItem: (key) => { store.delete(key); },
 };
+globalThis.window = globalThis;  // a page without chat.js, and without a question box
+globalThis.document = { querySelector: () => null };
 const result = (SCRIPT)(...ARGS);
 process.stdout.write(JSON.stringify([result === undefined ? null : result, Object.fromEntries(store)]));
 """.replace("STORAGE", json.dumps(storage)).replace("FAILING", json.dumps(failing)).replace(
@@ -305,13 +308,17 @@ def test_the_page_prunes_an_answered_question_found_anywhere_in_the_stored_turns
 
 
 def test_the_page_counts_each_question_it_asks_again() -> None:
-    from bot.web.chat_ui import _LOAD_SAVED_JS, _NOTE_ASKED_JS
+    from bot.web.chat_ui import _LOAD_SAVED_JS, _TAKE_QUESTION_JS
 
-    _, after = _run_page_js(_NOTE_ASKED_JS, [" When? "], {"newsbot-chat-draft": "When?"})
+    taken, after = _run_page_js(_TAKE_QUESTION_JS, [" When? "], {"newsbot-chat-draft": " When? "})
+    assert taken == [" When? "]  # sent as it was in the box
     assert json.loads(after["newsbot-chat-asked"]) == [{"question": "When?", "tries": 0}]
     assert "newsbot-chat-draft" not in after
-    _, again = _run_page_js(_NOTE_ASKED_JS, ["When?"], after)
+    # The next question, typed since: still the draft.
+    assert _run_page_js(_TAKE_QUESTION_JS, ["When?"], {"newsbot-chat-draft": "Wh"})[1]["newsbot-chat-draft"] == "Wh"
+    _, again = _run_page_js(_TAKE_QUESTION_JS, ["When?"], after)
     assert again == after  # Enter pressed twice: sent once
+    assert _run_page_js(_TAKE_QUESTION_JS, ["  "], {}) == (["  "], {"newsbot-chat-asked": "[]"})  # blank: not noted
     storage = {"newsbot-chat-asked": json.dumps(["Old?", {"question": "When?", "tries": 0},
                                                  {"question": "Why?", "tries": 1}])}
     result, after = _run_page_js(_LOAD_SAVED_JS, [[], [], ""], storage)
@@ -539,3 +546,32 @@ def test_a_saved_answer_whose_citation_number_is_not_a_number_is_not_restored(n:
     assert restored == [turns[0]]  # the damaged turn is left out, the others are restored
     render.sources_html(restored)  # ...and shown: nothing raises on page load
     messages_of(restored)
+
+
+@pytest.mark.integration
+def test_the_server_stops_at_once_with_a_chat_page_open(tmp_path: Any, capfd: pytest.CaptureFixture[str]) -> None:
+    import time
+
+    import httpx
+
+    from bot.web.app import create_app
+    from tests.web.conftest import LiveServer
+
+    server = LiveServer(create_app(Settings(data_dir=tmp_path / "data"), pipeline=FakePipeline())).start()
+    opened = threading.Event()
+
+    def chat_page() -> None:  # what an open chat tab holds: Gradio's heartbeat stream
+        with httpx.stream("GET", f"{server.url}/gradio_api/heartbeat/tab1", timeout=30) as response:
+            for _ in response.iter_lines():
+                opened.set()
+
+    tab = threading.Thread(target=chat_page, daemon=True)
+    tab.start()
+    assert opened.wait(10)
+    started = time.monotonic()
+    server.stop()
+    assert time.monotonic() - started < 1.5  # not the whole graceful timeout (2 s here)
+    tab.join(5)
+    assert not tab.is_alive()  # its stream ended cleanly
+    logged = capfd.readouterr().err
+    assert "Traceback" not in logged and "graceful shutdown exceeded" not in logged

@@ -72,6 +72,50 @@ def test_api_keys(api_server) -> None:
     assert "X-API-Key" in str(httpx.get(f"{url}/openapi.json").json()["components"]["securitySchemes"])
 
 
+@pytest.mark.integration
+def test_api_keys_guard_gradios_api_for_programs_and_leave_the_chat_page_open(api_server) -> None:
+    from gradio_client import Client
+
+    url = api_server(chat=True, api_keys=("k-one",))
+    for path in ("/gradio_api/info", "/gradio_api/openapi.json"):
+        assert httpx.get(f"{url}{path}").status_code == 401, path
+    call = httpx.post(f"{url}/gradio_api/call/ask", json={"data": ["When did the Sutong Bridge open?"]})
+    assert call.status_code == 401 and "X-API-Key" in call.json()["detail"]  # the precise message, for programs
+    assert httpx.post(f"{url}/gradio_api/call/ask", json={"data": ["When did the Sutong Bridge open?"]},
+                      headers={"X-API-Key": "k-one"}).status_code == 200
+    # The pages for people stay open: the chat, and what it needs to start.
+    assert httpx.get(f"{url}/").status_code == 200 and httpx.get(f"{url}/config").status_code == 200
+    with pytest.raises(Exception, match="401|API key"):
+        Client(url + "/", verbose=False, download_files=False)  # a program without the key
+    client = Client(url + "/", verbose=False, download_files=False, headers={"X-API-Key": "k-one"})
+    try:
+        messages, _, _ = client.predict("When did the Sutong Bridge open?", api_name="/ask")
+        assert "June 30, 2008" in messages[1]["content"][0]["text"]
+    finally:
+        client.close()
+
+
+def test_gradios_ask_endpoint_needs_the_key_however_it_is_reached() -> None:
+    """Gradio's queue serves any of the app's functions to a program that names it, not only through its REST calls:
+    the `/ask` endpoint checks the key itself."""
+    import gradio as gr
+
+    from bot.settings import Settings
+    from bot.web.chat_ui import build_chat
+    from bot.web.security import MISSING_KEY, WRONG_KEY, key_problem
+
+    assert key_problem((), {}) is None
+    assert key_problem(("k",), {}) == MISSING_KEY
+    assert key_problem(("k",), {"x-api-key": "no"}) == WRONG_KEY
+    assert key_problem(("k",), {"authorization": "Bearer k"}) is None
+    blocks = build_chat(FakePipeline(), settings=Settings(api_keys=("k",)))  # type: ignore[arg-type]
+    ask = next(fn.fn for fn in blocks.fns.values() if fn.name == "ask")
+    with pytest.raises(gr.Error, match="needs an API key"):
+        next(ask("When did the Sutong Bridge open?", [], gr.Request(headers={})))
+    views = list(ask("When did the Sutong Bridge open?", [], gr.Request(headers={"x-api-key": "k"})))
+    assert "June 30, 2008" in views[-1][0][-1]["content"]
+
+
 def test_key_errors_carry_cors_headers_so_the_widget_can_read_them(api_server) -> None:
     url = api_server(api_keys=("k",), allowed_origins=(ALLOWED,))
     response = httpx.post(f"{url}/api/ask", json={"question": "When?"}, headers={"Origin": ALLOWED})

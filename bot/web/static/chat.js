@@ -15,6 +15,10 @@
     for (var node = target; node; node = node.parentElement) {
       if (node.tagName === "DETAILS") node.open = true;
     }
+    // The passage scrolls within its box: bring the highlighted quote into it, a little below its top edge (as the
+    // widget does).
+    var passage = target.querySelector(".nb-src-passage"), mark = passage && passage.querySelector("mark");
+    if (mark) passage.scrollTop += mark.getBoundingClientRect().top - passage.getBoundingClientRect().top - 24;
     target.scrollIntoView({ behavior: "smooth", block: "nearest" });
     target.classList.remove("nb-flash");
     void target.offsetWidth; // restart the highlight animation
@@ -36,10 +40,49 @@
 
   // What is typed in the question box, kept for the tab: a reload empties the box, and Gradio reloads the page when it
   // finds the server again after losing it (meanwhile Enter sends nothing). The reloaded page puts it back.
+  // Only what the reader types: the box emptied as a question is taken keeps it as the draft until it is sent.
   document.addEventListener("input", function (event) {
     var box = event.target;
-    if (!box || box.tagName !== "TEXTAREA" || !box.closest("#nb-question")) return;
+    if (!event.isTrusted || !box || box.tagName !== "TEXTAREA" || !box.closest("#nb-question")) return;
     try { sessionStorage.setItem("newsbot-chat-draft", box.value); } catch (e) { /* full or disabled */ }
+  }, true);
+
+  // The question is taken from the box as Enter is pressed (or Ask clicked), and the box emptied, there and then:
+  // Gradio reads the box for its submit event a few milliseconds later, by when the first keys of the next question
+  // may be in it (and the box, emptied later, would lose them). The question box's submit event takes each in turn
+  // (window.__nbTakeQuestion). Capture phase: before the box's own handler, which submits on keypress.
+  var taken = [];
+  function setBox(box, value) {
+    box.value = value;
+    box.dispatchEvent(new Event("input", { bubbles: true })); // Gradio's copy of the value follows
+  }
+  function take(box) {
+    var entry = { question: box.value };
+    taken.push(entry);
+    if (!entry.question.trim()) return; // blank: not asked, the box left as it is
+    setBox(box, "");
+    // Not taken by a submit event soon (Gradio sends nothing while it has lost the server): back in the box, unless
+    // the reader has typed there meanwhile.
+    setTimeout(function () {
+      var at = taken.indexOf(entry);
+      if (at < 0) return;
+      taken.splice(at, 1);
+      if (!box.value) setBox(box, entry.question);
+    }, 1500);
+  }
+  window.__nbTakeQuestion = function () {
+    var entry = taken.shift();
+    return entry ? entry.question : "";
+  };
+  document.addEventListener("keypress", function (event) {
+    var box = event.target;
+    if (!box || box.tagName !== "TEXTAREA" || !box.closest("#nb-question")) return;
+    if (event.key === "Enter" && !event.shiftKey) take(box);
+  }, true);
+  document.addEventListener("click", function (event) {
+    var button = event.target && event.target.closest ? event.target.closest("#nb-question .submit-button") : null;
+    var box = button && document.querySelector("#nb-question textarea");
+    if (box) take(box);
   }, true);
 
   // The chatbot's copy button copies a message's source, which is our HTML. Each message carries its plain text

@@ -80,7 +80,8 @@
     ".head button { border: 0; background: transparent; color: inherit; cursor: pointer; border-radius: 8px;",
     "  padding: 6px 8px; font-size: 13px; line-height: 1; }",
     ".head button:hover { background: rgba(255,255,255,.18); }",
-    ".head .close { font-size: 22px; padding: 2px 8px 4px; }",
+    // A touch target of at least 44x44 px.
+    ".head .close { min-width: 44px; min-height: 44px; margin: -8px -6px -8px 0; font-size: 24px; padding: 0; }",
     ".log { flex: 1; overflow-y: auto; padding: 14px 14px 6px; background: #fafafa; scroll-behavior: smooth; }",
     ".msg { margin: 0 0 12px; max-width: 92%; padding: 9px 12px; border-radius: 14px; white-space: pre-wrap;",
     "  overflow-wrap: anywhere; }",
@@ -94,6 +95,9 @@
     "@keyframes nb-blink { 50% { opacity: 0; } }",
     ".abstain { background: transparent; border: 1px dashed #cbd5e1; color: var(--nb-muted); }",
     ".abstain .text { font-style: italic; }",
+    ".hint { margin-top: 4px; font-size: 13px; }",
+    ".list { margin: 4px 0; padding-left: 20px; white-space: normal; list-style: disc; }",
+    ".list li { margin: 2px 0; }",
     ".badge { display: inline-block; margin-bottom: 4px; padding: 1px 8px; border-radius: 999px;",
     "  border: 1px solid #cbd5e1; font-size: 11px; font-weight: 650; letter-spacing: .04em; text-transform: uppercase;",
     "  font-style: normal; }",
@@ -134,8 +138,10 @@
     ".rate .thanks { font-size: 12px; color: var(--nb-muted); align-self: center; margin-left: 4px; }",
     ".form { display: flex; gap: 8px; align-items: flex-end; padding: 10px 12px 12px; border-top: 1px solid var(--nb-border);",
     "  background: #fff; }",
-    ".input { flex: 1; min-height: 40px; max-height: 120px; resize: none; padding: 9px 12px; border: 1px solid #d1d5db;",
-    "  border-radius: 12px; background: #fff; color: var(--nb-text); outline: none; line-height: 1.4; }",
+    // 16px: a smaller font makes iOS Safari zoom the page into the box on focus.
+    ".input { flex: 1; min-height: 40px; max-height: 120px; resize: none; padding: 8px 12px;",
+    "  border: 1px solid #d1d5db; border-radius: 12px; background: #fff; color: var(--nb-text); outline: none;",
+    "  font-size: 16px; line-height: 1.4; }",
     ".input:focus { border-color: var(--nb-primary); box-shadow: 0 0 0 3px color-mix(in srgb, var(--nb-primary) 20%, transparent); }",
     ".send { height: 40px; padding: 0 16px; border: 0; border-radius: 12px; background: var(--nb-primary);",
     "  color: var(--nb-on-primary); font-weight: 650; cursor: pointer; }",
@@ -299,7 +305,7 @@
     bubble.removeAttribute("dir"); // set while streaming; now each text part has its own
     if (answer.small_talk) {
       // A reply to "hi" or "thanks": nothing was looked up, so no badge and no sources.
-      bubble.appendChild(el("div", { className: "text", dir: "auto", text: String(answer.answer || "") }));
+      bubble.appendChild(textWithLists(String(answer.answer || "")));
       return;
     }
     if (answer.no_filter_match) {
@@ -313,6 +319,10 @@
       bubble.classList.add("abstain");
       bubble.appendChild(el("span", { className: "badge", text: "Not in the articles" }));
       bubble.appendChild(el("div", { className: "text", dir: "auto", text: String(answer.answer || "") }));
+      // Asked without a single Latin letter (in Chinese, say): the articles, and the answers, are in English.
+      if (!/[A-Za-z\u00c0-\u024f]/.test(turn.question)) {
+        bubble.appendChild(el("div", { className: "hint", text: ENGLISH_HINT }));
+      }
       bubble.appendChild(rating(turn));
       return;
     }
@@ -341,6 +351,28 @@
       bubble.appendChild(list);
     }
     bubble.appendChild(rating(turn));
+  }
+
+  // A reply's text, each run of lines starting with "- " (the list of articles) as a list; all of it as text.
+  function textWithLists(source) {
+    var text = el("div", { className: "text", dir: "auto" }), list = null, plain = [];
+    function flush() {
+      if (plain.length) text.appendChild(document.createTextNode(plain.join("\n").replace(/^\n+|\n+$/g, "")));
+      plain = [];
+    }
+    source.replace(/\r\n/g, "\n").split("\n").forEach(function (line) {
+      if (line.indexOf("- ") === 0) {
+        flush();
+        if (!list) list = text.appendChild(el("ul", { className: "list" }));
+        list.appendChild(el("li", { text: line.slice(2) }));
+      } else {
+        if (list && !line.trim()) return; // the blank line after a list: the list's margin stands for it
+        list = null;
+        plain.push(line);
+      }
+    });
+    flush();
+    return text;
   }
 
   function citationItem(citation, index) {
@@ -529,6 +561,8 @@
     });
   }
 
+  var NOT_AVAILABLE = "The chat is not available here.";
+  var ENGLISH_HINT = "I answer questions in English, the language of the articles: please ask in English.";
   var notAnswered = "Not answered: the page reloaded while this question was being answered. Please send it again.";
 
   function shown(message, status) { var e = new Error(message); e.shown = true; e.status = status; return e; }
@@ -561,6 +595,13 @@
         return response.json().catch(function () { return {}; }).then(function (payload) {
           var detail = payload && (payload.detail || payload.message);
           var message = typeof detail === "string" ? detail : "The chatbot could not answer (HTTP " + response.status + ").";
+          if (response.status === 401) {
+            // The bot wants an API key (BOT_API_KEYS): the reader can do nothing about it, the page's owner can.
+            console.warn("Newsbot widget: " + message + " The chatbot at " + botUrl + " requires an API key: give " +
+              "the widget one with data-api-key (readers of the page can see it), or link to the chat at " + botUrl +
+              "/ instead.");
+            throw shown(NOT_AVAILABLE, 401);
+          }
           throw shown(message, response.status);
         });
       }
@@ -655,6 +696,12 @@
       event.stopPropagation();
       setOpen(false, true);
     }
+  });
+  // Keys typed in the widget stay in it: leaving the Shadow DOM they would seem to come from the widget's host
+  // element, not from a text field, and set off the page's single-key shortcuts ("/" to search, say). Stopped at
+  // the shadow root, after the widget's own handlers (Escape above) have had them.
+  ["keydown", "keypress", "keyup"].forEach(function (type) {
+    shadow.addEventListener(type, function (event) { event.stopPropagation(); });
   });
 
   // Public hooks for the host page (e.g. an intranet "Ask" link): NewsbotWidget.open() / .close() / .ask(q).
