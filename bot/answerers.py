@@ -1189,6 +1189,11 @@ class ExtractiveAnswerer:
         # ... but not one the question relates the subject to ("parks built with Anhui", "products going to Suzhou"):
         # the article's partner is named where the fact is, and "19 parks built with Shanghai" answers for no other.
         one_word -= {t for m in _RELATED_PLACE.findall(question) for t in analyze(m)}
+        # A long name's first word is often a place the article names once, then drops: "the Shanghai Shibei
+        # High-tech City" is "Shibei High-tech City" two sentences on. It may be anywhere in the passage when the
+        # rest of the name is near.
+        long_names = [analyze(m) for m in _PROPER.findall(_spell_months(standalone_question or question))]
+        leading = {name[0]: frozenset(name[1:]) for name in long_names if len(name) >= 3}
         # A person is named whole: "Xu Hong" does not cover the "Xu" of "Xu Xiaoyu".
         people = [frozenset(analyze(n)) for n in named_people(standalone_question or question)]
         asks_qualified = bool(_QUALIFIED.search(standalone_question or question))
@@ -1276,8 +1281,10 @@ class ExtractiveAnswerer:
                     kind_ok = False
                 counted_ok = counted is None or bool(counted_as & sentence_terms[j])
                 missing = tuple(t for t in names if t not in window and t not in passage_terms)
-                names_near = all(t in window for t in names)
-                own_here = all(t in window for t in names if t in own and t not in one_word)
+                named_near = {t for t in names if t in window or (
+                    t in leading and leading[t] <= window and t in passage_terms)}
+                names_near = all(t in named_near for t in names)
+                own_here = all(t in named_near for t in names if t in own and t not in one_word)
                 score = (cfg.w_dense * dense + cfg.w_coverage * (0.5 * coverage + 0.5 * own_coverage)
                          + cfg.w_kind * float(kind_ok and counted_ok) + cfg.w_rank / passage.rank)
                 # (The sentence before, sliced only for the questions that look at it.)

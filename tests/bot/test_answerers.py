@@ -1445,3 +1445,16 @@ def test_a_superlative_the_question_asks_with_must_be_told(answerer: ExtractiveA
     text = ("Nantong, Shanghai and Southern Jiangsu have jointly built 19 cooperation parks in all. On June 30, 2008, "
             "the Sutong Bridge, the first cross-river bridge in Nantong, was opened to traffic.")
     assert ask(answerer, question, make_passage(text, title="", chunk_id="parks")).abstained is abstains
+
+
+@pytest.mark.parametrize(("question", "abstains"), [
+    ("How big is the Shanghai Shibei High-tech City?", False),
+    ("How big is the Beijing Shibei High-tech City?", True),  # no Beijing in the passage
+])
+def test_a_long_names_first_word_may_be_anywhere_in_the_passage(answerer: ExtractiveAnswerer, question: str,
+                                                                abstains: bool) -> None:
+    """"How big is the Shanghai Shibei High-tech City?" was declined: the sentence giving its size says "Shibei
+    High-tech City", and "Shanghai" is two sentences back."""
+    text = ("For example, the Shanghai Shibei High-tech City is a vivid case of win-win. It has grown for ten years. "
+            "Shibei High-tech City is only 5.2 square kilometers, but it has attracted nearly 300 companies.")
+    assert ask(answerer, question, make_passage(text, title="", chunk_id="shibei")).abstained is abstains
