@@ -749,9 +749,13 @@ _ARTICLE_FACT_RULES: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
         ("author", rf"\bwho (?:wrote|authored)\b.*\b{_DOCUMENT}\b|\bauthor of\b.*\b{_DOCUMENT}\b"),
         # ("Is the Jiangsu article from Xinhua?" is answered by where it comes from.)
         ("agency", rf"\b(?:which|what) (?:news )?agency\b.*\b{_DOCUMENT}\b|\bsource of\b.*\b{_DOCUMENT}\b|"
-                   rf"^\W*(?:is|was)\b.*\b{_DOCUMENT}\b\s+(?:\w+\s+)?(?:from|by)\s+(?:the\s+)?[A-Z]"),
-        ("title", rf"\b(?:title|headline|heading)\b.*\b{_DOCUMENT}\b|\b{_DOCUMENT}(?:'s|’s)\s+(?:title|headline)\b|"
-                  rf"\bwhat (?:is|was) (?:the )?{_DOCUMENT}\b.*\b(?:called|titled|headlined)\b"),
+                   # (The article is what is asked about: not "Is Meng Qingdong in the article from Suzhou Canny?",
+                   # nor "Was the post filled by Wu Xinming?".)
+                   rf"^\W*(?:is|was)\s+(?:the|this|that)\s+(?:[\w'’-]+\s+){{0,3}}?{_DOCUMENT}\s+(?:from|by)\s+"),
+        # ("What is Meng Qingdong's title according to the article?" asks his post.)
+        ("title", rf"\b(?:title|headline|heading)\s+(?:of|for)\s+(?:the\s+|this\s+|that\s+)?(?:[\w'’-]+\s+){{0,3}}?"
+                  rf"{_DOCUMENT}\b|\bheadline\b.*\b{_DOCUMENT}\b|\b{_DOCUMENT}(?:'s|’s)\s+(?:title|headline)\b|"
+                  rf"\bwhat (?:is|was) (?:the )?{_DOCUMENT}\s+(?:called|titled|headlined)\b"),
         ("outlet", rf"\b(?:which|what) (?:outlet|newspaper|publication|media)\b.*\b{_DOCUMENT}\b|"
                    rf"\bwho published\b.*\b{_DOCUMENT}\b"),
     )
@@ -1671,9 +1675,10 @@ _EVENT_ALIKE = {term: frozenset().union(*(other for other in _EVENT_GROUPS if te
 
 # A superlative, and the words an answer may say it in ("the oldest bridge" is "the first cross-river bridge").
 _SUPERLATIVE_GROUPS = tuple(frozenset(analyze(line)) for line in (
-    "largest biggest greatest top leading", "oldest first earliest", "newest latest", "smallest", "tallest highest",
-    "longest", "shortest", "lowest", "strongest", "fastest", "busiest", "richest", "poorest", "youngest", "best",
-    "worst", "most"))
+    # ("the highest daily traffic", "the largest number of vehicles": "as high as 130,000 vehicles".)
+    "largest biggest greatest top leading most maximum peak record high", "oldest first earliest", "newest latest",
+    "smallest", "tallest", "highest high top peak maximum record", "longest", "shortest", "lowest", "strongest",
+    "fastest", "busiest", "richest", "poorest", "youngest", "best", "worst", "most"))
 _SUPERLATIVE_ALIKE = {term: group for group in _SUPERLATIVE_GROUPS for term in group}
 _SUPERLATIVE = re.compile(r"\b(largest|biggest|greatest|oldest|newest|smallest|tallest|highest|longest|shortest|"
                           r"lowest|strongest|fastest|busiest|richest|poorest|youngest)\b", re.IGNORECASE)

@@ -116,13 +116,6 @@ class Pipeline:
             return Answer(question=question, answer=reply, abstained=True, citations=[],
                           timings_ms={"retrieve": 0.0, "answer": spent, "total": spent},
                           standalone_question=question, passages=[], small_talk=True)
-        if asks_for_opinion(question) and "opinion" in self.prompts.names():
-            # Advice or a judgement of the bot's own: no article gives it, and a sentence on the same subject would
-            # read as one. Declined, saying why; nothing searched.
-            spent = _ms(time.perf_counter() - started)
-            return Answer(question=question, answer=self.prompts.render("opinion"), abstained=True, citations=[],
-                          timings_ms={"retrieve": 0.0, "answer": spent, "total": spent},
-                          standalone_question=question, passages=[])
         history = list(history or [])
         said = [str(t.get("content", "")) for t in history if not isinstance(t, str) and t.get("role") == "assistant"]
         # The answer is to the question the message asks, after what leads up to it (in a new conversation, read as
@@ -130,6 +123,14 @@ class Pipeline:
         # telling me ...").
         message = question
         question, lead = main_question(message)
+        if asks_for_opinion(question) and "opinion" in self.prompts.names():
+            # Advice or a judgement of the bot's own: no article gives it, and a sentence on the same subject would
+            # read as one. Declined, saying why; nothing searched. (The question the message asks: "Was reading
+            # about Nantong and it sounds great. When did ...?" asks a fact.)
+            spent = _ms(time.perf_counter() - started)
+            return Answer(question=message, answer=self.prompts.render("opinion"), abstained=True, citations=[],
+                          timings_ms={"retrieve": 0.0, "answer": spent, "total": spent},
+                          standalone_question=question, passages=[])
         # (In a conversation, the lead-up is no turn of its own: "Oh nice, I had never heard of it." would push the
         # answer it follows out of the conversation.)
         asked_in = history if not lead or history else [{"role": "user", "content": lead}]
@@ -196,6 +197,11 @@ class Pipeline:
         after = [*history, {"role": "user", "content": first}, {"role": "assistant", "content": draft.text}]
         more, other, retrieved, other_standalone = self._ask(
             second, after, k=k, filters=filters, said=[*said, draft.text] if not draft.abstained else said, idf=idf)
+        if other.abstained and history:
+            # "he" may be the conversation's, not the first part's ("When did the bridge open and what company does
+            # he work for?" after "Who is Meng Qingdong?").
+            more, other, retrieved, other_standalone = self._ask(second, history, k=k, filters=filters, said=said,
+                                                                 idf=idf)
         if draft.abstained and other.abstained:
             return None
         unanswered = [self.prompts.render("part_unanswered", question=part) for part, d in ((first, draft),
@@ -267,7 +273,9 @@ def joined_drafts(drafts: Sequence[Draft], unanswered: Sequence[str] = ()) -> Dr
         numbers: dict[int, int] = {}
         quoted = len(citations)
         for citation in draft.citations:
-            same = next((c for c in citations if (c.chunk_id, c.quote) == (citation.chunk_id, citation.quote)), None)
+            # (The same quote, or one a quote before holds: "On June 30, 2008, ... opened." after that sentence and
+            # the next quoted together.)
+            same = next((c for c in citations if c.chunk_id == citation.chunk_id and citation.quote in c.quote), None)
             if same is None:
                 same = replace(citation, n=len(citations) + 1)
                 citations.append(same)

@@ -109,28 +109,31 @@ _SENTENCE_BREAK = re.compile(r"(?<=[!?…])\s+(?=\S)|(?<!\bMr\.)(?<!\bMs\.)(?<!\
 
 # Chat shorthand, written out: "huangyan known 4 what", "what r the 3 leading industries", "wheres the conf",
 # "thx. whats the 4567 about" (a thanks opening a question is no part of it).
-_SHORTHAND = {"r": "are", "u": "you", "ur": "your", "y": "why", "pls": "please", "plz": "please", "abt": "about",
+_SHORTHAND = {"r": "are", "u": "you", "ur": "your", "pls": "please", "plz": "please", "abt": "about",
               "bc": "because", "cuz": "because", "coz": "because", "wheres": "where is", "whos": "who is",
               "hows": "how is", "whens": "when is", "whats": "what is", "wats": "what is", "wat": "what",
-              "conf": "conference", "govt": "government", "gov": "government", "yr": "year", "yrs": "years",
-              "mins": "minutes", "hrs": "hours", "ppl": "people", "w/": "with", "b4": "before", "2day": "today"}
-_SHORTHAND_WORD = re.compile(r"(?<![\w'’-])(" + "|".join(re.escape(w) for w in sorted(_SHORTHAND, key=len,
-                                                                                         reverse=True))
-                             + r")(?![\w'’-])", re.IGNORECASE)
-# ("4" is "for" between a word and what it is for: "known 4 what", "famous 4 its zongzi"; not "4 parks".)
-_FOR = re.compile(r"(?<=[a-z]) 4 (?=(?:what|who|which|it|its|the|a|an|that|this|me|you|u|them|their)\b)", re.IGNORECASE)
+              "conf": "conference", "govt": "government", "yr": "year", "yrs": "years", "mins": "minutes",
+              "hrs": "hours", "ppl": "people", "b4": "before", "2day": "today"}
+# (Typed in lower case and standing alone: "R&D", "r&d", "U.S.", "u.s.", "221 BC", "Wat Arun", "Building B4",
+# "www.nantong.gov.cn" stay.)
+_SHORTHAND_WORD = re.compile(r"(?<![\w'’&/-])(?<!\w\.)(" + "|".join(re.escape(w) for w in sorted(
+    _SHORTHAND, key=len, reverse=True)) + r")(?![\w'’&/-]|\.\w)")
+# "y" is "why" opening a message ("y did he move"); inside one it may be a word of another language ("Nantong y
+# Suzhou").
+_WHY_FIRST = re.compile(r"^(\W*)y(?=\s+(?:did|does|do|is|are|was|were|would|has|have|had|not|so|can|should)\b)")
+# ("4" is "for" between a word and what it is for: "known 4 what"; not "4 parks", nor "June 4 this year".)
+_FOR = re.compile(r"(?<=[a-z]) 4 (?=(?:what|who|which|me|you|u|them)\b)")
+# (A thanks with its stop, or a dash between spaces: "Great-grandson of ..." is no thanks.)
 _THANKS_FIRST = re.compile(r"^\W*(?:thx|thanks|thank you|ty|tks|cheers|ok(?:ay)?(?: thanks| thx| ty)?|cool|great|"
-                           r"nice|got it)\s*[,.!:;-]+\s*(?=\w)", re.IGNORECASE)
+                           r"nice|got it)(?:\s*[,.!:;]+|\s+[-–—])\s*(?=\w)", re.IGNORECASE)
 
 
 def written_out(message: str) -> str:
     """The message with chat shorthand written out, and a thanks opening it dropped: "thx. whats the 4567 about" ->
-    "what is the 4567 about". (Only where the shorthand stands alone: "Uruguay", "r&d", "U.S." stay.)"""
+    "what is the 4567 about"."""
     message = _THANKS_FIRST.sub("", message)
-    message = _FOR.sub(" for ", message)
-    # ("u" and "y" only in lower case: a capital "U" or "Y" may be an initial.)
-    return _SHORTHAND_WORD.sub(lambda m: m.group(0) if m.group(0) in ("U", "Y", "R")
-                               else _SHORTHAND[m.group(0).lower()], message)
+    message = _WHY_FIRST.sub(r"\1why", _FOR.sub(" for ", message))
+    return _SHORTHAND_WORD.sub(lambda m: _SHORTHAND[m.group(0)], message)
 
 
 def main_question(message: str) -> tuple[str, str]:
@@ -180,13 +183,24 @@ _TWO_QUESTIONS = re.compile(r"^(?P<first>(?:when|where|who|whom|whose|what|which
                             r"\s*[?.!]*$", re.IGNORECASE)
 
 
+_BETWEEN = re.compile(r"\b(?:between|difference|compare|comparison|both|either)\b", re.IGNORECASE)
+# A question's order: "how much traffic does it carry", "what company does he work for", not "how it will grow".
+_ASKS_AS_A_QUESTION = re.compile(r"(?:when|where|why|how)\s+(?:(?:many|much|long|big|large|far|old|often|busy|soon|"
+                                 r"high|fast)\s+(?:\w+\s+){0,2}?)?(?:did|does|do|is|are|was|were|will|would|can|could|"
+                                 r"has|have|had|should|shall|may|might)\b|"
+                                 r"(?:who|whom|whose|what|which)\s+(?!(?:it|he|she|they|we|i|you|this|that)\b)",
+                                 re.IGNORECASE)
+
+
 def two_questions(question: str) -> tuple[str, str] | None:
     """The two questions a question joins with "and" ("When did the bridge open and how busy is it?" -> "When did
     the bridge open?", "How busy is it?"), else None."""
     match = _TWO_QUESTIONS.match(" ".join(question.split()))
-    if match is None:
+    # ("What is the difference between when the bridge opened and when the expo was held?" is one question; "... the
+    # zone and how it will grow?" has one question word asking.)
+    if match is None or _BETWEEN.search(match.group("first")) or not _ASKS_AS_A_QUESTION.match(match.group("second")):
         return None
-    first, second = match.group("first").rstrip(" ,"), match.group("second").rstrip("?.! ")
+    first, second = match.group("first").rstrip(" ,?"), match.group("second").rstrip("?.! ")
     # (A question typed in lower case stays so: its names are read more leniently.)
     if question != question.lower():
         second = second[:1].upper() + second[1:]
@@ -196,16 +210,25 @@ def two_questions(question: str) -> tuple[str, str] | None:
 # Advice, a judgement or a prediction of the bot's own: "Should I visit Jiaxing?", "Is Nantong a good place to live?",
 # "Do you think the zone will succeed?", "What's the best time to visit Ningxi?". A sentence holding the same nouns
 # ("... attract more people to visit Jiaxing") would read as the bot's "yes".
+_JUDGED = (r"(?-i:good|nice|bad|great|healthy|unhealthy|safe|dangerous|fun|beautiful|boring|worthwhile|overrated|"
+           r"underrated)")
 _OPINION = re.compile(
-    r"^\W*(?:(?:so|and|but|then)\s+)?(?:should|shall)\s+(?:i|we|one|people|tourists|visitors|you|they|[A-Z]\w+)\b|"
-    r"\b(?:do|would|don't)\s+you\s+(?:think|believe|reckon|recommend|suggest|advise|feel|prefer|like|agree)\b|"
+    r"^\W*(?:(?:so|and|but|then)\s+)?(?:should|shall)\s+(?:i|we|one|people|tourists|visitors|you|they|"
+    r"(?-i:[A-Z]\w+))\b|"
+    # ("Do you think you could tell me when ...?" asks a fact.)
+    r"\b(?:do|would|don't)\s+you\s+(?:think|believe|reckon|feel)\b(?!\s+(?:you|u)\s+(?:could|can|would|might)\b)|"
+    r"\b(?:do|would|don't)\s+you\s+(?:recommend|suggest|advise|prefer|like|agree)\b|"
     r"\bin your (?:opinion|view)\b|\byour (?:opinion|view|advice|recommendation|take)\b|\bwhat do you make of\b|"
-    r"^\W*(?:is|are|was|were)\b[^?]{1,80}?\b(?:a\s+|an\s+)?(?:good|nice|bad|great|healthy|unhealthy|safe|dangerous|"
-    r"fun|beautiful|boring|worth|worthwhile|better|worse|overrated|underrated)\b|"
-    r"^\W*(?:does|do|did)\b[^?]{1,80}?\bhave\s+(?:a\s+|an\s+)?(?:good|nice|bad|great|healthy)\b|"
+    # ("Is Nantong a good place to live?", "Are zongzi healthy?": the judgement ends the question. "Are healthy food
+    # sales growing?" and "Is the Great Wall in Jiangsu?" ask facts.)
+    rf"^\W*(?:is|are|was|were)\b[^?]{{1,80}}?\s(?:a\s+|an\s+)?(?:very\s+|really\s+)?{_JUDGED}"
+    r"(?:\s+(?:place|city|town|idea|leader|investment|choice|destination|thing|one|option|time|deal|economy))?"
+    r"(?:\s+(?:to|for)\s+\w+(?:\s+\w+){0,5})?\s*[?.!]*\s*$|"
+    rf"^\W*(?:does|do|did)\b[^?]{{1,80}}?\bhave\s+(?:a\s+|an\s+)?{_JUDGED}\s+\w+\s*[?.!]*\s*$|"
     r"\bwhat(?:'s|’s|\s+is)\s+the\s+best\s+(?:time|way|place|season|month|day|thing)(?:\s+of\s+(?:the\s+)?year)?\s+"
     r"to\s+(?:visit|go|see|buy|eat|try|travel|live|stay|do)\b|"
-    r"\bworth\s+(?:visiting|a visit|seeing|buying|trying|it|going)\b", re.IGNORECASE)
+    # ("Is the project worth 10 billion yuan?" asks a value.)
+    r"\bworth\s+(?:visiting|a visit|seeing|buying|trying|it|going)\b|\bworth(?:while)?\s*[?.!]*\s*$", re.IGNORECASE)
 
 
 def asks_for_opinion(question: str) -> bool:

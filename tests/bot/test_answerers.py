@@ -1006,6 +1006,10 @@ def test_a_year_the_question_states_must_be_in_the_passage(answerer: ExtractiveA
     ("What is the interview called?", "title"),
     ("Is the Jiangsu article from Xinhua?", "agency"),
     ("What is Wu Xinming's title?", None),  # his post
+    ("What is Meng Qingdong's title according to the article?", None),
+    ("What is the title of the person quoted in the interview?", None),
+    ("Is Meng Qingdong in the article from Suzhou Canny?", None),
+    ("Was the post filled by Wu Xinming?", None),
     ("Is the article about the bridge long?", None),
     ("What time does the bridge open?", None),
     ("What did residents say at the time of the interview?", None),  # about the story
@@ -1438,12 +1442,16 @@ def test_introduced_people_are_named_with_what_they_are() -> None:
     # ... said in other words: the oldest bridge is the first one.
     ("When did the oldest bridge in Nantong open?", False),
     ("When did the newest bridge in Nantong open?", True),
+    # "As high as" is a highest, and a largest number.
+    ("What was the highest daily traffic?", False),
+    ("What is the largest number of vehicles a day?", False),
 ])
 def test_a_superlative_the_question_asks_with_must_be_told(answerer: ExtractiveAnswerer, question: str,
                                                            abstains: bool) -> None:
     """"Which is the largest of the 19 cooperation parks?" was answered by the sentence counting them."""
     text = ("Nantong, Shanghai and Southern Jiangsu have jointly built 19 cooperation parks in all. On June 30, 2008, "
-            "the Sutong Bridge, the first cross-river bridge in Nantong, was opened to traffic.")
+            "the Sutong Bridge, the first cross-river bridge in Nantong, was opened to traffic. Its daily traffic "
+            "has exceeded 90,000 vehicles, and as high as 130,000 vehicles during holidays.")
     assert ask(answerer, question, make_passage(text, title="", chunk_id="parks")).abstained is abstains
 
 

@@ -301,10 +301,13 @@ def test_joined_drafts_number_their_citations_on_and_say_a_quote_once() -> None:
     first = Draft("A. [1] B. [2]", False, [cite(1, "A."), cite(2, "B.")])
     second = Draft("C. [1] B. [2]", False, [cite(1, "C."), cite(2, "B.")])
     again = Draft("B. [1]", False, [cite(1, "B.")])
+    held = Draft("A. [1]", False, [cite(1, "A.")])  # quoted before within "A. B." (see below)
     joined = joined_drafts([first, second, again], ["Not D."])
     assert joined.text == "A. [1] B. [2]\n\nC. [3] B. [2]\n\nNot D."
     assert [(c.n, c.quote) for c in joined.citations] == [(1, "A."), (2, "B."), (3, "C.")]
     assert not joined.abstained and joined_drafts([], ["Not D."]).abstained
+    both = joined_drafts([Draft("A. B. [1]", False, [cite(1, "A. B.")]), held])
+    assert both.text == "A. B. [1]" and len(both.citations) == 1
 
 
 pipeline_marks = pytest.mark.integration

@@ -446,6 +446,9 @@ def test_an_earlier_question_is_the_question_it_asked() -> None:
     ("What is the relationship between Nantong and Shanghai?", None),
     ("What did Wu say and why?", None),
     ("Is it open and when did it open?", None),
+    ("What is the difference between when the bridge opened and when the expo was held?", None),
+    ("What did the report say about the zone and how it will grow?", None),
+    ("When did the bridge open?, and who is Meng Qingdong?", ("When did the bridge open?", "Who is Meng Qingdong?")),
 ])
 def test_two_questions(question: str, parts: tuple[str, str] | None) -> None:
     assert two_questions(question) == parts
@@ -464,6 +467,13 @@ def test_two_questions(question: str, parts: tuple[str, str] | None) -> None:
     ("What did the General Secretary say is Nantong's biggest advantage?", False),
     ("Will the railway cut the trip to Shanghai to 40 minutes?", False),
     ("What are the goods exported through Shanghai ports?", False),
+    # (From a review: a polite or led-up question, a trend, a value, a name, a noun's adjective, a rule.)
+    ("Do you think you could tell me when the Sutong Bridge opened to traffic?", False),
+    ("Is Nantong's transportation getting better?", False),
+    ("Is the project worth 10 billion yuan?", False),
+    ("Is the Great Wall in Jiangsu?", False),
+    ("Are healthy food sales growing in Jiaxing?", False),
+    ("Should the festival be held every year according to the article?", False),
 ])
 def test_asks_for_opinion(question: str, opinion: bool) -> None:
     """"Should I visit Jiaxing during the Dragon Boat Festival?" got "... attract more people to visit Jiaxing", which
@@ -480,6 +490,14 @@ def test_asks_for_opinion(question: str, opinion: bool) -> None:
     # Not a word that only starts like shorthand, a capital initial, nor a figure.
     ("Uruguay and the U.S. and Y Street", "Uruguay and the U.S. and Y Street"),
     ("4 parks were built", "4 parks were built"),
+    ("what is the r&d spending in nantong", "what is the r&d spending in nantong"),
+    ("what did the u.s. say", "what did the u.s. say"),
+    ("What happened on June 4 this year in 221 BC?", "What happened on June 4 this year in 221 BC?"),
+    ("Who is Gov. Wu, and where is Wat Arun or Building B4?", "Who is Gov. Wu, and where is Wat Arun or Building B4?"),
+    ("¿qué es Nantong y Suzhou?", "¿qué es Nantong y Suzhou?"),
+    ("see www.nantong.gov.cn", "see www.nantong.gov.cn"),
+    ("Great-grandson of Wu Xinming, who is he?", "Great-grandson of Wu Xinming, who is he?"),
+    ("wheres the conf.", "where is the conference."),
 ])
 def test_chat_shorthand_is_written_out(message: str, written: str) -> None:
     """"huangyan known 4 what", "wheres the conf" and "thx. whats the 4567 about" were declined: the shorthand counted
