@@ -453,6 +453,9 @@ def _says_who(sentence: str, asked: str) -> bool:
     """Does the sentence say what the person asked about ("Who is X?") is: "X, director of Jingjiang City, said",
     "X is the ..." or "General Secretary X"."""
     name = r"\s+".join(re.escape(w) for w in asked.split())
+    if len(asked.split()) == 1:
+        # ("Who is Meng?": "Meng Qingdong, chief engineer of the company".)
+        name += r"(?:\s+(?-i:[A-Z][a-z]+))?"
     return bool(re.search(rf"\b{name}\s*(?:,\s*(?!and\b|who\b|which\b|but\b)[^,.;:]{{3,200}},|\s+(?:is|was|became|"
                           rf"serves as|served as)\s+(?:the|a|an)\b)|\b{_TITLES}\s+{name}\b", sentence, re.IGNORECASE))
 

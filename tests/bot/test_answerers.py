@@ -257,6 +257,9 @@ def test_a_named_answer_knows_what_it_names(question: str, head: str | None) -> 
     ("role", "He said General Secretary Xi Jinping spoke.", "Who is Xi Jinping?", True),
     ("role", "Wu Xinming is the party secretary.", "Who is Wu Xinming?", True),
     ("role", "Wu Xinming spoke.", "Who is Wu Xinming?", False),
+    # A surname alone is the person it begins: "whos meng" after the elevator answer.
+    ("role", "Meng Qingdong, chief engineer of the company, said so.", "Who is Meng?", True),
+    ("role", "Meng said, in the end, that it worked.", "Who is Meng?", False),
     ("role", "Wu Xinming, Xu Hong and Lin Zhengguo spoke.", "Who is Wu Xinming?", False),  # a list, no title
     # A place in a ranking, not on the map.
     ("rank", "Kunshan has consistently ranked first among the top 100 counties.", "Where does Kunshan rank?", True),
