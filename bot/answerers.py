@@ -172,14 +172,16 @@ Strategy Strategies Demonstration Integration Integrated Cooperation""".split())
 _MONTH_WORDS = frozenset(MONTHS.split("|"))
 _ERA_WORDS = frozenset(analyze("dynasty dynasties emperor era period reign"))
 # "on November 8" or "on Monday" says when, not where.
+_TIME_TERMS = frozenset(analyze("year years month months week weeks day days last this next ago today yesterday "
+                                 "tomorrow recent recently now current currently past previous future"))
 _WHEN_WORDS = frozenset(analyze(f"{MONTHS.replace('|', ' ')} monday tuesday wednesday thursday friday saturday sunday"))
 _PROPER = re.compile(r"(?<![.!?]\s)(?<!^)\b[A-Z][a-z]+(?:[\s-][A-Z][a-z]+)*")
-# ... and a name that answers "which": "High-speed" is one word of "the North Yanjiang High-speed Railway".
 # How often: "every year", "twice a year", "annually", "each spring", "held regularly".
 _FREQUENCY = re.compile(r"\b(?:every|each|per|once a|twice a|(?:\w+ )?times (?:a|an|per|each|every))\s+(?:\w+\s+)?"
                         r"(?:year|month|week|day|spring|summer|autumn|fall|winter|season|festival|decade)s?\b|"
                         r"\b(?:annual|annually|yearly|monthly|weekly|daily|biennial|regularly|routinely|"
                         r"frequently|often|seasonal)\b", re.IGNORECASE)
+# ... and a name that answers "which": "High-speed" is one word of "the North Yanjiang High-speed Railway".
 _ANSWER_NAME = re.compile(r"(?<![.!?]\s)(?<!^)\b[A-Z][a-z]+(?:-[a-z]+)?(?:[\s-][A-Z][a-z]+(?:-[a-z]+)?)*")
 
 
@@ -1205,6 +1207,9 @@ class ExtractiveAnswerer:
         people = [frozenset(analyze(n)) for n in named_people(standalone_question or question)]
         asks_qualified = bool(_QUALIFIED.search(standalone_question or question))
         predicate = [t for t in own if t not in names and t not in one_word] if _YES_NO.match(question) else []
+        # ("Did Jiangsu's passenger numbers fall last year?" is not answered by "... eight and a half years": a time
+        # is no predicate, unless the question has no other.)
+        predicate = [t for t in predicate if t not in _TIME_TERMS] or predicate
         asks_post = not _POSTS.isdisjoint(predicate)
         # The model reads a name typed in lower case as a word ("what did xi say in november" is far from "Xi
         # Jinping emphasized ... On November 30"): a sentence holding every word of such a question is close enough.

@@ -1469,3 +1469,13 @@ def test_a_long_names_first_word_may_be_anywhere_in_the_passage(answerer: Extrac
     text = ("For example, the Shanghai Shibei High-tech City is a vivid case of win-win. It has grown for ten years. "
             "Shibei High-tech City is only 5.2 square kilometers, but it has attracted nearly 300 companies.")
     assert ask(answerer, question, make_passage(text, title="", chunk_id="shibei")).abstained is abstains
+
+
+def test_a_time_is_no_predicate_a_yes_no_sentence_must_hold(answerer: ExtractiveAnswerer) -> None:
+    """"Did Jiangsu's passenger numbers fall last year?" got "... which lasted eight and a half years": "year" was
+    the word of the question the sentence held."""
+    text = "Wu Xinming worked in Jiangsu's Fenhu zone for eight and a half years."
+    assert ask(answerer, "Did Jiangsu's passenger numbers fall last year?",
+               make_passage(text, title="", chunk_id="fenhu")).abstained
+    assert not ask(answerer, "Did Wu Xinming work in Jiangsu for years?",
+                   make_passage(text, title="", chunk_id="fenhu")).abstained
