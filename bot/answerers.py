@@ -761,8 +761,10 @@ _ARTICLE_FACT_RULES: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
         ("title", rf"\b(?:title|headline|heading)\s+(?:of|for)\s+(?:the\s+|this\s+|that\s+)?(?:[\w'’-]+\s+){{0,3}}?"
                   rf"{_DOCUMENT}\b|\bheadline\b.*\b{_DOCUMENT}\b|\b{_DOCUMENT}(?:'s|’s)\s+(?:title|headline)\b|"
                   rf"\bwhat (?:is|was) (?:the )?{_DOCUMENT}\s+(?:called|titled|headlined)\b"),
-        ("outlet", rf"\b(?:which|what) (?:outlet|newspaper|publication|media)\b.*\b{_DOCUMENT}\b|"
-                   rf"\bwho published\b.*\b{_DOCUMENT}\b"),
+        ("outlet", rf"\b(?:which|what) (?:outlet|newspaper|paper|publication|media|website|site)\b.*\b{_DOCUMENT}\b|"
+                   rf"\bwho published\b.*\b{_DOCUMENT}\b|"
+                   # "Where was that interview published?", "Which paper ran the Nantong interview?"
+                   rf"\bwhere\b.*\b{_DOCUMENT}\b.*\b(?:published|printed|run|carried|appear|appeared)\b"),
     )
 )
 _FIELD_LABELS = {"published": "Dated", "published_time": "Dated", "editor": "Editor", "reviewer": "Review",

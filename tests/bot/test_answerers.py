@@ -1008,6 +1008,9 @@ def test_a_year_the_question_states_must_be_in_the_passage(answerer: ExtractiveA
     ("what's the kunshan article's title", "title"),
     ("What is the interview called?", "title"),
     ("Is the Jiangsu article from Xinhua?", "agency"),
+    ("Where was the Wu Xinming interview published?", "outlet"),
+    ("which paper ran the Nantong interview?", "outlet"),
+    ("Where was the bridge built, according to the article?", None),
     ("What is Wu Xinming's title?", None),  # his post
     ("What is Meng Qingdong's title according to the article?", None),
     ("What is the title of the person quoted in the interview?", None),
