@@ -107,8 +107,8 @@ class ChatResponder:
         yield messages_of(pending), pending, render.sources_html(pending), box
 
     def respond_again(self, questions: Sequence[str], turns: Sequence[Turn] | None) -> Iterator[ChatView]:
-        """The questions the page sent and got no answer to before it reloaded (see `asked_again`), asked again in
-        order, each with the conversation before it, as `respond` streams them."""
+        """Several questions in order, each with the conversation before it, as `respond` streams them: the ones the
+        page sent and got no answer to before it reloaded (see `asked_again`), or sent while an answer streamed."""
         current = list(turns or [])
         for question in questions:
             for view in self.respond(question, current):
@@ -310,10 +310,12 @@ _LOAD_SAVED_JS = """(saved, asked, draft) => {
   try { sessionStorage.setItem("newsbot-chat-asked", JSON.stringify(tried)); } catch (e) { /* full or disabled */ }
   return [read("newsbot-chat"), pending, typed];
 }"""
-# Run in the page as the question is sent, before anything reaches the server (which may be gone): -> the hidden `sent`,
-# which the answer reads. The question is the one chat.js took from the box as Enter was pressed (or Ask clicked),
-# emptying the box there and then: Gradio reads the box a few milliseconds later, by when the first keys of the next
-# question may be in it. Without chat.js (not loaded yet), the box as Gradio read it, and the box is emptied now.
+# Run in the page as the question is sent, before anything reaches the server (which may be gone): the question joins
+# the page's questions sent and not yet handed to the server (window.__nbSent), in the order they were sent; an answer
+# takes them all (_HAND_QUESTIONS_JS). The question is the one chat.js took from the box as Enter was pressed (or Ask
+# clicked), emptying the box there and then: Gradio reads the box a few milliseconds later, by when the first keys of
+# the next question may be in it. Without chat.js (not loaded yet), the box as Gradio read it, and the box is emptied
+# now. A blank one is not sent.
 _TAKE_QUESTION_JS = """(question) => {
   let sent = window.__nbTakeQuestion ? window.__nbTakeQuestion() : undefined;
   if (typeof sent !== "string") {
@@ -325,6 +327,7 @@ _TAKE_QUESTION_JS = """(question) => {
     }
   }
   const text = sent.trim();
+  if (text) (window.__nbSent = Array.isArray(window.__nbSent) ? window.__nbSent : []).push(sent);
   try {
     const asked = JSON.parse(sessionStorage.getItem("newsbot-chat-asked") || "[]");
     const last = asked[asked.length - 1];
@@ -335,8 +338,15 @@ _TAKE_QUESTION_JS = """(question) => {
       sessionStorage.removeItem("newsbot-chat-draft");  // taken from the box
     }
   } catch (e) { /* full or disabled */ }
-  return [sent];
 }""".replace("ASKED_AGAIN", str(ASKED_AGAIN))
+# Run in the page as an answer's request leaves: it takes every question sent and not yet taken, to be answered in
+# order. Gradio runs one answer of the page at a time and, asked for more meanwhile, one more when it is done (however
+# many questions were sent meanwhile): that one takes them all, so none is dropped and a blank Enter drops none.
+_HAND_QUESTIONS_JS = """(sent, ...rest) => {
+  const questions = Array.isArray(window.__nbSent) ? window.__nbSent : [];
+  window.__nbSent = [];
+  return [questions, ...rest];
+}"""
 # A question is in the conversation once a turn holding it, anywhere, is stored (as the server keeps it: trimmed here,
 # half of a UTF-16 pair shown as U+FFFD). Pruned first and on its own: a conversation too big to store is no reason to
 # ask an answered question again.
@@ -358,6 +368,12 @@ _KEEP_DRAFT_JS = """(question) => {
   try {
     if (String(question || "").trim()) sessionStorage.setItem("newsbot-chat-draft", question);
   } catch (e) { /* full or disabled */ }
+}"""
+# A new conversation drops the questions sent and waiting for the answer it stops (as the click leaves: before that
+# answer's end hands them to the next).
+_DROP_SENT_JS = """(conversation) => {
+  window.__nbSent = [];
+  return [conversation];
 }"""
 # A new conversation: nothing of the old one is asked again, and the box it emptied stays empty.
 _FORGET_ASKED_JS = """() => {
@@ -426,17 +442,19 @@ def build_chat(pipeline: Pipeline, *, ratings: Ratings | None = None, settings: 
     def keep(turns: list[Turn] | None) -> list[Turn]:
         return turns or []
 
-    def ask_on_page(question: str, turns: list[Turn] | None, saved: object,
+    def ask_on_page(sent: object, turns: list[Turn] | None, saved: object,
                     conversation: dict[str, int]) -> Iterator[ChatView | tuple[Any, ...]]:
-        """The question box's question, for the page: as the page took it from the box at Enter (which emptied the
-        box there and then: what is typed meanwhile is the reader's next question, never changed here, unless this
-        one is refused and goes back in the box)."""
-        if is_blank(question):  # ignored: the screen stays as it is
+        """The question box's questions, for the page: the ones sent since the page's last answer took them (see
+        _HAND_QUESTIONS_JS), answered in order, each once. Each as the page took it from the box at Enter (which
+        emptied the box there and then: what is typed meanwhile is the reader's next question, never changed here,
+        unless one is refused and goes back in the box)."""
+        questions = [q for q in sent if isinstance(q, str) and not is_blank(q)] if isinstance(sent, list) else []
+        if not questions:  # a blank Enter: the screen stays as it is
             yield gr.skip(), gr.skip(), gr.skip(), gr.skip()
             return
         yield from _in_conversation(_one_at_a_time(
             conversation, restore(turns, saved),
-            lambda current: _leave_the_box(responder.respond(question, current), take=False)), conversation)
+            lambda current: _leave_the_box(responder.respond_again(questions, current), take=False)), conversation)
 
     def ask(question: str, turns: list[Turn] | None, request: gr.Request) -> Iterator[ChatView | tuple[Any, ...]]:
         """The Gradio API endpoint `/ask`: as the page's, with the box's value ("", or a refused question) at the
@@ -501,7 +519,7 @@ def build_chat(pipeline: Pipeline, *, ratings: Ratings | None = None, settings: 
         conversation = gr.State({"number": 0})  # counts the session's conversations (see _in_conversation)
         saved = gr.JSON([], visible=False)  # the page's copy of `turns`
         asked = gr.JSON([], visible=False)  # the questions the page sent that are not in `turns` yet
-        sent = gr.Textbox("", visible=False)  # the question as it was in the box when Enter was pressed
+        sent = gr.JSON([], visible=False)  # the questions an answer takes, each as it was in the box at Enter
         gr.HTML(_header_html(), elem_id="nb-header", js_on_load=None, padding=False)
         with gr.Row(equal_height=False, elem_id="nb-main"):
             with gr.Column(scale=3, min_width=360, elem_id="nb-chat-col"):
@@ -544,14 +562,15 @@ def build_chat(pipeline: Pipeline, *, ratings: Ratings | None = None, settings: 
             reloading the page when the server restarted, finds the conversation there, as the widget does."""
             event.then(None, [saved], None, js=_STORE_SAVED_JS, **quick)
 
-        # Answers share one limit; the pipeline is thread-safe (the REST API calls it from many threads too). A
-        # question sent while an answer streams is asked when that answer is done (trigger_mode "always_last").
+        # Answers share one limit; the pipeline is thread-safe (the REST API calls it from many threads too).
         answering: dict[str, Any] = {"concurrency_limit": settings.chat_concurrency, "concurrency_id": "answer"}
         # The question is taken from the box in the page, as Enter is pressed (see _TAKE_QUESTION_JS): read on the
         # server, it would be the box as it is when the request leaves, with the first keys of the next question.
-        # Every Enter counts ("multiple"): each takes the question chat.js took for it.
-        typed = question.submit(None, [question], [sent], js=_TAKE_QUESTION_JS, trigger_mode="multiple", **quick).then(
-            ask_on_page, [sent, turns, saved, conversation], outputs, api_visibility="private",
+        # Every Enter counts ("multiple"): each takes the question chat.js took for it, in order. The answer runs one
+        # at a time ("always_last": questions sent while one streams are asked when it is done), and takes every
+        # question sent and not yet taken (_HAND_QUESTIONS_JS): Gradio runs only one more, however many were sent.
+        typed = question.submit(None, [question], None, js=_TAKE_QUESTION_JS, trigger_mode="multiple", **quick).then(
+            ask_on_page, [sent, turns, saved, conversation], outputs, js=_HAND_QUESTIONS_JS, api_visibility="private",
             trigger_mode="always_last", **answering)
         remember(typed.then(keep, [turns], [saved], **quick))
         typed.then(None, [question], None, js=_KEEP_DRAFT_JS, **quick)
@@ -567,7 +586,7 @@ def build_chat(pipeline: Pipeline, *, ratings: Ratings | None = None, settings: 
         remember(again.then(keep, [turns], [saved], **quick))
         # A new conversation stops the answer coming in (and drops a question waiting for it to end).
         for start_over in (new_chat.click, chatbot.clear):
-            cleared = start_over(clear, [conversation], [*outputs, saved], api_visibility="private",
+            cleared = start_over(clear, [conversation], [*outputs, saved], js=_DROP_SENT_JS, api_visibility="private",
                                  cancels=[typed, example, again])
             remember(cleared.then(None, None, None, js=_FORGET_ASKED_JS, **quick))
         if ratings is not None:

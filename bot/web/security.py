@@ -105,9 +105,10 @@ def request_api_key(headers: Headers | Mapping[str, str]) -> str | None:
 
 # The programmatic APIs: the REST API, the OpenAI-compatible one, and Gradio's API for programs (its REST calls, the
 # description gradio_client starts from, its OpenAPI and MCP). The chat page needs none of Gradio's: it talks to the
-# server through Gradio's queue (/gradio_api/queue/..., /gradio_api/run/predict), which stays open, as the page does.
-API_PREFIXES = ("/api", "/v1", "/gradio_api/call", "/gradio_api/api", "/gradio_api/info", "/gradio_api/openapi.json",
-                "/gradio_api/mcp")
+# server through Gradio's queue (/gradio_api/queue/...) and runs its quick steps at /gradio_api/run/NAME, which stay
+# open, as the page does; /gradio_api/run/ask is the program's endpoint, not the page's.
+API_PREFIXES = ("/api", "/v1", "/gradio_api/call", "/gradio_api/api", "/gradio_api/run/ask", "/gradio_api/info",
+                "/gradio_api/openapi.json", "/gradio_api/mcp")
 MISSING_KEY = "This API needs an API key: send it as the X-API-Key header or as 'Authorization: Bearer KEY'."
 WRONG_KEY = "The API key is not valid. Use one of the keys configured in BOT_API_KEYS."
 

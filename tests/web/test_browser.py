@@ -997,6 +997,70 @@ def test_gradio_chat_sends_what_was_in_the_box_at_enter_and_keeps_what_is_typed_
     assert box.input_value() == "" and page.errors == []
 
 
+def _asked_while_the_first_is_answered(page: Any, slow_chat: dict[str, Any], asked: list[str],
+                                       extra_enter: bool = False) -> None:
+    """Send `asked[0]`, then the rest while its answer streams (and Enter on the emptied box, with `extra_enter`):
+    every one is answered, in order, once; a reload shows them all and asks none again."""
+    page.goto(f"{slow_chat['url']}/")
+    box = page.locator("#nb-question textarea")
+    box.wait_for()
+    box.click()
+    page.keyboard.type(asked[0])
+    page.keyboard.press("Enter")
+    _streaming(page)
+    for question in asked[1:]:
+        page.keyboard.type(question, delay=10)
+        page.keyboard.press("Enter")
+    if extra_enter:
+        page.keyboard.press("Enter")  # on the empty box: changes nothing
+    _chat_wait_answer(page, len(asked))
+    page.wait_for_timeout(1500)  # nothing more comes
+    assert page.locator("#nb-chat .nb-question").all_inner_texts() == asked
+    calls = slow_chat["pipeline"].calls
+    assert [c["question"] for c in calls] == asked
+    assert [len(c["history"] or []) for c in calls] == [2 * n for n in range(len(asked))]  # each on the ones before
+    assert box.input_value() == ""
+    page.reload()
+    page.locator("#nb-chat .nb-question").nth(len(asked) - 1).wait_for()
+    page.wait_for_timeout(1500)
+    assert page.locator("#nb-chat .nb-question").all_inner_texts() == asked
+    assert len(calls) == len(asked)  # none asked again
+    assert page.evaluate("() => sessionStorage.getItem('newsbot-chat-asked')") == "[]"
+    assert page.errors == []
+
+
+def test_gradio_chat_answers_each_question_sent_while_an_answer_streams_in_order(
+        page: Any, slow_chat: dict[str, Any]) -> None:
+    _asked_while_the_first_is_answered(
+        page, slow_chat, ["When did the Sutong Bridge open?", "And the canteen?", "Tell me about Jiaxing"])
+
+
+def test_gradio_chat_enter_on_the_empty_box_drops_no_question_sent_before(
+        page: Any, slow_chat: dict[str, Any]) -> None:
+    _asked_while_the_first_is_answered(
+        page, slow_chat, ["When did the Sutong Bridge open?", "And the canteen?"], extra_enter=True)
+
+
+def test_gradio_chat_enter_pressed_at_once_on_a_pasted_question_and_the_empty_box(
+        page: Any, slow_chat: dict[str, Any]) -> None:
+    page.goto(f"{slow_chat['url']}/")
+    box = page.locator("#nb-question textarea")
+    box.wait_for()
+    box.click()
+    page.keyboard.type("When did the Sutong Bridge open?")
+    page.keyboard.press("Enter")
+    page.keyboard.insert_text("And the canteen?")
+    page.keyboard.press("Enter")
+    page.keyboard.press("Enter")
+    _chat_wait_answer(page, 2)
+    page.wait_for_timeout(1500)
+    asked = ["When did the Sutong Bridge open?", "And the canteen?"]
+    assert page.locator("#nb-chat .nb-question").all_inner_texts() == asked
+    assert [c["question"] for c in slow_chat["pipeline"].calls] == asked
+    assert page.evaluate("() => sessionStorage.getItem('newsbot-chat-asked')") == "[]"
+    assert page.errors == []
+
+
 def test_widget_keys_do_not_set_off_the_pages_shortcuts(page: Any, app_url: str) -> None:
     page.goto(f"{app_url}/widget/demo")
     page.locator(f"{WIDGET} button.launcher").wait_for()
@@ -1024,6 +1088,52 @@ def test_widget_keys_do_not_set_off_the_pages_shortcuts(page: Any, app_url: str)
     page.evaluate("document.activeElement.blur()")
     page.keyboard.press("/")  # typed outside the widget: the page's shortcut works as before
     assert page.evaluate("document.activeElement.id") == "host-search"
+    assert page.errors == []
+
+
+def test_widget_leaves_the_pages_shortcuts_to_keys_not_typed_in_its_text_box(page: Any, app_url: str) -> None:
+    page.goto(f"{app_url}/widget/demo")
+    launcher = page.locator(f"{WIDGET} button.launcher")
+    launcher.wait_for()
+    # The page's shortcuts: "/" focuses its search box unless typing in a field, Escape closes its menu, "?" opens
+    # the chat.
+    page.evaluate("""() => {
+        const search = document.createElement('input');
+        search.id = 'host-search';
+        const menu = document.createElement('div');
+        menu.id = 'host-menu';
+        menu.textContent = 'Site menu';
+        document.body.prepend(search, menu);
+        window.__hostKeys = [];
+        ['keydown', 'keyup'].forEach(type => document.addEventListener(type, e => {
+            window.__hostKeys.push(type + ':' + e.key);
+            if (type !== 'keydown') return;
+            const typing = ['INPUT', 'TEXTAREA'].includes(e.target.tagName);
+            if (e.key === '/' && !typing) { e.preventDefault(); search.focus(); }
+            if (e.key === 'Escape') menu.hidden = true;
+            if (e.key === '?' && !typing) NewsbotWidget.open();
+        }));
+    }""")
+    keys = "() => { const seen = window.__hostKeys; window.__hostKeys = []; return seen; }"
+    launcher.click()
+    page.keyboard.type("a/b")  # in the widget's text box: stays in the widget
+    page.keyboard.press("Escape")  # closes the chat, the keyboard back on the launcher
+    assert not page.locator(f"{WIDGET} [role=dialog]").is_visible()
+    assert launcher.evaluate("e => e.getRootNode().activeElement === e")
+    assert [k for k in page.evaluate(keys) if k.startswith("keydown")] == []
+    assert page.locator("#host-search").input_value() == "" and page.locator("#host-menu").is_visible()
+    page.keyboard.press("Escape")  # the keyboard on the launcher: the page's shortcuts work, as on any button
+    assert not page.locator("#host-menu").is_visible()
+    assert page.evaluate(keys) == ["keydown:Escape", "keyup:Escape"]
+    launcher.focus()
+    page.keyboard.press("/")
+    assert page.evaluate("document.activeElement.id") == "host-search"
+    assert page.evaluate(keys) == ["keydown:/", "keyup:/"]
+    page.evaluate("document.activeElement.blur()")
+    page.keyboard.press("Shift+?")  # opens the chat, the keyboard in its text box: the keyups reach the page too
+    assert page.locator(f"{WIDGET} [role=dialog]").is_visible()
+    assert page.evaluate(keys) == ["keydown:Shift", "keydown:?", "keyup:?", "keyup:Shift"]
+    assert page.locator(f"{WIDGET} textarea").evaluate("e => e.getRootNode().activeElement === e")
     assert page.errors == []
 
 

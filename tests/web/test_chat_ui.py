@@ -310,15 +310,16 @@ def test_the_page_prunes_an_answered_question_found_anywhere_in_the_stored_turns
 def test_the_page_counts_each_question_it_asks_again() -> None:
     from bot.web.chat_ui import _LOAD_SAVED_JS, _TAKE_QUESTION_JS
 
-    taken, after = _run_page_js(_TAKE_QUESTION_JS, [" When? "], {"newsbot-chat-draft": " When? "})
-    assert taken == [" When? "]  # sent as it was in the box
+    take = f"(question) => {{ ({_TAKE_QUESTION_JS})(question); return window.__nbSent || []; }}"
+    taken, after = _run_page_js(take, [" When? "], {"newsbot-chat-draft": " When? "})
+    assert taken == [" When? "]  # sent as it was in the box, to the answer's request (_HAND_QUESTIONS_JS)
     assert json.loads(after["newsbot-chat-asked"]) == [{"question": "When?", "tries": 0}]
     assert "newsbot-chat-draft" not in after
     # The next question, typed since: still the draft.
     assert _run_page_js(_TAKE_QUESTION_JS, ["When?"], {"newsbot-chat-draft": "Wh"})[1]["newsbot-chat-draft"] == "Wh"
     _, again = _run_page_js(_TAKE_QUESTION_JS, ["When?"], after)
     assert again == after  # Enter pressed twice: sent once
-    assert _run_page_js(_TAKE_QUESTION_JS, ["  "], {}) == (["  "], {"newsbot-chat-asked": "[]"})  # blank: not noted
+    assert _run_page_js(take, ["  "], {}) == ([], {"newsbot-chat-asked": "[]"})  # blank: not sent, not noted
     storage = {"newsbot-chat-asked": json.dumps(["Old?", {"question": "When?", "tries": 0},
                                                  {"question": "Why?", "tries": 1}])}
     result, after = _run_page_js(_LOAD_SAVED_JS, [[], [], ""], storage)
@@ -328,6 +329,39 @@ def test_the_page_counts_each_question_it_asks_again() -> None:
     assert json.loads(after["newsbot-chat-asked"]) == [{"question": "Old?", "tries": 1},
                                                        {"question": "When?", "tries": 1},
                                                        {"question": "Why?", "tries": 2}]
+
+
+def test_the_pages_answer_takes_every_question_sent_and_not_yet_taken_in_order() -> None:
+    from bot.web.chat_ui import _HAND_QUESTIONS_JS, _TAKE_QUESTION_JS
+
+    script = f"""(a, b, c) => {{
+      const take = {_TAKE_QUESTION_JS}, hand = {_HAND_QUESTIONS_JS};
+      take(a); take(" "); take(b);
+      const first = hand(null, "turns", "saved", "conversation");
+      take(c);
+      return [first, hand(null, 1, 2, 3), hand(null, 1, 2, 3)];
+    }}"""
+    (first, second, third), _ = _run_page_js(script, ["Q1", "Q2", "Q3"], {})
+    assert first == [["Q1", "Q2"], "turns", "saved", "conversation"]
+    assert second == [["Q3"], 1, 2, 3] and third == [[], 1, 2, 3]  # each taken once; none left: nothing asked
+
+
+def test_the_page_answers_questions_sent_together_in_order() -> None:
+    """What the page's answer takes (see _HAND_QUESTIONS_JS): each question answered, in order, on the ones before;
+    blank ones and none at all leave the screen as it is."""
+    from bot.web.chat_ui import build_chat
+
+    pipeline = FakePipeline()
+    blocks = build_chat(pipeline, settings=Settings())  # type: ignore[arg-type]
+    ask_on_page = next(fn.fn for fn in blocks.fns.values() if fn.name == "ask_on_page")
+    conversation: dict[str, Any] = {"number": 0}
+    views = list(ask_on_page(["When did the Sutong Bridge open?", "  ", "And the canteen?"], [], [], conversation))
+    assert [turn["question"] for turn in views[-1][1]] == ["When did the Sutong Bridge open?", "And the canteen?"]
+    assert [c["question"] for c in pipeline.calls] == ["When did the Sutong Bridge open?", "And the canteen?"]
+    assert pipeline.calls[1]["history"][0]["content"] == "When did the Sutong Bridge open?"
+    for nothing in ([], [" "], None):
+        assert list(ask_on_page(nothing, [], [], conversation)) == [({"__type__": "update"},) * 4]  # gr.skip()
+    assert len(pipeline.calls) == 2
 
 
 def test_a_refused_question_put_back_in_the_box_is_kept_as_the_draft() -> None:

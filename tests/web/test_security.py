@@ -1,6 +1,8 @@
 """Origins (CORS), API keys and the rate limit, against a real server on 127.0.0.1."""
 from __future__ import annotations
 
+import json
+
 import httpx
 import pytest
 
@@ -83,6 +85,14 @@ def test_api_keys_guard_gradios_api_for_programs_and_leave_the_chat_page_open(ap
     assert call.status_code == 401 and "X-API-Key" in call.json()["detail"]  # the precise message, for programs
     assert httpx.post(f"{url}/gradio_api/call/ask", json={"data": ["When did the Sutong Bridge open?"]},
                       headers={"X-API-Key": "k-one"}).status_code == 200
+    # Gradio's direct REST call of `/ask` too: a 401 saying how to send the key, not Gradio's 500.
+    for path in ("/gradio_api/run/ask", "/gradio_api/run/ask/"):
+        run = httpx.post(f"{url}{path}", json={"data": ["When did the Sutong Bridge open?", []]})
+        assert run.status_code == 401 and run.headers["www-authenticate"] == "Bearer", path
+        assert "X-API-Key" in run.json()["detail"], path
+    run = httpx.post(f"{url}/gradio_api/run/ask", json={"data": ["When did the Sutong Bridge open?", []]},
+                     headers={"X-API-Key": "k-one"})
+    assert run.status_code == 200 and "When did the Sutong Bridge open?" in json.dumps(run.json())  # answering
     # The pages for people stay open: the chat, and what it needs to start.
     assert httpx.get(f"{url}/").status_code == 200 and httpx.get(f"{url}/config").status_code == 200
     with pytest.raises(Exception, match="401|API key"):

@@ -697,11 +697,29 @@
       setOpen(false, true);
     }
   });
-  // Keys typed in the widget stay in it: leaving the Shadow DOM they would seem to come from the widget's host
-  // element, not from a text field, and set off the page's single-key shortcuts ("/" to search, say). Stopped at
-  // the shadow root, after the widget's own handlers (Escape above) have had them.
-  ["keydown", "keypress", "keyup"].forEach(function (type) {
-    shadow.addEventListener(type, function (event) { event.stopPropagation(); });
+  // Keys typed in the widget's text fields stay in it: leaving the Shadow DOM they would seem to come from the
+  // widget's host element, not from a text field, and set off the page's single-key shortcuts ("/" to search, say).
+  // Stopped at the shadow root, after the widget's own handlers (Escape above) have had them. Only those: with the
+  // keyboard on the launcher or a button, the page's shortcuts work as on any button of the page, and the keyup of
+  // a key pressed outside the widget (a page shortcut that opened it, say) reaches the page.
+  var typedKeys = {};
+  function inTextField(event) {
+    var target = event.composedPath ? event.composedPath()[0] : event.target;
+    return !!target && (target.tagName === "TEXTAREA" || target.tagName === "INPUT");
+  }
+  shadow.addEventListener("keydown", function (event) {
+    if (!inTextField(event)) return;
+    typedKeys[event.code || event.key] = true;
+    event.stopPropagation();
+  });
+  shadow.addEventListener("keypress", function (event) {
+    if (inTextField(event)) event.stopPropagation();
+  });
+  shadow.addEventListener("keyup", function (event) {
+    var key = event.code || event.key;
+    if (!typedKeys[key]) return;
+    delete typedKeys[key];
+    if (inTextField(event)) event.stopPropagation();
   });
 
   // Public hooks for the host page (e.g. an intranet "Ask" link): NewsbotWidget.open() / .close() / .ask(q).
