@@ -1506,8 +1506,9 @@ def without_request_words(question: str) -> str:
 
 # The measure a "how" question asks for is no word its answer must share: "long" of "How long did he work in
 # Suzhou?" is not the "for a long time" of another sentence.
-_HOW_MEASURE = re.compile(r"\bhow\s+(?:long|big|large|far|old|tall|wide|high|often|soon|fast|early|late)\b",
-                          re.IGNORECASE)
+# The measures "how" asks for ("how long", "how big"): no words the answer must hold.
+HOW_MEASURES = ("long", "big", "large", "far", "old", "tall", "wide", "high", "often", "soon", "fast", "early", "late")
+_HOW_MEASURE = re.compile(rf"\bhow\s+(?:{'|'.join(HOW_MEASURES)})\b", re.IGNORECASE)
 
 
 def _content_terms(question: str) -> list[str]:

@@ -12,7 +12,7 @@ import re
 from collections.abc import Callable, Mapping, Sequence
 from typing import Protocol
 
-from bot.answerers import asks_for_more, introduced_people, named_people, without_request_words
+from bot.answerers import HOW_MEASURES, asks_for_more, introduced_people, named_people, without_request_words
 from bot.schema import CITATION_MARKER
 from bot.small_talk import asks_what_is_indexed, small_talk_kind
 from index.bm25 import analyze
@@ -26,9 +26,10 @@ _ANAPHORA = re.compile(r"\b(?:(?:which|that|this|the other|the(?: [a-z]+)?) ones
                        r"then)\b", re.IGNORECASE)
 _QUESTION_WORDS = frozenset(("what", "which", "who", "whom", "whose", "when", "where", "why", "how", "many", "much"))
 _WORD = re.compile(r"[A-Za-z][\w'’-]*")
+# The measure "how" asks for ("how big?", "how many", "how busy"): no topic of the conversation.
+_HOW_MEASURE = re.compile(rf"\bhow\s+(?:{'|'.join(HOW_MEASURES)}|many|much|busy|close|small|deep|heavy)\b",
+                          re.IGNORECASE)
 # Verbs and words of asking that carry no topic.
-_HOW_MEASURE = re.compile(r"\bhow\s+(?:big|large|long|far|old|many|much|often|tall|wide|high|soon|fast|busy|close|"
-                          r"early|late|small|deep|heavy)\b", re.IGNORECASE)
 _GENERIC = frozenset("""did does do is are was were will would can could be been being has have had get got make made
 tell say said happen happened there their they it its this that these those the a an of in on at to for from with
 by about""".split())
