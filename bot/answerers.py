@@ -1797,3 +1797,161 @@ def _sentence_spans(passage: Passage) -> list[tuple[int, int]]:
     return [(m.start(), m.end()) for m in re.finditer(r"[^.!?]+[.!?]*", passage.text) if m.group(0).strip()]
 
 
+
+
+# --- who said it --------------------------------------------------------------------------------------------------
+
+# The verbs that give words to a speaker: "said", "pointed out", "told reporters".
+_SAY = (r"(?:said|says|pointed\s+out|points\s+out|noted|notes|stated|states|stressed|stresses|emphasi[sz]ed|"
+        r"emphasi[sz]es|added|adds|explained|explains|announced|announces|revealed|reveals|remarked|recalled|warned|"
+        r"insisted|argued|declared|told\s+(?:reporters|the\s+reporter|journalists|[A-Z][\w'’-]*(?:\s+[A-Z][\w'’-]*)*))")
+_SAID_BY = re.compile(rf"\b{_SAY}\b", re.IGNORECASE)
+# "It can be said to be ...", "as was said": nobody speaks.
+_PASSIVE_BEFORE = re.compile(r"\b(?:be|been|being|is|are|was|were|it)\s*$", re.IGNORECASE)
+# ", said Xu Xiaoyu, director of Jingjiang City."
+_SAID_AFTER = re.compile(rf"[,\"”]\s*{_SAY}\s+(?P<who>(?-i:[A-Z])[^.;:!?\"“”]{{1,160}}?)\s*[.!]?\s*$", re.IGNORECASE)
+_ACCORDING_TO = re.compile(r"\baccording\s+to\s+(?P<who>(?:the\s+)?[^,.;:\"“”]{3,120}?)\s*(?:,|$)", re.IGNORECASE)
+# A paragraph of an interview opens with who speaks: "Wu Xinming: I have worked in Suzhou ...".
+_SPEAKER_LINE = re.compile(r"(?:^|\n)[ \t]*(?P<who>[A-Z][\w'’-]+(?:[ \t]+[A-Z][\w'’-]+){1,3})[ \t]*[:：][ \t]*(?=\S)")
+_NOT_A_SPEAKER = frozenset("he she they it we i you who which that this these those there here one".split())
+_FIRST_PERSON = re.compile(r"\b(?:I|we|my|our|us|me)\b|\bI['’]")
+_OPEN_QUOTE = re.compile(rf"\b{_SAY}\s*[,:]?\s*[\"“]", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class Attribution:
+    """Who says a sentence, and the sentence of the article naming them (`where`: "sentence" when it is the one
+    asked about, else "before" or "after")."""
+
+    speaker: str
+    sentence: str
+    where: str
+
+
+def speaker_in(sentence: str) -> str | None:
+    """Who the sentence itself gives words to: "Xu Xiaoyu, director of Jingjiang City, said ...", "General Secretary
+    Xi Jinping pointed out that ...", "... ,\" said Xu Xiaoyu.", "According to the relevant person in charge of
+    Yixing City, ...". "" for a pronoun ("he said"): someone speaks, not named here. None: nobody is given words."""
+    text = " ".join(sentence.split())
+    if (after := _SAID_AFTER.search(text)) is not None:
+        return _speaker_phrase(after.group("who"))
+    if (according := _ACCORDING_TO.search(text)) is not None:
+        return _speaker_phrase(according.group("who"))
+    for match in _SAID_BY.finditer(text):
+        before = text[:match.start()].rstrip()
+        if not before or _PASSIVE_BEFORE.search(before):
+            continue
+        pieces = [p.strip() for p in re.split(r"[,;]\s*", before)]
+        if len(pieces) >= 3 and not pieces[-1] and pieces[-2] and pieces[-3]:
+            # "Wu Xinming, Secretary of the Nantong Municipal Party Committee, said": a name and its post.
+            who = _speaker_phrase(f"{_clause_subject(pieces[-3])}, {pieces[-2]}")
+        else:
+            who = _speaker_phrase(_clause_subject(pieces[-1]))
+        if who is not None:
+            return who
+    return None
+
+
+def _clause_subject(piece: str) -> str:
+    """The subject a clause ends with: "but the relevant person in charge" of "... , but the relevant person in
+    charge"; what follows a quotation ("\"...\" Xu said")."""
+    piece = re.split(r"[\"“”]", piece)[-1].strip()
+    return re.sub(r"^(?:and|but|so|then|also|meanwhile|moreover|however)\s+", "", piece, flags=re.IGNORECASE)
+
+
+def _speaker_phrase(who: str) -> str | None:
+    """The speaker as a reply can name them; "" for a pronoun, None for what names nobody (a wh-word, a phrase too
+    long to be a subject)."""
+    who = who.strip(" ,.;:\"“”'")
+    words = who.split()
+    if not words:
+        return None
+    if words[0].lower() in _NOT_A_SPEAKER:
+        return "" if len(words) == 1 and words[0].lower() in ("he", "she", "they", "we", "i") else None
+    if len(words) > 18:
+        return None
+    return who
+
+
+def speaker_of(sentence: str, *, before: Sequence[str] = (), paragraph: Sequence[str] = (),
+               after: str = "") -> Attribution | None | str:
+    """Who says `sentence`, a sentence of an article: the sentence itself, an open quotation earlier in its paragraph
+    (`paragraph`: the paragraph's sentences before it), a line after it only naming who spoke ("Xu Xiaoyu, director
+    of Jingjiang City, said."), or the interview paragraph it belongs to ("Wu Xinming: ...", the latest opening any
+    paragraph of `before`, the article's text before it). None: nobody; it is the article's own account. "": someone
+    speaks who is not named (a pronoun, or "I" with no interview speaker)."""
+    if (line := _SPEAKER_LINE.match(sentence)) is not None:
+        return Attribution(line.group("who"), sentence, "sentence")
+    own = speaker_in(sentence)
+    if own:
+        return Attribution(own, sentence, "sentence")
+    if after and _ONLY_ATTRIBUTION.match(" ".join(after.split())):
+        who = speaker_in(after)
+        if who:
+            return Attribution(who, after, "after")
+    # Inside a quotation opened earlier in the paragraph: 'Xu said, "... .' - the quote still open.
+    for n in range(len(paragraph) - 1, -1, -1):
+        if _OPEN_QUOTE.search(paragraph[n]):
+            between = " ".join((*paragraph[n:], sentence))
+            if between.count('"') % 2 == 1 or between.count("“") > between.count("”"):
+                who = speaker_in(paragraph[n])
+                if who:
+                    return Attribution(who, paragraph[n], "before")
+            break
+    lines = list(_SPEAKER_LINE.finditer("\n".join(before)))
+    if lines:
+        last = lines[-1]
+        rest = "\n".join(before)[last.start():].strip()
+        opening = re.split(r"(?<=[.!?])\s+", rest, maxsplit=1)[0]
+        return Attribution(last.group("who"), opening, "before")
+    if own == "" or _FIRST_PERSON.search(sentence):
+        return ""
+    return None
+
+
+@dataclass(frozen=True)
+class Said:
+    """Who says the quoted words (`attribution`: None when nobody does, "" when the article does not name them), and
+    where the sentence to cite is: the naming one, else the quoted one."""
+
+    attribution: Attribution | None | str
+    passage: Passage
+    start: int
+    end: int
+
+
+def who_said(quote: str, passage: Passage, article: Sequence[Passage] = ()) -> Said | None:
+    """Who says `quote` (the words of an answer, quoted from `passage`), reading the passage and the chunks of its
+    article before it (`article`, any order); None when the passage does not hold the quote."""
+    flat = " ".join(quote.replace("…", " ").split())
+    text = passage.text
+    spans = _sentence_spans(passage)
+    first = next((i for i, (s, e) in enumerate(spans) if (piece := " ".join(text[s:e].split())) and piece in flat),
+                 None)
+    if first is None:
+        return None
+    start, end = spans[first]
+    paragraph_from = text.rfind("\n\n", 0, start)
+    paragraph = [text[s:e] for s, e in spans[:first] if s > paragraph_from]
+    after = text[slice(*spans[first + 1])] if first + 1 < len(spans) else ""
+    where = _chunk_start(passage)
+    earlier = sorted((p for p in article if _chunk_start(p) < where and p.chunk_id != passage.chunk_id),
+                     key=_chunk_start)
+    # (Chunks overlap: an earlier one is cut where this one begins.)
+    before = [p.text[:where - _chunk_start(p)] if _chunk_end(p) - _chunk_start(p) == len(p.text) else p.text
+              for p in earlier] + [text[:start]]
+    found = speaker_of(text[start:end], before=before, paragraph=paragraph, after=after)
+    if isinstance(found, Attribution) and found.where != "sentence":
+        for holder in (passage, *reversed(earlier)):
+            at = holder.text.find(found.sentence)
+            if at >= 0:
+                return Said(found, holder, at, at + len(found.sentence))
+    return Said(found, passage, start, end)
+
+
+def _chunk_start(passage: Passage) -> int:
+    return int(passage.metadata.get("start") or 0)
+
+
+def _chunk_end(passage: Passage) -> int:
+    return int(passage.metadata.get("end") or 0)

@@ -15,14 +15,15 @@ from typing import Any
 
 from langchain_core.runnables import Runnable, RunnableConfig
 
-from bot.answerers import Answerer, Draft, ExtractiveAnswerer, IdfLookup, readable_date
-from bot.condense import (Condenser, HeuristicCondenser, Turn, asks_for_opinion, main_question,
+from bot.answerers import Answerer, Draft, ExtractiveAnswerer, IdfLookup, readable_date, who_said
+from bot.condense import (Condenser, HeuristicCondenser, Turn, asks_for_opinion, asks_who_said,
+                           main_question,
                            names_what_it_points_at, points_at_nothing, two_questions)
 from bot.errors import UsageError
 from bot.indexing import open_store
 from bot.prompts import PromptLibrary
 from bot.retrieval import HybridRetriever, Reranker, SearchFilters
-from bot.schema import Answer, AnswerDelta, Citation, Passage
+from bot.schema import CITATION_MARKER, Answer, AnswerDelta, Citation, Passage
 from bot.settings import Settings
 from bot.small_talk import asks_what_is_indexed, small_talk_kind
 from index.build import index_signature
@@ -131,6 +132,17 @@ class Pipeline:
             return Answer(question=message, answer=self.prompts.render("opinion"), abstained=True, citations=[],
                           timings_ms={"retrieve": 0.0, "answer": spent, "total": spent},
                           standalone_question=question, passages=[])
+        if said and asks_who_said(question) and "said_by" in self.prompts.names():
+            # "Who said that?" asks who speaks in what the bot has just quoted: the article tells, not the question.
+            found = self._who_said(said[-1], k=k, filters=search_filters)
+            if found is not None:
+                passages, draft, retrieved, standalone = found
+                done = time.perf_counter()
+                return Answer(question=message, answer=draft.text, abstained=draft.abstained,
+                              citations=draft.citations,
+                              timings_ms={"retrieve": _ms(retrieved - started), "answer": _ms(done - retrieved),
+                                          "total": _ms(done - started)},
+                              standalone_question=standalone, passages=passages)
         # (In a conversation, the lead-up is no turn of its own: "Oh nice, I had never heard of it." would push the
         # answer it follows out of the conversation.)
         asked_in = history if not lead or history else [{"role": "user", "content": lead}]
@@ -211,6 +223,37 @@ class Pipeline:
         return ([*passages, *(p for p in more if p.chunk_id not in seen)],
                 joined_drafts([d for d in (draft, other) if not d.abstained], unanswered), retrieved,
                 f"{standalone} {other_standalone}")
+
+    def _who_said(self, last: str, *, k: int | None,
+                  filters: SearchFilters | None) -> tuple[list[Passage], Draft, float, str] | None:
+        """Who speaks in the first quote of `last`, the bot's last answer: found by searching for the quote itself,
+        then read from its article (its sentence, an open quotation, the interview paragraph it belongs to). None
+        when the last answer quoted nothing, or its quote is not found (the question is then asked as usual)."""
+        quote = next((q.strip() for q in CITATION_MARKER.split(last) if q.strip()), "")
+        if not quote or not CITATION_MARKER.search(last):
+            return None
+        passages = self.retriever.retrieve(quote, k=k, filters=filters)
+        retrieved = time.perf_counter()
+        standalone = f"Who said: {quote}"
+        for passage in passages:
+            said = who_said(quote, passage)
+            if said is None:
+                continue
+            if said.attribution is None or said.attribution == "":
+                # Perhaps an interview's: what its article says before the quote tells.
+                said = who_said(quote, passage, self.retriever.article_of(passage)) or said
+            found = said.attribution
+            if found == "":
+                return passages, Draft(self.prompts.render("said_by", speaker="", unnamed=True), True, []), \
+                    retrieved, standalone
+            holder = said.passage
+            citation = Citation(n=1, title=holder.title, published=holder.published, source=holder.source,
+                                chunk_id=holder.chunk_id, text=holder.text, quote=holder.text[said.start:said.end],
+                                score=round(passage.score, 4), quote_start=said.start, quote_end=said.end)
+            speaker = found.speaker if found is not None else ""
+            text = self.prompts.render("said_by", speaker=speaker, unnamed=False)
+            return passages, Draft(f"{text} [1]", False, [citation]), retrieved, standalone
+        return None
 
     def _small_talk(self, question: str) -> str | None:
         """The reply to a message that is only a greeting, thanks or goodbye (from prompts/small_talk.txt); None for

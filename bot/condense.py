@@ -237,6 +237,25 @@ def asks_for_opinion(question: str) -> bool:
     return bool(_OPINION.search(" ".join(question.split())))
 
 
+# "Who said that?", "whose words are those?", "says who?": who speaks in the sentence the bot has just quoted.
+_WHO_SAID = re.compile(
+    r"^\W*(?:(?:ok(?:ay)?|and|so|but|wait|hm+|sorry|thanks?)\W+)*(?:"
+    r"who\s+(?:said|says|say|stated|claimed|claims|told\s+(?:you|us|them|the\s+reporter)|mentioned)"
+    r"\s+(?:that|this|it|so|those\s+words|these\s+words|(?:that|this|the)\s+(?:quote|statement|remark|claim|line))|"
+    r"who\s+made\s+(?:that|this|the)\s+(?:statement|claim|remark|point)|"
+    r"whose\s+(?:words|quote|statement|remark|claim|line)\s+(?:is|are|was|were)\s+(?:that|this|it|those|these)|"
+    r"who\s+(?:is|was)\s+(?:that|this|it)\s+(?:quote\s+|statement\s+)?from|"
+    r"(?:says|said)\s+who|according\s+to\s+whom|"
+    r"who(?:'s|’s|\s+is|\s+was)\s+(?:being\s+)?(?:quoted|speaking|talking|the\s+(?:speaker|source))"
+    r"(?:\s+(?:there|here|saying\s+(?:that|this)))?"
+    r")\s*[?.!]*\s*$", re.IGNORECASE)
+
+
+def asks_who_said(question: str) -> bool:
+    """Does the message ask who said what the bot has just quoted ("Who said that?", "says who?")?"""
+    return bool(_WHO_SAID.match(" ".join(question.split())))
+
+
 class Condenser(Protocol):
     def condense(self, question: str, history: Sequence[Turn], *, lean: bool = False) -> str:
         """The question as retrieval should read it. `lean`: read it as leaning on the conversation even when it

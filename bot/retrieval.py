@@ -240,6 +240,16 @@ class HybridRetriever:
                                     bm25_score=bm25_scores.get(chunk_id)))
         return passages
 
+    def article_of(self, passage: Passage) -> list[Passage]:
+        """Every chunk of the passage's article (for what comes before a sentence of it), in no set order."""
+        key = tuple(passage.metadata.get(name) for name in ("corpus", "source", "article"))
+        bm25 = self.bm25
+        ids = [chunk_id for chunk_id, meta in zip(bm25.ids, bm25.meta, strict=True)
+               if tuple(meta.get(name) for name in ("corpus", "source", "article")) == key]
+        with self._lock:
+            chunks = self.store.get(ids, metadata=True)
+        return [Passage(chunk_id=c.id, text=c.text, metadata=c.metadata, score=0.0, rank=0) for c in chunks]
+
     def _dense(
         self, vector: np.ndarray, *, n: int, allowed: set[str] | None, bm25: BM25Index
     ) -> list[StoredChunk]:

@@ -10,10 +10,10 @@ import statistics
 import numpy as np
 import pytest
 
-from bot.answerers import (ExtractiveAnswerer, ExtractiveConfig, answer_kind, article_fact, asked_event,
-                           counted_noun, introduced_people, ordinals, ordinals_agree, readable_date, readable_time,
-                           relative_times, role_given, role_of, times_agree, unit_pattern,
-                           years_agree)
+from bot.answerers import (Attribution, ExtractiveAnswerer, ExtractiveConfig, answer_kind, article_fact,
+                           asked_event, counted_noun, introduced_people, ordinals, ordinals_agree, readable_date,
+                           readable_time, relative_times, role_given, role_of, speaker_in, speaker_of, times_agree,
+                           unit_pattern, who_said, years_agree)
 from bot.prompts import PromptLibrary
 from index.bm25 import stem
 from index.build import pack_vectors
@@ -1482,3 +1482,64 @@ def test_a_time_is_no_predicate_a_yes_no_sentence_must_hold(answerer: Extractive
                make_passage(text, title="", chunk_id="fenhu")).abstained
     assert not ask(answerer, "Did Wu Xinming work in Jiangsu for years?",
                    make_passage(text, title="", chunk_id="fenhu")).abstained
+
+
+@pytest.mark.parametrize(("sentence", "speaker"), [
+    ("Wu Xinming, Secretary of the Nantong Municipal Party Committee, said this",
+     "Wu Xinming, Secretary of the Nantong Municipal Party Committee"),
+    ("On November 30 last year, General Secretary Xi Jinping emphasized at the symposium that we should go on.",
+     "General Secretary Xi Jinping"),
+    ("Local friends said that Wang Congde moved from Hangzhou to Ningxi.", "Local friends"),
+    ('The person from Ningxi Town said, "Ningxi Zai Shao is very famous."', "The person from Ningxi Town"),
+    ("According to the relevant person in charge of Yixing City, the ownership is clear.",
+     "the relevant person in charge of Yixing City"),
+    ('"We will build a park," said Xu Xiaoyu, director of Jingjiang City.', "Xu Xiaoyu, director of Jingjiang City"),
+    ("The plenary session pointed out that it is necessary to deepen the construction.", "The plenary session"),
+    # Nobody speaks: "can be said", a rhetorical "who says", a plain report.
+    ("It can be said to be both sides and it is necessary to make good use of it.", None),
+    ('Zhejiang has "bad flavor", but who says there is no good Baijiu in Zhejiang?', None),
+    ("On June 30, 2008, the Sutong Bridge was opened to traffic.", None),
+    # Someone speaks, not named here.
+    ("He said the park would open in May.", ""),
+])
+def test_speaker_in(sentence: str, speaker: str | None) -> None:
+    assert speaker_in(sentence) == speaker
+
+
+def test_speaker_of_reads_around_the_sentence() -> None:
+    # The line after it names who spoke.
+    assert speaker_of("We will build it.", after="Xu Xiaoyu, director of Jingjiang City, said.") == Attribution(
+        "Xu Xiaoyu, director of Jingjiang City", "Xu Xiaoyu, director of Jingjiang City, said.", "after")
+    # A quotation opened earlier in the paragraph and still open; once closed, the words are the article's own.
+    assert speaker_of("It will open in May.", paragraph=['Xu said, "The park is big.']) == Attribution(
+        "Xu", 'Xu said, "The park is big.', "before")
+    assert speaker_of("It will open in May.", paragraph=['Xu said, "The park is big."']) is None
+    # The interview paragraph it belongs to, however far back it opened.
+    before = ["The reporter met him in Nanjing.", "\n\nWu Xinming: When participating, I listened. It is far.",
+              "\n\nBecause it is separated by a river, it was slow."]
+    assert speaker_of("On June 30, 2008, the bridge opened.", before=before) == Attribution(
+        "Wu Xinming", "Wu Xinming: When participating, I listened.", "before")
+    assert speaker_of("Wu Xinming: I have worked in Suzhou.") == Attribution(
+        "Wu Xinming", "Wu Xinming: I have worked in Suzhou.", "sentence")
+    # "Release time:May 14" is no speaker; "I" with nobody named is someone unnamed; a report is nobody's.
+    assert speaker_of("It opened.", before=["Release time:May 14, 2024"]) is None
+    assert speaker_of("I have worked in Suzhou for a long time.") == ""
+    assert speaker_of("The bridge opened in 2008.") is None
+
+
+def test_who_said_cites_the_sentence_naming_the_speaker_in_an_earlier_chunk() -> None:
+    first = make_passage("The reporter met Wu Xinming.\n\nWu Xinming: When participating, I listened. It is far.",
+                         chunk_id="ws-1", start=0, end=79)
+    second = make_passage("It is far. On June 30, 2008, the bridge opened. It is busy.", chunk_id="ws-2", start=68,
+                          end=128)
+    said = who_said("On June 30, 2008, the bridge opened. [1]", second, [second, first])
+    assert said is not None and said.passage is first
+    assert said.attribution == Attribution("Wu Xinming", "Wu Xinming: When participating, I listened.", "before")
+    assert first.text[said.start:said.end] == "Wu Xinming: When participating, I listened."
+    # Not the passage quoted.
+    assert who_said("Something else entirely.", second, [first]) is None
+    # A report: the quoted sentence itself is cited.
+    alone = make_passage("The bridge opened in 2008. It is busy.", chunk_id="ws-3")
+    said = who_said("The bridge opened in 2008.", alone)
+    assert said is not None and said.attribution is None
+    assert alone.text[said.start:said.end] == "The bridge opened in 2008."

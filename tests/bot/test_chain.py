@@ -65,6 +65,9 @@ class FakeRetriever:
     def any_match(self, filters: SearchFilters) -> bool:
         return True
 
+    def article_of(self, passage: Passage) -> list[Passage]:
+        return [passage]
+
     def warm_up(self) -> None:
         pass
 
@@ -916,3 +919,33 @@ def test_articles_indexed_by_another_process_are_answered_without_a_restart(
     (corpus / MULTI).unlink()
     bot_index()
     assert pipeline.ask(SUTONG_QUESTION).abstained and pipeline.stats()["articles"] == 1
+
+
+def test_who_said_that_after_an_answer_names_nobody_for_a_report(pipeline: Pipeline, retriever: FakeRetriever) -> None:
+    first = pipeline.ask(SUTONG_QUESTION)
+    history = [{"role": "user", "content": SUTONG_QUESTION}, {"role": "assistant", "content": first.answer}]
+    answer = pipeline.ask("Who said that?", history=history)
+    assert answer.answer.startswith("Nobody is quoted saying it") and answer.answer.endswith("[1]")
+    assert not answer.abstained and answer.citations[0].quote == "The Sutong Bridge opened to traffic on June 30, 2008."
+    assert retriever.calls[-1]["query"] == "The Sutong Bridge opened to traffic on June 30, 2008."
+    # After a decline there is nothing to attribute: the question is asked as usual.
+    declined = [{"role": "user", "content": "Who won?"}, {"role": "assistant", "content": ABSTAIN}]
+    assert not pipeline.ask("Who said that?", history=declined).answer.startswith("Nobody")
+
+
+@pipeline_marks
+@pytest.mark.parametrize(("asked", "speaker", "cited"), [
+    # The sentence sits in an interview answer that opened a chunk earlier.
+    (SUTONG_QUESTION, "Wu Xinming said it.", "Wu Xinming: When participating"),
+    # The line after the quote names who spoke.
+    ("What does Jingjiang want to build?", "Xu Xiaoyu, director of Jingjiang City, said it.",
+     "Xu Xiaoyu, director of Jingjiang City, said."),
+    ("Where does the Ningxi zongzi name come from?", "Local friends said it.", "Local friends said that"),
+])
+def test_who_said_that_names_the_speaker_of_the_last_answer(seeds_pipeline: Pipeline, asked: str, speaker: str,
+                                                            cited: str) -> None:
+    history = [{"role": "user", "content": asked}, {"role": "assistant", "content": seeds_pipeline.ask(asked).answer}]
+    answer = seeds_pipeline.ask("who said that?", history=history)
+    assert answer.answer == f"{speaker} [1]"
+    [citation] = answer.citations
+    assert citation.quote.startswith(cited) and citation.text[citation.quote_start:citation.quote_end] == citation.quote

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.condense import (HeuristicCondenser, asks_for_opinion, exchanges, main_question, names_what_it_points_at,
+from bot.condense import (HeuristicCondenser, asks_for_opinion, asks_who_said, exchanges, main_question, names_what_it_points_at,
                           points_at_nothing, two_questions, written_out)
 from bot.small_talk import asks_what_is_indexed, small_talk_kind
 from tests.bot.conftest import SUTONG_FOLLOW_UP, SUTONG_QUESTION
@@ -513,3 +513,15 @@ def test_how_big_names_no_topic() -> None:
                {"role": "user", "content": "how big?"}, {"role": "assistant", "content": reply}]
     standalone = HeuristicCondenser().condense("who built it", history)
     assert "shibei" in standalone and "big" not in standalone
+
+
+@pytest.mark.parametrize(("question", "who_said"), [
+    ("Who said that?", True), ("who said it", True), ("ok, who said that?", True), ("says who?", True),
+    ("Whose words are those?", True), ("According to whom?", True), ("Who is being quoted?", True),
+    ("who is that quote from?", True), ("Who made that claim?", True), ("who said so?", True),
+    # A new question, or who did something: not who spoke in the last answer.
+    ("Who said the park would open in May?", False), ("Who said that the bridge opened?", False),
+    ("Who made it?", False), ("Who wrote that?", False), ("Who built it?", False),
+])
+def test_asks_who_said(question: str, who_said: bool) -> None:
+    assert asks_who_said(question) is who_said

@@ -15,7 +15,7 @@ SHIPPED = {
     "generative_answer": {"passages", "question", "abstain_message"}, "question_too_long": {"length", "limit"},
     "question_too_long_for_model": {"pieces", "limit"}, "small_talk": {"kind"}, "part_unanswered": {"question"}, "opinion": set(),
     "no_filter_match": {"filters"},
-    "library": {"count", "articles", "more"},
+    "library": {"count", "articles", "more"}, "said_by": {"speaker", "unnamed"},
 }
 
 
@@ -46,6 +46,11 @@ def test_shipped_prompts_render() -> None:
     assert prompts.render("small_talk", kind="greeting").startswith("Hello! Ask me a question about the news")
     assert prompts.render("small_talk", kind="thanks").startswith("You're welcome.")
     assert prompts.render("small_talk", kind="goodbye").startswith("Goodbye!")
+    assert prompts.render("said_by", speaker="Xu Xiaoyu, director of Jingjiang City", unnamed=False) == (
+        "Xu Xiaoyu, director of Jingjiang City, said it.")
+    assert prompts.render("said_by", speaker="Wu Xinming", unnamed=False) == "Wu Xinming said it."
+    assert prompts.render("said_by", speaker="", unnamed=False).startswith("Nobody is quoted saying it")
+    assert prompts.render("said_by", speaker="", unnamed=True) == "The article does not say who said it."
     abstain = prompts.render("abstain")
     assert abstain.startswith("The articles I have do not answer that question.")
     condensed = prompts.render("condense_question", question="How many vehicles use it?",
