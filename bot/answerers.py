@@ -15,7 +15,7 @@ import re
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Protocol
 
 import numpy as np
@@ -849,8 +849,11 @@ class ExtractiveAnswerer:
 
     def __init__(self, *, abstain_message: str, config: ExtractiveConfig | None = None, dimension: int = 384,
                  cache_size: int = 4096, article_fact_message: ArticleFactRenderer | None = None,
-                 nothing_more_message: str | None = None) -> None:
+                 nothing_more_message: str | None = None, yes_no_message: Callable[[str], str] | None = None) -> None:
         self.abstain_message = abstain_message
+        # "yes" or "no" -> the word opening the answer to a yes-no question the quote plainly settles
+        # (prompts/yes_no.txt); None: such answers are only quoted.
+        self.yes_no_message = yes_no_message
         # Said to "Tell me more" when everything on the subject has been quoted (prompts/nothing_more.txt).
         self.nothing_more_message = nothing_more_message or abstain_message
         # (title, field, value) -> the answer sentence; from prompts/article_fact.txt in the real pipeline.
@@ -891,6 +894,10 @@ class ExtractiveAnswerer:
         if fact is not None and (quoted.abstained or told is None
                                  or not any(told.search(c.quote) for c in quoted.citations)):
             return fact
+        if self.yes_no_message is not None and not quoted.abstained and quoted.citations:
+            verdict = yes_or_no(question, quoted.citations[0].quote)
+            if verdict is not None:
+                return replace(quoted, text=f"{self.yes_no_message(verdict)} {quoted.text}")
         return quoted
 
     def _quote(self, question: str, passages: Sequence[Passage], *, query_vector: np.ndarray | None,
@@ -1955,3 +1962,51 @@ def _chunk_start(passage: Passage) -> int:
 
 def _chunk_end(passage: Passage) -> int:
     return int(passage.metadata.get("end") or 0)
+
+
+# --- yes or no ----------------------------------------------------------------------------------------------------
+
+_NEGATION = re.compile(r"\b(?:not|no|never|neither|nor|none|nothing|without|hardly|unlike)\b|n['’]t\b", re.IGNORECASE)
+# A question weighing, bounding or hedging ("before 2010", "more than", "only", "also", "or"): the quote's words being
+# there do not settle it.
+_WEIGHED = re.compile(rf"\b(?:before|after|by|than|over|under|above|below|at\s+least|at\s+most|nearly|about|around|"
+                      rf"almost|approximately|roughly|only|just|still|yet|ever|also|too|already|or|either|every|all|"
+                      rf"each|any|always|first|last|most|least|really|actually|{_COMPARATIVES}|\w{{3,}}est)\b|"
+                      rf"\?.*\S", re.IGNORECASE)
+
+
+def yes_or_no(question: str, quote: str) -> str | None:
+    """"yes" when the quote holds every word of a plain yes-no question and no negation ("Did Wu Xinming work in
+    Suzhou?"); "no" when it holds every word but the year asked, and gives another ("Was the Sutong Bridge opened in
+    2010?" - "On June 30, 2008, ..."); else None: the quote is given without a verdict."""
+    if not _YES_NO.match(question) or _NEGATION.search(question) or _WEIGHED.search(question.strip().rstrip("?.! ")):
+        return None
+    if _NEGATION.search(quote):
+        return None
+    terms = _content_terms(question)
+    if not terms:
+        return None
+    told = frozenset(analyze(_spell_months(quote)))
+    missing = [t for t in terms if t not in told]
+    if not missing:
+        # Where, from where, to where: the place must stand there in the quote too ("held in Taizhou?" - "the Taizhou
+        # Huangyan ... Conference was held in Shanghai").
+        placed = _placed(quote)
+        return "yes" if _placed(question) <= placed else None
+    asked_years = set(_ANY_YEAR.findall(question))
+    if len(asked_years) == 1 and missing == list(asked_years) and set(_ANY_YEAR.findall(quote)) - asked_years:
+        return "no"
+    return None
+
+
+_PLACED = re.compile(r"\b(in|at|from|to|into|near|inside|within|on)\s+(?:the\s+)?([A-Za-z][\w'’-]*)", re.IGNORECASE)
+
+
+def _placed(text: str) -> frozenset[tuple[str, str]]:
+    """(preposition, the word it places, analysed) pairs: ("in", "taizhou") of "held in Taizhou"."""
+    pairs = set()
+    for match in _PLACED.finditer(text):
+        word = analyze(match.group(2))
+        if word:
+            pairs.add((match.group(1).lower(), word[0]))
+    return frozenset(pairs)

@@ -374,9 +374,13 @@ def _make_answerer(settings: Settings, prompts: PromptLibrary) -> Answerer:
             return prompts.render("article_fact", title=title, field=field, value=value)
 
         nothing_more = prompts.render("nothing_more") if "nothing_more" in prompts.names() else None
+        def yes_no_message(verdict: str) -> str:
+            return prompts.render("yes_no", verdict=verdict)
+
         return ExtractiveAnswerer(abstain_message=prompts.render("abstain"),
                                   config=ExtractiveConfig(max_sentences=settings.max_answer_sentences),
-                                  article_fact_message=article_fact_message, nothing_more_message=nothing_more)
+                                  article_fact_message=article_fact_message, nothing_more_message=nothing_more,
+                                  yes_no_message=yes_no_message if "yes_no" in prompts.names() else None)
     raise UsageError(f"Unknown answerer {settings.answerer!r}. Available: extractive.")
 
 

@@ -13,7 +13,7 @@ import pytest
 from bot.answerers import (Attribution, ExtractiveAnswerer, ExtractiveConfig, answer_kind, article_fact,
                            asked_event, counted_noun, introduced_people, ordinals, ordinals_agree, readable_date,
                            readable_time, relative_times, role_given, role_of, speaker_in, speaker_of, times_agree,
-                           unit_pattern, who_said, years_agree)
+                           unit_pattern, who_said, years_agree, yes_or_no)
 from bot.prompts import PromptLibrary
 from index.bm25 import stem
 from index.build import pack_vectors
@@ -1543,3 +1543,29 @@ def test_who_said_cites_the_sentence_naming_the_speaker_in_an_earlier_chunk() ->
     said = who_said("The bridge opened in 2008.", alone)
     assert said is not None and said.attribution is None
     assert alone.text[said.start:said.end] == "The bridge opened in 2008."
+
+
+SUTONG_OPENED = "On June 30, 2008, the Sutong Bridge, the first cross-river bridge in Nantong, was opened to traffic."
+
+
+@pytest.mark.parametrize(("question", "quote", "verdict"), [
+    ("Was the Sutong Bridge opened in 2008?", SUTONG_OPENED, "yes"),
+    ("Is the Sutong Bridge in Nantong?", SUTONG_OPENED, "yes"),
+    ("Was the Sutong Bridge opened in 2010?", SUTONG_OPENED, "no"),
+    ("Is Wufangzhai a Jiaxing brand?", "Wufangzhai and Zhenzhen Laolao are also Jiaxing brands.", "yes"),
+    # The place named, but not where it happened.
+    ("Was the Huangyan conference held in Taizhou?",
+     "Recently, the Taizhou Huangyan Conference was held in Shanghai.", None),
+    # A word of the question the quote lacks: no verdict, the quote alone.
+    ("Is the Sutong Bridge in Shanghai?", SUTONG_OPENED, None),
+    ("Was the Sutong Bridge opened in July 2010?", SUTONG_OPENED, None),
+    # Weighed, bounded or negated: the words being there do not settle it.
+    ("Was the Sutong Bridge opened before 2010?", SUTONG_OPENED, None),
+    ("Does the bridge carry more than 90,000 vehicles?", "The daily traffic has exceeded 90,000 vehicles.", None),
+    ("Wasn't the Sutong Bridge opened in 2008?", SUTONG_OPENED, None),
+    ("Did passenger numbers fall?", "Passenger numbers did not fall.", None),
+    # Not a yes-no question.
+    ("When was the Sutong Bridge opened?", SUTONG_OPENED, None),
+])
+def test_yes_or_no(question: str, quote: str, verdict: str | None) -> None:
+    assert yes_or_no(question, quote) == verdict

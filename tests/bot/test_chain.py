@@ -949,3 +949,15 @@ def test_who_said_that_names_the_speaker_of_the_last_answer(seeds_pipeline: Pipe
     assert answer.answer == f"{speaker} [1]"
     [citation] = answer.citations
     assert citation.quote.startswith(cited) and citation.text[citation.quote_start:citation.quote_end] == citation.quote
+
+
+@pipeline_marks
+@pytest.mark.parametrize(("question", "opening"), [
+    ("Was the Sutong Bridge opened in 2008?", "Yes. On June 30, 2008"),
+    ("Was the Sutong Bridge opened in 2010?", "No. On June 30, 2008"),
+    ("When was the Sutong Bridge opened?", "On June 30, 2008"),
+])
+def test_a_yes_no_question_the_quote_settles_gets_yes_or_no(seeds_pipeline: Pipeline, question: str,
+                                                            opening: str) -> None:
+    answer = seeds_pipeline.ask(question)
+    assert answer.answer.startswith(opening) and answer.citations

@@ -15,7 +15,7 @@ SHIPPED = {
     "generative_answer": {"passages", "question", "abstain_message"}, "question_too_long": {"length", "limit"},
     "question_too_long_for_model": {"pieces", "limit"}, "small_talk": {"kind"}, "part_unanswered": {"question"}, "opinion": set(),
     "no_filter_match": {"filters"},
-    "library": {"count", "articles", "more"}, "said_by": {"speaker", "unnamed"},
+    "library": {"count", "articles", "more"}, "said_by": {"speaker", "unnamed"}, "yes_no": {"verdict"},
 }
 
 
@@ -51,6 +51,7 @@ def test_shipped_prompts_render() -> None:
     assert prompts.render("said_by", speaker="Wu Xinming", unnamed=False) == "Wu Xinming said it."
     assert prompts.render("said_by", speaker="", unnamed=False).startswith("Nobody is quoted saying it")
     assert prompts.render("said_by", speaker="", unnamed=True) == "The article does not say who said it."
+    assert (prompts.render("yes_no", verdict="yes"), prompts.render("yes_no", verdict="no")) == ("Yes.", "No.")
     abstain = prompts.render("abstain")
     assert abstain.startswith("The articles I have do not answer that question.")
     condensed = prompts.render("condense_question", question="How many vehicles use it?",
