@@ -970,7 +970,7 @@ class ExtractiveAnswerer:
             groups = self._overview(supported, candidates)
         else:
             groups = self._compose(best, supported, candidates, explains=bool(_EXPLAINS.search(question)),
-                                   open_question=kind.name == "any", said=said)
+                                   open_question=kind.name == "any", said=said, listed=_counted_items(question))
         # A follow-up's answer does not open with the quote the bot gave last time when it has a new one to give
         # ("Xu Xiaoyu, director of Jingjiang City, said." again before the park). Alone, that quote stays: the
         # earlier answer may hold the follow-up's answer too ("5.2 square kilometers ... nearly 300 companies").
@@ -1091,14 +1091,15 @@ class ExtractiveAnswerer:
 
     def _compose(self, best: Candidate, supported: Sequence[Candidate],
                  candidates: Sequence[Candidate], *, explains: bool = False,
-                 open_question: bool = True, said: Sequence[str] = ()) -> list[list[Candidate]]:
+                 open_question: bool = True, said: Sequence[str] = (),
+                 listed: str | None = None) -> list[list[Candidate]]:
         """The runs of sentences to quote, each with its own [n]: the best sentence, with the sentence before it when
         it opens with "It"/"This" (the reader needs the antecedent) and the next one when that scores nearly as well
         (a list, a "first ..., second ..."; for a why question, more readily when it gives the reason the best one
         lacks); then a second supported sentence scoring nearly as well as the best, when the answer stays short (the
         reader sees both readings, not a coin toss between them)."""
         cfg = self.config
-        if enumeration := self._enumeration(best, candidates, open_question=open_question):
+        if enumeration := self._enumeration(best, candidates, open_question=open_question, listed=listed):
             return enumeration
         # (An antecedent the conversation has just quoted is not quoted again: "This fully reflects ...".)
         chosen = [c for c in self._with_antecedent(best, candidates) if c is best or not _already_said(c, said)]
@@ -1129,18 +1130,23 @@ class ExtractiveAnswerer:
         return [chosen]
 
     def _enumeration(self, best: Candidate, candidates: Sequence[Candidate], *,
-                     open_question: bool) -> list[list[Candidate]]:
+                     open_question: bool, listed: str | None = None) -> list[list[Candidate]]:
         """A best sentence that opens a list ("breakthroughs in three aspects: First, ...") with the sentences of its
         passage that go on with it ("The second is ...", "The third is ..."), however far apart; [] when it opens
-        none or none goes on with it within the answer's length. Only for an open question: "When did the bridge
-        open?" wants its date, not the list's next item."""
-        if not _ENUMERATES.search(best.text) or self.config.max_sentences < 2 or not open_question:
+        none or none goes on with it within the answer's length. Only for an open question, or one asking for as
+        many items as the list announces (`listed`, "In which three aspects ...?"): "When did the bridge open?"
+        wants its date, not the list's next item."""
+        opening = _ENUMERATES.search(best.text)
+        # The question counts the items the sentence announces: every item is asked for, however few of the
+        # question's words it holds.
+        counted = bool(listed and opening and re.search(rf"\b{listed}\b", opening.group(0), re.IGNORECASE))
+        if not opening or self.config.max_sentences < 2 or not (open_question or counted):
             return []
         run, seen = [best], {best.text}
         for c in _later_in_article(best, candidates):
             # (Only items the question asks about as much: "Which cooperation models ...?" asks about the first.)
             if (c.text not in seen and _ENUMERATION_GOES_ON.match(c.text)
-                    and c.coverage >= self.config.enumeration_coverage_ratio * best.coverage):
+                    and (counted or c.coverage >= self.config.enumeration_coverage_ratio * best.coverage)):
                 run.append(c)
                 seen.add(c.text)
                 if len(run) >= self.config.max_sentences:
@@ -1568,6 +1574,8 @@ def _key_terms(question: str, terms: Sequence[str]) -> tuple[str, ...]:
     # something, "Metro Line 3", stays.)
     bounds = {t for m in _ANY_YEAR.findall(question) + _BOUND_FIGURE.findall(question) + _checked_figures(question)
               for t in analyze(m)} if _YES_NO.match(question) else set()
+    # Nor a small count of items, which articles spell out: "the 3 breakthroughs" - "in three aspects".
+    bounds |= {m.group(1) for m in _COUNTED_ITEMS.finditer(question) if m.group(1).isdigit()}
     return tuple(t for t in terms if t in proper or (t[0].isdigit() and t not in stray and t not in bounds))
 
 
@@ -2010,3 +2018,17 @@ def _placed(text: str) -> frozenset[tuple[str, str]]:
         if word:
             pairs.add((match.group(1).lower(), word[0]))
     return frozenset(pairs)
+
+
+_COUNTED_ITEMS = re.compile(r"\b(two|three|four|five|six|[2-6])\s+(?:main\s+|key\s+|major\s+)?[a-z]+s\b", re.IGNORECASE)
+_COUNT_WORDS = {"2": "two", "3": "three", "4": "four", "5": "five", "6": "six"}
+
+
+def _counted_items(question: str) -> str | None:
+    """The number of items a question asks for, as a word: "three" of "In which three aspects ...?", "What are the 3
+    breakthroughs?"; None when it counts none."""
+    match = _COUNTED_ITEMS.search(question)
+    if match is None:
+        return None
+    count = match.group(1).lower()
+    return _COUNT_WORDS.get(count, count)

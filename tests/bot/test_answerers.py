@@ -807,6 +807,12 @@ def test_a_list_opened_in_one_sentence_is_quoted_with_its_later_items(answerer: 
     # A question about the first item gets its details, not the list.
     models = ask(answerer, "Which cooperation models is Nantong exploring?", one, two)
     assert "enclave incubation" in models.text and "third" not in models.text
+    # A question counting the items asks for all of them, however it is worded ("In which", a digit).
+    for question in ("In which three aspects will Nantong seek breakthroughs?",
+                     "What are the 3 breakthroughs Nantong seeks?"):
+        counted = ask(answerer, question, one, two)
+        assert [c.quote.split(",")[0].split(":")[-1].strip()[:14] for c in counted.citations] == [
+            "First", "The second is ", "The third is t"], question
 
 
 def test_tell_me_more_goes_on_in_the_article_the_last_answer_quoted(answerer: ExtractiveAnswerer) -> None:
