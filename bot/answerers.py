@@ -188,7 +188,7 @@ _ANSWER_NAME = re.compile(r"(?<![.!?]\s)(?<!^)\b[A-Z][a-z]+(?:-[a-z]+)?(?:[\s-][
 @dataclass(frozen=True)
 class AnswerKind:
     # date | day | time | alias | number | size | population | distance | money | percent | length | duration | age |
-    # frequency | person | role | rank | place | direction | named | comparison | any
+    # frequency | person | role | rank | place | direction | named | owner | comparison | any
     name: str
     # What a "named" answer names ("river" in "Which river ...?"), as an analysed term; None: any name.
     head: str | None = None
@@ -257,6 +257,15 @@ class AnswerKind:
                      if not (self.head in _FIRM_NOUNS and _PLACE_BEFORE.search(sentence, 0, m.start()))]
             names += [subject.group(1)] if subject else []
             return new([n for n in names if self._names_head(n) and not set(analyze(n)) <= _WHEN_WORDS])
+        if self.name == "owner":
+            # "the 'backyard' of Taizhou", "Jiaxing brands", "Shanghai's one-hour commuting circle", "belongs to
+            # Shanghai".
+            if self.head is None:
+                return bool(_ANSWER_NAME.search(sentence))
+            head = rf"\b{re.escape(self.head)}\w*[\"”']?"
+            owner = re.compile(rf"{head}\s+of\s+(?:the\s+)?([A-Z][\w'’-]*)|([A-Z][\w'’-]*)(?:['’]s)?\s+"
+                               rf"(?:[\w'’\"“-]+\s+){{0,2}}{head}|\bbelongs?\s+to\s+(?:the\s+)?([A-Z][\w'’-]*)")
+            return new([next(g for g in m.groups() if g) for m in owner.finditer(sentence)])
         if self.name == "rank":
             return new(_ORDINAL.findall(sentence) + _TOP.findall(sentence))
         if self.name == "time":
@@ -357,7 +366,7 @@ _KIND_RULES: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
                    r"(?:[\w'’-]+\s+){0,4}?(?:rate|ratio|(?<!main )(?<!key )(?<!central )(?<!public )figure|amount|"
                    r"volume|total|count|capacity)s?\b(?!\s+(?:of|for)\s+"
                    r"(?:the\s+)?(?:reasons?|ways?|steps?)\b)"),
-        ("person", r"^\s*(?:who|whom|whose)\b|\bwhich (?:person|official|secretary|leader|engineer|director|mayor)\b"),
+        ("person", r"^\s*(?:who|whom)\b|\bwhich (?:person|official|secretary|leader|engineer|director|mayor)\b"),
         # "Where does Kunshan rank?" asks for a place in a ranking ("ranked first"), not a place on the map.
         # ("Where is the top-ranked university?" asks where.)
         ("rank", r"\b(?:where|how (?:high|well|low)) (?:does|did|do|is|was|are|were) .{1,60}(?<!-)\brank(?:s|ed)?"
@@ -555,6 +564,10 @@ _NAME_OF_PERSON = re.compile(rf"\bnames?\s+of\s+(?:the|this|that|a|an)\s+(?:[\w-
                              rf"spokesperson|correspondent|interviewer|speaker)s?\b", re.IGNORECASE)
 
 
+_WHOSE = re.compile(r"^\W*whose\s+((?:[\w'’-]+\s+){0,3}?[\w'’-]+)\s+(?:is|are|was|were|does|do|did|has|have|had|"
+                    r"will|would|can|could)\b", re.IGNORECASE)
+
+
 def answer_kind(question: str) -> AnswerKind:
     counted = counted_noun(question)
     if sides := _sides(question):
@@ -563,6 +576,11 @@ def answer_kind(question: str) -> AnswerKind:
         return AnswerKind("role", counted=counted, who=who)
     if _NAME_OF_PERSON.search(question):
         return AnswerKind("person", counted=counted)
+    if whose := _WHOSE.match(question):
+        # "Whose backyard is Huangyan?", "Whose brands are they?": a person's, a city's or a company's, named with
+        # what the question names ("the 'backyard' of Taizhou", "Jiaxing brands").
+        head = analyze(whose.group(1).split()[-1].split("-")[-1])
+        return AnswerKind("owner", head[0] if head else None, counted=counted)
     for name, pattern in _KIND_RULES:
         if match := pattern.search(question):
             if name == "named":

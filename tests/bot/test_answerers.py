@@ -149,6 +149,9 @@ def ask(answerer: ExtractiveAnswerer, question: str, *passages, **options):
     ("What is the company's position?", "any"),
     ("What is Kunshan's title?", "any"),  # a place's, not a person's post
     ("What is Nantong's role?", "any"),
+    # Whose: any owner, named with what the question names.
+    ("Whose backyard is Huangyan?", "owner"),
+    ("Whose one-hour commuting circle does Nantong belong to?", "owner"),
 ])
 def test_answer_kind(question: str, kind: str) -> None:
     assert answer_kind(question).name == kind
@@ -347,6 +350,15 @@ def test_a_named_answer_knows_what_it_names(question: str, head: str | None) -> 
      "Which is richer, Kunshan or Jiangyin?", True),
     ("comparison", "Kunshan ranked first among the top 100 counties.", "Which is richer, Kunshan or Jiangyin?", False),
     ("comparison", "Kunshan and Jiangyin signed an agreement.", "Which is richer, Kunshan or Jiangyin?", False),
+    ("owner", 'Huangyan is known as the "backyard" of Taizhou.', "Whose backyard is Huangyan?", True),
+    ("owner", "Wufangzhai and Zhenzhen Laolao are also Jiaxing brands.", "Whose brands are Wufangzhai and Zhenzhen "
+     "Laolao?", True),
+    ("owner", "Nantong belongs to the one-hour commuting circle of Shanghai.",
+     "Whose one-hour commuting circle does Nantong belong to?", True),
+    # A name, but not the owner of what is asked about.
+    ("owner", "Under the leadership of the Provincial Government, the collaborative zone has been solved.",
+     "Whose idea was the collaborative zone?", False),
+    ("owner", "Huangyan has high forest coverage.", "Whose backyard is Huangyan?", False),
 ])
 def test_answer_kind_found_in(kind: str, sentence: str, question: str, found: bool) -> None:
     assert dataclasses.replace(answer_kind(question), name=kind).found_in(sentence, question) is found
