@@ -1600,7 +1600,15 @@ def _key_terms(question: str, terms: Sequence[str]) -> tuple[str, ...]:
 def _checked_figures(question: str) -> list[str]:
     """The figures of a quantity a question gives ("200,000 vehicles", "40%"), not those naming something ("Line 3")."""
     return [m.group(1) for m in _QUANTITY_GIVEN.finditer(question)
-            if len(words := question[:m.start()].split()) < 2 or not words[-1][:1].isupper()]
+            if len(words := question[:m.start()].split()) < 2 or not words[-1][:1].isupper()
+            # ("Shibei High-tech City 52 square kilometers": a measure after a name.)
+            or _UNIT_AFTER.match(question, m.end())]
+
+
+_UNIT_AFTER = re.compile(r"\s*(?:%|percent\b|per\s*cent\b|(?:square\s+|sq\.?\s+)?(?:kilomet(?:er|re)s?|km|met(?:er|re)s?|"
+                         r"miles?|hectares?|acres?|mu)\b|(?:million|billion|thousand|hundred|yuan|dollars?|rmb|tons?|"
+                         r"tonnes?|vehicles?|cars?|people|persons?|residents?|companies|enterprises|years?|months?|"
+                         r"days?|hours?|minutes?)\b)", re.IGNORECASE)
 
 
 _QUANTITY_GIVEN = re.compile(r"\b(\d[\d,]*(?:\.\d+)?)(?=\s*(?:%|\s[a-z]))")
@@ -2022,7 +2030,23 @@ def yes_or_no(question: str, quote: str) -> str | None:
     asked_years = set(_ANY_YEAR.findall(question))
     if len(asked_years) == 1 and missing == list(asked_years) and set(_ANY_YEAR.findall(quote)) - asked_years:
         return "no"
+    # A measure: "Is Shibei 10 square kilometers?" - "only 5.2 square kilometers" (not "exceeded 90,000 vehicles",
+    # which 50,000 may well be within).
+    figures = [m for m in _QUANTITY_GIVEN.finditer(question) if _UNIT_AFTER.match(question, m.end())]
+    if len(figures) == 1 and missing == analyze(figures[0].group(1)):
+        unit = analyze(_UNIT_AFTER.match(question, figures[0].end()).group(0))
+        for told_figure in re.finditer(r"(?<![\d.,])(\d[\d,]*(?:\.\d+)?)", quote):
+            after = _UNIT_AFTER.match(quote, told_figure.end())
+            if (after is not None and analyze(after.group(0)) == unit
+                    and not _BOUNDED_BEFORE.search(quote, 0, told_figure.start())):
+                return "no"
     return None
+
+
+# "more than 90,000", "nearly 300", "as high as 130,000": a bound, not the figure itself.
+_BOUNDED_BEFORE = re.compile(r"\b(?:more\s+than|over|above|exceed(?:s|ed)?|nearly|almost|about|around|approximately|"
+                             r"at\s+least|at\s+most|up\s+to|as\s+(?:high|many|much)\s+as|less\s+than|under|"
+                             r"below|fewer\s+than)\s*$", re.IGNORECASE)
 
 
 _PLACED = re.compile(r"\b(in|at|from|to|into|near|inside|within|on)\s+(?:the\s+)?([A-Za-z][\w'’-]*)", re.IGNORECASE)

@@ -1584,6 +1584,12 @@ SUTONG_OPENED = "On June 30, 2008, the Sutong Bridge, the first cross-river brid
     ("Did passenger numbers fall?", "Passenger numbers did not fall.", None),
     # Not a yes-no question.
     ("When was the Sutong Bridge opened?", SUTONG_OPENED, None),
+    # A measure the quote gives otherwise, after a name; but not a bound the asked figure may be within.
+    ("Is Shibei High-tech City 10 square kilometres?", "Shibei High-tech City is only 5.2 square kilometers.", "no"),
+    ("Is Shibei High-tech City 5.2 square kilometers?", "Shibei High-tech City is only 5.2 square kilometers.",
+     "yes"),
+    ("Does the Sutong Bridge carry 50,000 vehicles a day?",
+     "The Sutong Bridge daily traffic has exceeded 90,000 vehicles a day.", None),
 ])
 def test_yes_or_no(question: str, quote: str, verdict: str | None) -> None:
     assert yes_or_no(question, quote) == verdict
