@@ -640,6 +640,9 @@ class Candidate:
     # of another of a series ("the first cross-river bridge" for "the fourth river crossing"): the articles would
     # answer a question that was not asked.
     agrees: bool = True
+    # The name the question asks for is in the sentence before, which "it" or "the company" stands for: the answer
+    # quotes both.
+    leans_back: bool = False
 
 
 # A yes-no question is answered by the sentence saying the opposite too: "Is Nantong south of the Yangtze?" - "the
@@ -751,6 +754,13 @@ _ELSE = re.compile(r"\b(?:what|who|which|where|how|anything|something|anyone|any
 _ABOUT_THE_SUBJECT = frozenset(analyze("else more next detail details anything further other others another go "
                                        "continue then after afterwards later matter important importance significant "
                                        "significance special happen happened mean means"))
+def _stands_for_a_name(sentence: str, kind: AnswerKind) -> bool:
+    """Does the sentence call what the question asks the name of by its kind alone: "chief engineer of the company"
+    for "Which company ...?"."""
+    return kind.head is not None and re.search(rf"\b(?:the|this|that)\s+{re.escape(kind.head)}\w*\b", sentence,
+                                               re.IGNORECASE) is not None
+
+
 _ANAPHORIC_START = re.compile(r"^\W*(?:it|its|this|these|those|that|they|their|such|he|she|his|her)\b", re.IGNORECASE)
 
 
@@ -1195,7 +1205,7 @@ class ExtractiveAnswerer:
 
     @staticmethod
     def _with_antecedent(sentence: Candidate, candidates: Sequence[Candidate]) -> list[Candidate]:
-        if not _ANAPHORIC_START.match(sentence.text):
+        if not (_ANAPHORIC_START.match(sentence.text) or sentence.leans_back):
             return [sentence]
         previous = next((c for c in candidates if c.passage.chunk_id == sentence.passage.chunk_id
                          and c.index == sentence.index - 1), None)
@@ -1313,10 +1323,12 @@ class ExtractiveAnswerer:
                     else float(passage.dense_score or 0.0)
                 kind_ok = kind.found_in(sentence, question) and all(
                     re.search(u, sentence, re.IGNORECASE) for u in units)
-                if not kind_ok and kind.name in ("named", "person") and j > 0 and _ANAPHORIC_START.match(sentence):
-                    # "It is the only city north of the Yangtze ...": the name it stands for is in the sentence
-                    # before, which the answer quotes with it.
-                    kind_ok = kind.found_in(passage.text[spans[j - 1][0]:spans[j - 1][1]], question)
+                leans_back = False
+                if not kind_ok and kind.name in ("named", "person") and j > 0 and (
+                        _ANAPHORIC_START.match(sentence) or _stands_for_a_name(sentence, kind)):
+                    # "It is the only city north of the Yangtze ...", "Meng Qingdong, chief engineer of the company":
+                    # the name it stands for is in the sentence before, which the answer quotes with it.
+                    kind_ok = leans_back = kind.found_in(passage.text[spans[j - 1][0]:spans[j - 1][1]], question)
                 # "Is Meng Qingdong the director of Canny?" - "Meng Qingdong, chief engineer of the company": the post
                 # he holds answers, however far the sentence reads from the question.
                 gives_post = asks_post and holds_a_post(sentence, people)
@@ -1355,7 +1367,8 @@ class ExtractiveAnswerer:
                                             and times_agree(asked_times, sentence)
                                             and years_agree(asked_years, sentence)
                                             and role is not False
-                                            and ordinals_agree(asked_ordinals, sentence, previous)))
+                                            and ordinals_agree(asked_ordinals, sentence, previous),
+                                            leans_back=leans_back))
         candidates.sort(key=lambda c: -c.score)
         return candidates
 

@@ -1593,3 +1593,14 @@ SUTONG_OPENED = "On June 30, 2008, the Sutong Bridge, the first cross-river brid
 ])
 def test_yes_or_no(question: str, quote: str, verdict: str | None) -> None:
     assert yes_or_no(question, quote) == verdict
+
+
+def test_the_company_a_sentence_names_by_its_kind_is_the_one_the_sentence_before_names(
+        answerer: ExtractiveAnswerer) -> None:
+    text = ("In June, a new batch of elevators from Suzhou Canny was put into use on Metro Line 11. Meng Qingdong, "
+            "chief engineer of the company, said the cost was 450,000 yuan.")
+    draft = ask(answerer, "Which company is Meng Qingdong the chief engineer of?",
+                make_passage(text, chunk_id="company-1", title="Elevators"))
+    assert not draft.abstained and "Suzhou Canny" in draft.text and "chief engineer of the company" in draft.text
+    # One [n] for the two sentences, which form one quote.
+    assert draft.text.count("[1]") == 1 and len(draft.citations) == 1
