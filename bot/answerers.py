@@ -1934,11 +1934,13 @@ def speaker_of(sentence: str, *, before: Sequence[str] = (), paragraph: Sequence
     of Jingjiang City, said."), or the interview paragraph it belongs to ("Wu Xinming: ...", the latest opening any
     paragraph of `before`, the article's text before it). None: nobody; it is the article's own account. "": someone
     speaks who is not named (a pronoun, or "I" with no interview speaker)."""
-    if (line := _SPEAKER_LINE.match(sentence)) is not None:
-        return Attribution(line.group("who"), sentence, "sentence")
+    # (Words the sentence gives to someone are theirs, in an interview answer too: "Wu Xinming: ... General
+    # Secretary Xi Jinping pointed out that ...".)
     own = speaker_in(sentence)
     if own:
         return Attribution(own, sentence, "sentence")
+    if (line := _SPEAKER_LINE.match(sentence)) is not None:
+        return Attribution(line.group("who"), sentence, "sentence")
     if after and _ONLY_ATTRIBUTION.match(" ".join(after.split())):
         who = speaker_in(after)
         if who:
@@ -2087,3 +2089,20 @@ def _counted_items(question: str) -> str | None:
         return None
     count = match.group(1).lower()
     return _COUNT_WORDS.get(count, count)
+
+
+def sentence_saying(words: str, passages: Sequence[Passage]) -> tuple[Passage, str] | None:
+    """The sentence of the passages that says `words` ("Ningxi Zai Shao is very famous" - 'The person from Ningxi
+    Town said, "Coincidentally, Ningxi Zai Shao is very famous ..."'): the one holding most of their terms, at least
+    four in five of them; the best-ranked passage first among equals. None when none holds enough."""
+    terms = frozenset(analyze(_spell_months(words)))
+    if not terms:
+        return None
+    best: tuple[float, Passage, str] | None = None
+    for passage in passages:
+        for start, end in _sentence_spans(passage):
+            sentence = passage.text[start:end]
+            share = len(terms & frozenset(analyze(_spell_months(sentence)))) / len(terms)
+            if share >= 0.8 and (best is None or share > best[0]):
+                best = (share, passage, sentence)
+    return (best[1], best[2]) if best is not None else None

@@ -15,10 +15,10 @@ from typing import Any
 
 from langchain_core.runnables import Runnable, RunnableConfig
 
-from bot.answerers import Answerer, Draft, ExtractiveAnswerer, IdfLookup, readable_date, who_said
+from bot.answerers import (Answerer, Attribution, Draft, ExtractiveAnswerer, IdfLookup, readable_date,
+                           sentence_saying, who_said)
 from bot.condense import (Condenser, HeuristicCondenser, Turn, asks_for_opinion, asks_who_said,
-                           main_question,
-                           names_what_it_points_at, points_at_nothing, two_questions)
+                           main_question, names_what_it_points_at, points_at_nothing, said_what, two_questions)
 from bot.errors import UsageError
 from bot.indexing import open_store
 from bot.prompts import PromptLibrary
@@ -143,6 +143,18 @@ class Pipeline:
                               timings_ms={"retrieve": _ms(retrieved - started), "answer": _ms(done - retrieved),
                                           "total": _ms(done - started)},
                               standalone_question=standalone, passages=passages)
+        if (words := said_what(question)) is not None and "said_by" in self.prompts.names():
+            # "Who said Ningxi Zai Shao is very famous?": the sentence saying it, and who speaks there (when the
+            # article names no one, the question is asked as usual).
+            found = self._who_said(words, k=k, filters=search_filters, named_only=True)
+            if found is not None:
+                passages, draft, retrieved, standalone = found
+                done = time.perf_counter()
+                return Answer(question=message, answer=draft.text, abstained=draft.abstained,
+                              citations=draft.citations,
+                              timings_ms={"retrieve": _ms(retrieved - started), "answer": _ms(done - retrieved),
+                                          "total": _ms(done - started)},
+                              standalone_question=standalone, passages=passages)
         # (In a conversation, the lead-up is no turn of its own: "Oh nice, I had never heard of it." would push the
         # answer it follows out of the conversation.)
         asked_in = history if not lead or history else [{"role": "user", "content": lead}]
@@ -224,18 +236,30 @@ class Pipeline:
                 joined_drafts([d for d in (draft, other) if not d.abstained], unanswered), retrieved,
                 f"{standalone} {other_standalone}")
 
-    def _who_said(self, last: str, *, k: int | None,
-                  filters: SearchFilters | None) -> tuple[list[Passage], Draft, float, str] | None:
-        """Who speaks in the first quote of `last`, the bot's last answer: found by searching for the quote itself,
-        then read from its article (its sentence, an open quotation, the interview paragraph it belongs to). None
-        when the last answer quoted nothing, or its quote is not found (the question is then asked as usual)."""
-        quote = next((q.strip() for q in CITATION_MARKER.split(last) if q.strip()), "")
-        if not quote or not CITATION_MARKER.search(last):
-            return None
+    def _who_said(self, last: str, *, k: int | None, filters: SearchFilters | None,
+                  named_only: bool = False) -> tuple[list[Passage], Draft, float, str] | None:
+        """Who speaks in the first quote of `last`, the bot's last answer (or, `named_only`, in the sentence saying
+        the words `last` gives): found by searching for the quote itself, then read from its article (its sentence,
+        an open quotation, the interview paragraph it belongs to). None when the last answer quoted nothing, or its
+        quote is not found, or (`named_only`) the article names no speaker: the question is then asked as usual."""
+        if named_only:
+            quote = last
+        else:
+            quote = next((q.strip() for q in CITATION_MARKER.split(last) if q.strip()), "")
+            if not quote or not CITATION_MARKER.search(last):
+                return None
         passages = self.retriever.retrieve(quote, k=k, filters=filters)
         retrieved = time.perf_counter()
         standalone = f"Who said: {quote}"
-        for passage in passages:
+        if named_only:
+            saying = sentence_saying(quote, passages)
+            if saying is None:
+                return None
+            passages_first = [saying[0], *(p for p in passages if p is not saying[0])]
+            quote = saying[1]
+        else:
+            passages_first = passages
+        for passage in passages_first:
             said = who_said(quote, passage)
             if said is None:
                 continue
@@ -243,6 +267,8 @@ class Pipeline:
                 # Perhaps an interview's: what its article says before the quote tells.
                 said = who_said(quote, passage, self.retriever.article_of(passage)) or said
             found = said.attribution
+            if named_only and not isinstance(found, Attribution):
+                return None
             if found == "":
                 return passages, Draft(self.prompts.render("said_by", speaker="", unnamed=True), True, []), \
                     retrieved, standalone

@@ -251,6 +251,22 @@ _WHO_SAID = re.compile(
     r")\s*[?.!]*\s*$", re.IGNORECASE)
 
 
+# "Who said Ningxi Zai Shao is very famous?": who speaks, in the sentence saying it.
+_WHO_SAID_WHAT = re.compile(r"^\W*who\s+(?:said|says|stated|claimed|claims|pointed\s+out|points\s+out|noted|stressed|"
+                            r"emphasi[sz]ed|told\s+(?:the\s+)?reporters?)\s+(?:that\s+)?(?P<what>.+?)\W*$",
+                            re.IGNORECASE)
+
+
+def said_what(question: str) -> str | None:
+    """What "Who said ...?" asks who said ("Ningxi Zai Shao is very famous"); None for another question, or for
+    "Who said that?", which asks about the bot's last answer."""
+    match = _WHO_SAID_WHAT.match(" ".join(question.split()))
+    if match is None or asks_who_said(question):
+        return None
+    what = match.group("what")
+    return what if len(what.split()) >= 3 else None
+
+
 def asks_who_said(question: str) -> bool:
     """Does the message ask who said what the bot has just quoted ("Who said that?", "says who?")?"""
     return bool(_WHO_SAID.match(" ".join(question.split())))

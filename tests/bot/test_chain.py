@@ -963,3 +963,19 @@ def test_a_yes_no_question_the_quote_settles_gets_yes_or_no(seeds_pipeline: Pipe
                                                             opening: str) -> None:
     answer = seeds_pipeline.ask(question)
     assert answer.answer.startswith(opening) and answer.citations
+
+
+@pipeline_marks
+@pytest.mark.parametrize(("question", "reply", "cited"), [
+    ("Who said Ningxi Zai Shao is very famous?", "The person from Ningxi Town said it. [1]",
+     "The person from Ningxi Town said"),
+    # Words given to someone inside an interview answer are theirs, not the interviewee's.
+    ("Who said that Nantong's transportation is now very convenient?", "General Secretary Xi Jinping said it. [1]",
+     "Wu Xinming: When participating"),
+])
+def test_who_said_the_words_names_who_speaks_in_the_sentence_saying_them(seeds_pipeline: Pipeline, question: str,
+                                                                         reply: str, cited: str) -> None:
+    answer = seeds_pipeline.ask(question)
+    assert answer.answer == reply
+    [citation] = answer.citations
+    assert citation.quote.startswith(cited) and citation.text[citation.quote_start:citation.quote_end] == citation.quote

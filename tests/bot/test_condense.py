@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.condense import (HeuristicCondenser, asks_for_opinion, asks_who_said, exchanges, main_question, names_what_it_points_at,
+from bot.condense import (HeuristicCondenser, asks_for_opinion, asks_who_said, exchanges, said_what, main_question, names_what_it_points_at,
                           points_at_nothing, two_questions, written_out)
 from bot.small_talk import asks_what_is_indexed, small_talk_kind
 from tests.bot.conftest import SUTONG_FOLLOW_UP, SUTONG_QUESTION
@@ -525,3 +525,13 @@ def test_how_big_names_no_topic() -> None:
 ])
 def test_asks_who_said(question: str, who_said: bool) -> None:
     assert asks_who_said(question) is who_said
+
+
+@pytest.mark.parametrize(("question", "words"), [
+    ("Who said Ningxi Zai Shao is very famous?", "Ningxi Zai Shao is very famous"),
+    ("who pointed out that Nantong's transportation is convenient", "Nantong's transportation is convenient"),
+    ("Who said that?", None), ("Who said so?", None), ("Who said it first?", None),
+    ("Who built the Sutong Bridge?", None), ("What did Xu Xiaoyu say?", None),
+])
+def test_said_what(question: str, words: str | None) -> None:
+    assert said_what(question) == words
