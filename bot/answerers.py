@@ -1698,6 +1698,8 @@ _WHEN_VERB = re.compile(r"^\W*(?i:when|where|(?:on |in )?what (?:date|day|year|m
 # a participle ("held", "released").
 _EVENT_VERBS = frozenset("""open start begin launch end close finish complete release hold sign approve visit leave
 join build found establish announce publish issue propose introduce pass adopt move return retire die arrive""".split())
+_WHEN_DID = re.compile(r"^\W*(?i:when|(?:on |in )?what (?:date|day|year|month))\s+(?i:did|does|do|will)\s+"
+                       r"(?P<rest>.+)$")
 _WHERE_EVENTS = frozenset("born held founded established built signed launched released opened published announced "
                           "convened hosted staged".split())
 _PARTICIPLE = re.compile(r"[a-z]{2,}ed|held|built|begun|made|set|won|led|chosen|given|shown|taken|written|born")
@@ -1707,9 +1709,17 @@ def asked_event(question: str) -> frozenset[str] | None:
     """The event a question asking when ends with, as analysed terms ("hold", "meet", ... for "When was the session
     held?"):
     a date the sentence gives is the event's only when the sentence (or the one before) tells of it ("When did Line
-    11 open?" is not answered by "elevators were put into use on Line 11 in June"). None: the question ends
-    otherwise ("When did Wu Xinming leave Suzhou?", "... call for breakthroughs in integration?")."""
+    11 open?" is not answered by "elevators were put into use on Line 11 in June"). An event verb may come before
+    what follows it ("When did Xi Jinping visit Nantong?", "When did the bridge close for repairs?"). None: the
+    question names no event verb ("... call for breakthroughs in integration?", "When did it happen?")."""
     match = _WHEN_VERB.match(question)
+    if (match is None or match.group("verb") not in _EVENT_VERBS) and (plain := _WHEN_DID.match(question)):
+        # The event a question names before what follows it: "When did the Sutong Bridge close for repairs?",
+        # "When did Xi Jinping visit Nantong?".
+        verb = next((w for w in re.findall(r"\b[a-z]+\b", plain.group("rest")) if w in _EVENT_VERBS), None)
+        if verb is not None:
+            terms = analyze(verb)
+            return _EVENT_ALIKE.get(terms[0], frozenset(terms[:1])) if terms else None
     if match is None:
         return None
     verb = match.group("verb")

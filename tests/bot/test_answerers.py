@@ -655,12 +655,12 @@ def test_abstains_when_the_supported_sentence_scores_far_below_the_best(answerer
     # Best: dense 0.9 + coverage 1.0 + kind 0 (no date) + rank 0.15 = 2.05.
     best = make_passage("The Sutong Bridge opened to traffic with a big ceremony.", title="", dense=0.9)
     # Supported: dense 0.5 + coverage 0.75 + kind 0.35 + rank 0.15 / 2 = 1.675, 0.375 below it (gap allowed 0.15).
-    supported = make_passage("The Sutong Bridge saw traffic jams in 2010.", chunk_id="p2", title="", dense=0.5,
+    supported = make_passage("The Sutong Bridge fully opened in 2010.", chunk_id="p2", title="", dense=0.5,
                              rank=2)
     assert ask(answerer, question, best, supported).abstained
     lenient = ExtractiveAnswerer(abstain_message=ABSTAIN, config=ExtractiveConfig(max_score_gap=0.5))
     draft = ask(lenient, question, best, supported)
-    assert draft.text == "The Sutong Bridge saw traffic jams in 2010. [1]"
+    assert draft.text == "The Sutong Bridge fully opened in 2010. [1]"
     assert draft.citations[0].chunk_id == "p2"
 
 
@@ -1246,8 +1246,11 @@ def test_role_given(question: str, sentence: str, before: str, given: bool | Non
     ("Where are the elevators installed?", None),
     ("Where is Canny Elevator based?", None),
     ("What year did the bridge open?", "open"),
+    # The event named before what follows it.
+    ("When did Wu Xinming leave Suzhou?", "leave"),
+    ("When did the Sutong Bridge close for repairs?", "close"),
+    ("When did Xi Jinping visit Nantong?", "visit"),
     # Ending otherwise: a name, a noun, a verb any event is asked with.
-    ("When did Wu Xinming leave Suzhou?", None),
     ("When did the Political Bureau call for breakthroughs in integration?", None),
     ("When did it happen?", None),
     ("when will they be done", None),
