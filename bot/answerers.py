@@ -80,12 +80,15 @@ _DAY = re.compile(rf"\b(?:(?:{MONTHS})\.?\s+\d{{1,2}}(?:st|nd|rd|th)?\b|"
 _ALIAS = re.compile(r"\b(?:known as|(?:called|calls)(?!\s+(?:for|on|upon)\b)|call it|dubbed|nicknamed|nickname|"
                     r"reputation as|reputed as|hailed as|"
                     r"praised as|regarded as|referred to as|title of)\b", re.IGNORECASE)
-_NUMBER = re.compile(r"\b\d[\d,.]*\b|\b(?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|"
-                     r"thirty|forty|fifty|hundred|thousand|million|billion|trillion|half|dozens?|tens)\b",
-                     re.IGNORECASE)
+# A number written out: "eighty-six", "fourteen", "a hundred".
+_NUMBER_WORD = (r"(?:(?:twenty|thirty|forty|fifty|sixty|seventy|eighty|ninety)(?:-(?:one|two|three|four|five|six|seven|"
+                r"eight|nine))?|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|thirteen|fourteen|"
+                r"fifteen|sixteen|seventeen|eighteen|nineteen|hundred|thousand|million|billion|trillion)")
+_NUMBER = re.compile(rf"\b\d[\d,.]*\b|\b{_NUMBER_WORD}\b|\b(?:half|dozens?|tens)\b", re.IGNORECASE)
 _YEAR_ONLY = re.compile(r"^(?:1[89]|20)\d{2}$")
-_MONEY = re.compile(r"\b(?:yuan|rmb|dollars?|usd|euros?|\$|¥|€)|\b\d[\d,.]*\s*(?:million|billion|trillion)\b",
-                    re.IGNORECASE)
+# (A currency sign stands before its figure: "$4.50", "€ 20".)
+_MONEY = re.compile(r"\b(?:yuan|rmb|dollars?|usd|euros?|pounds?)\b|[$¥€£]\s?\d|\b\d[\d,.]*\s*(?:million|billion|"
+                    r"trillion)\b", re.IGNORECASE)
 _DURATION = re.compile(r"\b(?:\d+|one|two|three|four|five|six|seven|eight|nine|ten|half|nearly|about)\b[\w\s-]{0,20}?"
                        r"\b(?:minutes?|hours?|days?|weeks?|months?|years?|decades?)\b", re.IGNORECASE)
 _LENGTH = re.compile(r"\b\d[\d,.]*\s*(?:-\s*)?(?:meters?|metres?|kilometers?|kilometres?|km|miles?|feet|foot|ft)\b",
@@ -118,7 +121,8 @@ _POPULATION = re.compile(r"\b\d[\d,.]*\s*(?:hundred|thousand|million|billion)?\s
 # How far, in time: "the one-hour commuting circle", "about 40 minutes" (not "in the past three years").
 _TRAVEL_TIME = re.compile(r"\b(?:\d+|an?|one|two|three|four|five|six|ten|half|nearly|about)\b[\w\s-]{0,12}?"
                           r"\b(?:minutes?|hours?)\b", re.IGNORECASE)
-_PERCENT = re.compile(r"\d+(?:\.\d+)?\s*(?:%|percent)|\b\d+/\d+\b", re.IGNORECASE)
+_PERCENT = re.compile(rf"(?:\d+(?:\.\d+)?|\b{_NUMBER_WORD})\s*(?:%|percent\b|per\s+cent\b)|\b\d+/\d+\b",
+                      re.IGNORECASE)
 _FRACTION = re.compile(r"\b(?:half|one[- ]third|two[- ]thirds|a third|one[- ]quarter|a quarter|three[- ]quarters|"
                        r"majority|minority)\b", re.IGNORECASE)
 # A person's name: two or three capitalised words ("Wu Xinming", "Meng Qingdong"), not an organisation or place.
@@ -1279,8 +1283,9 @@ class ExtractiveAnswerer:
         counted_as = {counted, *_COUNTED_ALIKE.get(counted, ())} if counted else set()
         asked_ordinals = ordinals(question)
         asked_role = role_of(question)
+        titled = _holder_pattern(question)
         # ("Where was Wu Xinming born?" is not answered by where he worked.)
-        event = asked_event(question) if kind.name in ("date", "day", "place") else None
+        event = asked_event(question) if kind.name in ("date", "day", "place", "money") else None
         # ("Which is the largest of the 19 parks?" is not answered by the sentence counting them.)
         superlative = asked_superlative(question)
         candidates: list[Candidate] = []
@@ -1358,6 +1363,7 @@ class ExtractiveAnswerer:
                                                 t in near or not _OPPOSITE.get(t, frozenset()).isdisjoint(near)
                                                 for t in predicate),
                                             all_named_here=gives_post or role is True or (
+                                                titled is not None and titled.search(sentence) is not None) or (
                                                 only_names and all(t in near for t in named_terms)) or (
                                                 (typed_lower or coded) and near_coverage >= 0.999 and (
                                                     len(terms) >= 2 or (shouted is not None
@@ -1698,6 +1704,7 @@ _WHEN_VERB = re.compile(r"^\W*(?i:when|where|(?:on |in )?what (?:date|day|year|m
 # a participle ("held", "released").
 _EVENT_VERBS = frozenset("""open start begin launch end close finish complete release hold sign approve visit leave
 join build found establish announce publish issue propose introduce pass adopt move return retire die arrive""".split())
+_COST_TO = re.compile(r"\bcost\s+to\s+([a-z]{3,})\b", re.IGNORECASE)
 _WHEN_DID = re.compile(r"^\W*(?i:when|(?:on |in )?what (?:date|day|year|month))\s+(?i:did|does|do|will)\s+"
                        r"(?P<rest>.+)$")
 _WHERE_EVENTS = frozenset("born held founded established built signed launched released opened published announced "
@@ -1710,8 +1717,13 @@ def asked_event(question: str) -> frozenset[str] | None:
     held?"):
     a date the sentence gives is the event's only when the sentence (or the one before) tells of it ("When did Line
     11 open?" is not answered by "elevators were put into use on Line 11 in June"). An event verb may come before
-    what follows it ("When did Xi Jinping visit Nantong?", "When did the bridge close for repairs?"). None: the
-    question names no event verb ("... call for breakthroughs in integration?", "When did it happen?")."""
+    what follows it ("When did Xi Jinping visit Nantong?", "When did the bridge close for repairs?"). So is what a
+    cost is asked of ("How much did the ferry cost to build?": a ticket's price is no answer). None: the question
+    names no event verb ("... call for breakthroughs in integration?", "When did it happen?")."""
+    if (cost := _COST_TO.search(question)) is not None:
+        # "How much did the new ferry cost to build?": the price of a ticket is no cost of building it.
+        terms = analyze(cost.group(1))
+        return _EVENT_ALIKE.get(terms[0], frozenset(terms[:1])) if terms else None
     match = _WHEN_VERB.match(question)
     if (match is None or match.group("verb") not in _EVENT_VERBS) and (plain := _WHEN_DID.match(question)):
         # The event a question names before what follows it: "When did the Sutong Bridge close for repairs?",
@@ -2116,3 +2128,23 @@ def sentence_saying(words: str, passages: Sequence[Passage]) -> tuple[Passage, s
             if share >= 0.8 and (best is None or share > best[0]):
                 best = (share, passage, sentence)
     return (best[1], best[2]) if best is not None else None
+
+
+# "Who is the fire chief?": a title asked about alone, held by whoever the sentence names with it.
+_WHO_IS_THE = re.compile(r"^\W*who\s+(?:is|was)\s+the\s+(?P<title>[a-z][a-z'’-]*(?:\s+[a-z][a-z'’-]*){0,3})\s*[?.!]*\s*$",
+                         re.IGNORECASE)
+_PERSON_NAME = r"(?-i:[A-Z][\w'’-]+(?:\s+[A-Z][\w'’-]+){1,2})"
+# ("deputy mayor Xu Hong" is not the mayor.)
+_NOT_QUALIFIED = r"(?<!deputy )(?<!vice )(?<!vice-)(?<!former )(?<!assistant )(?<!acting )(?<!executive )"
+
+
+def _holder_pattern(question: str) -> re.Pattern[str] | None:
+    """For "Who is the fire chief?": a sentence naming someone with that title, "Fire chief Daniel Reyes said ..." or
+    "Daniel Reyes, the fire chief, ..."; it answers however far it reads from the question. None for any other
+    question."""
+    match = _WHO_IS_THE.match(" ".join(question.split()))
+    if match is None or not re.search(_ROLE_WORDS, match.group("title"), re.IGNORECASE):
+        return None
+    title = r"\s+".join(re.escape(w) for w in match.group("title").split())
+    return re.compile(rf"(?i:{_NOT_QUALIFIED}\b{title})\s+{_PERSON_NAME}|{_PERSON_NAME},\s+(?i:the\s+)?"
+                      rf"(?i:{_NOT_QUALIFIED}{title})\b", re.IGNORECASE)

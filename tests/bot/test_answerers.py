@@ -350,6 +350,13 @@ def test_a_named_answer_knows_what_it_names(question: str, head: str | None) -> 
      "Which is richer, Kunshan or Jiangyin?", True),
     ("comparison", "Kunshan ranked first among the top 100 counties.", "Which is richer, Kunshan or Jiangyin?", False),
     ("comparison", "Kunshan and Jiangyin signed an agreement.", "Which is richer, Kunshan or Jiangyin?", False),
+    # A currency sign stands before its figure; a percentage may be written out.
+    ("money", "Tickets cost $4.50 for adults and $2 for children.", "How much does a ticket cost?", True),
+    ("money", "The repairs will cost €900,000.", "How much will the repairs cost?", True),
+    ("money", "The ferry crossing takes 25 minutes.", "How much does a ticket cost?", False),
+    ("percent", "Eighty-six percent of the 112 teachers who voted backed the strike.",
+     "What share of teachers backed the strike?", True),
+    ("percent", "Most of the 112 teachers who voted backed the strike.", "What percent backed the strike?", False),
     ("owner", 'Huangyan is known as the "backyard" of Taizhou.', "Whose backyard is Huangyan?", True),
     ("owner", "Wufangzhai and Zhenzhen Laolao are also Jiaxing brands.", "Whose brands are Wufangzhai and Zhenzhen "
      "Laolao?", True),
@@ -1246,6 +1253,9 @@ def test_role_given(question: str, sentence: str, before: str, given: bool | Non
     ("Where are the elevators installed?", None),
     ("Where is Canny Elevator based?", None),
     ("What year did the bridge open?", "open"),
+    # What a cost is asked of.
+    ("How much did the new ferry cost to build?", "build"),
+    ("How much did Canny's new lifts cost to develop?", "develop"),
     # The event named before what follows it.
     ("When did Wu Xinming leave Suzhou?", "leave"),
     ("When did the Sutong Bridge close for repairs?", "close"),
@@ -1607,3 +1617,19 @@ def test_the_company_a_sentence_names_by_its_kind_is_the_one_the_sentence_before
     assert not draft.abstained and "Suzhou Canny" in draft.text and "chief engineer of the company" in draft.text
     # One [n] for the two sentences, which form one quote.
     assert draft.text.count("[1]") == 1 and len(draft.citations) == 1
+
+
+@pytest.mark.parametrize(("question", "answers"), [
+    ("Who is the fire chief?", True),
+    ("Who is the head librarian?", False),  # another title
+    ("Who is the mayor?", False),  # the deputy mayor is not the mayor
+])
+def test_who_is_the_title_is_answered_by_the_name_given_with_it(answerer: ExtractiveAnswerer, question: str,
+                                                                answers: bool) -> None:
+    # Far in meaning from the question (dense 0.2), but it names who holds the title.
+    text = ("Fire chief Daniel Reyes said crews used two boats to reach residents. Deputy mayor Ann Lee thanked "
+            "them.")
+    draft = ask(answerer, question, make_passage(text, chunk_id="fire-1", title="Storm", dense=0.2))
+    assert draft.abstained is not answers
+    if answers:
+        assert draft.text.startswith("Fire chief Daniel Reyes said")
