@@ -332,10 +332,16 @@ _KIND_RULES: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
         # ("spent" alone is as often time as money: "the zone where he spent eight years".)
         ("money", r"\bhow much (?:money|(?:did|does) .* (?:cost|spend)|(?:was|were) (?:.* )?(?:invest|spent)|"
                   r"(?:is|are|will|did|does|do|has|have) .* invest)|"
+                  # (Not "Who voted against the budget?", "When was the budget passed?": who and when ask theirs.)
+                  r"^(?!\W*(?:who|whom|whose|when|where|why)\b).*"
                   r"\b(?:cost|price|budget|investment|invested|worth|funding|salary|revenue|pay|paid|subsid\w*)\b"),
         ("percent", r"\b(?:what|which) (?:percentage|proportion|share|fraction|part)\b|\bpercent|"
                     r"\bhow (?:big|large) a (?:share|proportion|part|percentage|fraction)\b|"
                     r"\bhow much of\b"),
+        # ("How long is the ferry crossing?": a journey lasts, "a 25-minute crossing".)
+        ("duration", r"\bhow long (?:is|was|are|were|will be) (?:the|a|an|its) (?:[\w'’-]+ ){0,3}?(?:crossing|journey|"
+                     r"trip|drive|ride|flight|commute|wait|delay|voyage|sailing|walk|meeting|session|visit|strike|"
+                     r"closure|stay|tour|course|programme|program|shift)s?\b"),
         ("length", r"\bhow (?:long|wide|tall|high) (?:is|was|are|were) (?:the|a|an|it|its)\b|\bwhat is the length\b"),
         ("duration", r"\bhow long\b|\bfor how many (?:years|months|days)\b|\bhow (?:quick|quickly|soon)\b"),
         ("time", r"\b(?:what|which) time of (?:the )?day\b|\bat what (?:hour|time of day)\b"),

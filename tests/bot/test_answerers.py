@@ -149,6 +149,13 @@ def ask(answerer: ExtractiveAnswerer, question: str, *passages, **options):
     ("What is the company's position?", "any"),
     ("What is Kunshan's title?", "any"),  # a place's, not a person's post
     ("What is Nantong's role?", "any"),
+    # A money word the question names is not what "who" or "when" ask for.
+    ("Who voted against the budget?", "person"),
+    ("When was the budget passed?", "date"),
+    ("What is the budget?", "money"),
+    # A journey lasts; a bridge is long.
+    ("How long is the ferry crossing to Gull Island?", "duration"),
+    ("How long is the Sutong Bridge?", "length"),
     # Whose: any owner, named with what the question names.
     ("Whose backyard is Huangyan?", "owner"),
     ("Whose one-hour commuting circle does Nantong belong to?", "owner"),
