@@ -89,7 +89,7 @@ _YEAR_ONLY = re.compile(r"^(?:1[89]|20)\d{2}$")
 # (A currency sign stands before its figure: "$4.50", "€ 20".)
 _MONEY = re.compile(r"\b(?:yuan|rmb|dollars?|usd|euros?|pounds?)\b|[$¥€£]\s?\d|\b\d[\d,.]*\s*(?:million|billion|"
                     r"trillion)\b", re.IGNORECASE)
-_DURATION = re.compile(r"\b(?:\d+|one|two|three|four|five|six|seven|eight|nine|ten|half|nearly|about)\b[\w\s-]{0,20}?"
+_DURATION = re.compile(rf"\b(?:\d+|{_NUMBER_WORD}|half|nearly|about)\b[\w\s-]{{0,20}}?"
                        r"\b(?:minutes?|hours?|days?|weeks?|months?|years?|decades?)\b", re.IGNORECASE)
 _LENGTH = re.compile(r"\b\d[\d,.]*\s*(?:-\s*)?(?:meters?|metres?|kilometers?|kilometres?|km|miles?|feet|foot|ft)\b",
                      re.IGNORECASE)

@@ -364,6 +364,8 @@ def test_a_named_answer_knows_what_it_names(question: str, head: str | None) -> 
     ("percent", "Eighty-six percent of the 112 teachers who voted backed the strike.",
      "What share of teachers backed the strike?", True),
     ("percent", "Most of the 112 teachers who voted backed the strike.", "What percent backed the strike?", False),
+    ("duration", "Luke Miller ran the bakery for the last twelve years.", "How long did he run it?", True),
+    ("number", "The bakery employs nine people.", "How many people does it employ?", True),
     ("owner", 'Huangyan is known as the "backyard" of Taizhou.', "Whose backyard is Huangyan?", True),
     ("owner", "Wufangzhai and Zhenzhen Laolao are also Jiaxing brands.", "Whose brands are Wufangzhai and Zhenzhen "
      "Laolao?", True),
