@@ -1378,7 +1378,10 @@ class ExtractiveAnswerer:
                                             and (superlative is None or not superlative.isdisjoint(near))
                                             and times_agree(asked_times, sentence)
                                             and years_agree(asked_years, sentence)
-                                            and role is not False
+                                            # ("Who is Jiangsu's party secretary?": someone named by that
+                                            # title, not a meeting of the Jiangsu Party Committee.)
+                                            and (role is True if asked_role is not None and kind.name == "person"
+                                                 else role is not False)
                                             and ordinals_agree(asked_ordinals, sentence, previous),
                                             leans_back=leans_back))
         candidates.sort(key=lambda c: -c.score)

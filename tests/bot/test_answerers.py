@@ -1642,3 +1642,13 @@ def test_who_is_the_title_is_answered_by_the_name_given_with_it(answerer: Extrac
     assert draft.abstained is not answers
     if answers:
         assert draft.text.startswith("Fire chief Daniel Reyes said")
+
+
+def test_who_holds_a_title_of_a_body_needs_someone_named_by_it(answerer: ExtractiveAnswerer) -> None:
+    """A sentence about the body, naming someone else, did answer "Who is Jiangsu's party secretary?"."""
+    meeting = make_passage("The Jiangsu Provincial Party Committee held a plenary meeting, at which Wu Xinming made "
+                           "an exchange speech.", chunk_id="role-1", title="Meeting")
+    assert ask(answerer, "Who is Jiangsu's provincial party secretary?", meeting).abstained
+    titled = make_passage("Xin Changxing, secretary of the Jiangsu Provincial Party Committee, presided over the "
+                          "plenary meeting.", chunk_id="role-2", title="Meeting")
+    assert "Xin Changxing" in ask(answerer, "Who is Jiangsu's provincial party secretary?", titled).text
