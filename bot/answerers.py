@@ -1620,9 +1620,16 @@ def _key_terms(question: str, terms: Sequence[str]) -> tuple[str, ...]:
     # something, "Metro Line 3", stays.)
     bounds = {t for m in _ANY_YEAR.findall(question) + _BOUND_FIGURE.findall(question) + _checked_figures(question)
               for t in analyze(m)} if _YES_NO.match(question) else set()
+    # Nor where a yes-no question places what it asks about: "Was the 2019 symposium held in Hefei?" is answered by
+    # the sentence holding it in Wuhu.
+    if _YES_NO.match(question):
+        bounds |= {t for m in _PLACED_NAME.findall(question) for t in analyze(m)}
     # Nor a small count of items, which articles spell out: "the 3 breakthroughs" - "in three aspects".
     bounds |= {m.group(1) for m in _COUNTED_ITEMS.finditer(question) if m.group(1).isdigit()}
-    return tuple(t for t in terms if t in proper or (t[0].isdigit() and t not in stray and t not in bounds))
+    return tuple(t for t in terms if t not in bounds and (t in proper or (t[0].isdigit() and t not in stray)))
+
+
+_PLACED_NAME = re.compile(r"\b(?:held|hosted|located|based|built|opened|staged)\s+(?:in|at)\s+((?-i:[A-Z][\w'’-]*))")
 
 
 def _checked_figures(question: str) -> list[str]:

@@ -958,6 +958,8 @@ def test_who_said_that_names_the_speaker_of_the_last_answer(seeds_pipeline: Pipe
     ("When was the Sutong Bridge opened?", "On June 30, 2008"),
     # A measure after a name is checked, not taken for part of the name: the quote gives the size.
     ("Is Shibei High-tech City 10 square kilometres?", "No. Shibei High-tech City is only 5.2"),
+    # Where it was held need not be where the sentence holds it: the quote tells (no verdict on places).
+    ("Was the Huangyan conference held in Beijing?", "Recently, the Taizhou Huangyan Green Industry Development"),
 ])
 def test_a_yes_no_question_the_quote_settles_gets_yes_or_no(seeds_pipeline: Pipeline, question: str,
                                                             opening: str) -> None:
