@@ -339,9 +339,9 @@ _KIND_RULES: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
                     r"\bhow (?:big|large) a (?:share|proportion|part|percentage|fraction)\b|"
                     r"\bhow much of\b"),
         # ("How long is the ferry crossing?": a journey lasts, "a 25-minute crossing".)
-        ("duration", r"\bhow long (?:is|was|are|were|will be) (?:the|a|an|its) (?:[\w'’-]+ ){0,3}?(?:crossing|journey|"
-                     r"trip|drive|ride|flight|commute|wait|delay|voyage|sailing|walk|meeting|session|visit|strike|"
-                     r"closure|stay|tour|course|programme|program|shift)s?\b"),
+        ("duration", r"\bhow long (?:is|was|are|were|will be) (?:the|a|an|its) (?:[\w'’-]+ ){0,3}?"
+                     r"(?:crossing|journey|trip|drive|ride|flight|commute|wait|delay|voyage|sailing|walk|meeting|"
+                     r"session|visit|strike|closure|stay|tour|course|programme|program|shift)s?\b"),
         ("length", r"\bhow (?:long|wide|tall|high) (?:is|was|are|were) (?:the|a|an|it|its)\b|\bwhat is the length\b"),
         ("duration", r"\bhow long\b|\bfor how many (?:years|months|days)\b|\bhow (?:quick|quickly|soon)\b"),
         ("time", r"\b(?:what|which) time of (?:the )?day\b|\bat what (?:hour|time of day)\b"),
@@ -1640,8 +1640,9 @@ def _checked_figures(question: str) -> list[str]:
             or _UNIT_AFTER.match(question, m.end())]
 
 
-_UNIT_AFTER = re.compile(r"\s*(?:%|percent\b|per\s*cent\b|(?:square\s+|sq\.?\s+)?(?:kilomet(?:er|re)s?|km|met(?:er|re)s?|"
-                         r"miles?|hectares?|acres?|mu)\b|(?:million|billion|thousand|hundred|yuan|dollars?|rmb|tons?|"
+_UNIT_AFTER = re.compile(r"\s*(?:%|percent\b|per\s*cent\b|(?:square\s+|sq\.?\s+)?(?:kilomet(?:er|re)s?|km|"
+                         r"met(?:er|re)s?|miles?|hectares?|acres?|mu)\b|(?:million|billion|thousand|hundred|yuan|"
+                         r"dollars?|rmb|tons?|"
                          r"tonnes?|vehicles?|cars?|people|persons?|residents?|companies|enterprises|years?|months?|"
                          r"days?|hours?|minutes?)\b)", re.IGNORECASE)
 
@@ -1718,9 +1719,11 @@ _WHEN_VERB = re.compile(r"^\W*(?i:when|where|(?:on |in )?what (?:date|day|year|m
                         r"(?i:(?P<passive>was|were|is|are)|did|does|do|will)\b.*\s(?P<verb>[a-z]+)\W*$")
 # Verbs an event is asked with in their plain form ("When did it open?"); a last word after "was" is one when it is
 # a participle ("held", "released").
-_EVENT_VERBS = frozenset("""open start begin launch end close finish complete release hold sign approve visit leave
-join build found establish announce publish issue propose introduce pass adopt move return retire die arrive""".split())
-_COST_TO = re.compile(r"\bcost\s+to\s+([a-z]{3,})\b", re.IGNORECASE)
+_EVENT_VERBS = frozenset("""open reopen start begin launch end close finish complete release hold sign approve visit
+leave join build found establish announce publish issue propose introduce pass adopt move return retire die arrive""".split())
+# (Only what a thing costs to make or mend: "to take the ferry" may be told as "tickets cost $4.50".)
+_COST_TO = re.compile(r"\bcost\s+to\s+(build|construct|develop|complete|renovate|restore|upgrade|expand|install|"
+                      r"produce|research|design)\b", re.IGNORECASE)
 _WHEN_DID = re.compile(r"^\W*(?i:when|(?:on |in )?what (?:date|day|year|month))\s+(?i:did|does|do|will)\s+"
                        r"(?P<rest>.+)$")
 _WHERE_EVENTS = frozenset("born held founded established built signed launched released opened published announced "
@@ -1765,7 +1768,7 @@ def asked_event(question: str) -> frozenset[str] | None:
 
 # An event is told in other words too: a session "held" is one that "met", an exhibition held one that "opened".
 _EVENT_GROUPS = tuple(frozenset(analyze(line)) for line in (
-    "hold held meet met convene convened open opened launch inaugurate",
+    "hold held meet met convene convened open opened reopen reopened launch inaugurate",
     "release released publish issue announce unveil",
     "build built construct complete completed finish finished",
     "start begin began begun launch",
@@ -1894,17 +1897,25 @@ def _sentence_spans(passage: Passage) -> list[tuple[int, int]]:
 # --- who said it --------------------------------------------------------------------------------------------------
 
 # The verbs that give words to a speaker: "said", "pointed out", "told reporters".
-_SAY = (r"(?:said|says|pointed\s+out|points\s+out|noted|notes|stated|states|stressed|stresses|emphasi[sz]ed|"
-        r"emphasi[sz]es|added|adds|explained|explains|announced|announces|revealed|reveals|remarked|recalled|warned|"
-        r"insisted|argued|declared|told\s+(?:reporters|the\s+reporter|journalists|[A-Z][\w'’-]*(?:\s+[A-Z][\w'’-]*)*))")
-_SAID_BY = re.compile(rf"\b{_SAY}\b", re.IGNORECASE)
+_SAY = (r"(?:said|says|pointed\s+out|points\s+out|noted|stated|stressed|stresses|emphasi[sz]ed|emphasi[sz]es|"
+        r"added|explained|explains|announced|announces|introduced|revealed|reveals|remarked|recalled|warned|insisted|"
+        r"argued|declared|told\s+(?:reporters|the\s+reporter|journalists|[A-Z][\w'’-]*(?:\s+[A-Z][\w'’-]*)*))")
+# (Not "the said project".)
+_SAID_BY = re.compile(rf"(?<!\bthe\s)\b{_SAY}\b", re.IGNORECASE)
 # "It can be said to be ...", "as was said": nobody speaks.
 _PASSIVE_BEFORE = re.compile(r"\b(?:be|been|being|is|are|was|were|it)\s*$", re.IGNORECASE)
-# ", said Xu Xiaoyu, director of Jingjiang City."
-_SAID_AFTER = re.compile(rf"[,\"”]\s*{_SAY}\s+(?P<who>(?-i:[A-Z])[^.;:!?\"“”]{{1,160}}?)\s*[.!]?\s*$", re.IGNORECASE)
+# ", said Xu Xiaoyu, director of Jingjiang City.", ", said city engineer Maria Costa.", ", said the trade commissioner."
+_SAID_AFTER = re.compile(rf"[,\"”]\s*{_SAY}\s+(?P<who>(?:the\s+)?(?:[a-z][\w'’-]*\s+){{0,3}}(?-i:[A-Z])"
+                         rf"[^.;:!?\"“”]{{1,160}}?|the\s+[a-z][\w'’ -]{{2,60}}?)\s*[.!]?\s*$", re.IGNORECASE)
+# "According to the relevant person in charge of Yixing City, ...": a person or a body, not "the plan".
 _ACCORDING_TO = re.compile(r"\baccording\s+to\s+(?P<who>(?:the\s+)?[^,.;:\"“”]{3,120}?)\s*(?:,|$)", re.IGNORECASE)
+# A post after a name: "Secretary of the Party Committee", "chief engineer of the company", "the head of ...".
+_POST_START = re.compile(rf"^(?:the\s+|a\s+|an\s+)?(?:[\w'’-]+\s+){{0,3}}?{_TITLES}\b", re.IGNORECASE)
+_SPEAKING_WORD = re.compile(rf"(?-i:\b[A-Z])|\b(?:{_TITLES}|person|people|spokes\w*|charge|source|residents?|"
+                            rf"officials?|experts?|analysts?|organi[sz]ers?)\b", re.IGNORECASE)
 # A paragraph of an interview opens with who speaks: "Wu Xinming: I have worked in Suzhou ...".
-_SPEAKER_LINE = re.compile(r"(?:^|\n)[ \t]*(?P<who>[A-Z][\w'’-]+(?:[ \t]+[A-Z][\w'’-]+){1,3})[ \t]*[:：][ \t]*(?=\S)")
+_SPEAKER_LINE = re.compile(r"(?:^|\n)[ \t]*(?P<who>[A-Z][\w'’-]+(?:[ \t]+[A-Z][\w'’-]+){1,3})[ \t]*[:：][ \t]*"
+                           r"(?=\S)")
 _NOT_A_SPEAKER = frozenset("he she they it we i you who which that this these those there here one".split())
 _FIRST_PERSON = re.compile(r"\b(?:I|we|my|our|us|me)\b|\bI['’]")
 _OPEN_QUOTE = re.compile(rf"\b{_SAY}\s*[,:]?\s*[\"“]", re.IGNORECASE)
@@ -1927,20 +1938,26 @@ def speaker_in(sentence: str) -> str | None:
     text = " ".join(sentence.split())
     if (after := _SAID_AFTER.search(text)) is not None:
         return _speaker_phrase(after.group("who"))
-    if (according := _ACCORDING_TO.search(text)) is not None:
-        return _speaker_phrase(according.group("who"))
     for match in _SAID_BY.finditer(text):
         before = text[:match.start()].rstrip()
         if not before or _PASSIVE_BEFORE.search(before):
             continue
-        pieces = [p.strip() for p in re.split(r"[,;]\s*", before)]
-        if len(pieces) >= 3 and not pieces[-1] and pieces[-2] and pieces[-3]:
-            # "Wu Xinming, Secretary of the Nantong Municipal Party Committee, said": a name and its post.
-            who = _speaker_phrase(f"{_clause_subject(pieces[-3])}, {pieces[-2]}")
+        # (A sentence end is a clause's too: "He chatted. He revealed ..." gives "He".)
+        pieces = [p.strip() for p in re.split(r"[,;]\s*|(?<=[.!?])\s+", before)]
+        if len(pieces) >= 3 and not pieces[-1]:
+            # "Wu Xinming, Secretary of the Nantong Municipal Party Committee, said": a name and its post;
+            # "Lin Zhengguo, Secretary of the Party Committee of Wangji Town, Siyang County, said": the name first.
+            # (The name is the earliest piece, at most three before the verb, followed by a post.)
+            first = next((k for k in range(max(0, len(pieces) - 4), len(pieces) - 2)
+                          if re.search(r"[A-Z][\w'’-]*$", _clause_subject(pieces[k]))
+                          and _POST_START.match(pieces[k + 1])), len(pieces) - 3)
+            who = _speaker_phrase(", ".join([_clause_subject(pieces[first]), *pieces[first + 1:-1]]))
         else:
             who = _speaker_phrase(_clause_subject(pieces[-1]))
         if who is not None:
             return who
+    if (according := _ACCORDING_TO.search(text)) is not None and _SPEAKING_WORD.search(according.group("who")):
+        return _speaker_phrase(according.group("who"))
     return None
 
 
@@ -2068,7 +2085,8 @@ def yes_or_no(question: str, quote: str) -> str | None:
     2010?" - "On June 30, 2008, ..."); else None: the quote is given without a verdict."""
     if not _YES_NO.match(question) or _NEGATION.search(question) or _WEIGHED.search(question.strip().rstrip("?.! ")):
         return None
-    if _NEGATION.search(quote):
+    if _NEGATION.search(quote) or _UNSETTLED.search(quote) or len(_SENTENCE_BREAK.split(quote.strip())) > 1:
+        # (Nor does a plan, a condition or a quote of several sentences settle it: "will begin ... unless".)
         return None
     terms = _content_terms(question)
     if not terms:
@@ -2077,9 +2095,17 @@ def yes_or_no(question: str, quote: str) -> str | None:
     missing = [t for t in terms if t not in told]
     if not missing:
         # Where, from where, to where: the place must stand there in the quote too ("held in Taizhou?" - "the Taizhou
-        # Huangyan ... Conference was held in Shanghai").
-        placed = _placed(quote)
-        return "yes" if _placed(question) <= placed else None
+        # Huangyan ... Conference was held in Shanghai"). The question's words must stand together, in one clause
+        # ("Did Keller score from a corner?" - "Keller scored twice, and Hassan added a third from a corner"), and
+        # a year or figure it asks about must be the quote's only one ("opened in 1962 and was widened in 1985");
+        # a post it names must not be qualified there ("deputy mayor").
+        if not _placed(question) <= _placed(quote) or _QUALIFIED.search(quote) or (
+                re.search(r"\d", question)
+                and len(set(re.findall(r"\d[\d,.]*\d|\d", _DAY_OF_MONTH.sub(" ", quote)))) > 1):
+            return None
+        clauses = [frozenset(analyze(_spell_months(c))) for c in _CLAUSE_BREAK.split(quote)]
+        asked = [t for t in terms if t not in frozenset(analyze(" ".join(_PROPER.findall(question))))]
+        return "yes" if any(all(t in c for t in asked) for c in clauses) else None
     asked_years = set(_ANY_YEAR.findall(question))
     if len(asked_years) == 1 and missing == list(asked_years) and set(_ANY_YEAR.findall(quote)) - asked_years:
         return "no"
@@ -2102,6 +2128,15 @@ _BOUNDED_BEFORE = re.compile(r"\b(?:more\s+than|over|above|exceed(?:s|ed)?|nearl
                              r"below|fewer\s+than)\s*$", re.IGNORECASE)
 
 
+# The day of a date ("June 30, 2008"): no figure of its own.
+_DAY_OF_MONTH = re.compile(rf"\b(?:{MONTHS})\.?\s+\d{{1,2}}(?:st|nd|rd|th)?\b", re.IGNORECASE)
+# A plan, a forecast or a condition: what it says has not happened.
+_UNSETTLED = re.compile(r"\b(?:will|would|could|may|might|unless|if|plans?|planned|expected|expects|aims?|proposed|"
+                        r"intends?)\b", re.IGNORECASE)
+_SENTENCE_BREAK = re.compile(r"(?<=[.!?])\s+(?=[A-Z\"“])")
+# Where one clause of a sentence ends and another begins: ", and defender ...", "; ", "... and was widened".
+_CLAUSE_BREAK = re.compile(r",\s+(?:and|but|while|whereas|which|who)\s+|;\s+|\s+and\s+(?=(?:was|were|is|are|has|have|"
+                           r"had|then|also|later)\b)", re.IGNORECASE)
 _PLACED = re.compile(r"\b(in|at|from|to|into|near|inside|within|on)\s+(?:the\s+)?([A-Za-z][\w'’-]*)", re.IGNORECASE)
 
 
@@ -2115,7 +2150,9 @@ def _placed(text: str) -> frozenset[tuple[str, str]]:
     return frozenset(pairs)
 
 
-_COUNTED_ITEMS = re.compile(r"\b(two|three|four|five|six|[2-6])\s+(?:main\s+|key\s+|major\s+)?[a-z]+s\b", re.IGNORECASE)
+# ("the 3 breakthroughs", "which three aspects"; not "Line 3 stations".)
+_COUNTED_ITEMS = re.compile(r"\b(?:the|which|what|these|those|its|their|his|her)\s+(two|three|four|five|six|[2-6])\s+"
+                            r"(?:main\s+|key\s+|major\s+)?[a-z]+s\b", re.IGNORECASE)
 _COUNT_WORDS = {"2": "two", "3": "three", "4": "four", "5": "five", "6": "six"}
 
 
@@ -2147,8 +2184,8 @@ def sentence_saying(words: str, passages: Sequence[Passage]) -> tuple[Passage, s
 
 
 # "Who is the fire chief?": a title asked about alone, held by whoever the sentence names with it.
-_WHO_IS_THE = re.compile(r"^\W*who\s+(?:is|was)\s+the\s+(?P<title>[a-z][a-z'’-]*(?:\s+[a-z][a-z'’-]*){0,3})\s*[?.!]*\s*$",
-                         re.IGNORECASE)
+_WHO_IS_THE = re.compile(r"^\W*who\s+(?:is|was)\s+the\s+(?P<title>[a-z][a-z'’-]*(?:\s+[a-z][a-z'’-]*){0,3})"
+                         r"\s*[?.!]*\s*$", re.IGNORECASE)
 _PERSON_NAME = r"(?-i:[A-Z][\w'’-]+(?:\s+[A-Z][\w'’-]+){1,2})"
 # ("deputy mayor Xu Hong" is not the mayor.)
 _NOT_QUALIFIED = r"(?<!deputy )(?<!vice )(?<!vice-)(?<!former )(?<!assistant )(?<!acting )(?<!executive )"

@@ -134,7 +134,9 @@ class Pipeline:
                           standalone_question=question, passages=[])
         if said and asks_who_said(question) and "said_by" in self.prompts.names():
             # "Who said that?" asks who speaks in what the bot has just quoted: the article tells, not the question.
-            found = self._who_said(said[-1], k=k, filters=search_filters)
+            # (Its last answer quoting an article: not small talk after it, nor its own reply to "Who said that?".)
+            last = next((s for s in reversed(said) if CITATION_MARKER.search(s) and not self._says_who_said(s)), "")
+            found = self._who_said(last, k=k, filters=search_filters)
             if found is not None:
                 passages, draft, retrieved, standalone = found
                 done = time.perf_counter()
@@ -236,6 +238,13 @@ class Pipeline:
                 joined_drafts([d for d in (draft, other) if not d.abstained], unanswered), retrieved,
                 f"{standalone} {other_standalone}")
 
+    def _says_who_said(self, reply: str) -> bool:
+        """Is this the bot's reply to "Who said that?" (prompts/said_by.txt), not a quote from an article?"""
+        text = CITATION_MARKER.sub("", reply).strip()
+        nobody = self.prompts.render("said_by", speaker="", unnamed=False)
+        someone = self.prompts.render("said_by", speaker="\x00", unnamed=False).split("\x00")[-1]
+        return text == nobody or bool(someone) and text.endswith(someone) and len(text.split()) <= 30
+
     def _who_said(self, last: str, *, k: int | None, filters: SearchFilters | None,
                   named_only: bool = False) -> tuple[list[Passage], Draft, float, str] | None:
         """Who speaks in the first quote of `last`, the bot's last answer (or, `named_only`, in the sentence saying
@@ -276,7 +285,8 @@ class Pipeline:
             citation = Citation(n=1, title=holder.title, published=holder.published, source=holder.source,
                                 chunk_id=holder.chunk_id, text=holder.text, quote=holder.text[said.start:said.end],
                                 score=round(passage.score, 4), quote_start=said.start, quote_end=said.end)
-            speaker = found.speaker if found is not None else ""
+            # ("the trade commissioner said it." opens the reply.)
+            speaker = found.speaker[:1].upper() + found.speaker[1:] if found is not None else ""
             text = self.prompts.render("said_by", speaker=speaker, unnamed=False)
             return passages, Draft(f"{text} [1]", False, [citation]), retrieved, standalone
         return None

@@ -1535,6 +1535,18 @@ def test_a_time_is_no_predicate_a_yes_no_sentence_must_hold(answerer: Extractive
      "the relevant person in charge of Yixing City"),
     ('"We will build a park," said Xu Xiaoyu, director of Jingjiang City.', "Xu Xiaoyu, director of Jingjiang City"),
     ("The plenary session pointed out that it is necessary to deepen the construction.", "The plenary session"),
+    # "introduced", a speaker after the verb with a lowercase title, a name before a post and a place.
+    ("Meng Qingdong, chief engineer of the company, introduced that the cost was 450,000 yuan.",
+     "Meng Qingdong, chief engineer of the company"),
+    ("The repairs will cost $12 million, said city engineer Maria Costa.", "city engineer Maria Costa"),
+    ('"We will not sign a bad deal," said the trade commissioner.', "the trade commissioner"),
+    ('Lin Zhengguo, Secretary of the Party Committee of Wangji Town, Siyang County, said that it is "Yunbei Center".',
+     "Lin Zhengguo, Secretary of the Party Committee of Wangji Town, Siyang County"),
+    # "According to" a plan names no speaker; the one who said so does.
+    ("According to the plan, the quota will take effect in 2026, trade minister Karl Brandt said.",
+     "trade minister Karl Brandt"),
+    ("According to the deployment of the meeting, in the next step, we must devote ourselves.", None),
+    ("The said project will open in June.", None),
     # Nobody speaks: "can be said", a rhetorical "who says", a plain report.
     ("It can be said to be both sides and it is necessary to make good use of it.", None),
     ('Zhejiang has "bad flavor", but who says there is no good Baijiu in Zhejiang?', None),
@@ -1612,6 +1624,16 @@ SUTONG_OPENED = "On June 30, 2008, the Sutong Bridge, the first cross-river brid
      "yes"),
     ("Does the Sutong Bridge carry 50,000 vehicles a day?",
      "The Sutong Bridge daily traffic has exceeded 90,000 vehicles a day.", None),
+    # The words all there, but not together: another year, figure, clause or post; a plan; several sentences.
+    ("Was the bridge widened in 1962?", "The bridge opened in 1962 and was widened in 1985.", None),
+    ("Was the lighthouse automated in 1874?", "The lighthouse was first lit in 1874, and was automated in 1986.",
+     None),
+    ("Did Jonas Keller score from a corner?",
+     "Striker Jonas Keller scored twice, and defender Ali Hassan added a third from a corner.", None),
+    ("Does the ferry carry 30 passengers?", "The ferry carries up to 220 passengers and 30 cars.", None),
+    ("Is Xu Hong the mayor of Huai'an?", "Xu Hong, deputy mayor of Huai'an City, spoke.", None),
+    ("Did the strike begin on February 19?", "The strike will begin on February 19 unless a new offer comes.", None),
+    ("Is the Sutong Bridge in Nantong?", "Nantong is close to the river. The Sutong Bridge is in Nantong.", None),
 ])
 def test_yes_or_no(question: str, quote: str, verdict: str | None) -> None:
     assert yes_or_no(question, quote) == verdict

@@ -981,3 +981,15 @@ def test_who_said_the_words_names_who_speaks_in_the_sentence_saying_them(seeds_p
     assert answer.answer == reply
     [citation] = answer.citations
     assert citation.quote.startswith(cited) and citation.text[citation.quote_start:citation.quote_end] == citation.quote
+
+
+@pipeline_marks
+def test_who_said_that_reads_the_last_quoting_answer_past_small_talk_and_its_own_reply(
+        seeds_pipeline: Pipeline) -> None:
+    history: list[dict[str, str]] = []
+    for question in ("What is Wangji Town's positioning?", "thanks!", "Who said that?"):
+        answer = seeds_pipeline.ask(question, history=history)
+        history += [{"role": "user", "content": question}, {"role": "assistant", "content": answer.answer}]
+    assert answer.answer.startswith("Lin Zhengguo, Secretary of the Party Committee of Wangji Town")
+    again = seeds_pipeline.ask("Who said that?", history=history)
+    assert again.answer == answer.answer
