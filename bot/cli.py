@@ -20,7 +20,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from bot import __version__
-from bot.errors import BotError, UsageError
+from bot.errors import BotError, StoreUnavailableError, UsageError
 from bot.schema import Answer
 from bot.settings import Settings
 
@@ -351,9 +351,11 @@ def cmd_sources(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
     from bot.chain import build_pipeline
+    from bot.indexing import check_models
 
     filters = {"source": _source_filter(args.source)} if args.source else {}
     filters |= _date_filters(args)
+    check_models(settings, embedder=False)  # (the pipeline checks the embedding model itself, when it needs it)
     answer = build_pipeline(settings).ask(args.question, k=args.k, filters=filters or None)
     print(json.dumps(answer.to_dict(), ensure_ascii=_ascii_json()) if args.json else format_answer(answer))
     return 0
@@ -396,7 +398,10 @@ def _date_filters(args: argparse.Namespace) -> dict[str, str]:
 
 def cmd_chat(args: argparse.Namespace, settings: Settings) -> int:
     from bot.chain import build_pipeline
+    from bot.indexing import check_models
+    from index.errors import IndexingError
 
+    check_models(settings, embedder=False)
     pipeline = build_pipeline(settings)
     pipeline.warm_up()
     history: list[dict[str, str]] = []
@@ -411,7 +416,8 @@ def cmd_chat(args: argparse.Namespace, settings: Settings) -> int:
             return 0
         try:
             answer = pipeline.ask(question, history=history)
-        except BotError as exc:
+        except (BotError, IndexingError) as exc:
+            # The conversation goes on: a Chroma server that stopped answering may be back for the next question.
             print(f"Error: {one_line(exc)}", file=sys.stderr)
             continue
         print(format_answer(answer))
@@ -438,10 +444,12 @@ def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
     if args.k is not None and args.k <= 0:  # else every case would fail alone, after the whole run
         raise UsageError(f"-k must be greater than 0. Currently, it is {args.k}.")
     from bot.chain import build_pipeline
+    from bot.indexing import check_models
 
     cases = evaluate.load_cases(args.file, split=args.split, max_question_chars=settings.max_question_chars)
     # Checked before the run, which may take long: a path that cannot be written would lose its results.
     evaluate.check_output_paths(args.file, {"--output": args.output, "--report": args.report})
+    check_models(settings, embedder=False)
     k = args.k if args.k is not None else settings.k  # recorded in the results and the report
     results: list[evaluate.CaseResult] = []
     # Ctrl-C or SIGTERM (a CI job's time limit) part-way keeps the cases done: each is in --output as it finishes,
@@ -457,6 +465,9 @@ def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
                     results.append(result)
         except KeyboardInterrupt as stop:
             return _eval_interrupted(stop, args, results, total=len(cases), k=k)
+        except StoreUnavailableError as exc:
+            # One line, not a warning for each case left: every one of them would fail the same way.
+            return _eval_store_lost(exc, args, done=len(results), total=len(cases))
     metrics = evaluate.compute_metrics(results)
     if args.report:
         evaluate.write_report(metrics, results, args.report, k=k)
@@ -500,6 +511,18 @@ def _eval_interrupted(stop: KeyboardInterrupt, args: argparse.Namespace, results
     print(f"Interrupted after {len(results)} of {total} cases" + (f"; {', '.join(kept)}" if kept else "") + ".",
           file=sys.stderr)
     return status
+
+
+def _eval_store_lost(exc: Exception, args: argparse.Namespace, *, done: int, total: int) -> int:
+    """The Chroma server failed part-way through `bot eval`: its one line, and what was kept."""
+    from bot.evaluate import is_std_stream
+
+    kept = ""
+    if done:
+        kept = f" `bot eval` stopped after {done} of {total} cases" + (
+            f"; their results are in {args.output}." if args.output and not is_std_stream(args.output) else ".")
+    print(f"Error: {one_line(exc)}{kept}", file=sys.stderr)
+    return 1
 
 
 def _compare(args: argparse.Namespace) -> int:

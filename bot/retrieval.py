@@ -180,6 +180,15 @@ class HybridRetriever:
             # The dense side too: an embedded store reads the new vectors only through a new client.
             self.store.reconnect()
 
+    def check_store(self, *, timeout: float) -> int:
+        """For a health check: the chunks in the store now, after a heartbeat waiting at most `timeout` seconds (a
+        server stopped with SIGSTOP fails it fast, before the lock a stuck question may hold). Raises
+        StoreUnavailableError, or IndexMissingError when the index is gone (a server restarted on an empty folder,
+        while the keyword index in memory still counts the old chunks)."""
+        self.store.ping(timeout=timeout)
+        with self._lock:  # (not while the store reconnects to read what `bot index` wrote)
+            return self.store.indexed_count()
+
     def clear(self) -> None:
         """Forget the loaded keyword index (after re-indexing in the same process)."""
         with self._lock:

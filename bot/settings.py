@@ -6,22 +6,43 @@ environment.
 from __future__ import annotations
 
 import dataclasses
+import difflib
+import logging
 import re
 import stat
 import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any, get_type_hints
 
 from bot.errors import ConfigError
 
+log = logging.getLogger(__name__)
+
 ENV_PREFIX = "BOT_"
+# Names people reach for that are another setting's ("top_k" in LangChain and most RAG tools): "did you mean" them.
+ALIASES = {"top_k": "k", "topk": "k", "n_results": "k", "model": "model_path", "embedding_model": "model_path",
+           "reranker": "reranker_path", "url": "chroma_url", "chroma_host": "chroma_url", "chroma": "chroma_url",
+           "collection_name": "collection", "api_key": "api_keys", "origins": "allowed_origins",
+           "cors_origins": "allowed_origins", "timeout": "chroma_timeout"}
 # Chroma's rule for collection names (it names the keyword index's folder too, so no "/" may reach the path):
 # no "..", not an IPv4 address. At most 200 characters, not Chroma's 512: a file name stops at 255 (the keyword
 # index's folder is named after it) and the rebuilt index's collection adds "-rebuild".
 _COLLECTION_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{1,198}[A-Za-z0-9]")
 _IPV4_SHAPE = re.compile(r"[0-9]{1,3}(?:\.[0-9]{1,3}){3}")
+
+
+@dataclass(frozen=True)
+class Origin:
+    """Where a setting's value came from: a BOT_* variable, or a config file (else a default or an option)."""
+
+    variable: str | None = None
+    config_file: Path | None = None
+
+    def described(self) -> str:
+        """'from BOT_K' or 'in config file bot.toml', for the end of a message about the value."""
+        return f"from {self.variable}" if self.variable else f"in config file {self.config_file}"
 
 
 class InvalidSetting(ConfigError):
@@ -68,6 +89,11 @@ class Settings:
     # Chat answers run this many at once (Gradio's default is one per event), so one person's slow answer does
     # not hold up everyone else's. More does not raise throughput on a CPU-bound machine.
     chat_concurrency: int = 4
+    # Seconds a Chroma server may take over one request before it counts as stopped or stuck.
+    chroma_timeout: float = 30.0
+    # Where each value came from (settings left out were defaults or options); not a setting itself. Messages about
+    # a value name it as the user gave it: "chroma_url in bot.toml", not BOT_CHROMA_URL (see named / leave_out).
+    origins: Mapping[str, Origin] = field(default_factory=dict, compare=False, repr=False)
 
     def __post_init__(self) -> None:
         positive = ("chunk_tokens", "embed_batch_size", "k", "candidates", "max_answer_sentences",
@@ -92,6 +118,9 @@ class Settings:
             )
         if not 1 <= self.port <= 65535:
             raise InvalidSetting("port", f"port must be between 1 and 65535. Currently, port is {self.port}.")
+        if not self.chroma_timeout > 0:
+            raise InvalidSetting("chroma_timeout", "chroma_timeout must be greater than 0 (seconds). Currently, "
+                                                   f"chroma_timeout is {self.chroma_timeout}.")
 
     @property
     def chroma_dir(self) -> Path:
@@ -106,7 +135,31 @@ class Settings:
         return self.data_dir / "feedback.sqlite3"
 
     def replace(self, **changes: Any) -> Settings:
-        return dataclasses.replace(self, **{k: v for k, v in changes.items() if v is not None})
+        given = {k: v for k, v in changes.items() if v is not None}
+        origins = {k: v for k, v in self.origins.items() if k not in given}
+        return dataclasses.replace(self, **given, origins=origins)
+
+    @classmethod
+    def names(cls) -> list[str]:
+        """Every setting's name."""
+        return [f.name for f in fields(cls) if f.name != "origins"]
+
+    def named(self, name: str) -> str:
+        """The setting as the user gave it: 'BOT_CHROMA_URL', 'chroma_url in bot.toml', or 'chroma_url'."""
+        origin = self.origins.get(name)
+        if origin is not None and origin.variable:
+            return origin.variable
+        if origin is not None:
+            return f"{name} in {origin.config_file}"
+        return name
+
+    def leave_out(self, name: str) -> str:
+        """How to stop setting it: 'unset BOT_CHROMA_URL', 'remove chroma_url from bot.toml', or 'unset
+        chroma_url'."""
+        origin = self.origins.get(name)
+        if origin is not None and not origin.variable:
+            return f"remove {name} from {origin.config_file}"
+        return f"unset {self.named(name)}"
 
     @classmethod
     def load(
@@ -122,7 +175,7 @@ class Settings:
         `config_origin` is how the caller's user named `config_file` (e.g. "--config"), for the error messages."""
         env = dict(env or {})
         values: dict[str, Any] = {}
-        origins: dict[str, str] = {}  # where each value came from, for the error messages
+        origins: dict[str, Origin] = {}  # where each value came from, for the messages
         if config_file is None and env.get("BOT_CONFIG"):
             config_file, config_origin = Path(env["BOT_CONFIG"]), "BOT_CONFIG"
         if config_file is None and Path("bot.toml").is_file():
@@ -131,13 +184,15 @@ class Settings:
         if config_file is not None:
             from_file = _read_config_file(Path(config_file), origin=config_origin)
             values.update(from_file)
-            origins.update(dict.fromkeys(from_file, f"in config file {config_file}"))
-        known = {f.name for f in fields(cls)}
-        for key, raw in env.items():
+            origins.update(dict.fromkeys(from_file, Origin(config_file=Path(config_file))))
+        known = set(cls.names())
+        for key, raw in sorted(env.items()):
             if key.startswith(ENV_PREFIX) and key != "BOT_CONFIG":
                 name = key[len(ENV_PREFIX):].lower()
                 if name in known:
-                    values[name], origins[name] = raw, f"from {key}"
+                    values[name], origins[name] = raw, Origin(variable=key)
+                else:
+                    _warn_unknown_variable(key, known)
         given = {k: v for k, v in overrides.items() if v is not None}
         values.update(given)
         for name in given:
@@ -145,17 +200,46 @@ class Settings:
         unknown = sorted(set(values) - known)
         if unknown:
             where = f" in config file {config_file}" if unknown[0] in from_file else ""
-            raise ConfigError(f"Unknown setting {unknown[0]!r}{where}. Known settings: {', '.join(sorted(known))}.")
+            close = closest_setting(unknown[0], known)
+            hint = f" Did you mean {close!r}?" if close else ""
+            raise ConfigError(f"Unknown setting {unknown[0]!r}{where}.{hint} Known settings: "
+                              f"{', '.join(sorted(known))}.")
         hints = get_type_hints(cls)
-        coerced = {name: _coerce(name, value, hints[name], origin=origins.get(name)) for name, value in values.items()}
+        coerced = {name: _coerce(name, value, hints[name], origin=_described(origins.get(name)))
+                   for name, value in values.items()}
         try:
-            return cls(**coerced)
+            return cls(**coerced, origins=origins)
         except InvalidSetting as exc:
             origin = origins.get(exc.setting)
             if origin is None:
                 raise
             # "... Currently, k is 0 (from BOT_K).": whoever set it can find where.
-            raise ConfigError(f"{str(exc).removesuffix('.')} ({origin}).") from None
+            raise ConfigError(f"{str(exc).removesuffix('.')} ({origin.described()}).") from None
+
+
+def _described(origin: Origin | None) -> str | None:
+    return origin.described() if origin is not None else None
+
+
+def closest_setting(name: str, known: set[str]) -> str | None:
+    """The setting a mistyped or borrowed name most likely means ('chromaurl' -> 'chroma_url', 'top_k' -> 'k')."""
+    lowered = name.lower()
+    if lowered in ALIASES:
+        return ALIASES[lowered]
+    squeezed = {n.replace("_", ""): n for n in known}
+    if lowered.replace("_", "") in squeezed:
+        return squeezed[lowered.replace("_", "")]
+    close = difflib.get_close_matches(lowered, sorted(known), n=1, cutoff=0.7)
+    return close[0] if close else None
+
+
+def _warn_unknown_variable(key: str, known: set[str]) -> None:
+    """A BOT_* variable that is no setting is named in a warning, not refused: other programs may use the prefix
+    (a chat platform's BOT_TOKEN), but a mistyped BOT_CHROMAURL silently indexed into the embedded store instead of
+    the server. The warning names the closest setting's variable, when one is close."""
+    close = closest_setting(key[len(ENV_PREFIX):], known)
+    hint = f" Did you mean {ENV_PREFIX}{close.upper()}?" if close else ""
+    log.warning("%s is not a setting, so it is ignored.%s", key, hint)
 
 
 def _read_config_file(path: Path, *, origin: str | None) -> dict[str, Any]:
@@ -195,6 +279,11 @@ def _read_config_file(path: Path, *, origin: str | None) -> dict[str, Any]:
     if not isinstance(table, dict):
         raise ConfigError(f"{named}: `bot` must be a table of settings ([bot]), not {table!r}. Put the settings "
                           "under [bot], or at the top level.")
+    if table is not data and len(data) > 1:
+        # (Before, the top-level ones were dropped without a word, even invalid ones: `k = 0` above [bot].)
+        others = ", ".join(sorted(key for key in data if key != "bot"))
+        raise ConfigError(f"{named} has settings at the top level ({others}) and in a [bot] table. Put them all "
+                          "under [bot], or all at the top level.")
     return dict(table)
 
 

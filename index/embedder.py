@@ -217,3 +217,48 @@ def _pool_spans(
     result = np.where(norms > 0, pooled / np.where(norms > 0, norms, 1), 0).astype(np.float32)
     result[counts[:, 0] == 0] = fallback
     return result
+
+
+def check_cross_encoder_folder(model_path: str, *, fix: str) -> None:
+    """Raise a one-line ModelError (ending in `fix`) unless the folder looks like a sentence-transformers
+    CrossEncoder, without loading it: a missing or empty folder, or an embedding (bi-encoder) model. A bi-encoder
+    loads as a CrossEncoder without a word, with an untrained scoring head whose random scores reorder the passages
+    (three of five easy questions went unanswered). The files tell them apart as sentence-transformers itself
+    does: `model_type` in config_sentence_transformers.json (CrossEncoder, or SentenceTransformer, the default where
+    modules.json is there without it), else config.json's architectures (a cross-encoder's is one
+    ...ForSequenceClassification, as transformers loads it)."""
+    import json
+
+    from index.errors import ModelError
+
+    path = Path(model_path)
+    if not path.exists():
+        raise ModelError(f"Reranker model folder {path} does not exist. {fix}")
+    if not path.is_dir():
+        raise ModelError(f"Reranker model folder {path} is a file, not a folder. {fix}")
+
+    def read(name: str) -> dict[str, Any] | None:
+        try:
+            data = json.loads((path / name).read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            return None
+        except (OSError, ValueError) as exc:
+            raise ModelError(f"Reranker model folder {path}: {name} cannot be read ({exc}). {fix}") from None
+        return data if isinstance(data, dict) else {}
+
+    st_config = read("config_sentence_transformers.json")
+    model_type = (st_config or {}).get("model_type")
+    if model_type is None and (path / "modules.json").is_file():
+        model_type = "SentenceTransformer"
+    if model_type is not None and model_type != "CrossEncoder":
+        kind = "an embedding model" if model_type == "SentenceTransformer" else "not a cross-encoder"
+        raise ModelError(f"Reranker model folder {path} holds a {model_type} model ({kind}), not a CrossEncoder: it "
+                         f"would score passages at random. {fix}")
+    config = read("config.json")
+    if config is None:
+        raise ModelError(f"Reranker model folder {path} holds no model (no config.json). {fix}")
+    architectures = [str(a) for a in config.get("architectures") or []]
+    if model_type is None and architectures and not any(a.endswith("ForSequenceClassification")
+                                                        for a in architectures):
+        raise ModelError(f"Reranker model folder {path} holds a {', '.join(architectures)} model, not a "
+                         f"cross-encoder (...ForSequenceClassification): it would score passages at random. {fix}")

@@ -46,7 +46,7 @@ class IndexMismatchError(IndexingError):
 
 
 class StoreUnavailableError(IndexingError):
-    """The Chroma server cannot be reached."""
+    """The Chroma server cannot be reached, stopped answering, or is not a Chroma server."""
 
 
 @dataclass(frozen=True)
@@ -70,13 +70,48 @@ class StoredChunk:
     similarity: float | None = None
 
 
-def make_client(*, path: Path | None = None, url: str | None = None) -> Any:
-    """An embedded client under `path`, or an HTTP client for a Chroma server at `url`."""
+# Seconds a Chroma server may take over one request (the chroma_timeout setting): a server stopped with SIGSTOP, or
+# stuck, then fails in one line instead of hanging every command and request for ever. Writes are batches of at most
+# a few hundred chunks, well inside it.
+DEFAULT_TIMEOUT = 30.0
+# A server that does not take a connection within this is not going to (and `bot ask` should not wait out the rest).
+CONNECT_TIMEOUT = 5.0
+
+
+def make_client(*, path: Path | None = None, url: str | None = None, timeout: float = DEFAULT_TIMEOUT,
+                named: str = "BOT_CHROMA_URL", leave_out: str = "unset BOT_CHROMA_URL") -> Any:
+    """An embedded client under `path`, or a client for a Chroma server at `url` (see ChromaServer).
+
+    `named` and `leave_out` say how the user gave the URL ("chroma_url in bot.toml", "remove chroma_url from
+    bot.toml"), for the messages: index/ does not know bot's settings."""
     import chromadb
     from chromadb.config import Settings as ChromaSettings
 
     chroma_settings = ChromaSettings(anonymized_telemetry=False, allow_reset=False)
     if url:
+        server = ChromaServer.parse(url, timeout=timeout, named=named, leave_out=leave_out)
+        return server.connect(chroma_settings)
+    if path is None:
+        raise ValueError("make_client needs a path or a url.")
+    if not (path / CHROMA_DATABASE).exists():
+        return _ClientOnFirstWrite(path, chroma_settings)
+    return chromadb.PersistentClient(path=str(path), settings=chroma_settings)
+
+
+@dataclass(frozen=True)
+class ChromaServer:
+    """A Chroma server (`chroma run`) as the user named it, and the one-line messages for when it fails us."""
+
+    url: str
+    host: str
+    port: int
+    https: bool
+    timeout: float = DEFAULT_TIMEOUT
+    named: str = "BOT_CHROMA_URL"
+    leave_out: str = "unset BOT_CHROMA_URL"
+
+    @classmethod
+    def parse(cls, url: str, **options: Any) -> ChromaServer:
         parsed = urlparse(url if "://" in url else f"http://{url}")
         try:
             port = parsed.port
@@ -86,22 +121,152 @@ def make_client(*, path: Path | None = None, url: str | None = None) -> Any:
             port = 443 if parsed.scheme == "https" else 8000
         if not parsed.hostname or not port or parsed.scheme not in ("http", "https") or re.search(
                 r"[^\w.:-]", parsed.hostname, re.ASCII):
-            raise IndexingError(f"BOT_CHROMA_URL {url!r} is not a URL. Use the form http://HOST:PORT.")
+            raise IndexingError(f"{options.get('named', 'BOT_CHROMA_URL')} is not a URL: {url!r}. Use the form "
+                                "http://HOST:PORT.")
+        return cls(url=url, host=parsed.hostname, port=port, https=parsed.scheme == "https", **options)
+
+    @property
+    def start_it(self) -> str:
+        return f"`chroma run --path DIR --host {self.host} --port {self.port}`"
+
+    @property
+    def api_url(self) -> str:
+        return f"{'https' if self.https else 'http'}://{_url_host(self.host)}:{self.port}/api/v2"
+
+    def connect(self, chroma_settings: Any) -> Any:
+        """A client whose every call fails, if the server does, with a StoreUnavailableError (see _Guarded)."""
+        import chromadb
+
+        # Asked first, with the timeout: chromadb's client makes requests as it is made, before a timeout can be
+        # set, so a stuck server hung it for ever; and it turns "refused" into a ValueError like any other.
+        self._probe()
         try:
-            client = chromadb.HttpClient(host=parsed.hostname, port=port, ssl=parsed.scheme == "https",
-                                         settings=chroma_settings)
-            client.heartbeat()
-        except Exception as exc:  # chromadb raises several transport errors; all mean "not reachable"
+            client = chromadb.HttpClient(host=self.host, port=self.port, ssl=self.https, settings=chroma_settings)
+        except Exception as exc:  # gone in the instant since the probe, or a tenant it refuses
+            log.info("the Chroma client could not be made", exc_info=True)
+            raise StoreUnavailableError(f"Cannot use the Chroma server at {self.url} ({_short(exc)}). Check it, or "
+                                        f"{self.leave_out} to use the embedded store.") from None
+        set_timeout(client, self.timeout)
+        return _Guarded(client, self)
+
+    def _probe(self) -> None:
+        """A heartbeat: refused, timed out, TLS spoken to plain HTTP, or another kind of server, each in its line."""
+        import httpx
+
+        try:
+            response = httpx.get(f"{self.api_url}/heartbeat",
+                                 timeout=httpx.Timeout(self.timeout, connect=min(self.timeout, CONNECT_TIMEOUT)))
+        except httpx.TransportError as exc:
+            raise self.unavailable(exc, at_start=True) from None
+        try:
+            alive = response.status_code == 200 and "nanosecond heartbeat" in response.json()
+        except (ValueError, TypeError):  # not JSON (a web page, another API), or not an object
+            alive = False
+        if not alive:
             raise StoreUnavailableError(
-                f"Cannot reach the Chroma server at {url} ({type(exc).__name__}). Start it with "
-                f"`chroma run --path DIR --host {parsed.hostname} --port {port}` or unset BOT_CHROMA_URL."
-            ) from None
-        return client
-    if path is None:
-        raise ValueError("make_client needs a path or a url.")
-    if not (path / CHROMA_DATABASE).exists():
-        return _ClientOnFirstWrite(path, chroma_settings)
-    return chromadb.PersistentClient(path=str(path), settings=chroma_settings)
+                f"The server at {self.url} answered, but not as a Chroma server does (HTTP {response.status_code} "
+                f"for /api/v2/heartbeat). Check the port in {self.named}; a Chroma server is started with "
+                f"{self.start_it}."
+            )
+
+    def unavailable(self, exc: BaseException, *, at_start: bool = False) -> StoreUnavailableError:
+        """The one line for a transport failure: refused, timed out, TLS spoken to a plain-HTTP server, cut off."""
+        import httpx
+
+        text = str(exc)
+        if isinstance(exc, httpx.TimeoutException):
+            seconds = CONNECT_TIMEOUT if isinstance(exc, httpx.ConnectTimeout) else self.timeout
+            message = (f"The Chroma server at {self.url} did not answer within {seconds:g} s: it is stopped, stuck "
+                       "or overloaded. Check it, then try again (the chroma_timeout setting says how long to wait).")
+        elif self.https and re.search(r"SSL|TLS|certificate", text, re.IGNORECASE):
+            message = (f"Cannot talk TLS (https) to the Chroma server at {self.url} ({_short(exc)}). If it serves "
+                       f"plain HTTP, as `chroma run` does, use http:// in {self.named}.")
+        elif at_start:
+            message = (f"Cannot reach the Chroma server at {self.url} ({_reason(exc)}). Start it with "
+                       f"{self.start_it}, or {self.leave_out} to use the embedded store.")
+        else:
+            message = (f"The Chroma server at {self.url} stopped answering ({_reason(exc)}). Start it again with "
+                       f"{self.start_it}, then try again.")
+        return StoreUnavailableError(message)
+
+    def ping(self, timeout: float) -> None:
+        """A heartbeat that waits at most `timeout` seconds (a health check must be fast even when the server
+        hangs); raises StoreUnavailableError."""
+        import httpx
+
+        try:
+            httpx.get(f"{self.api_url}/heartbeat", timeout=timeout).raise_for_status()
+        except httpx.TimeoutException:
+            raise StoreUnavailableError(f"The Chroma server at {self.url} did not answer a heartbeat within "
+                                        f"{timeout:g} s: it is stopped, stuck or overloaded.") from None
+        except httpx.HTTPError as exc:
+            raise self.unavailable(exc) from None
+
+
+def _url_host(host: str) -> str:
+    return f"[{host}]" if ":" in host else host
+
+
+def set_timeout(client: Any, seconds: float) -> None:
+    """Give a chromadb HttpClient's HTTP session a timeout. chromadb (1.x) makes it with `timeout=None` and offers no
+    setting for it, so a stuck server hung every caller for ever; its httpx session is the one place to set one. (A
+    test checks this still reaches the session, so a chromadb upgrade that moves it is noticed.)"""
+    import httpx
+
+    session = getattr(getattr(client, "_server", None), "_session", None)
+    if not isinstance(session, httpx.Client):
+        log.warning("cannot set a timeout on this chromadb's HTTP client; a stuck Chroma server will hang requests")
+        return
+    session.timeout = httpx.Timeout(seconds, connect=min(seconds, CONNECT_TIMEOUT))
+
+
+def _reason(exc: BaseException) -> str:
+    """'connection refused' rather than '[Errno 111] Connection refused'."""
+    text = re.sub(r"^\[Errno -?\d+\]\s*", "", str(exc).strip()).rstrip(".") or type(exc).__name__
+    return _short(text[:1].lower() + text[1:])
+
+
+def _short(exc: object, limit: int = 80) -> str:
+    """An exception (or text) on one short line."""
+    text = " ".join(str(exc).split()) or type(exc).__name__
+    return text if len(text) <= limit else text[:limit - 3].rstrip() + "..."
+
+
+class _Guarded:
+    """A Chroma server's client, or one of its collections: every call as the object's own, except that a transport
+    failure (the server stopped, killed, stuck past the timeout) becomes the StoreUnavailableError that names the
+    server and what to do. Without it, `bot ask` said "ConnectError: [Errno 111] ...", the API answered 500, the
+    chat ended and `bot eval` failed every remaining case on its own. Collections it returns are guarded too."""
+
+    def __init__(self, target: Any, server: ChromaServer) -> None:
+        self._target = target
+        self._server = server
+
+    def ping(self, timeout: float) -> None:
+        self._server.ping(timeout)
+
+    def __getattr__(self, name: str) -> Any:
+        value = getattr(self._target, name)
+        if not callable(value):
+            return value
+
+        def call(*args: Any, **kwargs: Any) -> Any:
+            import httpx
+
+            try:
+                result = value(*args, **kwargs)
+            except httpx.TransportError as exc:
+                log.info("the Chroma server failed", exc_info=True)
+                raise self._server.unavailable(exc) from None
+            return _Guarded(result, self._server) if _is_collection(result) else result
+
+        return call
+
+
+def _is_collection(value: Any) -> bool:
+    from chromadb.api.models.Collection import Collection
+
+    return isinstance(value, Collection)
 
 
 # The file an embedded Chroma keeps its index in.
@@ -321,6 +486,24 @@ class ChunkStore:
         collection = self._existing()
         return 0 if collection is None else int(collection.count())
 
+    def ping(self, *, timeout: float) -> None:
+        """On a Chroma server, a heartbeat waiting at most `timeout` seconds (StoreUnavailableError otherwise); an
+        embedded store has nothing to ask."""
+        # (Only a server's client has one; asked for it, an embedded _ClientOnFirstWrite would open its folder.)
+        if isinstance(self._client, _Guarded):
+            self._client.ping(timeout)
+
+    def indexed_count(self) -> int:
+        """The chunks in the index as the store has them now, for a health check: IndexMissingError when the
+        collection is gone or empty (a server restarted on an empty folder), StoreUnavailableError when the server
+        fails."""
+        count = int(self._on_current(lambda collection: collection.count()))
+        if count == 0:
+            raise IndexMissingError(
+                f"No index in {self.where_it_is} yet. Build it with `bot index [FOLDER ...]` (default: seeds/)."
+            )
+        return count
+
     def query(
         self, embedding: np.ndarray, *, n: int, where: Mapping[str, Any] | None = None
     ) -> list[StoredChunk]:
@@ -384,6 +567,8 @@ class ChunkStore:
     def _max_batch(self) -> int:
         try:
             return max(1, int(self._client.get_max_batch_size()))
+        except StoreUnavailableError:  # the server is gone: say so now, not after a second wait
+            raise
         except Exception:  # older servers do not say; Chroma's documented floor is safe
             return 1000
 

@@ -15,9 +15,11 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -797,3 +799,173 @@ def test_a_printed_answer_keeps_its_lines_and_each_marker_with_its_word() -> Non
     listing = Answer(question="q", answer="I have 2 articles, newest first:\n\n- One (May 1)\n- Two (May 2)",
                      abstained=True, citations=[], timings_ms={})
     assert format_answer(listing) == "I have 2 articles, newest first:\n\n- One (May 1)\n- Two (May 2)"
+
+
+# --- operator mistakes and a Chroma server lost mid-run ----------------------------------------------------------
+
+
+def bot_env(*args: str, data_dir: Path, cwd: Path, **env: str) -> subprocess.CompletedProcess[str]:
+    """`bot` as `bot()` runs it, with these BOT_* settings in its environment."""
+    return subprocess.run([sys.executable, "-m", "bot", "--data-dir", str(data_dir), *args], cwd=cwd,
+                          env=clean_env() | env, capture_output=True, text=True, timeout=300, check=False)
+
+
+def test_a_reranker_folder_that_cannot_rerank_is_one_line_naming_the_setting(tmp_path: Path, workdir: Path) -> None:
+    """An empty folder was "ValueError: Unrecognized model in ..." (and `bot serve` started, then failed every
+    question); the embedding model given as the reranker was taken without a word."""
+    from index.embedder import packaged_model_path
+
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    fix = "Point BOT_RERANKER_PATH at a local CrossEncoder folder"
+    for folder, why in ((empty, "holds no model (no config.json)"),
+                        (packaged_model_path(), "holds a SentenceTransformer model (an embedding model)")):
+        for command in (["ask", QUESTION], ["serve", "--port", str(free_port())]):
+            result = bot_env(*command, data_dir=tmp_path / "data", cwd=workdir, BOT_RERANKER_PATH=str(folder))
+            assert_one_error_line(result, 1, f"Reranker model folder {folder} {why}", fix)
+    (workdir / "bot.toml").write_text(f'reranker_path = "{empty}"\n', encoding="utf-8")
+    try:  # a value from bot.toml is named there, not as BOT_RERANKER_PATH
+        result = bot("ask", QUESTION, data_dir=tmp_path / "data", cwd=workdir)
+    finally:
+        (workdir / "bot.toml").unlink()
+    assert_one_error_line(result, 1, "Point reranker_path in bot.toml at", "or remove reranker_path from bot.toml.")
+
+
+def test_serve_refuses_a_missing_model_folder_as_the_cli_does(tmp_path: Path, workdir: Path) -> None:
+    """`bot serve` said "Chat ready", then answered every question with a 500 naming the server's path."""
+    asked = bot_env("ask", QUESTION, data_dir=tmp_path, cwd=workdir, BOT_MODEL_PATH=str(tmp_path / "no-model"))
+    served = bot_env("serve", "--port", str(free_port()), data_dir=tmp_path, cwd=workdir,
+                     BOT_MODEL_PATH=str(tmp_path / "no-model"))
+    line = assert_one_error_line(asked, 1, f"Embedding model folder {tmp_path / 'no-model'} does not exist.")
+    assert assert_one_error_line(served, 1) == line
+
+
+def test_an_unknown_bot_variable_is_warned_about_and_the_command_goes_on(tmp_path: Path, workdir: Path) -> None:
+    """BOT_CHROMAURL (for BOT_CHROMA_URL) was ignored without a word."""
+    result = bot_env("ask", "hello", data_dir=tmp_path, cwd=workdir, BOT_CHROMAURL="http://127.0.0.1:8000")
+    assert result.returncode == 0 and result.stdout.strip()
+    assert result.stderr.strip() == ("Warning: BOT_CHROMAURL is not a setting, so it is ignored. Did you mean "
+                                     "BOT_CHROMA_URL?")
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def on_a_server(tmp_path_factory: pytest.TempPathFactory, workdir: Path) -> Iterator[tuple[Any, dict[str, str]]]:
+    """A real `chroma run` holding an index of seeds/ (built by `bot index`): (the server, its BOT_* settings)."""
+    from tests.index.chroma_process import ChromaProcess
+
+    with ChromaProcess(tmp_path_factory.mktemp("chroma") / "db") as chroma:
+        env = {"BOT_CHROMA_URL": chroma.url, "BOT_DATA_DIR": str(tmp_path_factory.mktemp("data"))}
+        result = subprocess.run([sys.executable, "-m", "bot", "index", "--quiet", str(SEEDS)], cwd=workdir,
+                                env=clean_env() | env, capture_output=True, text=True, timeout=300, check=False)
+        assert result.returncode == 0, result.stderr
+        yield chroma, env
+
+
+class Running:
+    """A `bot` subprocess fed through stdin, its output collected by threads, waited on with deadlines."""
+
+    def __init__(self, args: Sequence[str], *, cwd: Path, env: dict[str, str]) -> None:
+        self.process = subprocess.Popen([sys.executable, "-m", "bot", *args], cwd=cwd, env=clean_env() | env,
+                                        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                        text=True)
+        self.out: list[str] = []
+        self.err: list[str] = []
+        self.threads = [threading.Thread(target=self._collect, args=(stream, into), daemon=True)
+                        for stream, into in ((self.process.stdout, self.out), (self.process.stderr, self.err))]
+        for thread in self.threads:
+            thread.start()
+
+    @staticmethod
+    def _collect(stream: Any, into: list[str]) -> None:
+        for line in iter(stream.readline, ""):
+            into.append(line)
+
+    @property
+    def stdout(self) -> str:
+        return "".join(self.out)
+
+    @property
+    def stderr(self) -> str:
+        return "".join(self.err)
+
+    def send(self, line: str) -> None:
+        assert self.process.stdin is not None
+        self.process.stdin.write(line + "\n")
+        self.process.stdin.flush()
+
+    def wait_for(self, done: Callable[[], bool], seconds: float = 180) -> None:
+        deadline = time.monotonic() + seconds
+        while not done():
+            assert self.process.poll() is None, (self.process.returncode, self.stdout, self.stderr)
+            assert time.monotonic() < deadline, (self.stdout, self.stderr)
+            time.sleep(0.1)
+
+    def finish(self) -> int:
+        try:
+            status = self.process.wait(timeout=120)
+        finally:
+            if self.process.poll() is None:
+                self.process.kill()
+                self.process.wait()
+        for thread in self.threads:
+            thread.join(timeout=10)
+        return status
+
+
+@pytest.mark.slow
+def test_chat_says_the_chroma_server_is_lost_and_goes_on(on_a_server: tuple[Any, dict[str, str]],
+                                                         workdir: Path) -> None:
+    """The chat printed "Error: ConnectError: [Errno 111] Connection refused. ..." and ended, losing the
+    conversation; once the server is back, a follow-up is answered in the same conversation."""
+    chroma, env = on_a_server
+    chat = Running(["chat"], cwd=workdir, env=env)
+    try:
+        chat.send(QUESTION)
+        chat.wait_for(lambda: "Sources:" in chat.stdout)
+        chroma.stop()
+        chat.send("How many vehicles use it every day?")
+        chat.wait_for(lambda: "Error:" in chat.stderr)
+        chroma.start()
+        chat.send("How many vehicles use it every day?")
+        chat.wait_for(lambda: chat.stdout.count("Sources:") == 2)
+        chat.send("")
+    finally:
+        status = chat.finish()
+    assert status == 0, chat.stderr
+    assert chat.stderr.strip() == (f"Error: The Chroma server at {chroma.url} stopped answering (connection refused). "
+                                   f"Start it again with `chroma run --path DIR --host 127.0.0.1 --port {chroma.port}`,"
+                                   " then try again.")
+    assert "90,000" in chat.stdout.split("Sources:")[1]  # the follow-up, read with the first question
+
+
+@pytest.mark.slow
+def test_eval_stops_in_one_line_when_the_chroma_server_is_lost(on_a_server: tuple[Any, dict[str, str]],
+                                                               workdir: Path, tmp_path: Path) -> None:
+    """Each case left raised its own "Case ... raised ConnectError" warning (22 of them), then "22 cases errored"."""
+    chroma, env = on_a_server
+    chroma.start()  # (a fresh start whatever the tests before did)
+    cases = tmp_path / "set.yaml"
+    cases.write_text("".join(f"- {{id: c{n}, question: '{QUESTION}', expected: ['2008']}}\n" for n in range(40)),
+                     encoding="utf-8")
+    run = Running(["eval", str(cases), "--output", "-", "--quiet"], cwd=workdir, env=env)
+    try:
+        run.wait_for(lambda: len(run.out) >= 1)
+        run.process.send_signal(signal.SIGSTOP)  # (held while the server goes, so the run cannot finish first)
+        try:
+            chroma.stop()
+        finally:
+            run.process.send_signal(signal.SIGCONT)
+    finally:
+        status = run.finish()
+        chroma.start()
+    done = len(run.out)
+    assert status == 1 and 1 <= done < 40, (status, run.stderr)
+    assert run.stderr.strip() == (f"Error: The Chroma server at {chroma.url} stopped answering (connection refused). "
+                                  f"Start it again with `chroma run --path DIR --host 127.0.0.1 --port {chroma.port}`,"
+                                  f" then try again. `bot eval` stopped after {done} of 40 cases.")

@@ -21,7 +21,7 @@ from bot.schema import Answer, AnswerDelta
 from bot.settings import Settings
 from bot.web.ratings import Ratings
 from index import store as index_store
-from index.errors import IndexingError
+from index.errors import IndexingError, ModelError
 
 if TYPE_CHECKING:  # the web layer only calls ask/stream; importing the chain here would load its stack
     from bot.chain import Pipeline
@@ -29,6 +29,11 @@ if TYPE_CHECKING:  # the web layer only calls ask/stream; importing the chain he
 logger = logging.getLogger(__name__)
 
 INTERNAL_ERROR = "Internal error; see the server log."
+# A model folder that went wrong after start-up (`bot serve` checks them before it starts): the message names the
+# server's paths, so it goes to the log and the client hears this.
+MODEL_UNAVAILABLE = "The bot's model cannot be loaded on the server; its log says why."
+# How long /api/health waits for a Chroma server's heartbeat: a monitor must hear "unavailable" fast, not hang.
+HEALTH_TIMEOUT = 2.0
 # A request body larger than this is refused with 413 before it is parsed.
 MAX_BODY_BYTES = 1_000_000
 _SSE_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
@@ -154,13 +159,16 @@ def error_status(exc: BaseException) -> int:
     """The HTTP status for an exception raised by the pipeline."""
     if isinstance(exc, UsageError):
         return 400
-    if isinstance(exc, _UNAVAILABLE):
+    if isinstance(exc, (*_UNAVAILABLE, ModelError)):
         return 503
     return 500
 
 
 def error_message(exc: BaseException) -> str:
-    """The one-line message a client may see: an expected error's text, never internals of other exceptions."""
+    """The one-line message a client may see: an expected error's text, never internals of other exceptions (nor
+    the server's model folders)."""
+    if isinstance(exc, ModelError):
+        return MODEL_UNAVAILABLE
     if isinstance(exc, EXPECTED_ERRORS):
         return " ".join(str(exc).split()) or type(exc).__name__
     return INTERNAL_ERROR
@@ -227,10 +235,12 @@ def create_router(
         items = await stream_in_threadpool(iterator)
         return StreamingResponse(_answer_events(items), media_type="text/event-stream", headers=_SSE_HEADERS)
 
-    @router.api_route("/health", methods=["GET", "HEAD"], summary="Index size, model and version")
+    @router.api_route("/health", methods=["GET", "HEAD"], summary="Index size, model and version",
+                      responses={503: {"description": '{"status": "unavailable", "detail": why}: no index, or the '
+                                                      "Chroma server cannot be reached"}})
     async def health() -> JSONResponse:
         try:
-            info = await run_in_threadpool(_pipeline_info, pipeline)
+            info = await run_in_threadpool(_health_info, pipeline, min(HEALTH_TIMEOUT, settings.chroma_timeout))
         except EXPECTED_ERRORS as exc:
             return JSONResponse({"status": "unavailable", "detail": error_message(exc)}, status_code=503)
         return JSONResponse({"status": "ok", **info, "version": app_version()})
@@ -284,6 +294,16 @@ async def _answer_events(items: AsyncIterator[Any]) -> AsyncIterator[str]:
         else:
             logger.exception("Streaming failed")
         yield sse("error", {"message": error_message(exc), "status": error_status(exc)})
+
+
+def _health_info(pipeline: Pipeline, timeout: float) -> dict[str, Any]:
+    """What /api/health reports, once the store has answered: a Chroma server within `timeout` seconds, and an index
+    in it. (The keyword index in memory said "ok" while the server was down, or restarted empty.) A pipeline
+    without a retriever that can check its store (a test's stand-in) reports its stats alone."""
+    check = getattr(getattr(pipeline, "retriever", None), "check_store", None)
+    if callable(check):
+        check(timeout=timeout)
+    return _pipeline_info(pipeline)
 
 
 def _pipeline_info(pipeline: Pipeline) -> dict[str, Any]:

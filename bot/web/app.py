@@ -99,17 +99,46 @@ def serve(settings: Settings, *, host: str | None = None, port: int | None = Non
     """Run the app under uvicorn until interrupted."""
     import uvicorn
 
+    from bot.indexing import check_models
+
     host = host or settings.host
     port = port or settings.port
     sock = bind_socket(host, port)
+    # A model folder that cannot work refuses the start, as the CLI refuses the question (it used to say "ready",
+    # then answer every question with a 500 naming the server's paths); no index yet only warns (below).
+    check_models(settings)
     app = create_app(settings)
     problem = _warm_up(app.state.pipeline)
     print(f"Chat ready at http://{_url_host(host)}:{port}/  (widget demo: /widget/demo, API docs: /docs)",
           flush=True)
     if problem:
         print(f"Warning: {problem}", flush=True)
+    exposed = open_to_the_network(settings, host, port)
+    if exposed:
+        print(f"Warning: {exposed}", flush=True)
     config = uvicorn.Config(app, host=host, port=port, log_level="info", timeout_graceful_shutdown=5)
     make_server(config).run(sockets=[sock])
+
+
+def open_to_the_network(settings: Settings, host: str, port: int) -> str | None:
+    """A warning when the server listens beyond this machine with no API keys: anyone who reaches the port can use
+    /api and /v1 (the chat at "/" is open by design). None on a loopback address, or with keys."""
+    import ipaddress
+
+    if settings.api_keys:
+        return None
+    try:
+        if host == "localhost" or ipaddress.ip_address(host.strip("[]")).is_loopback:
+            return None
+    except ValueError:  # a host name: it may well be reachable from elsewhere
+        pass
+    named = settings.named("api_keys")
+    # (BOT_API_KEYS=$KEY with $KEY unset is set, to nothing.)
+    empty = f" ({named} is set, but to no key)" if "api_keys" in settings.origins else ""
+    if not empty:
+        named = "BOT_API_KEYS (or api_keys in bot.toml)"
+    return (f"Listening on {host}:{port} with no API keys{empty}: anyone who can reach it can use the API (/api, "
+            f"/v1). Set {named} to require a key, or listen on 127.0.0.1.")
 
 
 def make_server(config: Any) -> Any:

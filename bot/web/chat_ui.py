@@ -18,11 +18,12 @@ from typing import TYPE_CHECKING, Any
 import gradio as gr
 
 from bot.errors import BotError, FeedbackStoreError, UsageError
-from index.errors import IndexingError
+from index.errors import IndexingError, ModelError
 from bot.schema import Answer, AnswerDelta
 from bot.settings import Settings
 from bot.web import render
 from bot.web.ratings import Ratings
+from bot.web.api import error_message
 from bot.web.security import key_problem
 
 if TYPE_CHECKING:
@@ -95,7 +96,9 @@ class ChatResponder:
                 elif isinstance(item, Answer):
                     turn["answer"] = item.to_dict()
         except (BotError, IndexingError) as exc:  # UsageError, IndexMissingError...: meant for the user
-            turn["error"] = _one_line(str(exc))
+            if isinstance(exc, ModelError):  # (its message names the server's folders: the log has it)
+                logger.warning("The chat could not answer: %s", exc)
+            turn["error"] = _one_line(error_message(exc))
             if isinstance(exc, UsageError):
                 box = question
         except Exception:  # anything else is our bug: log it, show a generic line, never a traceback

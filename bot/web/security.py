@@ -110,7 +110,7 @@ def request_api_key(headers: Headers | Mapping[str, str]) -> str | None:
 API_PREFIXES = ("/api", "/v1", "/gradio_api/call", "/gradio_api/api", "/gradio_api/run/ask", "/gradio_api/info",
                 "/gradio_api/openapi.json", "/gradio_api/mcp")
 MISSING_KEY = "This API needs an API key: send it as the X-API-Key header or as 'Authorization: Bearer KEY'."
-WRONG_KEY = "The API key is not valid. Use one of the keys configured in BOT_API_KEYS."
+WRONG_KEY = "The API key is not valid. Use one of the keys the server is configured with (its api_keys setting)."
 
 
 def key_problem(keys: Iterable[str], headers: Headers | Mapping[str, str]) -> str | None:

@@ -278,3 +278,59 @@ def test_a_value_out_of_range_says_where_it_came_from(
     assert str(caught.value) == message.format(file=path)
     with pytest.raises(ConfigError, match=r"^k must be greater than 0\. Currently, k is 0\.$"):
         Settings.load(env={}, k=0)  # given by the caller (-k): it knows where
+
+
+# --- mistakes that went unnoticed, and where a value came from ---------------------------------------------------
+
+
+def test_an_unknown_bot_variable_is_a_warning_naming_the_closest_setting(caplog: pytest.LogCaptureFixture) -> None:
+    """BOT_CHROMAURL was ignored without a word, and `bot index` filled the embedded store instead of the server.
+    Warned, not refused: other programs may use the prefix (BOT_TOKEN), and a warning names the variable."""
+    settings = Settings.load(env={"BOT_CHROMAURL": "http://127.0.0.1:8000", "BOT_TOPK": "3", "BOT_TOKEN": "x",
+                                  "BOT_K": "4", "BOT_CONFIG": ""})
+    assert settings.chroma_url is None and settings.k == 4
+    assert [r.getMessage() for r in caplog.records if r.levelname == "WARNING"] == [
+        "BOT_CHROMAURL is not a setting, so it is ignored. Did you mean BOT_CHROMA_URL?",
+        "BOT_TOKEN is not a setting, so it is ignored.",
+        "BOT_TOPK is not a setting, so it is ignored. Did you mean BOT_K?",
+    ]
+
+
+@pytest.mark.parametrize(("key", "meant"), [("top_k", "k"), ("chromaurl", "chroma_url"), ("candidate", "candidates"),
+                                            ("mmr_lamda", "mmr_lambda"), ("origins", "allowed_origins")])
+def test_an_unknown_key_in_the_file_says_which_setting_it_may_mean(tmp_path: Path, key: str, meant: str) -> None:
+    path = write_toml(tmp_path, f"{key} = 3\n")
+    with pytest.raises(ConfigError, match=rf"^Unknown setting {key!r} in config file {re.escape(str(path))}\. Did "
+                                          rf"you mean {meant!r}\? Known settings: "):
+        Settings.load(config_file=path, env={})
+
+
+def test_top_level_keys_beside_a_bot_table_are_refused(tmp_path: Path) -> None:
+    """They were dropped without a word, even invalid ones (`k = 0` above [bot])."""
+    path = write_toml(tmp_path, "k = 0\ncandidates = -1\n[bot]\nmmr = true\n")
+    with pytest.raises(ConfigError) as caught:
+        Settings.load(config_file=path, env={})
+    assert str(caught.value) == (f"Config file {path} has settings at the top level (candidates, k) and in a [bot] "
+                                 "table. Put them all under [bot], or all at the top level.")
+
+
+def test_settings_know_where_each_value_came_from(tmp_path: Path) -> None:
+    """So a message names the setting as the user gave it, not BOT_CHROMA_URL for a value from bot.toml."""
+    path = write_toml(tmp_path, 'chroma_url = "http://127.0.0.1:8000"\nk = 3\n', "bot.toml")
+    settings = Settings.load(config_file=path, env={"BOT_K": "4", "BOT_RERANKER_PATH": "r"}, mmr=True)
+    assert (settings.named("chroma_url"), settings.leave_out("chroma_url")) == (
+        f"chroma_url in {path}", f"remove chroma_url from {path}")
+    assert (settings.named("k"), settings.leave_out("k")) == ("BOT_K", "unset BOT_K")
+    assert (settings.named("mmr"), settings.named("collection")) == ("mmr", "collection")
+    assert "origins" not in Settings.names()
+    replaced = settings.replace(k=9)
+    assert (replaced.named("k"), replaced.named("reranker_path")) == ("k", "BOT_RERANKER_PATH")
+    assert settings == Settings(chroma_url="http://127.0.0.1:8000", k=4, reranker_path="r", mmr=True)
+
+
+def test_chroma_timeout(tmp_path: Path) -> None:
+    assert Settings().chroma_timeout == 30.0
+    assert Settings.load(env={"BOT_CHROMA_TIMEOUT": "2.5"}).chroma_timeout == 2.5
+    with pytest.raises(ConfigError, match=r"^chroma_timeout must be greater than 0 \(seconds\)\. Currently, "
+                                          r"chroma_timeout is 0\.0 \(from BOT_CHROMA_TIMEOUT\)\.$"):
+        Settings.load(env={"BOT_CHROMA_TIMEOUT": "0"})

@@ -69,3 +69,68 @@ def test_a_model_folder_that_is_not_one_is_one_line_without_loading(tmp_path: Pa
     with pytest.raises(ModelError, match=rf"^Embedding model folder {path} {re.escape(what)}\. Set model_path"):
         Embedder(model_path=str(path)).check()
     Embedder().check()  # the packaged model is one
+
+
+# --- the reranker's folder ---------------------------------------------------------------------------------------
+
+FIX = "Point BOT_RERANKER_PATH at a local CrossEncoder folder."
+
+
+@pytest.fixture(scope="module")
+def cross_encoders(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """A tiny CrossEncoder (one layer, random weights, the packaged MiniLM's tokenizer) in both shapes found in the
+    wild: saved by transformers alone (config.json, ...ForSequenceClassification) and by sentence-transformers
+    (model_type CrossEncoder in config_sentence_transformers.json, and a modules.json)."""
+    from sentence_transformers import CrossEncoder
+    from transformers import AutoTokenizer, BertConfig, BertForSequenceClassification
+
+    root = tmp_path_factory.mktemp("cross-encoders")
+    tokenizer = AutoTokenizer.from_pretrained(packaged_model_path(), local_files_only=True)
+    config = BertConfig(vocab_size=tokenizer.vocab_size, hidden_size=32, num_hidden_layers=1, num_attention_heads=2,
+                        intermediate_size=37, num_labels=1)
+    BertForSequenceClassification(config).save_pretrained(root / "transformers")
+    tokenizer.save_pretrained(root / "transformers")
+    CrossEncoder(str(root / "transformers"), device="cpu", local_files_only=True).save(str(root / "st"))
+    return {"transformers": root / "transformers", "sentence-transformers": root / "st"}
+
+
+@pytest.mark.integration
+@pytest.mark.parametrize("shape", ["transformers", "sentence-transformers"])
+def test_a_cross_encoder_folder_passes_the_check_and_reranks(cross_encoders: dict[str, Path], shape: str) -> None:
+    from bot.retrieval import Reranker
+    from index.embedder import check_cross_encoder_folder
+
+    check_cross_encoder_folder(str(cross_encoders[shape]), fix=FIX)
+    assert Reranker(str(cross_encoders[shape])).score("When?", ["In 2008.", "Nantong."]).shape == (2,)
+
+
+def test_a_folder_that_is_no_cross_encoder_is_one_line_naming_the_setting(tmp_path: Path) -> None:
+    """An empty folder said "ValueError: Unrecognized model in ... Should have a `model_type` key" at the first
+    question (`bot serve` said "ready", then a 500 each time); the embedding model, given as the reranker, was taken
+    without a word and scored passages at random."""
+    from index.embedder import check_cross_encoder_folder
+
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    a_file = tmp_path / "file.bin"
+    a_file.write_bytes(b"x")
+    bare_bert = tmp_path / "bert"
+    bare_bert.mkdir()
+    (bare_bert / "config.json").write_text(json.dumps({"architectures": ["BertModel"]}))
+    broken = tmp_path / "broken"
+    broken.mkdir()
+    (broken / "config.json").write_text("{not json")
+    cases = {
+        tmp_path / "missing": "does not exist",
+        a_file: "is a file, not a folder",
+        empty: "holds no model (no config.json)",
+        Path(packaged_model_path()): "holds a SentenceTransformer model (an embedding model), not a CrossEncoder",
+        bare_bert: "holds a BertModel model, not a cross-encoder (...ForSequenceClassification)",
+        broken: "config.json cannot be read",
+    }
+    for folder, why in cases.items():
+        with pytest.raises(ModelError) as caught:
+            check_cross_encoder_folder(str(folder), fix=FIX)
+        message = str(caught.value)
+        assert message.startswith(f"Reranker model folder {folder}") and why in message, message
+        assert message.endswith(FIX) and "\n" not in message

@@ -1,7 +1,11 @@
 """ChunkStore against real Chroma, embedded and over HTTP (`chroma run`). Tiny 4-d vectors, no model."""
 from __future__ import annotations
 
+import http.server
 import re
+import threading
+import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -21,6 +25,7 @@ from index.store import (
     make_client,
 )
 from tests.chroma_server import free_port
+from tests.index.chroma_process import ChromaProcess
 
 pytestmark = pytest.mark.integration
 
@@ -159,7 +164,7 @@ def test_an_unreachable_server_is_one_line_naming_the_fix() -> None:
 def test_a_url_without_a_host_is_refused(url: str) -> None:
     """A bad port was "ValueError: Port could not be cast to integer value", a host with spaces or another scheme
     "Cannot reach the Chroma server" with a `chroma run --host not a url` to try; port 0 became 8000 unsaid."""
-    with pytest.raises(IndexingError, match=rf"^BOT_CHROMA_URL {re.escape(repr(url))} is not a URL\. Use the form"):
+    with pytest.raises(IndexingError, match=rf"^BOT_CHROMA_URL is not a URL: {re.escape(repr(url))}\. Use the form"):
         make_client(url=url)
 
 
@@ -214,3 +219,148 @@ def test_a_failed_reconnect_is_tried_again_on_next_use() -> None:
     store.reconnect()  # fails: logged, not raised
     assert first.closed and len(attempts) == 1
     assert store.count() == 7 and len(attempts) == 2  # opened again on next use
+
+
+# --- a Chroma server that fails mid-run --------------------------------------------------------------------------
+
+
+@pytest.fixture
+def chroma(tmp_path: Path) -> Iterator[ChromaProcess]:
+    """A `chroma run` server of this test's own, which it may stop, restart and pause."""
+    with ChromaProcess(tmp_path / "db") as process:
+        yield process
+
+
+def _server_store(settings: Settings, chroma: ChromaProcess, **changes: object) -> ChunkStore:
+    store = _store(settings.replace(chroma_url=chroma.url, **changes))
+    store.upsert(*_chunks(3))
+    return store
+
+
+@pytest.mark.slow
+def test_a_server_lost_mid_run_is_one_line_naming_it_and_what_to_do(tmp_path: Path, chroma: ChromaProcess) -> None:
+    """It was "ConnectError: [Errno 111] Connection refused" (the API's 500, the chat's end, every eval case)."""
+    store = _server_store(Settings(data_dir=tmp_path / "data"), chroma)
+    assert store.count() == 3
+    chroma.stop()
+    for call in (store.count, lambda: store.query(np.eye(4, dtype=np.float32)[0], n=2), lambda: store.get(["a.txt-0"]),
+                 lambda: store.upsert(*_chunks(1, source="b.txt")), lambda: store.indexed_count()):
+        with pytest.raises(StoreUnavailableError) as caught:
+            call()
+        assert str(caught.value) == (
+            f"The Chroma server at {chroma.url} stopped answering (connection refused). Start it again with "
+            f"`chroma run --path DIR --host 127.0.0.1 --port {chroma.port}`, then try again.")
+    chroma.start()  # back: the same store object answers again
+    assert store.count() == 3 and [c.id for c in store.get(["a.txt-1"])] == ["a.txt-1"]
+
+
+@pytest.mark.slow
+def test_a_stuck_server_fails_after_the_timeout_not_never(tmp_path: Path, chroma: ChromaProcess) -> None:
+    """`kill -STOP` on the server hung `bot ask`, `/api/ask` and `/api/health` for good: no timeout anywhere."""
+    settings = Settings(data_dir=tmp_path / "data", chroma_timeout=1.5)
+    store = _server_store(settings, chroma, chroma_timeout=1.5)
+    with chroma.paused():
+        started = time.monotonic()
+        stuck = rf"^The Chroma server at {chroma.url} did not answer within 1\.5 s: it is stopped, stuck or "
+        with pytest.raises(StoreUnavailableError, match=stuck + r"overloaded\. .*chroma_timeout"):
+            store.query(np.eye(4, dtype=np.float32)[0], n=2)
+        assert time.monotonic() - started < 6
+        started = time.monotonic()
+        with pytest.raises(StoreUnavailableError, match=r"did not answer a heartbeat within 0\.5 s"):
+            store.ping(timeout=0.5)  # (what /api/health asks: fast, whatever chroma_timeout is)
+        assert time.monotonic() - started < 3
+        started = time.monotonic()
+        with pytest.raises(StoreUnavailableError, match=r"did not answer within 1\.5 s"):
+            make_client(url=chroma.url, timeout=1.5)  # opening a client asked without a timeout, too
+        assert time.monotonic() - started < 6
+    assert store.count() == 3  # resumed: answers again
+
+
+def test_the_timeout_reaches_chromadbs_http_session(chroma_url: str) -> None:
+    """chromadb makes its httpx session with timeout=None and no setting for it; set_timeout reaches into it. If a
+    chromadb upgrade moves the session, this fails (and `make_client` logs that it could not set one)."""
+    import httpx
+
+    client = make_client(url=chroma_url, timeout=7.0)
+    session = client._target._server._session
+    assert isinstance(session, httpx.Client)
+    assert (session.timeout.read, session.timeout.connect) == (7.0, 5.0)
+
+
+def test_the_index_count_for_health_checks(settings: Settings) -> None:
+    store = open_store(settings)
+    store.ping(timeout=1.0)  # reachable (embedded: nothing to ask)
+    with pytest.raises(IndexMissingError, match="^No index in "):
+        store.indexed_count()
+    store = _store(settings)
+    with pytest.raises(IndexMissingError):  # there, but empty
+        store.indexed_count()
+    store.upsert(*_chunks(2))
+    assert store.indexed_count() == 2
+
+
+@pytest.mark.slow
+def test_a_server_restarted_on_an_empty_folder_has_no_index_naming_the_collection(
+        tmp_path: Path, chroma: ChromaProcess) -> None:
+    """A lost volume: the health check said "ok" from the keyword index in memory while every question was a 503."""
+    store = _server_store(Settings(data_dir=tmp_path / "data", collection="other"), chroma)
+    assert store.indexed_count() == 3
+    chroma.start(tmp_path / "empty")
+    with pytest.raises(IndexMissingError, match=rf"^No index in collection other on {re.escape(chroma.url)} yet\."):
+        store.indexed_count()
+
+
+class _NotChroma(http.server.BaseHTTPRequestHandler):
+    def do_GET(self) -> None:  # noqa: N802 - the standard library's name
+        body = b"<html>some other app</html>"
+        self.send_response(404)
+        self.send_header("Content-Type", "text/html")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+@pytest.fixture
+def other_server() -> Iterator[int]:
+    """A plain-HTTP server on loopback that is not Chroma (another app on the port given); yields its port."""
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _NotChroma)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield server.server_address[1]
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=10)
+
+
+def test_a_server_that_is_not_chroma_is_told_apart_from_one_that_is_down(other_server: int) -> None:
+    """It was "Cannot reach the Chroma server ... (ValueError). Start it with `chroma run ...`": it was reachable."""
+    url = f"http://127.0.0.1:{other_server}"
+    with pytest.raises(StoreUnavailableError) as caught:
+        make_client(url=url, named="chroma_url in bot.toml")
+    assert str(caught.value) == (
+        f"The server at {url} answered, but not as a Chroma server does (HTTP 404 for /api/v2/heartbeat). Check the "
+        f"port in chroma_url in bot.toml; a Chroma server is started with `chroma run --path DIR --host 127.0.0.1 "
+        f"--port {other_server}`.")
+
+
+def test_https_to_a_plain_http_server_says_so(other_server: int) -> None:
+    url = f"https://127.0.0.1:{other_server}"
+    with pytest.raises(StoreUnavailableError, match=rf"^Cannot talk TLS \(https\) to the Chroma server at "
+                                                     rf"{re.escape(url)} \(.*\)\. If it serves plain HTTP, as "
+                                                     r"`chroma run` does, use http:// in BOT_CHROMA_URL\.$"):
+        make_client(url=url)
+
+
+def test_refused_at_start_names_the_setting_as_given() -> None:
+    port = free_port()
+    with pytest.raises(StoreUnavailableError) as caught:
+        make_client(url=f"127.0.0.1:{port}", named="chroma_url in bot.toml",
+                    leave_out="remove chroma_url from bot.toml")
+    assert str(caught.value) == (
+        f"Cannot reach the Chroma server at 127.0.0.1:{port} (connection refused). Start it with `chroma run --path "
+        f"DIR --host 127.0.0.1 --port {port}`, or remove chroma_url from bot.toml to use the embedded store.")
