@@ -417,7 +417,8 @@ def _make_answerer(settings: Settings, prompts: PromptLibrary) -> Answerer:
                                   config=ExtractiveConfig(max_sentences=settings.max_answer_sentences),
                                   article_fact_message=article_fact_message, nothing_more_message=nothing_more,
                                   yes_no_message=yes_no_message if "yes_no" in prompts.names() else None)
-    raise UsageError(f"Unknown answerer {settings.answerer!r}. Available: extractive.")
+    raise UsageError(f"Unknown answerer {settings.answerer!r} ({settings.named('answerer')}). Available: extractive "
+                     f"(generative answerers are planned, not built); {settings.leave_out('answerer')}.")
 
 
 class AnswerChain(Runnable[Any, Answer]):

@@ -969,3 +969,10 @@ def test_eval_stops_in_one_line_when_the_chroma_server_is_lost(on_a_server: tupl
     assert run.stderr.strip() == (f"Error: The Chroma server at {chroma.url} stopped answering (connection refused). "
                                   f"Start it again with `chroma run --path DIR --host 127.0.0.1 --port {chroma.port}`,"
                                   f" then try again. `bot eval` stopped after {done} of 40 cases.")
+
+
+def test_an_answerer_that_does_not_exist_is_one_line_naming_the_setting(tmp_path: Path, workdir: Path) -> None:
+    result = bot_env("ask", "When did the Sutong Bridge open?", data_dir=tmp_path, cwd=workdir, BOT_ANSWERER="openai")
+    assert assert_one_error_line(result, 2) == (
+        "Error: Unknown answerer 'openai' (BOT_ANSWERER). Available: extractive (generative answerers are planned, "
+        "not built); unset BOT_ANSWERER.")
