@@ -72,11 +72,22 @@ class SearchFilters:
             parts.append(f"published {span}")
         return ", ".join(parts)
 
+    @staticmethod
+    def _path(meta: Mapping[str, Any]) -> str:
+        """Where a chunk's file is, as `source` is matched against it: the folder it was indexed from ("corpus",
+        which `bot sources` shows) and its path below it, so "sports" picks the articles indexed from .../sports.
+        (Matching the path below the folder alone, someone who had indexed two folders could not ask one.) A file
+        indexed on its own is its own corpus. Built from the metadata alone: this runs for every chunk per query."""
+        source, corpus = str(meta.get("source", "")), str(meta.get("corpus", "")).rstrip("/")
+        if not corpus or corpus == source or corpus.endswith("/" + source):
+            return corpus or source
+        return f"{corpus}/{source}"
+
     def _ts(self, value: str | None) -> int | None:
         return int(value.replace("-", "")) if value else None
 
     def matches(self, meta: Mapping[str, Any]) -> bool:
-        if self.source and self.source.lower() not in str(meta.get("source", "")).lower():
+        if self.source and self.source.lower() not in self._path(meta).lower():
             return False
         ts = int(meta.get("published_ts") or 0)
         low, high = self._ts(self.published_from), self._ts(self.published_to)

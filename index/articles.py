@@ -33,7 +33,10 @@ BYLINE_KEYS = ("editor", "reviewer", "agency", "outlet", "author")
 # 5: a Markdown footnote's text kept (its "[^1]" markers dropped), and a hard-wrapped line that a long link target
 # was taken out of no longer ends a sentence.
 # 6: a dateline naming its outlet as "by the X" ("*Published 2024-03-02 by the Ningbo Daily*") gives the date.
-ARTICLE_PARSER_VERSION = 6
+# 7: a headline with its dateline on the very next line, or with byline lines before the dateline, starts an article;
+# a numeric date whose day and month could be either is read (see _to_iso); a PDF's dateline and byline lines, and
+# Markdown front matter's date and author, fill the article's date and byline; keywords are folded ("Zoë" = "Zoe").
+ARTICLE_PARSER_VERSION = 7
 
 
 @dataclass(frozen=True)
@@ -63,7 +66,7 @@ _DATE_PATTERNS = (
     re.compile(r"(?<!\d)" + _YEAR + r"\s*[-/.年]\s*(?P<month>\d{1,2})\s*[-/.月]\s*(?P<day>\d{1,2})(?!\d)日?"),
     re.compile(r"\b" + _MONTH + r"\s+" + _DAY + r"\s*,?\s*" + _YEAR + r"(?!\d)", re.IGNORECASE),
     re.compile(r"(?<!\d)" + _DAY + r"\s+(?:of\s+)?" + _MONTH + r",?\s+" + _YEAR + r"(?!\d)", re.IGNORECASE),
-    re.compile(r"(?<![\d/.-])(?P<a>\d{1,2})[/.-](?P<b>\d{1,2})[/.-]" + _YEAR + r"(?![\d/.-])"),
+    re.compile(r"(?<![\d/.-])(?P<a>\d{1,2})(?P<sep>[/.-])(?P<b>\d{1,2})[/.-]" + _YEAR + r"(?![\d/.-])"),
 )
 
 
@@ -92,8 +95,12 @@ def _to_iso(match: re.Match[str]) -> str | None:
             month, day = first, second
         elif first == second:
             month = day = first
+        elif groups["sep"] == ".":
+            day, month = first, second  # 05.03.2024: dots are written day first (Germany, Russia, ...)
         else:
-            return None  # 03/04/2024 is March 4 or 3 April; guessing would put the article in the wrong month
+            # 05/03/2024 is May 3 or 5 March. Unread, the dateline was no dateline at all and its article was glued
+            # to the one before; read month first, as US news (and the wires) write it. README says so.
+            month, day = first, second
     else:
         raw_month = groups["month"]
         month = int(raw_month) if raw_month.isdigit() else _MONTHS[raw_month.lower().rstrip(".")]
@@ -354,15 +361,31 @@ def _find_headers(lines: Sequence[_Line]) -> list[_Header]:
                 headers.append(_Header(i, size, title, tags))
                 i += size
                 continue
-        if _headline_candidate(line) and (i + 1 >= len(lines) or lines[i + 1].blank):
-            following = _next_nonblank(lines, i + 1, 4)
-            if following is not None and _parse_dateline(lines[following].stripped) is not None:
-                title, tags = _clean_title(text)
-                headers.append(_Header(i, 1, title, tags))
-                i += 1
-                continue
+        if _headline_candidate(line) and _dateline_follows(lines, i):
+            title, tags = _clean_title(text)
+            headers.append(_Header(i, 1, title, tags))
+            i += 1
+            continue
         i += 1
     return headers
+
+
+def _dateline_follows(lines: Sequence[_Line], index: int) -> bool:
+    """A dateline comes after the line at `index`: on the next line or after blank lines, maybe after byline lines
+    ("By Sam Okoro"). Each of these layouts used to glue its article to the one before, without a word (its
+    citations then gave the other article's title and date)."""
+    following = index + 1
+    for _ in range(MAX_HEADER_META_LINES):
+        found = _next_nonblank(lines, following, 4)
+        if found is None:
+            return False
+        text = lines[found].stripped
+        if _parse_dateline(text) is not None:
+            return True
+        if _parse_byline(text) is None:
+            return False
+        following = found + 1
+    return False
 
 
 # --------------------------------------------------------------------------------------------- articles
@@ -513,11 +536,7 @@ def _single_article(doc: LoadedDocument, *, fallback_title: str) -> list[Article
     if first is None:
         return []
     if doc.kind == "pdf":
-        # Page offsets must survive, so the PDF body is the whole text; its first line titles it.
-        first_line = lines[first].stripped
-        title = doc.title or (shorten_title(first_line) if _has_letters(first_line) else fallback_title)
-        start, end = len(text) - len(text.lstrip()), len(text.rstrip())
-        draft: _Draft | None = _Draft(title, (), start, end, None, {})
+        draft: _Draft | None = _pdf_draft(text, lines, first, title=doc.title, fallback_title=fallback_title)
     else:
         # The page's <h1> usually opens the visible text; it is the title, not body.
         start = first + 1 if doc.title and _clean_title(lines[first].stripped)[0] == doc.title else first
@@ -529,6 +548,40 @@ def _single_article(doc: LoadedDocument, *, fallback_title: str) -> list[Article
                      published_time=doc.published_time)]
 
 
+def _pdf_draft(text: str, lines: Sequence[_Line], first: int, *, title: str | None,
+               fallback_title: str) -> _Draft:
+    """A PDF's one article, titled by its first line. Its dateline and byline lines give its date and byline, as in
+    a text file ("Release time: June 10, 2024" under the title, "Author: Karin Holt" at the end): read as body
+    text, they left it undated, so `--since` dropped it. The body is a slice of the text, so page offsets survive;
+    without a dateline or byline under it, the title line stays in it."""
+    first_line = lines[first].stripped
+    title = title or (shorten_title(first_line) if _has_letters(first_line) else fallback_title)
+    whole = _Draft(title, (), len(text) - len(text.lstrip()), len(text.rstrip()), None, {})
+    draft = _parse_region(text, lines, first + 1, len(lines), title=title, tags=(), fallback_title=fallback_title)
+    if draft is None:
+        return whole
+    below = _next_nonblank(lines, first + 1, len(lines))
+    if below is None or not _is_meta_line(lines[below].stripped):
+        draft.body_start = whole.body_start
+    return draft
+
+
+def _with_front_matter(article: Article, doc: LoadedDocument) -> Article:
+    """The date and byline Markdown front matter gives (`date:`, `author:`), where the article's own dateline and
+    byline lines do not."""
+    if not doc.published and not doc.byline:
+        return article
+    own = article.published is not None
+    return dataclasses.replace(
+        article, published=article.published or doc.published,
+        published_time=article.published_time if own else doc.published_time,
+        byline=dict(doc.byline) | dict(article.byline))
+
+
+def _is_meta_line(text: str) -> bool:
+    return _parse_dateline(text) is not None or _parse_byline(text) is not None
+
+
 def split_articles(doc: LoadedDocument) -> list[Article]:
     """The articles of one loaded file, by kind: news text and Markdown may hold several; HTML and PDF one."""
     fallback_title = doc.file.path.stem or doc.file.source
@@ -538,8 +591,8 @@ def split_articles(doc: LoadedDocument) -> list[Article]:
         articles = split_news_file(doc.text, fallback_title=fallback_title, soft_breaks=doc.soft_breaks)
         if doc.title and len(articles) == 1 and not _find_headers(_lines(doc.text)):
             # Markdown front matter named the document; use that rather than its first line.
-            articles = [dataclasses.replace(a, title=doc.title, published=a.published or doc.published)
-                        for a in articles]
+            articles = [dataclasses.replace(a, title=doc.title) for a in articles]
+        articles = [_with_front_matter(a, doc) for a in articles]
     if not articles:
         logger.warning("%s has no article text after removing headlines and bylines.", doc.file.path)
     return articles

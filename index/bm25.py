@@ -123,12 +123,30 @@ def _american(token: str) -> str:
     return _BRITISH_SUFFIX.sub("iz", token, count=1)
 
 
+# Latin letters that carry no separable accent, as a reader without the key types them.
+_UNACCENTED = str.maketrans({"ø": "o", "Ø": "O", "đ": "d", "Đ": "D", "ł": "l", "Ł": "L", "ß": "ss", "æ": "ae",
+                             "Æ": "AE", "œ": "oe", "Œ": "OE", "ı": "i"})
+# The combining accents of Latin, Greek and Cyrillic letters; not the marks of other scripts (a kana's dakuten
+# changes the sound: "が" is not "か").
+_ACCENTS = re.compile("[\u0300-\u036f]")
+
+
+def fold_accents(text: str) -> str:
+    """Text without its letters' accents: "Zoë Brontë" is "Zoe Bronte", "Zürich" "Zurich", "Tomás" "Tomas".
+    Readers on an English keyboard type the names without them, and got "the articles do not say"."""
+    if text.isascii():
+        return text
+    import unicodedata
+
+    return unicodedata.normalize("NFC", _ACCENTS.sub("", unicodedata.normalize("NFD", text.translate(_UNACCENTED))))
+
+
 def analyze(text: str, *, keep_stopwords: bool = False) -> list[str]:
-    """Lower-cased, stemmed terms; numbers lose their thousands commas ("90,000" -> "90000"), ordinals their digits
-    ("6th" -> "sixth", but "November 8th" -> "November 8"), British words their spelling ("moulds" -> "mold");
-    "40 percent" is "40%"."""
+    """Lower-cased, stemmed terms without accents ("Zürich" -> "zurich"); numbers lose their thousands commas
+    ("90,000" -> "90000"), ordinals their digits ("6th" -> "sixth", but "November 8th" -> "November 8"), British
+    words their spelling ("moulds" -> "mold"); "40 percent" is "40%"."""
     terms = []
-    text = _PERCENT.sub("%", spell_ordinals(_SYLLABLE_NAME.sub(r"\1\2", text)))
+    text = _PERCENT.sub("%", spell_ordinals(_SYLLABLE_NAME.sub(r"\1\2", fold_accents(text))))
     for match in _WORD.finditer(text.lower()):
         token = match.group(0).replace("’", "'")
         if token[0].isdigit():
@@ -153,7 +171,7 @@ def _import_bm25s() -> Any:
 
 
 # Bump when analyze()/stem() change: a keyword index built with another analyser is stale.
-ANALYZER_VERSION = "8"
+ANALYZER_VERSION = "9"  # 9: accents folded
 
 
 def ids_digest(ids: Iterable[str]) -> str:

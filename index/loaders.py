@@ -7,9 +7,9 @@ import logging
 import os
 import re
 import stat
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from index.errors import CorpusError, LoadError, UnreadableError
@@ -35,6 +35,7 @@ class Skipped:
 
     path: Path  # absolute
     message: str  # one line, starting with the path
+    folder: bool = False  # a folder that cannot be listed (not a file that was found)
 
 
 @dataclass(frozen=True)
@@ -53,6 +54,8 @@ class LoadedDocument:
     # Offsets of line breaks in `text` that are soft wraps however short their line now is (Markdown whose link
     # targets were taken out); the chunker does not end a sentence there.
     soft_breaks: tuple[int, ...] = ()
+    # Byline from Markdown front matter ({"author": "Marco Ruiz"}); an article's own byline lines win.
+    byline: Mapping[str, str] = field(default_factory=dict, hash=False)
 
 
 # --------------------------------------------------------------------------------------------- discovery
@@ -173,7 +176,7 @@ def _candidates(folder: Path, filenames: Sequence[str], skipped: list[Skipped]) 
 
 def _unlistable(folder: Path, exc: OSError) -> Skipped:
     return Skipped(folder, f"{folder} cannot be listed ({exc.strerror or exc}); skipped. Make it readable: "
-                           f"`chmod a+rx {folder}`.")
+                           f"`chmod a+rx {folder}`.", folder=True)
 
 
 _KIND_NAMES = ((stat.S_ISFIFO, "a named pipe"), (stat.S_ISSOCK, "a socket"), (stat.S_ISCHR, "a device"),
@@ -238,6 +241,7 @@ def load_file(file: SourceFile) -> LoadedDocument:
     title: str | None = None
     published: tuple[str, str | None] | None = None
     soft_breaks: tuple[int, ...] = ()
+    byline: dict[str, str] = {}
     if kind == "html":
         text, title, published = _html_text(raw)
         if not text.strip():
@@ -247,13 +251,15 @@ def load_file(file: SourceFile) -> LoadedDocument:
         if not text.strip():
             raise LoadError(f"{path} is empty. Add text to it or remove it from the corpus.")
         if kind == "markdown":
+            published, byline = _front_matter_meta(text)
             text, title, soft_breaks = _markdown_text(text)
     stripped = text.strip()
     lead = len(text) - len(text.lstrip())
     return LoadedDocument(file=file, text=stripped, kind=kind, title=title, page_starts=(),
                           warnings=tuple(warnings), sha256=sha, published=published[0] if published else None,
                           published_time=published[1] if published else None,
-                          soft_breaks=tuple(b - lead for b in soft_breaks if 0 <= b - lead < len(stripped)))
+                          soft_breaks=tuple(b - lead for b in soft_breaks if 0 <= b - lead < len(stripped)),
+                          byline=byline)
 
 
 class _DebugHandler(logging.Handler):
@@ -289,7 +295,10 @@ _CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([A-Za-z0-9_.:-]+)"""
 
 
 def _decode(path: Path, data: bytes, *, html: bool) -> tuple[str, list[str]]:
-    """UTF-8 (or a BOM's encoding); otherwise the HTML's declared charset; otherwise Windows-1252 with a warning."""
+    """UTF-8 (or a BOM's encoding); otherwise the HTML's declared charset; otherwise Windows-1252 when it reads as
+    Western text, else a detected encoding (GBK, Big5, Shift-JIS, ...) that reads as text, with a warning. Bytes
+    that read as no text are refused: before, Chinese text was indexed as Windows-1252 mojibake ("ÄÏÍ¨¸Û") and
+    random bytes as Latin-1, nothing in either to be found."""
     for bom, encoding in _BOMS:
         if data.startswith(bom):
             try:
@@ -299,9 +308,7 @@ def _decode(path: Path, data: bytes, *, html: bool) -> tuple[str, list[str]]:
     if not data.strip():
         raise LoadError(f"{path} is empty. Add text to it or remove it from the corpus.")
     if b"\x00" in data:
-        raise LoadError(
-            f"{path} looks binary (it contains NUL bytes), not text. Remove it from the corpus or save it as plain text."
-        )
+        return _decode_utf16_without_bom(path, data)
     try:
         return data.decode("utf-8"), []
     except UnicodeDecodeError:
@@ -318,9 +325,76 @@ def _decode(path: Path, data: bytes, *, html: bool) -> tuple[str, list[str]]:
         # Five bytes are undefined in Windows-1252; Latin-1 maps every byte, so no text is lost.
         text = data.decode("latin-1")
         label = "Latin-1"
-    warning = f"{path} is not UTF-8; read as {label}. Re-save it as UTF-8 to be sure."
+    if not (_reads_as_text(text) and _reads_as_western(text)):
+        text, label = _detected(path, data, binary=not _reads_as_text(text))
+    return text, [_warned(f"{path} is not UTF-8; read as {label}. Re-save it as UTF-8 to be sure.")]
+
+
+def _warned(warning: str) -> str:
     logger.debug(warning)  # returned to the caller, which reports it once
-    return text, [warning]
+    return warning
+
+
+def _decode_utf16_without_bom(path: Path, data: bytes) -> tuple[str, list[str]]:
+    """Text with NUL bytes in every other place is UTF-16 without a byte-order mark (as some Windows tools save
+    it), not binary; it is read, with a warning. Anything else with NUL bytes is binary."""
+    even, odd = data[0::2].count(0), data[1::2].count(0)
+    encoding = "utf-16-le" if odd > 4 * even else "utf-16-be" if even > 4 * odd else None
+    if encoding is not None and len(data) % 2 == 0:
+        try:
+            text = data.decode(encoding)
+        except UnicodeDecodeError:
+            text = ""
+        if text.strip() and _reads_as_text(text, stray=0):  # (binary read so is full of control characters)
+            return text, [_warned(f"{path} is UTF-16 without a byte-order mark; read as {encoding.upper()}. Re-save "
+                                  "it as UTF-8 to be sure.")]
+    raise LoadError(
+        f"{path} looks binary (it contains NUL bytes), not text. Remove it from the corpus or save it as plain text."
+    )
+
+
+def _reads_as_text(text: str, *, stray: int = 2) -> bool:
+    """Few control characters (random bytes read as Latin-1 are one in five): at most one in a hundred, or `stray`
+    in a short text (a stray one may be a typo)."""
+    import unicodedata
+
+    odd = sum(1 for char in text if char not in "\t\n\r\f" and unicodedata.category(char) in ("Cc", "Cn", "Co", "Cs"))
+    return odd <= max(stray, len(text) // 100 if stray else 0)
+
+
+def _reads_as_western(text: str) -> bool:
+    """Windows-1252 read right: its accented letters sit among plain ones ("Café Müller"). Text in a CJK encoding
+    read so is almost all accented letters and symbols ("ÄÏÍ¨¸ÛÐÂÂëÍ·¿ª¸Û")."""
+    shown = [char for char in text if not char.isspace()]
+    accented = sum(1 for char in shown if not char.isascii())
+    return accented < 8 or accented <= len(shown) * 0.3
+
+
+# Encodings whose text Windows-1252 turns into mojibake; UTF-16/32 are told by their NUL bytes instead.
+_DETECTABLE = ["gb18030", "big5", "cp932", "euc_jp", "cp949", "cp1251", "koi8_r", "cp1253", "iso8859_7", "cp1250",
+               "cp1257", "cp1254", "cp1255", "cp1256", "tis_620", "cp1258"]
+
+
+def _detected(path: Path, data: bytes, *, binary: bool) -> tuple[str, str]:
+    """The text in the encoding charset-normalizer finds among _DETECTABLE, and that encoding's name; LoadError
+    when none reads as text (`binary`: nor did Windows-1252, so the file is not text at all)."""
+    if binary:
+        fix = (f"{path} is not text in any encoding (it looks binary); skipped. Remove it from the corpus or save it "
+               "as plain text (UTF-8).")
+    else:
+        fix = (f"{path} is not UTF-8, and its encoding could not be told (Chinese GBK or Big5? Japanese Shift-JIS?); "
+               "skipped. Re-save it as UTF-8.")
+    try:
+        from charset_normalizer import from_bytes
+    except ImportError:  # (it comes with requests; without it, nothing is guessed)
+        raise LoadError(fix) from None
+    best = from_bytes(data, cp_isolation=_DETECTABLE).best()
+    if best is None:
+        raise LoadError(fix)
+    text = str(best)
+    if not _reads_as_text(text):
+        raise LoadError(fix)
+    return text, best.encoding.upper().replace("_", "-")
 
 
 # --- Markdown
@@ -352,6 +426,31 @@ _MD_H1 = re.compile(r"^#[ \t]+(.+?)[ \t#]*$", re.MULTILINE)
 # Stands in, while the markup is taken out, for each character taken out of a line, so the line keeps the width it
 # was laid out with (a text file holds no NUL: _decode refuses one).
 _GONE = "\x00"
+
+
+_FRONT_KEY = re.compile(r"^(?P<key>[A-Za-z_-]+)\s*:\s*(?P<value>.*?)\s*$", re.MULTILINE)
+_FRONT_DATES = ("date", "published", "pubdate", "publishdate", "date_published", "datepublished", "published_at")
+_FRONT_BYLINE = {"author": "author", "authors": "author", "by": "author", "editor": "editor", "source": "agency",
+                 "publisher": "outlet"}
+
+
+def _front_matter_meta(text: str) -> tuple[tuple[str, str | None] | None, dict[str, str]]:
+    """The date (with its time of day) and byline that Markdown front matter gives (`date: 2024-09-30`, `author:
+    Marco Ruiz`): read as nothing before, the article was undated, and `--since` left it out."""
+    from index.articles import parse_published_at  # local: articles imports this module's dataclasses
+
+    match = _FRONT_MATTER.match(text)
+    if match is None:
+        return None, {}
+    published: tuple[str, str | None] | None = None
+    byline: dict[str, str] = {}
+    for line in _FRONT_KEY.finditer(match.group(1)):
+        key, value = line.group("key").lower(), line.group("value").strip("\"'[] ")
+        if key in _FRONT_DATES and published is None:
+            published = parse_published_at(value)
+        elif key in _FRONT_BYLINE and value and len(value) <= 60:
+            byline.setdefault(_FRONT_BYLINE[key], value.replace('", "', ", ").replace("', '", ", "))
+    return published, byline
 
 
 def _markdown_text(text: str) -> tuple[str, str | None, tuple[int, ...]]:
@@ -543,6 +642,9 @@ def _pdf_text(path: Path, data: bytes) -> tuple[str, tuple[int, ...], list[str]]
     page that has no readable text."""
     import pypdf
 
+    if b"%PDF-" not in data[:1024]:  # (readers allow some bytes before the header)
+        raise LoadError(f"{path} is not a PDF file (it has no PDF header); skipped. Give it the suffix of what it "
+                        "holds (.txt, .html), or re-export it as PDF.")
     try:
         reader = pypdf.PdfReader(io.BytesIO(data))
         if reader.is_encrypted and not reader.decrypt(""):

@@ -68,6 +68,25 @@ def test_filters_match(filters: SearchFilters, meta: dict, matches: bool) -> Non
     assert filters.matches(meta) is matches
 
 
+@pytest.mark.parametrize(("source", "matches"), [
+    ("sports", True), ("SPORTS", True), ("archive/sports", True), ("sports/2024/derby", True),  # the folder, too
+    ("derby.txt", True), ("/srv/archive/sports/2024/derby.txt", True),
+    ("articles", False), ("sports/derby", False),
+])
+def test_the_source_filter_matches_the_folder_an_article_was_indexed_from(source: str, matches: bool) -> None:
+    """`--source articles` said "No article matches your filter" for articles that `bot sources` showed "indexed
+    from .../articles": only the path below the folder was matched, so one of two indexed folders could not be
+    asked alone."""
+    meta = {"source": "2024/derby.txt", "corpus": "/srv/archive/sports"}
+    assert SearchFilters(source=source).matches(meta) is matches
+
+
+def test_the_source_filter_matches_a_file_indexed_on_its_own_by_its_path() -> None:
+    meta = {"source": "derby.txt", "corpus": "/srv/archive/derby.txt"}  # a file given directly is its own corpus
+    assert SearchFilters(source="archive/derby").matches(meta)
+    assert not SearchFilters(source="derby.txt/derby").matches(meta)
+
+
 # --- the LangChain face, with a fake hybrid retriever -----------------------------------------------------------
 
 

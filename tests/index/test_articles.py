@@ -85,7 +85,12 @@ def test_every_seed_line_is_kept_somewhere(seed_articles: list[tuple[str, Articl
         ("2024年5月14日", "2024-05-14"),
         ("Updated: 2024-05-14T06:53:00+08:00", "2024-05-14"),
         ("25/12/2023", "2023-12-25"),
-        ("03/04/2023", None),  # day and month are ambiguous
+        # Day and month could be either: month first with "/" or "-" (as US news writes it), day first with dots.
+        ("03/04/2023", "2023-03-04"),
+        ("Published 05-03-2024", "2024-05-03"),
+        ("05.03.2024", "2024-03-05"),
+        ("13/05/2024", "2024-05-13"),  # unambiguous either way
+        ("05/13/2024", "2024-05-13"),
         ("2024-02-30", None),
         ("No date here", None),
         ("", None),
@@ -242,3 +247,83 @@ def test_pdf_is_one_article_with_page_starts(tmp_path: Path) -> None:
     assert article.title == "Port Annual Report"
     assert article.body == "Port Annual Report\nShips came.\n\nPage two text."
     assert article.page_starts == (0, article.body.index("Page two"))
+
+
+# --- layouts that glued an article to the one before (tester J) ------------------------------------------------
+
+WIRE = (
+    "Bridge tolls scrapped on the Alder crossing\n\nBy Sam Okoro\n\nRelease time: May 2, 2024\n\n"
+    "Tolls on the Alder crossing will be scrapped from July 1. Drivers currently pay $3 each way.\n\n"
+    "Harbour cranes replaced after 40 years\n\nPublished 05/03/2024\n\n"
+    "Two new electric cranes arrived at Port Alder harbour on Friday. Each crane can lift 65 tonnes.\n\n"
+    "Eastgate library reopens after two-year renovation\nRelease time: September 21, 2024 10:00 AM\n\n"
+    "The Eastgate branch library reopened on Saturday. It now holds 42,000 books.\n\n"
+    "Editor: Marco Ruiz.\n\n"
+    "New bakery opens on Main Street\nBy Sam Okoro\n\nRelease time: May 4, 2024\n\n"
+    "A new bakery opened on Main Street on Saturday.\n"
+)
+
+
+def test_a_byline_a_numeric_date_or_no_blank_line_under_a_headline_still_starts_an_article() -> None:
+    """Each of these layouts glued its article to the one before without a word: its citations carried the other
+    article's title and date, and the merged article took the last byline it met."""
+    articles = split_news_file(WIRE)
+    assert [(a.title, a.published) for a in articles] == [
+        ("Bridge tolls scrapped on the Alder crossing", "2024-05-02"),
+        ("Harbour cranes replaced after 40 years", "2024-05-03"),  # 05/03: month first
+        ("Eastgate library reopens after two-year renovation", "2024-09-21"),
+        ("New bakery opens on Main Street", "2024-05-04"),
+    ]
+    assert dict(articles[0].byline) == dict(articles[3].byline) == {"author": "Sam Okoro"}
+    assert articles[0].body.startswith("Tolls on") and "Harbour cranes" not in articles[0].body
+    assert articles[1].body == "Two new electric cranes arrived at Port Alder harbour on Friday. Each crane can lift " \
+                               "65 tonnes."
+    assert (articles[2].published_time, dict(articles[2].byline)) == ("10:00 AM", {"editor": "Marco Ruiz"})
+    assert "Release time" not in articles[2].body and "Eastgate library reopens" not in articles[1].body
+
+
+def test_a_headline_with_its_byline_on_the_next_lines_and_then_the_dateline() -> None:
+    text = ("Ferry fares rise\nBy Ann Lee\nEditor: Bo Chen\nRelease time: June 1, 2024\n\nFares rose by 5 percent.\n\n"
+            "Port opens night shift\n\nBy Sam Okoro\n\n\nPosted on 2024-06-02\n\nThe port now works at night.\n")
+    first, second = split_news_file(text)
+    assert (first.title, first.published, dict(first.byline), first.body) == (
+        "Ferry fares rise", "2024-06-01", {"author": "Ann Lee", "editor": "Bo Chen"}, "Fares rose by 5 percent.")
+    assert (second.title, second.published, dict(second.byline), second.body) == (
+        "Port opens night shift", "2024-06-02", {"author": "Sam Okoro"}, "The port now works at night.")
+
+
+def test_a_paragraphs_first_line_or_a_byline_alone_does_not_start_an_article() -> None:
+    """Only a dateline below (after bylines at most) makes a short line a headline."""
+    text = ("Harbour news\n\nRelease time: May 2, 2024\n\nThe harbour reopened.\nIt was closed for a week.\n\n"
+            "A quiet week\n\nBy Sam Okoro\n\nNothing else happened.\n\nWeather\nRelease notes follow below.\n")
+    (article,) = split_news_file(text)
+    assert article.title == "Harbour news" and article.body.endswith("Release notes follow below.")
+
+
+def test_a_pdfs_dateline_and_byline_lines_give_its_date_and_byline(tmp_path: Path) -> None:
+    """"Release time: June 10, 2024" and "Author: Karin Holt" were read as body text: `bot sources` said "(no date)",
+    `--since` dropped the article and "Who wrote it?" was declined."""
+    path = make_pdf(tmp_path / "dredging.pdf", [
+        ["Harbour dredging to deepen the channel", "Release time: June 10, 2024",
+         "The channel will be 12 metres deep."],
+        ["Environmental concerns", "The trust asked for a pause.", "Author: Karin Holt"]])
+    (article,) = split_articles(load_file(SourceFile(path, tmp_path, path.name)))
+    assert (article.title, article.published, dict(article.byline)) == (
+        "Harbour dredging to deepen the channel", "2024-06-10", {"author": "Karin Holt"})
+    assert article.body.startswith("The channel will be") and article.body.endswith("The trust asked for a pause.")
+    assert article.body[article.page_starts[1]:].startswith("Environmental concerns")
+    assert article.page_starts[0] == 0
+
+
+def test_markdown_front_matter_gives_the_date_and_author(tmp_path: Path) -> None:
+    path = tmp_path / "tidy.md"
+    path.write_text("---\ntitle: Port Alder wins Tidy Towns silver medal\ndate: 2024-09-30T10:15:00Z\n"
+                    "author: \"Marco Ruiz\"\n---\n\nPort Alder won a silver medal.\n", encoding="utf-8")
+    (article,) = split_articles(load_file(SourceFile(path, tmp_path, path.name)))
+    assert (article.title, article.published, article.published_time, dict(article.byline)) == (
+        "Port Alder wins Tidy Towns silver medal", "2024-09-30", "10:15:00Z", {"author": "Marco Ruiz"})
+    # The article's own dateline wins over the front matter's date.
+    path.write_text("---\ndate: 2024-09-30\nauthor: Marco Ruiz\n---\n\n# Medal\n\n*Published 2024-10-01 by Ann Lee*\n\n"
+                    "Port Alder won a medal.\n", encoding="utf-8")
+    (article,) = split_articles(load_file(SourceFile(path, tmp_path, path.name)))
+    assert (article.title, article.published, dict(article.byline)) == ("Medal", "2024-10-01", {"author": "Ann Lee"})

@@ -102,6 +102,22 @@ def test_a_figure_of_several_and_a_percentage_in_words_are_the_articles_terms() 
     assert analyze("1 + 14") == ["1", "14"] and analyze("percent") == ["percent"]
 
 
+def test_accents_are_folded_so_a_name_typed_without_them_is_found() -> None:
+    """"Who is Zoe Bronte?" and "the delegation from Zurich" were declined: readers on an English keyboard type no
+    accents, and the terms were "zoë" and "zürich"."""
+    assert analyze("Zoë Brontë") == analyze("Zoe Bronte") == analyze("ZOË BRONTË") == ["zoe", "bront"]
+    assert analyze("Café Müller in Zürich") == analyze("Cafe Muller in Zurich") == ["cafe", "muller", "zurich"]
+    assert analyze("Tomás Herrera, Łódź, Øresund, Straße") == analyze("Tomas Herrera, Lodz, Oresund, Strasse")
+    # Other scripts keep their marks: a kana's dakuten makes another sound.
+    assert analyze("がか 南通") == ["がか", "南通"]
+
+
+def test_an_index_built_with_accents_is_searched_without_them() -> None:
+    index = BM25Index.build(["z", "o"], ["Zoë Brontë opened Café Müller in Zürich.", "The bakery opened."])
+    assert [i for i, _ in index.search("Who is Zoe Bronte?", n=2)] == ["z"]
+    assert [i for i, _ in index.search("cafe muller", n=2)] == ["z"]
+
+
 def test_search_ranks_by_bm25(index: BM25Index) -> None:
     hits = index.search("bridge", n=10)
     assert [i for i, _ in hits][0] == "c"  # the chunk that says it twice in the fewest words

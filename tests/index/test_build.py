@@ -123,7 +123,9 @@ def test_editing_one_article_reembeds_only_its_changed_chunk(
     # The one-chunk Kunshan article changed (same length, so it stays one chunk); the other five articles of the
     # file and the other file did not.
     assert len(edited.encoded) == 1 and "Exhibition, began," in edited.encoded[0]
-    assert (summary.chunks_added, summary.chunks_updated, summary.chunks_removed) == (0, 1, 1)
+    # One chunk took another's place: updated, neither added nor removed (added minus removed is what the index
+    # gained).
+    assert (summary.chunks_added, summary.chunks_updated, summary.chunks_removed) == (0, 1, 0)
     assert after[SINGLE] == before[SINGLE]
     assert set(after[MULTI]) - set(before[MULTI]) == {next(i for i, t in after[MULTI].items() if "began," in t)}
     assert len(set(before[MULTI]) - set(after[MULTI])) == 1
@@ -664,9 +666,32 @@ def test_an_interrupted_first_run_answers_from_what_it_embedded(
     assert "June 30, 2008" in answer.answer
 
     finishing = counting()
-    _index(settings, finishing, corpus)
+    summary = _index(settings, finishing, corpus)
     assert not set(finishing.encoded) & set(interrupted.encoded)
+    # The chunks the interrupted run did not write are new: "added", not "updated" (it said "0 chunks added, 5502
+    # updated"), so added minus removed is what the index gained.
+    assert (summary.chunks_added, summary.chunks_updated, summary.chunks_removed) == (len(finishing.encoded), 0, 0)
+    assert summary.chunks_total == 16 + summary.chunks_added
     _assert_in_sync(settings, corpus)
+
+
+@pytest.mark.parametrize("settings", ["embedded"], indirect=True)
+def test_a_rebuild_of_some_folders_names_the_folders_it_dropped(
+    settings: Settings, corpus: Path, counting: Counting, tmp_path: Path
+) -> None:
+    """`bot index --rebuild articles`, after articles, sports and seeds had been indexed, printed only its summary:
+    the other folders' articles were gone without a word."""
+    other = tmp_path / "sports"
+    other.mkdir()
+    (other / "derby.txt").write_text("The derby ended 2-1, the club said.\n", encoding="utf-8")
+    _index(settings, counting(), corpus)
+    _index(settings, counting(), other)
+    summary = _index(settings, counting(), corpus, rebuild=True)
+    assert summary.warnings == [index.build.dropped_folders([str(other.resolve())])]
+    assert summary.warnings[0] == (f"The rebuilt index leaves out the articles indexed from {other.resolve()}: the "
+                                   "given folders do not include them. Index them again to bring them back (`bot "
+                                   "index --rebuild` with every folder keeps them).")
+    assert _index(settings, counting(), corpus, rebuild=True).warnings == []  # nothing more was dropped
 
 
 # The tests below are about the corpus folder, not the store: one backend is enough.
@@ -692,6 +717,8 @@ def test_a_folder_that_cannot_be_listed_is_reported_skipped_and_keeps_its_files(
     # Reported once, as the summary's warning, not as a log line too.
     assert not [r for r in caplog.records if r.name.startswith("index")]
     assert (summary.files, summary.files_skipped, summary.chunks_removed, summary.chunks_added) == (2, 1, 0, 1)
+    # It is a folder, not a file that was found and could not be read.
+    assert summary.folders_skipped == 1 and " 0 files skipped, 1 folder unreadable (" in summary.line()
     after = _by_file(open_store(settings))
     assert after[f"jiangsu/{SINGLE}"] == before[f"jiangsu/{SINGLE}"] and "new.txt" in after
 

@@ -286,8 +286,9 @@ def test_bytes_undefined_in_cp1252_fall_back_to_latin1(tmp_path: Path) -> None:
     assert "read as Latin-1" in doc.warnings[0]
 
 
-def test_binary_file(tmp_path: Path) -> None:
-    path = _write(tmp_path / "data.txt", b"\x00\x01\x02binary\x00")
+@pytest.mark.parametrize("content", [b"\x00\x01\x02binary\x00", b"\x00\x01binary now"])  # (no UTF-16 either)
+def test_binary_file(tmp_path: Path, content: bytes) -> None:
+    path = _write(tmp_path / "data.txt", content)
     with pytest.raises(LoadError) as caught:
         _load(path)
     message = _one_line(caught.value)
@@ -330,8 +331,17 @@ def test_unreadable_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Non
     assert message.startswith(str(path)) and "permission denied" in message
 
 
+def test_a_text_file_named_pdf_is_said_to_be_no_pdf(tmp_path: Path) -> None:
+    """It was "not a readable PDF (PdfStreamError: Stream has ended unexpectedly)"."""
+    path = _write(tmp_path / "fake.pdf", b"this is not a pdf at all")
+    with pytest.raises(LoadError) as caught:
+        _load(path)
+    message = _one_line(caught.value)
+    assert message.startswith(f"{path} is not a PDF file") and "Error" not in message
+
+
 def test_broken_pdf(tmp_path: Path) -> None:
-    path = _write(tmp_path / "broken.pdf", b"this is not a pdf at all")
+    path = _write(tmp_path / "broken.pdf", b"%PDF-1.4\n1 0 obj\n<< /Type /Catalog")
     with pytest.raises(LoadError) as caught:
         _load(path)
     message = _one_line(caught.value)
@@ -387,3 +397,62 @@ def test_discover_skips_links_to_the_corpus_or_a_folder_around_it_and_says_why(t
     assert skipped[2].message == (f"{corpus / 'up'} is a link to {base}, a folder around it; skipped, as following it "
                                   f"would loop or read beyond {corpus}.")
     assert all("\n" not in s.message for s in skipped)
+
+
+# --------------------------------------------------------------------------------------------- encodings
+
+NEWS_ZH = ("南通港新码头开港\n\n发布时间：2024年5月14日\n\n南通港新码头今天正式开港，年吞吐量达到五百万吨。"
+           "市长表示，这将促进长江口地区的经济发展。")
+
+
+@pytest.mark.parametrize(("encoding", "text", "label"), [
+    ("gbk", NEWS_ZH, "GB18030"),  # GB18030 reads all of GBK
+    ("gb18030", NEWS_ZH, "GB18030"),
+    ("big5", "香港新碼頭今天正式開港，每年吞吐量達到五百萬噸。市長表示，這將促進地區的經濟發展。", "BIG5"),
+    ("shift_jis", "東京の新しい港が開港しました。今日、市長は経済発展を約束した。", "CP932"),
+    ("cp1251", "Новый порт открылся в Санкт-Петербурге. Мэр обещал экономическое развитие.", "CP1251"),
+])
+def test_text_in_a_cjk_or_other_encoding_is_read_in_it(tmp_path: Path, encoding: str, text: str, label: str) -> None:
+    """A GBK file was indexed as Windows-1252 mojibake ("ÄÏÍ¨¸ÛÐÂÂëÍ·¿ª¸Û"): nothing in it could be found."""
+    path = _write(tmp_path / "news.txt", text.encode(encoding))
+    doc = _load(path)
+    assert doc.text == text.strip()
+    assert doc.warnings == (f"{path} is not UTF-8; read as {label}. Re-save it as UTF-8 to be sure.",)
+
+
+def test_western_text_stays_windows_1252(tmp_path: Path) -> None:
+    text = "Café Müller opened in Zürich. Zoë Brontë said the coffee was très bon; the façade is from 1890.\n"
+    path = _write(tmp_path / "cafe.txt", text.encode("cp1252"))
+    assert (_load(path).text, "read as Windows-1252" in _load(path).warnings[0]) == (text.strip(), True)
+
+
+def test_random_bytes_without_nul_are_skipped_in_one_line(tmp_path: Path) -> None:
+    """4 KB of random bytes were "read as Latin-1" and indexed as 19 chunks of garbage, titled in `bot sources`."""
+    noise = bytes((n * 151 + 7) % 255 + 1 for n in range(4096))  # every byte but NUL, in no language
+    path = _write(tmp_path / "noise.txt", noise)
+    with pytest.raises(LoadError) as caught:
+        _load(path)
+    assert _one_line(caught.value) == (f"{path} is not text in any encoding (it looks binary); skipped. Remove it "
+                                       "from the corpus or save it as plain text (UTF-8).")
+
+
+@pytest.mark.parametrize("encoding", ["utf-16-le", "utf-16-be"])
+def test_utf16_without_a_byte_order_mark_is_read_and_said(tmp_path: Path, encoding: str) -> None:
+    """It was "looks binary (it contains NUL bytes)": it is text, saved so by some Windows tools."""
+    text = "Late trams return to Port Alder\n\nRelease time: May 2, 2024\n\nTrams run until 1 a.m. in Zürich too.\n"
+    path = _write(tmp_path / "trams.txt", text.encode(encoding))
+    doc = _load(path)
+    assert doc.text == text.strip()
+    assert doc.warnings == (f"{path} is UTF-16 without a byte-order mark; read as {encoding.upper()}. Re-save it as "
+                            "UTF-8 to be sure.",)
+    chinese = _write(tmp_path / "zh.txt", NEWS_ZH.encode(encoding))
+    assert _load(chinese).text == NEWS_ZH
+
+
+def test_front_matter_date_and_author_are_read(tmp_path: Path) -> None:
+    path = _write(tmp_path / "tidy.md", "---\ntitle: Tidy Towns\ndate: 2024-09-30\nauthor: Marco Ruiz\n"
+                                        "editor: 'Jane Whitlock'\nsource: [Courier]\n---\n\nPort Alder won.\n")
+    doc = _load(path)
+    assert (doc.title, doc.published, doc.published_time, dict(doc.byline), doc.text) == (
+        "Tidy Towns", "2024-09-30", None, {"author": "Marco Ruiz", "editor": "Jane Whitlock", "agency": "Courier"},
+        "Port Alder won.")
